@@ -1,0 +1,162 @@
+"""nbmlops: experiment tracking and model management that lives in Jupyter.
+
+    import nbmlops
+    with nbmlops.start_run(experiment="churn"):
+        nbmlops.log_params({"C": 0.1, "solver": "lbfgs"})
+        nbmlops.log_metric("accuracy", 0.93)
+    nbmlops.runs(where="metrics.accuracy > 0.9")
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import search as _search
+from .entities import Artifact, Experiment, Metric, Run, RunStatus
+from .errors import (
+    CorruptStoreError,
+    FilterSyntaxError,
+    InvalidInputError,
+    NbmlopsError,
+    NoActiveRunError,
+    NotFoundError,
+    ParamConflictError,
+    StoreError,
+    StoreLockedError,
+    StoreVersionError,
+)
+from .store import Store
+from .tracking import ActiveRun, tracker as _tracker
+from . import validation as _validation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun", "Artifact", "CorruptStoreError", "Experiment", "FilterSyntaxError",
+    "InvalidInputError", "Metric", "NbmlopsError", "NoActiveRunError", "NotFoundError",
+    "ParamConflictError", "Run", "RunStatus", "Store", "StoreError", "StoreLockedError",
+    "StoreVersionError", "active_run", "delete_tag", "end_run", "experiments", "get_run",
+    "get_store", "init", "log_artifact", "log_metric", "log_metrics", "log_param", "log_params",
+    "metric_history", "runs", "set_experiment", "set_store", "set_tag", "set_tags", "start_run",
+]
+
+
+def init(path: str | os.PathLike[str] | None = None) -> Store:
+    """Create a store at `path` (default `./.nbmlops`) and use it in this process."""
+    store = Store(Path(path) if path is not None else Path.cwd() / ".nbmlops")
+    store.init()
+    _tracker().set_store(store.root)
+    return store
+
+
+def set_store(path: str | os.PathLike[str]) -> Store:
+    """Use the store at `path` in this process, overriding `NBMLOPS_STORE` and `.nbmlops/`."""
+    return _tracker().set_store(path)
+
+
+def get_store() -> Store:
+    """The store this process uses."""
+    return _tracker().store
+
+
+def set_experiment(name: str) -> str:
+    """Make `name` the experiment of runs started without one."""
+    t = _tracker()
+    t.experiment = _validation.name("experiment", name)
+    return t.experiment
+
+
+def start_run(experiment: str | None = None, name: str | None = None,
+              tags: dict[str, Any] | None = None, parent: str | ActiveRun | None = None) -> ActiveRun:
+    """Start a run; inside `with`, an exception marks it FAILED with its traceback.
+
+    >>> with nbmlops.start_run(experiment="churn", name="baseline") as run:
+    ...     nbmlops.log_metric("loss", 0.3)
+    """
+    return _tracker().start_run(experiment, name, tags, parent)
+
+
+def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
+    """End the active run with `status` (FINISHED, FAILED or KILLED)."""
+    _tracker().end_run(status)
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost active run, or None."""
+    return _tracker().active_run()
+
+
+def log_param(key: str, value: Any) -> None:
+    """Record a param of the active run (write-once: a different value raises)."""
+    _tracker().log_params({key: value})
+
+
+def log_params(params: dict[str, Any]) -> None:
+    """Record several params of the active run."""
+    _tracker().log_params(params)
+
+
+def log_metric(key: str, value: float, step: int | None = None) -> None:
+    """Record a metric point; `step` defaults to the key's previous step + 1 (from 0)."""
+    _tracker().log_metric(key, value, step)
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+    """Record several metrics at one step."""
+    _tracker().log_metrics(metrics, step)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run (tags can change)."""
+    _tracker().set_tags({key: value})
+
+
+def set_tags(tags: dict[str, Any]) -> None:
+    """Set several tags on the active run."""
+    _tracker().set_tags(tags)
+
+
+def delete_tag(key: str) -> None:
+    """Remove a tag from the active run."""
+    _tracker().delete_tag(key)
+
+
+def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> list[str]:
+    """Store a file or folder with the active run; returns the artifact names."""
+    return _tracker().log_artifact(path, name)
+
+
+def _fresh_store() -> Store:
+    t = _tracker()
+    t.flush()  # read your own writes
+    return t.store
+
+
+def runs(experiment: str | list[str] | None = None, where: str | None = None,
+         order_by: str | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Runs as a DataFrame, filtered with the `where` language.
+
+    >>> nbmlops.runs("churn", where="metrics.accuracy > 0.9 and params.C < 1",
+    ...              order_by="metrics.accuracy desc", limit=10)
+    """
+    return _search.runs(_fresh_store(), experiment, where, order_by, limit)
+
+
+def get_run(run_id: str) -> Run:
+    """The run with this id (or a unique prefix of it)."""
+    return _search.get_run(_fresh_store(), run_id)
+
+
+def metric_history(run_id: str, key: str) -> pd.DataFrame:
+    """Every point of a metric: columns `step`, `timestamp`, `value`."""
+    return _search.metric_history(_fresh_store(), run_id, key)
+
+
+def experiments() -> pd.DataFrame:
+    """Experiments with run counts and last activity."""
+    return _search.experiments(_fresh_store())
+

@@ -1,0 +1,78 @@
+"""Plain records that cross layer boundaries: what the store holds, as Python objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class RunStatus(str, Enum):
+    """Lifecycle of a run; KILLED means its process died without ending it."""
+
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named group of runs."""
+
+    name: str
+    created_at: dt.datetime
+    run_count: int = 0
+    last_activity: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One point of a metric's history."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: dt.datetime
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file attached to a run, stored once by content hash."""
+
+    path: str
+    sha256: str
+    size: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run with everything logged to it; metrics hold the latest value of each key."""
+
+    run_id: str
+    name: str
+    experiment: str
+    status: RunStatus
+    start_time: dt.datetime
+    end_time: dt.datetime | None = None
+    user: str | None = None
+    host: str | None = None
+    parent_run_id: str | None = None
+    notebook: str | None = None
+    error: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    artifacts: list[Artifact] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, or None while running."""
+        if self.end_time is None:
+            return None
+        return (self.end_time - self.start_time).total_seconds()

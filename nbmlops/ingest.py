@@ -1,0 +1,268 @@
+"""Folding journals into the catalog: incremental, idempotent, one transaction per pass.
+
+For each journal the catalog remembers how many bytes it has ingested, in the same transaction as
+the rows, so a pass that dies half way leaves nothing behind and the next pass starts where the
+last committed one ended. A journal whose writer is gone and that was fully ingested is moved to
+`journals/done/`; runs it started and never ended become KILLED.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from . import journal
+
+log = logging.getLogger("nbmlops")
+
+
+@dataclass
+class IngestReport:
+    journals: int = 0
+    events: int = 0
+    points: int = 0
+    killed_runs: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    """Rows gathered from all journals in one pass, applied set-wise."""
+
+    experiments: dict[str, float] = field(default_factory=dict)
+    run_starts: list[dict[str, Any]] = field(default_factory=list)
+    run_ends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
+    tags: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
+    tag_deletes: list[tuple[str, str, float]] = field(default_factory=list)
+    artifacts: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
+    point_arrays: list[np.ndarray] = field(default_factory=list)
+    series: list[tuple[str, str]] = field(default_factory=list)
+    events: int = 0
+
+
+def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
+    """Bring the catalog up to date with every journal in `journal_dir`."""
+    report = IngestReport()
+    state = {name: (offset, closed) for name, offset, closed in
+             con.execute("SELECT name, ingested_bytes, closed FROM journals").fetchall()}
+    pending = _Pending()
+    updates: dict[str, tuple[int, bool, float | None]] = {}
+    finished: list[Path] = []
+    for entry in journal.list_journals(journal_dir):
+        offset, closed = state.get(entry.name, (0, False))
+        path = Path(entry.path)
+        size = entry.stat().st_size
+        last_event: float | None = None
+        if size > offset:
+            result = journal.read_frames(path, offset)
+            if result.corrupt_at is not None:
+                report.corrupt.append(entry.name)
+                log.warning("journal %s is damaged at byte %d; the damaged frame was skipped",
+                            path, result.corrupt_at)
+            for frame in result.frames:
+                last_event = _collect(frame, pending, entry.name) or last_event
+                closed = closed or any(e[0] == "close" for e in frame.events)
+            offset = result.end
+        if not closed and not journal.writer_alive(path):
+            # The writer died: whatever it left unfinished is lost, and its runs were killed.
+            if offset < path.stat().st_size:
+                log.warning("journal %s ends with %d bytes of an unfinished frame from a killed "
+                            "process; they were dropped", path, path.stat().st_size - offset)
+                offset = path.stat().st_size
+            closed = True
+            report.killed_runs.append(entry.name)  # resolved into run ids below
+        if (offset, closed) != state.get(entry.name) or last_event is not None:
+            updates[entry.name] = (offset, closed, last_event)
+            report.journals += 1
+        if closed and offset >= path.stat().st_size:
+            finished.append(path)
+    report.events = pending.events
+    report.points = sum(len(a) for a in pending.point_arrays)
+    if not updates:
+        _retire(finished, journal_dir)
+        return report
+    dead = report.killed_runs
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _apply(con, pending)
+        for name, (offset, closed, last_event) in updates.items():
+            con.execute(
+                "INSERT INTO journals VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "ingested_bytes = excluded.ingested_bytes, closed = excluded.closed, "
+                "last_event = coalesce(excluded.last_event, journals.last_event)",
+                [name, offset, closed, _ts(last_event) if last_event else None])
+        report.killed_runs = _mark_killed(con, dead)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    _retire(finished, journal_dir)
+    return report
+
+
+def _collect(frame: journal.Frame, p: _Pending, journal_name: str) -> float | None:
+    last: float | None = None
+    for kind, body in frame.events:
+        p.events += 1
+        at = body.get("at")
+        last = at if at is not None else last
+        if kind == "run_start":
+            p.experiments.setdefault(body["experiment"], body["at"])
+            p.run_starts.append({**body, "journal": journal_name})
+        elif kind == "run_end":
+            p.run_ends[body["run_id"]] = body
+        elif kind == "params":
+            for key, text, num, typ in body["items"]:
+                p.params.setdefault((body["run_id"], key), (body["run_id"], key, text, num, typ))
+        elif kind == "tags":
+            for key, value in body["items"]:
+                p.tags[(body["run_id"], key)] = (body["run_id"], key, value, _ts(body["at"]))
+        elif kind == "delete_tag":
+            p.tags.pop((body["run_id"], body["key"]), None)
+            p.tag_deletes.append((body["run_id"], body["key"], body["at"]))
+        elif kind == "artifact":
+            p.artifacts[(body["run_id"], body["path"])] = (
+                body["run_id"], body["path"], body["sha256"], body["size"], _ts(body["at"]))
+    if frame.points is not None and len(frame.points):
+        base = len(p.series)
+        local = sorted(frame.series)
+        p.series.extend(frame.series[i] for i in local)
+        lookup = np.zeros(max(local) + 1, dtype=np.int32)
+        lookup[local] = np.arange(base, base + len(local), dtype=np.int32)
+        pts = frame.points.copy()
+        pts["series"] = lookup[pts["series"]]
+        p.point_arrays.append(pts)
+        last = max(last or 0.0, float(pts["ts"].max()))
+    return last
+
+
+def _ts(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).replace(tzinfo=None)
+
+
+def _apply(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
+    if p.experiments:
+        exp = pd.DataFrame({"name": list(p.experiments),
+                            "created_at": [_ts(v) for v in p.experiments.values()]})
+        _insert(con, exp, "INSERT INTO experiments SELECT name, created_at FROM {} ON CONFLICT DO NOTHING")
+    if p.run_starts:
+        starts = pd.DataFrame([{
+            "run_id": s["run_id"], "experiment": s["experiment"], "name": s["name"],
+            "status": "RUNNING", "start_time": _ts(s["at"]), "end_time": None,
+            "user_name": s.get("user"), "host": s.get("host"), "parent_run_id": s.get("parent"),
+            "notebook": s.get("notebook"), "error": None, "journal": s["journal"]}
+            for s in p.run_starts]).drop_duplicates("run_id")
+        _insert(con, starts, "INSERT INTO runs SELECT * FROM {} ON CONFLICT DO NOTHING")
+    if p.params:
+        params = pd.DataFrame(list(p.params.values()),
+                              columns=["run_id", "key", "value", "value_num", "value_type"])
+        _insert(con, params, "INSERT INTO params SELECT * FROM {} ON CONFLICT DO NOTHING")
+    for run_id, key, at in p.tag_deletes:
+        con.execute("DELETE FROM tags WHERE run_id = ? AND key = ? AND updated_at <= ?",
+                    [run_id, key, _ts(at)])
+    if p.tags:
+        tags = pd.DataFrame(list(p.tags.values()), columns=["run_id", "key", "value", "updated_at"])
+        _insert(
+            con, tags, "INSERT INTO tags SELECT * FROM {} ON CONFLICT (run_id, key) DO UPDATE SET "
+            "value = excluded.value, updated_at = excluded.updated_at "
+            "WHERE excluded.updated_at >= tags.updated_at")
+    if p.artifacts:
+        arts = pd.DataFrame(list(p.artifacts.values()),
+                            columns=["run_id", "path", "sha256", "size", "created_at"])
+        _insert(
+            con, arts, "INSERT INTO artifacts SELECT * FROM {} ON CONFLICT (run_id, path) DO UPDATE SET "
+            "sha256 = excluded.sha256, size = excluded.size, created_at = excluded.created_at")
+    if p.point_arrays:
+        _apply_points(con, p)
+    if p.run_ends:
+        ends = pd.DataFrame([{"run_id": k, "status": v["status"], "end_time": _ts(v["at"]),
+                              "error": v.get("error")} for k, v in p.run_ends.items()])
+        _insert(
+            con, ends, "UPDATE runs SET status = e.status, end_time = e.end_time, "
+            "error = coalesce(e.error, runs.error) FROM {} e WHERE runs.run_id = e.run_id")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, sql: str) -> None:
+    """Run `sql` with `{}` standing for `frame` (registered under a name no table has)."""
+    con.register("nb_rows", frame)
+    try:
+        con.execute(sql.format("nb_rows"))
+    finally:
+        con.unregister("nb_rows")
+
+
+def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
+    pts = np.concatenate(p.point_arrays) if len(p.point_arrays) > 1 else p.point_arrays[0]
+    value = pts["value"]
+    cols = {
+        "sid": pts["series"],
+        "step": pts["step"],
+        "ts": (pts["ts"] * 1e6).astype(np.int64),
+        "value": value,
+        # DuckDB reads a float NaN from Python as NULL; carry NaN-ness separately.
+        "isnan": np.isnan(value),
+    }
+    series = pd.DataFrame({"sid": np.arange(len(p.series), dtype=np.int32),
+                           "run_id": [s[0] for s in p.series], "key": [s[1] for s in p.series]})
+    con.register("nb_points", cols)
+    con.register("nb_series", series)
+    try:
+        con.execute(
+            "INSERT INTO metrics SELECT s.run_id, s.key, x.step, make_timestamp(x.ts), "
+            "CASE WHEN x.isnan THEN 'NaN'::DOUBLE ELSE x.value END "
+            "FROM nb_points x JOIN nb_series s USING (sid)")
+        # Latest value per series: highest step, then latest timestamp (computed in numpy).
+        order = np.lexsort((cols["ts"], cols["step"], cols["sid"]))
+        sid_sorted = cols["sid"][order]
+        last = order[np.r_[sid_sorted[1:] != sid_sorted[:-1], True]]
+        latest = {"sid": cols["sid"][last], "step": cols["step"][last], "ts": cols["ts"][last],
+                  "value": value[last], "isnan": cols["isnan"][last]}
+        con.register("nb_latest", latest)
+        con.execute(
+            "INSERT INTO latest_metrics SELECT s.run_id, s.key, x.step, make_timestamp(x.ts), "
+            "CASE WHEN x.isnan THEN 'NaN'::DOUBLE ELSE x.value END "
+            "FROM nb_latest x JOIN nb_series s USING (sid) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, "
+            "timestamp = excluded.timestamp, value = excluded.value "
+            "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
+            "AND excluded.timestamp >= latest_metrics.timestamp)")
+    finally:
+        con.unregister("nb_points")
+        con.unregister("nb_series")
+        try:
+            con.unregister("nb_latest")
+        except duckdb.Error:
+            pass
+
+
+def _mark_killed(con: duckdb.DuckDBPyConnection, dead_journals: list[str]) -> list[str]:
+    killed: list[str] = []
+    for name in dead_journals:
+        rows = con.execute(
+            "UPDATE runs SET status = 'KILLED', end_time = coalesce("
+            "(SELECT last_event FROM journals WHERE journals.name = ?), start_time) "
+            "WHERE journal = ? AND status = 'RUNNING' RETURNING run_id", [name, name]).fetchall()
+        killed.extend(r[0] for r in rows)
+    return killed
+
+
+def _retire(finished: list[Path], journal_dir: Path) -> None:
+    """Move fully ingested, closed journals out of the scan path (kept until `compact`)."""
+    if not finished:
+        return
+    done = journal_dir / "done"
+    done.mkdir(exist_ok=True)
+    for path in finished:
+        try:
+            os.replace(path, done / path.name)
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,516 @@
+"""The `where` / `order_by` language for runs, compiled to parameterized DuckDB SQL.
+
+Example: ``metrics.acc > 0.9 and params.optimizer in ('adam', 'sgd') and not tags.`bad run` is not null``
+with ``order_by="metrics.acc desc, start_time"``. Every key and value the user writes is bound as a
+``?`` parameter; only fixed SQL fragments chosen by the compiler reach the statement text.
+
+Types: numbers compare numerically and strings as text. A number compared with a tag uses
+``TRY_CAST(value AS DOUBLE)``, so ``tags.epochs > 9`` orders "10" after "9" and a non-numeric tag
+matches neither side. NaN metrics and params compare as unknown (like a missing value) and sort last.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import NoReturn, Union
+
+from nbmlops.errors import FilterSyntaxError, InvalidInputError
+
+MAX_TEXT = 10_000
+MAX_DEPTH = 100
+
+_TEXT_COLUMNS = {
+    "run_id": "r.run_id", "name": "r.name", "experiment": "r.experiment", "status": "r.status",
+    "user": "r.user_name", "host": "r.host", "notebook": "r.notebook", "parent_run_id": "r.parent_run_id",
+}
+_TIME_COLUMNS = {"start_time": "r.start_time", "end_time": "r.end_time"}
+# epoch() of a TIMESTAMP reads it as UTC, which is how runs store time; now() is the real instant.
+_DURATION = "(coalesce(epoch(r.end_time), epoch(now())) - epoch(r.start_time))"
+ATTRIBUTES: tuple[str, ...] = tuple(sorted([*_TEXT_COLUMNS, *_TIME_COLUMNS, "duration"]))
+KINDS = ("params", "metrics", "tags")
+_TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
+_KEYWORDS = {"and", "or", "not", "like", "in", "is", "null", "true", "false", "asc", "desc"}
+_OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+Value = Union[float, str, bool, None]  # numbers are always float: every numeric column is DOUBLE
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A field: kind is params, metrics, tags or attribute."""
+    kind: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Compare:
+    """`ref op value`; op is one of = != < <= > >=."""
+    ref: Ref
+    op: str
+    value: float | str | bool
+
+
+@dataclass(frozen=True)
+class Like:
+    """`ref [not] like 'pattern'`."""
+    ref: Ref
+    pattern: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class In:
+    """`ref [not] in (v, ...)`."""
+    ref: Ref
+    values: tuple[float | str | bool, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class IsNull:
+    """`ref is [not] null`: for params, metrics and tags, whether the run lacks the key."""
+    ref: Ref
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Not:
+    """`not operand`."""
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class And:
+    """All operands hold."""
+    operands: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    """Any operand holds."""
+    operands: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One `ref [asc|desc]` of an order_by."""
+    ref: Ref
+    descending: bool = False
+
+
+Expr = Union[Compare, Like, In, IsNull, Not, And, Or]
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # word, number, string, qkey, punct, op, end
+    text: str  # as written
+    value: str
+    pos: int
+
+
+_LEXEME = re.compile(
+    r"(?P<ws>\s+)"
+    # Possessive quantifiers: `'it''s` is one unterminated string, not `'it'` followed by `'s`.
+    r"|(?P<string>'[^']*+(?:''[^']*+)*+')"
+    r"|(?P<qkey>`[^`]*+(?:``[^`]*+)*+`|\"[^\"]*+(?:\"\"[^\"]*+)*+\")"
+    r"|(?P<quote>['`\"])"
+    r"|(?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<word>[^\W\d][\w\-/.:]*)"
+    r"|(?P<punct>[(),])"
+    # Comparison characters lex apart from the rest so `>-1` is `>` then `-1`.
+    r"|(?P<op>[=!<>~]+|[^\s\w'\"`(),=!<>~-]+|-)"
+)
+
+
+def _excerpt(text: str, pos: int) -> str:
+    # Whitespace becomes spaces one for one, so the message stays one line and columns still count.
+    flat = re.sub(r"\s", " ", text)
+    if len(flat) <= 60:
+        return flat
+    start = max(0, pos - 30)
+    return ("..." if start else "") + flat[start:start + 60] + ("..." if start + 60 < len(flat) else "")
+
+
+class _Parser:
+    def __init__(self, text: object, what: str) -> None:
+        if not isinstance(text, str):
+            raise InvalidInputError(f"{what} must be a string, got {type(text).__name__}")
+        if len(text) > MAX_TEXT:
+            raise InvalidInputError(f"{what} is {len(text)} characters long; the limit is {MAX_TEXT}")
+        self.text, self.what, self.depth, self.i = text, what, 0, 0
+        self.tokens = self._lex()
+
+    def fail(self, message: str, pos: int) -> NoReturn:
+        raise FilterSyntaxError(
+            f'bad {self.what} at column {pos + 1}: {message} in "{_excerpt(self.text, pos)}"', self.text, pos)
+
+    def _lex(self) -> list[_Token]:
+        out, pos = [], 0
+        for m in _LEXEME.finditer(self.text):
+            kind = m.lastgroup or ""
+            if kind == "quote":
+                what = "string" if m.group() == "'" else "quoted key"
+                self.fail(f"unterminated {what}: add the closing {m.group()}", m.start())
+            if kind in ("string", "qkey"):  # a doubled quote char inside stands for itself
+                out.append(_Token(kind, m.group(), m.group()[1:-1].replace(m.group()[0] * 2, m.group()[0]), m.start()))
+            elif kind != "ws":
+                out.append(_Token(kind, m.group(), m.group(), m.start()))
+        out.append(_Token("end", "", "", len(self.text)))
+        return out
+
+    def peek(self) -> _Token:
+        return self.tokens[self.i]
+
+    def next(self) -> _Token:
+        tok = self.tokens[self.i]
+        self.i += min(1, len(self.tokens) - 1 - self.i)
+        return tok
+
+    def keyword(self, *words: str) -> bool:
+        tok = self.peek()
+        if tok.kind == "word" and tok.text.lower() in words:
+            self.next()
+            return True
+        return False
+
+    def nest(self, pos: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.fail(f"nested deeper than {MAX_DEPTH} levels of parentheses / not; simplify the expression", pos)
+
+    def finish(self) -> None:
+        tok = self.peek()
+        if tok.kind == "end":
+            return
+        if tok.text == ")":
+            self.fail("unmatched ')'", tok.pos)
+        joiner = "join conditions with 'and' / 'or'" if self.what == "filter" else "separate sort keys with ','"
+        self.fail(f"unexpected '{tok.text}' after a complete {'condition' if self.what == 'filter' else 'sort key'}; {joiner}", tok.pos)
+
+    # where := or_expr, with 'and' binding tighter than 'or' and 'not' tighter than both.
+    def or_expr(self) -> Expr:
+        items = [self.and_expr()]
+        while self.keyword("or"):
+            items.append(self.and_expr())
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def and_expr(self) -> Expr:
+        items = [self.not_expr()]
+        while self.keyword("and"):
+            items.append(self.not_expr())
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def not_expr(self) -> Expr:
+        tok = self.peek()
+        if self.keyword("not"):
+            self.nest(tok.pos)
+            operand = self.not_expr()
+            self.depth -= 1
+            return Not(operand)
+        if tok.text == "(" and tok.kind == "punct":
+            self.next()
+            self.nest(tok.pos)
+            expr = self.or_expr()
+            self.depth -= 1
+            if self.peek().text != ")" or self.peek().kind != "punct":
+                found = self.peek()
+                self.fail(f"missing ')' to close the '(' at column {tok.pos + 1}"
+                          + (f", found '{found.text}'" if found.kind != "end" else ""), found.pos)
+            self.next()
+            return expr
+        return self.comparison()
+
+    def ref(self) -> tuple[Ref, str]:
+        """The field at the cursor and its text as written."""
+        tok = self.next()
+        hint = f"use params.x / metrics.x / tags.x or one of: {', '.join(ATTRIBUTES)}"
+        if tok.kind != "word" or tok.text.lower() in _KEYWORDS:
+            found = "the end" if tok.kind == "end" else f"'{tok.text}'"
+            self.fail(f"expected a field, found {found}; {hint}", tok.pos)
+        head, dot, rest = tok.text.partition(".")
+        if not dot:
+            if tok.text.lower() in ATTRIBUTES:
+                return Ref("attribute", tok.text.lower()), tok.text
+            self.fail(f"unknown field '{tok.text}'; {hint}", tok.pos)
+        if head.lower() not in KINDS:
+            self.fail(f"unknown field '{tok.text}'; {hint}", tok.pos)
+        if rest:
+            return Ref(head.lower(), rest), tok.text
+        quoted = self.next()
+        if quoted.kind != "qkey" or not quoted.value:
+            self.fail(f"expected a key name after '{tok.text}' (quote odd names: {tok.text}`my key`)", quoted.pos)
+        return Ref(head.lower(), quoted.value), tok.text + quoted.text
+
+    def literal(self, after: str) -> tuple[Value, int]:
+        tok = self.next()
+        if tok.kind == "number":
+            return float(tok.text), tok.pos  # float() gives inf rather than failing on huge numbers
+        if tok.kind == "string":
+            return tok.value, tok.pos
+        if tok.kind == "word" and tok.text.lower() in ("true", "false", "null"):
+            return {"true": True, "false": False, "null": None}[tok.text.lower()], tok.pos
+        hint = ""
+        if tok.kind in ("word", "qkey"):
+            hint = f"; text values take single quotes: '{tok.value}'"
+        self.fail(f"expected a value after '{after}'{hint}", tok.pos)
+
+    def comparison(self) -> Expr:
+        start = self.peek().pos
+        ref, written = self.ref()
+        if self.keyword("is"):
+            negated = self.keyword("not")
+            if not self.keyword("null"):
+                self.fail(f"expected 'null' after '{'is not' if negated else 'is'}'", self.peek().pos)
+            return IsNull(ref, negated)
+        negated = self.keyword("not")
+        if self.keyword("like"):
+            tok = self.next()
+            if tok.kind != "string":
+                self.fail("expected a quoted pattern after 'like', e.g. 'resnet%'", tok.pos)
+            if ref.kind == "metrics" or ref == Ref("attribute", "duration"):
+                self.fail(f"'{written}' is a number; 'like' works on text", start)
+            return Like(ref, tok.value, negated)
+        if self.keyword("in"):
+            return self.in_list(ref, written, negated)
+        if negated:
+            self.fail(f"expected 'like' or 'in' after '{written} not'", self.peek().pos)
+        tok = self.next()
+        if tok.kind != "op":
+            found = "the end" if tok.kind == "end" else f"'{tok.text}'"
+            self.fail(f"expected an operator (= != < <= > >= like in is) after '{written}', found {found}", tok.pos)
+        if tok.text not in _OPS:
+            alias = {"&&": " (use 'and')", "||": " (use 'or')", "!": " (use 'not')"}.get(tok.text, "")
+            self.fail(f"unknown operator '{tok.text}'{alias}; use one of = == != <> < <= > >= like in is", tok.pos)
+        op = _OPS[tok.text]
+        value, pos = self.literal(tok.text)
+        if value is None:
+            # `x = null` reads naturally; SQL would make it always unknown, so it means `is null`.
+            if op not in ("=", "!="):
+                self.fail(f"'{tok.text} null' never matches; use 'is null' or 'is not null'", pos)
+            return IsNull(ref, op == "!=")
+        self.check(ref, written, op, value, pos)
+        return Compare(ref, op, value)
+
+    def in_list(self, ref: Ref, written: str, negated: bool) -> In:
+        tok = self.next()
+        if tok.text != "(" or tok.kind != "punct":
+            self.fail(f"expected '(' after '{'not in' if negated else 'in'}'", tok.pos)
+        if self.peek().text == ")" and self.peek().kind == "punct":
+            self.fail("empty in-list: give at least one value, e.g. in ('a', 'b')", self.peek().pos)
+        values, after = [], "("
+        while True:
+            value, pos = self.literal(after)
+            if value is None:
+                self.fail("null cannot be in an in-list; add 'or ... is null'", pos)
+            self.check(ref, written, "=", value, pos)
+            values.append(value)
+            sep = self.next()
+            if sep.text == ")" and sep.kind == "punct":
+                return In(ref, tuple(values), negated)
+            if sep.text != "," or sep.kind != "punct":
+                self.fail("expected ',' or ')' in the in-list", sep.pos)
+            after = ","
+
+    def check(self, ref: Ref, written: str, op: str, value: float | str | bool, pos: int) -> None:
+        """Reject comparisons whose types can never make sense, pointing at the value."""
+        if isinstance(value, bool):
+            if ref.kind != "params":
+                self.fail(f"'{written}' holds {'numbers' if ref.kind == 'metrics' else 'text'}; "
+                          "true/false only compare with params", pos)
+            if op not in ("=", "!="):
+                self.fail("true/false only work with = and !=", pos)
+        elif ref.kind == "metrics" and isinstance(value, str):
+            self.fail(f"metric '{ref.key}' is a number; compare it with a number, not '{value}'", pos)
+        elif ref.kind == "attribute":
+            if ref.key == "duration" and isinstance(value, str):
+                self.fail(f"duration is in seconds; compare it with a number, not '{value}'", pos)
+            if ref.key != "duration" and not isinstance(value, str):
+                self.fail(f"{ref.key} is {'a time' if ref.key in _TIME_COLUMNS else 'text'}; "
+                          f"quote the value: '{value:g}'", pos)
+            if ref.key in _TIME_COLUMNS and _timestamp(str(value)) is None:
+                self.fail(f"{ref.key} needs a date such as '2024-05-01' or '2024-05-01 13:30:00', not '{value}'", pos)
+
+    def sort_keys(self) -> tuple[SortKey, ...]:
+        keys = []
+        while True:
+            ref, _ = self.ref()
+            tok = self.peek()
+            descending = False
+            if tok.kind == "word":
+                if tok.text.lower() not in ("asc", "desc"):
+                    self.fail(f"unknown sort direction '{tok.text}'; use asc or desc", tok.pos)
+                descending = self.next().text.lower() == "desc"
+            keys.append(SortKey(ref, descending))
+            if not (self.peek().text == "," and self.peek().kind == "punct"):
+                return tuple(keys)
+            self.next()
+
+
+def _timestamp(text: str) -> str | None:
+    """The UTC, naive ISO form of a date string, or None if it is not one."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(sep=" ")
+
+
+def parse_where(text: str | None) -> Expr | None:
+    """Parse a `where` filter; None for empty or blank text. Example: parse_where("metrics.acc > 0.9")."""
+    parser = _Parser(text if text is not None else "", "filter")
+    if parser.peek().kind == "end":
+        return None
+    expr = parser.or_expr()
+    parser.finish()
+    return expr
+
+
+def parse_order_by(text: str | None) -> tuple[SortKey, ...]:
+    """Parse an `order_by`; () for empty or blank text. Example: parse_order_by("metrics.acc desc, name")."""
+    parser = _Parser(text if text is not None else "", "order_by")
+    if parser.peek().kind == "end":
+        return ()
+    keys = parser.sort_keys()
+    parser.finish()
+    return keys
+
+
+def _nan_null(sql: str) -> str:
+    # DuckDB ranks NaN above every number; treating it as unknown keeps diverged runs out of `> x`.
+    return f"CASE WHEN isnan({sql}) THEN NULL ELSE {sql} END"
+
+
+class _Compiler:
+    """Turns AST nodes into SQL, collecting one LEFT JOIN per (kind, key) shared by where and order_by."""
+
+    def __init__(self) -> None:
+        self.aliases: dict[tuple[str, str], str] = {}
+        self.joins: list[str] = []
+        self.join_params: list[object] = []
+
+    def alias(self, ref: Ref) -> str:
+        if (ref.kind, ref.key) not in self.aliases:
+            alias = f"{ref.kind[0]}{sum(1 for kind, _ in self.aliases if kind == ref.kind)}"
+            self.aliases[(ref.kind, ref.key)] = alias
+            self.joins.append(f"LEFT JOIN {_TABLES[ref.kind]} {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?")
+            self.join_params.append(ref.key)
+        return self.aliases[(ref.kind, ref.key)]
+
+    def column(self, ref: Ref, value: Value) -> str:
+        """The SQL expression a value of this type is compared against."""
+        if ref.kind == "attribute":
+            return _DURATION if ref.key == "duration" else {**_TEXT_COLUMNS, **_TIME_COLUMNS}[ref.key]
+        a = self.alias(ref)
+        if ref.kind == "metrics":
+            return _nan_null(f"{a}.value")
+        if isinstance(value, str):
+            return f"{a}.value"
+        if ref.kind == "tags":
+            return _nan_null(f"TRY_CAST({a}.value AS DOUBLE)")
+        return _nan_null(f"{a}.value_num")
+
+    @staticmethod
+    def placeholder(ref: Ref, value: float | str, out: list[object]) -> str:
+        if ref == Ref("attribute", "status"):
+            value = str(value).upper()
+        if ref.kind == "attribute" and ref.key in _TIME_COLUMNS:
+            out.append(_timestamp(str(value)))
+            return "CAST(? AS TIMESTAMP)"
+        out.append(value)
+        return "?"
+
+    def where(self, node: Expr, out: list[object]) -> str:
+        """SQL for `node`, appending its parameters to `out` in text order."""
+        if isinstance(node, (And, Or)):
+            glue = " AND " if isinstance(node, And) else " OR "
+            return "(" + glue.join(self.where(operand, out) for operand in node.operands) + ")"
+        if isinstance(node, Not):
+            return f"(NOT {self.where(node.operand, out)})"
+        if isinstance(node, IsNull):
+            target = f"{self.alias(node.ref)}.run_id" if node.ref.kind != "attribute" else self.column(node.ref, None)
+            return f"({target} IS {'NOT ' if node.negated else ''}NULL)"
+        if isinstance(node, Like):
+            target = self.column(node.ref, "")
+            if node.ref.kind == "attribute" and node.ref.key in _TIME_COLUMNS:
+                target = f"CAST({target} AS VARCHAR)"
+            out.append(node.pattern.upper() if node.ref == Ref("attribute", "status") else node.pattern)
+            return f"({target} {'NOT ' if node.negated else ''}LIKE ?)"
+        if isinstance(node, Compare):
+            if isinstance(node.value, bool):
+                return self.boolean(node.ref, (node.value,), node.op == "!=", out)
+            sql_op = "<>" if node.op == "!=" else node.op
+            return f"({self.column(node.ref, node.value)} {sql_op} {self.placeholder(node.ref, node.value, out)})"
+        # In: values of each type go to the column that type compares against.
+        parts = []
+        for kind in (float, str):
+            same = [v for v in node.values if isinstance(v, kind) and not isinstance(v, bool)]
+            if same:
+                marks = ", ".join(self.placeholder(node.ref, v, out) for v in same)
+                parts.append(f"{self.column(node.ref, same[0])} IN ({marks})")
+        flags = tuple(v for v in node.values if isinstance(v, bool))
+        if flags:
+            parts.append(self.boolean(node.ref, flags, False, out))
+        sql = "(" + " OR ".join(parts) + ")"
+        return f"(NOT {sql})" if node.negated else sql
+
+    def boolean(self, ref: Ref, flags: tuple[bool, ...], negated: bool, out: list[object]) -> str:
+        a = self.alias(ref)
+        out.extend(1.0 if flag else 0.0 for flag in flags)
+        sql = f"({a}.value_type = 'bool' AND {a}.value_num IN ({', '.join('?' for _ in flags)}))"
+        return f"(NOT {sql})" if negated else sql
+
+    def order(self, key: SortKey) -> list[str]:
+        ref = key.ref
+        if ref.kind == "attribute" or ref.kind == "metrics":
+            exprs = [self.column(ref, 0.0)]
+        else:  # numbers first, in numeric order, then the rest as text
+            exprs = [self.column(ref, 0.0), self.column(ref, "")]
+        direction = "DESC" if key.descending else "ASC"
+        return [f"{e} {direction} NULLS LAST" for e in exprs]
+
+
+def _non_negative(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def build_runs_query(*, experiments: list[str] | None = None, where: str | None = None,
+                     order_by: str | None = None, limit: int | None = None,
+                     offset: int = 0) -> tuple[str, list[object]]:
+    """SQL (and its bound parameters) selecting `r.run_id` of matching runs, in order."""
+    if limit is not None:
+        _non_negative("limit", limit)
+    _non_negative("offset", offset)
+    expr, keys = parse_where(where), parse_order_by(order_by)
+    compiler, conditions, where_params = _Compiler(), [], []
+    if experiments is not None:
+        if isinstance(experiments, str) or not all(isinstance(e, str) for e in experiments):
+            raise InvalidInputError("experiments must be a list of experiment names")
+        if not experiments:
+            conditions.append("FALSE")
+        else:
+            conditions.append(f"r.experiment IN ({', '.join('?' for _ in experiments)})")
+            where_params.extend(experiments)
+    if expr is not None:
+        conditions.append(compiler.where(expr, where_params))
+    ordering = [sql for key in keys for sql in compiler.order(key)]
+    # run_id last makes the order total, so pages from LIMIT/OFFSET never overlap or skip.
+    ordering += ["r.run_id ASC"] if keys else ["r.start_time DESC", "r.run_id DESC"]
+    sql = " ".join(["SELECT r.run_id FROM runs r", *compiler.joins])
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    sql += " ORDER BY " + ", ".join(ordering)
+    tail: list[object] = []
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        tail = [limit, offset]
+    elif offset:
+        sql += " OFFSET ?"
+        tail = [offset]
+    return sql, [*compiler.join_params, *where_params, *tail]

@@ -1,0 +1,160 @@
+"""Numbered catalog migrations: each runs in one transaction together with its bookkeeping row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(version: int, name: str) -> Callable[[Callable[[duckdb.DuckDBPyConnection], None]], Callable[[duckdb.DuckDBPyConnection], None]]:
+    """Register a migration; versions must be consecutive from 1."""
+
+    def register(fn: Callable[[duckdb.DuckDBPyConnection], None]) -> Callable[[duckdb.DuckDBPyConnection], None]:
+        assert version == len(MIGRATIONS) + 1, f"migration {version} registered out of order"
+        MIGRATIONS.append(Migration(version, name, fn))
+        return fn
+
+    return register
+
+
+def latest_version() -> int:
+    return len(MIGRATIONS)
+
+
+@migration(1, "core tracking tables")
+def _core(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE experiments (
+            name VARCHAR PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            experiment VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,          -- RUNNING, FINISHED, FAILED, KILLED
+            start_time TIMESTAMP NOT NULL,    -- UTC
+            end_time TIMESTAMP,
+            user_name VARCHAR,
+            host VARCHAR,
+            parent_run_id VARCHAR,
+            notebook VARCHAR,
+            error VARCHAR,                    -- traceback of a FAILED run
+            journal VARCHAR                   -- the journal of the process that started it
+        );
+        CREATE TABLE params (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            value VARCHAR,                    -- text form; containers as JSON
+            value_num DOUBLE,                 -- numeric form of int/float/bool params
+            value_type VARCHAR NOT NULL,      -- int, float, bool, str, none, json
+            PRIMARY KEY (run_id, key)
+        );
+        CREATE TABLE metrics (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            step BIGINT NOT NULL,
+            timestamp TIMESTAMP NOT NULL,
+            value DOUBLE NOT NULL             -- NaN and +-inf kept as such
+        );
+        CREATE TABLE latest_metrics (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            step BIGINT NOT NULL,
+            timestamp TIMESTAMP NOT NULL,
+            value DOUBLE NOT NULL,
+            PRIMARY KEY (run_id, key)
+        );
+        CREATE TABLE tags (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (run_id, key)
+        );
+        CREATE TABLE artifacts (
+            run_id VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,            -- name inside the run
+            sha256 VARCHAR NOT NULL,          -- content address under artifacts/
+            size BIGINT NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (run_id, path)
+        );
+        CREATE TABLE journals (
+            name VARCHAR PRIMARY KEY,
+            ingested_bytes BIGINT NOT NULL,   -- everything before this offset is in the catalog
+            closed BOOLEAN NOT NULL,          -- writer closed it or is known dead
+            last_event TIMESTAMP
+        );
+        """
+    )
+
+
+@migration(2, "dataset and model registry tables")
+def _registry(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE datasets (
+            fingerprint VARCHAR PRIMARY KEY,  -- hash of all the content
+            name VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,            -- dataframe, array, file, directory
+            rows BIGINT,
+            columns BIGINT,
+            schema_json VARCHAR,
+            profile_json VARCHAR,
+            source VARCHAR,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE run_datasets (
+            run_id VARCHAR NOT NULL,
+            fingerprint VARCHAR NOT NULL,
+            role VARCHAR NOT NULL,            -- train, validation, test, ...
+            PRIMARY KEY (run_id, fingerprint, role)
+        );
+        CREATE TABLE registered_models (
+            name VARCHAR PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            description VARCHAR
+        );
+        CREATE TABLE model_versions (
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            run_id VARCHAR,
+            artifact_sha256 VARCHAR NOT NULL,
+            flavor VARCHAR NOT NULL,
+            signature_json VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (name, version)
+        );
+        CREATE TABLE model_aliases (
+            name VARCHAR NOT NULL,
+            alias VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (name, alias)
+        );
+        CREATE TABLE alias_audit (
+            changed_at TIMESTAMP NOT NULL,
+            user_name VARCHAR,
+            name VARCHAR NOT NULL,
+            alias VARCHAR NOT NULL,
+            from_version INTEGER,
+            to_version INTEGER,
+            reason VARCHAR,
+            gate VARCHAR,
+            gate_outcome VARCHAR
+        );
+        """
+    )

@@ -1,0 +1,182 @@
+"""Reading runs back: DataFrames and entities from an up-to-date catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from .entities import Artifact, Experiment, Run, RunStatus
+from .errors import InvalidInputError, NotFoundError
+from .query import build_runs_query
+from .store import Store
+from .validation import decode_param
+
+RUN_COLUMNS = ["run_id", "name", "experiment", "status", "start_time", "end_time", "duration",
+               "user", "host", "parent_run_id", "notebook"]
+
+
+def _experiment_list(experiment: str | list[str] | None) -> list[str] | None:
+    if experiment is None:
+        return None
+    if isinstance(experiment, str):
+        return [experiment]
+    if isinstance(experiment, (list, tuple)) and all(isinstance(e, str) for e in experiment):
+        return list(experiment)
+    raise InvalidInputError("experiment must be a name or a list of names")
+
+
+def runs(store: Store, experiment: str | list[str] | None = None, where: str | None = None,
+         order_by: str | None = None, limit: int | None = None, offset: int = 0) -> pd.DataFrame:
+    """One row per matching run: attributes, then `params.*`, `metrics.*` (latest), `tags.*`."""
+    sql, args = build_runs_query(experiments=_experiment_list(experiment), where=where,
+                                 order_by=order_by, limit=limit, offset=offset)
+    with store.reading() as con:
+        ids = [r[0] for r in con.execute(sql, args).fetchall()]
+        selected = pd.DataFrame({"run_id": ids, "pos": np.arange(len(ids))})
+        con.register("nb_selected", selected)
+        try:
+            base = con.execute(
+                "SELECT r.run_id, r.name, r.experiment, r.status, r.start_time, r.end_time, "
+                "epoch(coalesce(r.end_time, now()::TIMESTAMP) - r.start_time) AS duration, "
+                "r.user_name AS user, r.host, r.parent_run_id, r.notebook "
+                "FROM runs r JOIN nb_selected s USING (run_id) ORDER BY s.pos").df()
+            params = con.execute(
+                "SELECT p.run_id, p.key, p.value, p.value_num, p.value_type "
+                "FROM params p JOIN nb_selected s USING (run_id)").df()
+            metrics = con.execute(
+                "SELECT m.run_id, m.key, m.value FROM latest_metrics m "
+                "JOIN nb_selected s USING (run_id)").df()
+            tags = con.execute(
+                "SELECT t.run_id, t.key, t.value FROM tags t JOIN nb_selected s USING (run_id)").df()
+        finally:
+            con.unregister("nb_selected")
+    for column in ("start_time", "end_time"):
+        base[column] = pd.to_datetime(base[column]).dt.tz_localize("UTC")
+    index = pd.Index(base["run_id"])
+    wide: dict[str, Any] = {}
+    for key, group in _groups(params):
+        wide[f"params.{key}"] = _param_column(group, index)
+    for key, group in _groups(metrics):
+        wide[f"metrics.{key}"] = pd.Series(group["value"].to_numpy(dtype=float),
+                                           index=group["run_id"]).reindex(index).to_numpy()
+    for key, group in _groups(tags):
+        wide[f"tags.{key}"] = pd.Series(group["value"].to_numpy(dtype=object),
+                                        index=group["run_id"]).reindex(index).to_numpy()
+    if wide:
+        base = pd.concat([base, pd.DataFrame(wide, index=base.index)], axis=1)
+    return base
+
+
+def _groups(long: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    if long.empty:
+        return []
+    return sorted(long.groupby("key", sort=False), key=lambda kv: str(kv[0]))
+
+
+def _param_column(group: pd.DataFrame, index: pd.Index) -> np.ndarray:
+    kinds = set(group["value_type"].unique())
+    by_run = group.set_index("run_id")
+    if kinds <= {"int"}:
+        values = by_run["value"].astype("int64").reindex(index)
+        return values.astype("Int64").to_numpy() if values.isna().any() else values.to_numpy()
+    if kinds <= {"int", "float"}:
+        return by_run["value"].astype(float).reindex(index).to_numpy()
+    if kinds == {"str"}:
+        return by_run["value"].astype(object).reindex(index).to_numpy()
+    if kinds == {"bool"}:
+        return (by_run["value"] == "true").astype(object).reindex(index).to_numpy()
+    decoded = [decode_param(v, k) for v, k in zip(by_run["value"], by_run["value_type"])]
+    return pd.Series(decoded, index=by_run.index, dtype=object).reindex(index).to_numpy()
+
+
+def resolve_run_id(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """The full id of a run given its id or a unique prefix of at least 4 characters."""
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise InvalidInputError("run id must be a non-empty string")
+    run_id = run_id.strip()
+    row = con.execute("SELECT run_id FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    if row:
+        return str(row[0])
+    if len(run_id) >= 4:
+        rows = con.execute("SELECT run_id FROM runs WHERE starts_with(run_id, ?) LIMIT 2",
+                           [run_id.lower()]).fetchall()
+        if len(rows) == 1:
+            return str(rows[0][0])
+        if len(rows) > 1:
+            raise InvalidInputError(f"run id prefix {run_id!r} matches several runs: give more characters")
+    raise NotFoundError(f"no run {run_id!r} in this store: list runs with `nbmlops runs`")
+
+
+def get_run(store: Store, run_id: str) -> Run:
+    """The run with this id (or unique id prefix), with params, latest metrics, tags, artifacts."""
+    with store.reading() as con:
+        rid = resolve_run_id(con, run_id)
+        row = con.execute(
+            "SELECT run_id, name, experiment, status, start_time, end_time, user_name, host, "
+            "parent_run_id, notebook, error FROM runs WHERE run_id = ?", [rid]).fetchone()
+        assert row is not None
+        params = con.execute("SELECT key, value, value_type FROM params WHERE run_id = ? ORDER BY key",
+                             [rid]).fetchall()
+        metrics = con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key",
+                              [rid]).fetchall()
+        tags = con.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [rid]).fetchall()
+        arts = con.execute("SELECT path, sha256, size, created_at FROM artifacts WHERE run_id = ? "
+                           "ORDER BY path", [rid]).fetchall()
+    return Run(
+        run_id=row[0], name=row[1], experiment=row[2], status=RunStatus(row[3]),
+        start_time=_utc(row[4]), end_time=_utc(row[5]) if row[5] else None, user=row[6],
+        host=row[7], parent_run_id=row[8], notebook=row[9], error=row[10],
+        params={k: decode_param(v, t) for k, v, t in params},
+        metrics={k: float(v) for k, v in metrics},
+        tags=dict(tags),
+        artifacts=[Artifact(p, s, int(n), _utc(c)) for p, s, n, c in arts])
+
+
+def metric_history(store: Store, run_id: str, key: str) -> pd.DataFrame:
+    """Every point of one metric of one run: `step`, `timestamp` (UTC), `value`, by step."""
+    with store.reading() as con:
+        rid = resolve_run_id(con, run_id)
+        result = con.execute(
+            "SELECT step, epoch_us(timestamp) AS ts, value FROM metrics WHERE run_id = ? AND key = ? "
+            "ORDER BY step, timestamp", [rid, key]).fetchnumpy()
+        if not len(result["step"]):
+            known = con.execute("SELECT count(*) FROM latest_metrics WHERE run_id = ? AND key = ?",
+                                [rid, key]).fetchone()
+            if not known or not known[0]:
+                keys = [r[0] for r in con.execute(
+                    "SELECT key FROM latest_metrics WHERE run_id = ? ORDER BY key", [rid]).fetchall()]
+                raise NotFoundError(f"run {rid} has no metric {key!r}; it has: {', '.join(keys) or 'none'}")
+    return pd.DataFrame({
+        "step": np.asarray(result["step"], dtype=np.int64),
+        "timestamp": pd.to_datetime(np.asarray(result["ts"], dtype=np.int64), unit="us", utc=True),
+        "value": np.asarray(result["value"], dtype=float),
+    })
+
+
+def experiments(store: Store) -> pd.DataFrame:
+    """Experiments with their run counts and last activity."""
+    with store.reading() as con:
+        df = con.execute(
+            "SELECT e.name AS experiment, e.created_at, count(r.run_id) AS runs, "
+            "count(r.run_id) FILTER (WHERE r.status = 'RUNNING') AS running, "
+            "max(coalesce(r.end_time, r.start_time)) AS last_activity "
+            "FROM experiments e LEFT JOIN runs r ON r.experiment = e.name "
+            "GROUP BY e.name, e.created_at ORDER BY last_activity DESC NULLS LAST, e.name").df()
+    for column in ("created_at", "last_activity"):
+        df[column] = pd.to_datetime(df[column]).dt.tz_localize("UTC")
+    return df
+
+
+def experiment_entities(store: Store) -> list[Experiment]:
+    """Experiments as entities."""
+    return [Experiment(r.experiment, r.created_at.to_pydatetime(), int(r.runs),
+                       None if pd.isna(r.last_activity) else r.last_activity.to_pydatetime())
+            for r in experiments(store).itertuples()]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.timezone.utc)

@@ -1,0 +1,126 @@
+"""A store folder: where it is, what it holds, and reading it up to date.
+
+Layout of a store (`.nbmlops/`):
+    store.duckdb        the catalog (built from journals; query it read-only with plain DuckDB)
+    journals/           one append-only journal per writing process; done/ holds folded ones
+    artifacts/sha256/   content-addressed files
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from .catalog import open_catalog
+from .errors import CorruptStoreError, NotFoundError, StoreError
+from .ingest import IngestReport, ingest
+
+STORE_DIRNAME = ".nbmlops"
+ENV_VAR = "NBMLOPS_STORE"
+CATALOG_NAME = "store.duckdb"
+
+
+def find_store_path(start: Path | None = None) -> Path:
+    """`NBMLOPS_STORE`, else the nearest `.nbmlops/` walking up from `start`, else `~/.nbmlops`."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser().resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / STORE_DIRNAME
+        if candidate.is_dir():
+            return candidate
+    return Path.home() / STORE_DIRNAME
+
+
+class Store:
+    """One store folder; cheap to create, touches the disk only when used."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.catalog_path = self.root / CATALOG_NAME
+        self.journal_dir = self.root / "journals"
+        self.artifact_dir = self.root / "artifacts" / "sha256"
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    def init(self) -> None:
+        """Create the folder layout and an up-to-date catalog (idempotent)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.root} exists and is not a folder: choose another store path")
+        for folder in (self.root, self.journal_dir, self.artifact_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        with open_catalog(self.catalog_path):
+            pass
+
+    def ensure_layout(self) -> None:
+        """Create the folders a writer needs, without touching the catalog."""
+        self.journal_dir.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def reading(self, *, refresh: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An open catalog that has first folded in every journal (held for milliseconds)."""
+        if self.catalog_path.exists() and not self.catalog_path.is_file():
+            raise CorruptStoreError(f"{self.catalog_path} is not a file: move it aside")
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open_catalog(self.catalog_path) as con:
+            if refresh:
+                ingest(con, self.journal_dir)
+            yield con
+
+    def refresh(self) -> IngestReport:
+        """Fold new journal data into the catalog now."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open_catalog(self.catalog_path) as con:
+            return ingest(con, self.journal_dir)
+
+    def compact(self) -> tuple[IngestReport, int]:
+        """Fold journals, delete the folded ones, and checkpoint the catalog."""
+        with open_catalog(self.catalog_path) as con:
+            report = ingest(con, self.journal_dir)
+            removed = 0
+            done = self.journal_dir / "done"
+            if done.is_dir():
+                for path in done.iterdir():
+                    path.unlink()
+                    removed += 1
+            con.execute("CHECKPOINT")
+        return report, removed
+
+    # -- artifacts -------------------------------------------------------------------------
+    def put_file(self, source: Path) -> tuple[str, int]:
+        """Copy a file into content-addressed storage; returns (sha256, size)."""
+        digest = hashlib.sha256()
+        size = 0
+        with open(source, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+        sha = digest.hexdigest()
+        target = self.artifact_path(sha)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+            os.close(fd)
+            try:
+                shutil.copyfile(source, tmp)
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        return sha, size
+
+    def artifact_path(self, sha256: str) -> Path:
+        """Where the content with this hash lives (whether or not it exists)."""
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise NotFoundError(f"{sha256!r} is not an artifact hash")
+        return self.artifact_dir / sha256[:2] / sha256[2:]

@@ -1,0 +1,426 @@
+"""The tracking service: the active run, input validation, and buffered journal writes.
+
+Everything a process logs goes into an in-memory buffer that a background thread writes to the
+process's journal about once a second (and at run start, run end, before a read and at exit). A
+`log_metric` call is therefore a validation and a list append; a process killed with SIGKILL loses
+at most the last second.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from . import validation
+from .entities import RunStatus
+from .errors import InvalidInputError, NbmlopsError, ParamConflictError
+from .journal import POINT_DTYPE, JournalWriter
+from .names import new_run_id, new_run_name
+from .store import Store, find_store_path
+
+FLUSH_INTERVAL = 1.0
+DEFAULT_EXPERIMENT = "Default"
+
+
+@dataclass
+class RunState:
+    """What this process knows of a run it logs to."""
+
+    run_id: str
+    name: str
+    experiment: str
+    owned: bool = True  # this process started it and ends it
+    series: dict[str, int] = field(default_factory=dict)  # metric key -> series id
+    last_step: dict[int, int] = field(default_factory=dict)
+    params: dict[str, tuple[str | None, float | None, str]] = field(default_factory=dict)
+
+
+class ActiveRun:
+    """The run returned by `start_run`; use it as a context manager to end it."""
+
+    def __init__(self, tracker: Tracker, state: RunState) -> None:
+        self._tracker = tracker
+        self._state = state
+
+    run_id = property(lambda self: self._state.run_id, doc="The run's id.")
+    name = property(lambda self: self._state.name, doc="The run's name.")
+    experiment = property(lambda self: self._state.experiment, doc="The run's experiment.")
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.name} ({self.run_id}) in {self.experiment!r}>"
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if kind is None:
+            self._tracker.end_run(RunStatus.FINISHED, run_id=self.run_id)
+        elif issubclass(kind, KeyboardInterrupt):
+            self._tracker.end_run(RunStatus.KILLED, run_id=self.run_id,
+                                  error="".join(traceback.format_exception(kind, exc, tb)))
+        else:
+            self._tracker.end_run(RunStatus.FAILED, run_id=self.run_id,
+                                  error="".join(traceback.format_exception(kind, exc, tb)))
+
+
+class Tracker:
+    """This process's tracking context: one per process, created on first use."""
+
+    def __init__(self, store: Store | None = None) -> None:
+        self._store = store
+        self._writer: JournalWriter | None = None
+        self._lock = threading.Lock()  # guards the buffers
+        self._flush_lock = threading.Lock()  # one journal write at a time
+        self._points: list[tuple[int, float, int, float]] = []
+        self._events: list[list[Any]] = []
+        self._series_names: dict[int, tuple[str, str]] = {}
+        self._stack: list[RunState] = []
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stopping = False
+        self._write_error: str | None = None
+        self.experiment = os.environ.get("NBMLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT
+        self._user = _user()
+        self._host = socket.gethostname()
+        _register(self)
+
+    # -- store ---------------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        """The store this process writes to (found by the location rule on first use)."""
+        if self._store is None:
+            self._store = Store(find_store_path())
+        return self._store
+
+    def set_store(self, path: str | os.PathLike[str]) -> Store:
+        """Write to and read from the store at `path` from now on in this process."""
+        self.flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._store = Store(Path(path))
+        return self._store
+
+    # -- runs ----------------------------------------------------------------------------
+    def start_run(self, experiment: str | None = None, name: str | None = None,
+                  tags: dict[str, Any] | None = None, parent: str | ActiveRun | None = None,
+                  notebook: str | None = None) -> ActiveRun:
+        """Start a run (a child of the active run, if any) and make it the active run."""
+        exp = validation.name("experiment", experiment) if experiment is not None else self.experiment
+        run_name = validation.name("run", name) if name is not None else new_run_name()
+        clean_tags = self._clean_tags(tags or {})
+        if isinstance(parent, ActiveRun):
+            parent_id: str | None = parent.run_id
+        elif parent is not None:
+            if not isinstance(parent, str) or not parent:
+                raise InvalidInputError("parent must be a run id or the run returned by start_run")
+            parent_id = parent
+        else:
+            parent_id = self._stack[-1].run_id if self._stack else None
+        state = RunState(new_run_id(), run_name, exp)
+        now = time.time()
+        event = {"run_id": state.run_id, "experiment": exp, "name": run_name, "at": now,
+                 "user": self._user, "host": self._host, "parent": parent_id,
+                 "notebook": notebook or os.environ.get("JPY_SESSION_NAME")}
+        with self._lock:
+            self._events.append(["run_start", event])
+            if clean_tags:
+                self._events.append(["tags", {"run_id": state.run_id, "at": now,
+                                              "items": list(clean_tags.items())}])
+        self._stack.append(state)
+        self._ensure_thread()
+        self.flush()  # the run exists on disk before anyone can learn its id
+        return ActiveRun(self, state)
+
+    def end_run(self, status: RunStatus | str = RunStatus.FINISHED, *, run_id: str | None = None,
+                error: str | None = None) -> None:
+        """End the active run (or the run `run_id` of this process); no-op without one."""
+        try:
+            status = RunStatus(str(status).upper())
+        except ValueError:
+            raise InvalidInputError(
+                f"status {status!r} is not one of {', '.join(s.value for s in RunStatus)}") from None
+        if status is RunStatus.RUNNING:
+            raise InvalidInputError("a run cannot end as RUNNING: use FINISHED, FAILED or KILLED")
+        if not self._stack:
+            return
+        index = len(self._stack) - 1
+        if run_id is not None:
+            matches = [i for i, s in enumerate(self._stack) if s.run_id == run_id]
+            if not matches:
+                return  # already ended
+            index = matches[-1]
+        # Ending a run ends the children started inside it too.
+        for state in reversed(self._stack[index:]):
+            if state.owned:
+                body = {"run_id": state.run_id, "status": status.value, "at": time.time(),
+                        "error": error if state is self._stack[index] else None}
+                with self._lock:
+                    self._events.append(["run_end", body])
+        del self._stack[index:]
+        self.flush()
+
+    def active_run(self) -> ActiveRun | None:
+        """The innermost active run, or None."""
+        return ActiveRun(self, self._stack[-1]) if self._stack else None
+
+    def _current(self) -> RunState:
+        if self._stack:
+            return self._stack[-1]
+        self.start_run()  # like MLflow: logging outside a run starts one
+        return self._stack[-1]
+
+    # -- logging -------------------------------------------------------------------------
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Record one point of a metric's history in the active run."""
+        state = self._stack[-1] if self._stack else self._current()
+        sid = state.series.get(key)
+        if sid is None:
+            sid = self._new_series(state, key)
+        if type(value) is not float:
+            value = validation.metric_value(key, value)
+        if step is None:
+            step = state.last_step.get(sid, -1) + 1
+        elif type(step) is not int or not -(1 << 63) <= step < 1 << 63:
+            step = validation.step(step)
+        state.last_step[sid] = step
+        with self._lock:
+            self._points.append((sid, value, step, time.time()))
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Record several metrics at the same step; nothing is logged if one is invalid."""
+        state = self._current()
+        if not isinstance(metrics, dict):
+            raise InvalidInputError(f"log_metrics takes a dict of name -> number, got {type(metrics).__name__}")
+        clean = {validation.key("metric", k): validation.metric_value(k, v) for k, v in metrics.items()}
+        if step is not None:
+            step = validation.step(step)
+        for k, v in clean.items():
+            self.log_metric(k, v, step)
+        assert state is self._stack[-1]
+
+    def _new_series(self, state: RunState, key: str) -> int:
+        validation.key("metric", key)
+        with self._lock:
+            sid = len(self._series_names)
+            self._series_names[sid] = (state.run_id, key)
+        state.series[key] = sid
+        return sid
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Record params of the active run; each is write-once (same value again is a no-op)."""
+        if not isinstance(params, dict):
+            raise InvalidInputError(f"log_params takes a dict of name -> value, got {type(params).__name__}")
+        state = self._current()
+        fresh: dict[str, tuple[str | None, float | None, str]] = {}
+        for k, v in params.items():
+            validation.key("param", k)
+            stored = validation.param_value(k, v)
+            old = state.params.get(k, fresh.get(k))
+            if old is not None and old != stored and not _same_number(old, stored):
+                raise ParamConflictError(
+                    f"param {k!r} is already {old[0]!s:.60} in run {state.name}; params are "
+                    f"write-once: log {stored[0]!s:.60} under another key or start a new run")
+            if old is None:
+                fresh[k] = stored
+        if fresh:
+            state.params.update(fresh)
+            with self._lock:
+                self._events.append(["params", {"run_id": state.run_id, "at": time.time(),
+                                                 "items": [[k, *v] for k, v in fresh.items()]}])
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Set (or overwrite) tags on the active run."""
+        state = self._current()
+        clean = self._clean_tags(tags)
+        if clean:
+            with self._lock:
+                self._events.append(["tags", {"run_id": state.run_id, "at": time.time(),
+                                              "items": list(clean.items())}])
+
+    def delete_tag(self, key: str) -> None:
+        """Remove a tag from the active run."""
+        state = self._current()
+        validation.key("tag", key)
+        with self._lock:
+            self._events.append(["delete_tag", {"run_id": state.run_id, "key": key, "at": time.time()}])
+
+    @staticmethod
+    def _clean_tags(tags: dict[str, Any]) -> dict[str, str]:
+        if not isinstance(tags, dict):
+            raise InvalidInputError(f"tags must be a dict of name -> text, got {type(tags).__name__}")
+        return {validation.key("tag", k): validation.tag_value(k, v) for k, v in tags.items()}
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> list[str]:
+        """Copy a file (or a folder's files) into the store as artifacts of the active run."""
+        source = Path(path)
+        if not source.exists():
+            raise InvalidInputError(f"cannot log artifact {str(source)!r}: no such file or folder")
+        state = self._current()
+        base = validation.artifact_name(name if name is not None else source.name)
+        files = [(source, base)] if source.is_file() else [
+            (f, f"{base}/{f.relative_to(source).as_posix()}")
+            for f in sorted(source.rglob("*")) if f.is_file()]
+        logged = []
+        for file, artifact in files:
+            sha, size = self.store.put_file(file)
+            with self._lock:
+                self._events.append(["artifact", {"run_id": state.run_id, "path": artifact,
+                                                  "sha256": sha, "size": size, "at": time.time()}])
+            logged.append(artifact)
+        return logged
+
+    # -- writing -------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write everything buffered to this process's journal now."""
+        with self._flush_lock:
+            with self._lock:
+                points, self._points = self._points, []
+                events, self._events = self._events, []
+                series = self._series_names  # the writer only reads the ids it needs
+            if not points and not events:
+                return
+            array = np.fromiter(points, dtype=POINT_DTYPE, count=len(points)) if points else None
+            try:
+                if self._writer is None:
+                    self.store.ensure_layout()
+                    self._writer = JournalWriter(self.store.journal_dir)
+                self._writer.write(events, series, array)
+                self._write_error = None
+            except OSError as exc:
+                # Keep the data and try again on the next flush; tell the user once.
+                with self._lock:
+                    self._points[:0] = points
+                    self._events[:0] = events
+                if self._write_error != str(exc):
+                    self._write_error = str(exc)
+                    print(f"nbmlops: cannot write to the store at {self.store.root} ({exc}); "
+                          "keeping the data in memory and retrying", file=sys.stderr)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._flush_loop, name="nbmlops-flush", daemon=True)
+            self._thread.start()
+
+    def _flush_loop(self) -> None:
+        synced = time.monotonic()
+        while not self._stopping:
+            self._wake.wait(FLUSH_INTERVAL)
+            self._wake.clear()
+            try:
+                self.flush()
+                if self._writer is not None:
+                    self._writer.heartbeat()
+                    if time.monotonic() - synced > FLUSH_INTERVAL:
+                        self._writer.sync()
+                        synced = time.monotonic()
+            except Exception as exc:  # the flusher must never die silently
+                print(f"nbmlops: background flush failed: {exc}", file=sys.stderr)
+
+    def close(self, status: RunStatus = RunStatus.FINISHED) -> None:
+        """End this process's runs, flush and close the journal (at interpreter exit)."""
+        self._stopping = True
+        self._wake.set()
+        while self._stack and not self._stack[0].owned:
+            self._stack.pop(0)
+        if self._stack:
+            self.end_run(status, run_id=self._stack[0].run_id, error=_last_error())
+        self.flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _after_fork(self) -> None:
+        # The child shares the parent's runs but must not write the parent's buffer or journal.
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._points, self._events = [], []
+        self._thread = None
+        self._wake = threading.Event()
+        if self._writer is not None:
+            self._writer.abandon()
+            self._writer = None
+        for state in self._stack:
+            state.owned = False
+        if self._stack:
+            self._ensure_thread()
+
+
+def _same_number(a: tuple[str | None, float | None, str], b: tuple[str | None, float | None, str]) -> bool:
+    # 1 and 1.0 are the same param value.
+    return a[1] is not None and a[1] == b[1] and {a[2], b[2]} <= {"int", "float"}
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+_last_exception: list[BaseException] = []
+
+
+def _last_error() -> str | None:
+    if not _last_exception:
+        return None
+    exc = _last_exception[-1]
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+_trackers: weakref.WeakSet[Tracker] = weakref.WeakSet()
+_hooks_installed = False
+
+
+def _register(tracker: Tracker) -> None:
+    """Install the exit, fork and uncaught-exception hooks once, when tracking is first used."""
+    global _hooks_installed
+    _trackers.add(tracker)
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_at_exit)
+    os.register_at_fork(after_in_child=lambda: [t._after_fork() for t in list(_trackers)])
+    previous = sys.excepthook
+
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        _last_exception.append(exc)
+        previous(kind, exc, tb)
+
+    sys.excepthook = excepthook
+
+
+def _at_exit() -> None:
+    status = RunStatus.FAILED if _last_exception else RunStatus.FINISHED
+    for tracker in list(_trackers):
+        try:
+            tracker.close(status)
+        except NbmlopsError as exc:
+            print(f"nbmlops: {exc}", file=sys.stderr)
+        except Exception as exc:
+            print(f"nbmlops: could not close tracking cleanly: {exc}", file=sys.stderr)
+
+
+_default: Tracker | None = None
+
+
+def tracker() -> Tracker:
+    """This process's tracker."""
+    global _default
+    if _default is None:
+        _default = Tracker()
+    return _default
