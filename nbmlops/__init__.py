@@ -30,8 +30,9 @@ from .errors import (
     StoreVersionError,
 )
 from .store import Store
-from .tracking import ActiveRun, tracker as _tracker
+from . import tracking as _tracking
 from . import validation as _validation
+from .tracking import ActiveRun, tracker as _tracker
 
 __version__ = "0.1.0"
 
@@ -102,7 +103,7 @@ def log_params(params: dict[str, Any]) -> None:
 
 def log_metric(key: str, value: float, step: int | None = None) -> None:
     """Record a metric point; `step` defaults to the key's previous step + 1 (from 0)."""
-    _tracker().log_metric(key, value, step)
+    (_tracking._default or _tracker()).log_metric(key, value, step)
 
 
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:

@@ -220,17 +220,13 @@ def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
             "INSERT INTO metrics SELECT s.run_id, s.key, x.step, make_timestamp(x.ts), "
             "CASE WHEN x.isnan THEN 'NaN'::DOUBLE ELSE x.value END "
             "FROM nb_points x JOIN nb_series s USING (sid)")
-        # Latest value per series: highest step, then latest timestamp (computed in numpy).
-        order = np.lexsort((cols["ts"], cols["step"], cols["sid"]))
-        sid_sorted = cols["sid"][order]
-        last = order[np.r_[sid_sorted[1:] != sid_sorted[:-1], True]]
-        latest = {"sid": cols["sid"][last], "step": cols["step"][last], "ts": cols["ts"][last],
-                  "value": value[last], "isnan": cols["isnan"][last]}
-        con.register("nb_latest", latest)
+        # Latest value per series: highest step, then latest timestamp.
         con.execute(
             "INSERT INTO latest_metrics SELECT s.run_id, s.key, x.step, make_timestamp(x.ts), "
             "CASE WHEN x.isnan THEN 'NaN'::DOUBLE ELSE x.value END "
-            "FROM nb_latest x JOIN nb_series s USING (sid) "
+            "FROM (SELECT sid, arg_max(step, (step, ts)) AS step, arg_max(ts, (step, ts)) AS ts, "
+            "arg_max_null(value, (step, ts)) AS value, arg_max(isnan, (step, ts)) AS isnan "
+            "FROM nb_points GROUP BY sid) x JOIN nb_series s USING (sid) "
             "ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, "
             "timestamp = excluded.timestamp, value = excluded.value "
             "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
@@ -238,10 +234,6 @@ def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
     finally:
         con.unregister("nb_points")
         con.unregister("nb_series")
-        try:
-            con.unregister("nb_latest")
-        except duckdb.Error:
-            pass
 
 
 def _mark_killed(con: duckdb.DuckDBPyConnection, dead_journals: list[str]) -> list[str]:

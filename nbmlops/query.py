@@ -14,21 +14,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import NoReturn, Union
+from collections.abc import Callable
+from typing import NoReturn, TypeVar, Union
 
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
 
 MAX_TEXT = 10_000
 MAX_DEPTH = 100
 
-_TEXT_COLUMNS = {
+_TIMES = ("start_time", "end_time")
+_COLUMNS = {  # attribute -> SQL; every one is text except the two times and duration
     "run_id": "r.run_id", "name": "r.name", "experiment": "r.experiment", "status": "r.status",
     "user": "r.user_name", "host": "r.host", "notebook": "r.notebook", "parent_run_id": "r.parent_run_id",
+    "start_time": "r.start_time", "end_time": "r.end_time",
+    # epoch() of a TIMESTAMP reads it as UTC, which is how runs store time; now() is the real instant.
+    "duration": "(coalesce(epoch(r.end_time), epoch(now())) - epoch(r.start_time))",
 }
-_TIME_COLUMNS = {"start_time": "r.start_time", "end_time": "r.end_time"}
-# epoch() of a TIMESTAMP reads it as UTC, which is how runs store time; now() is the real instant.
-_DURATION = "(coalesce(epoch(r.end_time), epoch(now())) - epoch(r.start_time))"
-ATTRIBUTES: tuple[str, ...] = tuple(sorted([*_TEXT_COLUMNS, *_TIME_COLUMNS, "duration"]))
+ATTRIBUTES: tuple[str, ...] = tuple(sorted(_COLUMNS))
 KINDS = ("params", "metrics", "tags")
 _TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
 _KEYWORDS = {"and", "or", "not", "like", "in", "is", "null", "true", "false", "asc", "desc"}
@@ -100,6 +102,7 @@ class SortKey:
     descending: bool = False
 
 
+_T = TypeVar("_T")
 Expr = Union[Compare, Like, In, IsNull, Not, And, Or]
 
 
@@ -141,25 +144,22 @@ class _Parser:
         if len(text) > MAX_TEXT:
             raise InvalidInputError(f"{what} is {len(text)} characters long; the limit is {MAX_TEXT}")
         self.text, self.what, self.depth, self.i = text, what, 0, 0
-        self.tokens = self._lex()
-
-    def fail(self, message: str, pos: int) -> NoReturn:
-        raise FilterSyntaxError(
-            f'bad {self.what} at column {pos + 1}: {message} in "{_excerpt(self.text, pos)}"', self.text, pos)
-
-    def _lex(self) -> list[_Token]:
-        out, pos = [], 0
-        for m in _LEXEME.finditer(self.text):
+        self.tokens: list[_Token] = []
+        for m in _LEXEME.finditer(text):
             kind = m.lastgroup or ""
             if kind == "quote":
                 what = "string" if m.group() == "'" else "quoted key"
                 self.fail(f"unterminated {what}: add the closing {m.group()}", m.start())
             if kind in ("string", "qkey"):  # a doubled quote char inside stands for itself
-                out.append(_Token(kind, m.group(), m.group()[1:-1].replace(m.group()[0] * 2, m.group()[0]), m.start()))
+                value = m.group()[1:-1].replace(m.group()[0] * 2, m.group()[0])
+                self.tokens.append(_Token(kind, m.group(), value, m.start()))
             elif kind != "ws":
-                out.append(_Token(kind, m.group(), m.group(), m.start()))
-        out.append(_Token("end", "", "", len(self.text)))
-        return out
+                self.tokens.append(_Token(kind, m.group(), m.group(), m.start()))
+        self.tokens.append(_Token("end", "", "", len(text)))
+
+    def fail(self, message: str, pos: int) -> NoReturn:
+        raise FilterSyntaxError(
+            f'bad {self.what} at column {pos + 1}: {message} in "{_excerpt(self.text, pos)}"', self.text, pos)
 
     def peek(self) -> _Token:
         return self.tokens[self.i]
@@ -170,25 +170,34 @@ class _Parser:
         return tok
 
     def keyword(self, *words: str) -> bool:
+        """Consume the next token if it is one of these words (any case)."""
         tok = self.peek()
-        if tok.kind == "word" and tok.text.lower() in words:
-            self.next()
-            return True
-        return False
+        return tok.kind == "word" and tok.text.lower() in words and bool(self.next())
 
-    def nest(self, pos: int) -> None:
+    def punct(self, char: str) -> bool:
+        """Consume the next token if it is this punctuation."""
+        tok = self.peek()
+        return tok.kind == "punct" and tok.text == char and bool(self.next())
+
+    def nested(self, pos: int, parse: Callable[[], Expr]) -> Expr:
+        """Run a recursive parse, failing cleanly long before Python's recursion limit would."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             self.fail(f"nested deeper than {MAX_DEPTH} levels of parentheses / not; simplify the expression", pos)
+        expr = parse()
+        self.depth -= 1
+        return expr
 
-    def finish(self) -> None:
+    def finish(self, result: _T) -> _T:
+        """Return what was parsed, if nothing follows it."""
         tok = self.peek()
         if tok.kind == "end":
-            return
+            return result
         if tok.text == ")":
             self.fail("unmatched ')'", tok.pos)
-        joiner = "join conditions with 'and' / 'or'" if self.what == "filter" else "separate sort keys with ','"
-        self.fail(f"unexpected '{tok.text}' after a complete {'condition' if self.what == 'filter' else 'sort key'}; {joiner}", tok.pos)
+        after, advice = ("condition", "join conditions with 'and' / 'or'") if self.what == "filter" \
+            else ("sort key", "separate sort keys with ','")
+        self.fail(f"unexpected '{tok.text}' after a complete {after}; {advice}", tok.pos)
 
     # where := or_expr, with 'and' binding tighter than 'or' and 'not' tighter than both.
     def or_expr(self) -> Expr:
@@ -206,20 +215,13 @@ class _Parser:
     def not_expr(self) -> Expr:
         tok = self.peek()
         if self.keyword("not"):
-            self.nest(tok.pos)
-            operand = self.not_expr()
-            self.depth -= 1
-            return Not(operand)
-        if tok.text == "(" and tok.kind == "punct":
-            self.next()
-            self.nest(tok.pos)
-            expr = self.or_expr()
-            self.depth -= 1
-            if self.peek().text != ")" or self.peek().kind != "punct":
+            return Not(self.nested(tok.pos, self.not_expr))
+        if self.punct("("):
+            expr = self.nested(tok.pos, self.or_expr)
+            if not self.punct(")"):
                 found = self.peek()
                 self.fail(f"missing ')' to close the '(' at column {tok.pos + 1}"
                           + (f", found '{found.text}'" if found.kind != "end" else ""), found.pos)
-            self.next()
             return expr
         return self.comparison()
 
@@ -231,18 +233,17 @@ class _Parser:
             found = "the end" if tok.kind == "end" else f"'{tok.text}'"
             self.fail(f"expected a field, found {found}; {hint}", tok.pos)
         head, dot, rest = tok.text.partition(".")
-        if not dot:
-            if tok.text.lower() in ATTRIBUTES:
-                return Ref("attribute", tok.text.lower()), tok.text
-            self.fail(f"unknown field '{tok.text}'; {hint}", tok.pos)
-        if head.lower() not in KINDS:
+        kind = head.lower()
+        if not dot and kind in ATTRIBUTES:
+            return Ref("attribute", kind), tok.text
+        if not dot or kind not in KINDS:
             self.fail(f"unknown field '{tok.text}'; {hint}", tok.pos)
         if rest:
-            return Ref(head.lower(), rest), tok.text
+            return Ref(kind, rest), tok.text
         quoted = self.next()
         if quoted.kind != "qkey" or not quoted.value:
             self.fail(f"expected a key name after '{tok.text}' (quote odd names: {tok.text}`my key`)", quoted.pos)
-        return Ref(head.lower(), quoted.value), tok.text + quoted.text
+        return Ref(kind, quoted.value), tok.text + quoted.text
 
     def literal(self, after: str) -> tuple[Value, int]:
         tok = self.next()
@@ -250,11 +251,10 @@ class _Parser:
             return float(tok.text), tok.pos  # float() gives inf rather than failing on huge numbers
         if tok.kind == "string":
             return tok.value, tok.pos
-        if tok.kind == "word" and tok.text.lower() in ("true", "false", "null"):
-            return {"true": True, "false": False, "null": None}[tok.text.lower()], tok.pos
-        hint = ""
-        if tok.kind in ("word", "qkey"):
-            hint = f"; text values take single quotes: '{tok.value}'"
+        constants = {"true": True, "false": False, "null": None}
+        if tok.kind == "word" and tok.text.lower() in constants:
+            return constants[tok.text.lower()], tok.pos
+        hint = f"; text values take single quotes: '{tok.value}'" if tok.kind in ("word", "qkey") else ""
         self.fail(f"expected a value after '{after}'{hint}", tok.pos)
 
     def comparison(self) -> Expr:
@@ -295,10 +295,9 @@ class _Parser:
         return Compare(ref, op, value)
 
     def in_list(self, ref: Ref, written: str, negated: bool) -> In:
-        tok = self.next()
-        if tok.text != "(" or tok.kind != "punct":
-            self.fail(f"expected '(' after '{'not in' if negated else 'in'}'", tok.pos)
-        if self.peek().text == ")" and self.peek().kind == "punct":
+        if not self.punct("("):
+            self.fail(f"expected '(' after '{'not in' if negated else 'in'}'", self.peek().pos)
+        if self.peek().text == ")":
             self.fail("empty in-list: give at least one value, e.g. in ('a', 'b')", self.peek().pos)
         values, after = [], "("
         while True:
@@ -307,11 +306,10 @@ class _Parser:
                 self.fail("null cannot be in an in-list; add 'or ... is null'", pos)
             self.check(ref, written, "=", value, pos)
             values.append(value)
-            sep = self.next()
-            if sep.text == ")" and sep.kind == "punct":
+            if self.punct(")"):
                 return In(ref, tuple(values), negated)
-            if sep.text != "," or sep.kind != "punct":
-                self.fail("expected ',' or ')' in the in-list", sep.pos)
+            if not self.punct(","):
+                self.fail("expected ',' or ')' in the in-list", self.peek().pos)
             after = ","
 
     def check(self, ref: Ref, written: str, op: str, value: float | str | bool, pos: int) -> None:
@@ -324,13 +322,12 @@ class _Parser:
                 self.fail("true/false only work with = and !=", pos)
         elif ref.kind == "metrics" and isinstance(value, str):
             self.fail(f"metric '{ref.key}' is a number; compare it with a number, not '{value}'", pos)
-        elif ref.kind == "attribute":
-            if ref.key == "duration" and isinstance(value, str):
-                self.fail(f"duration is in seconds; compare it with a number, not '{value}'", pos)
-            if ref.key != "duration" and not isinstance(value, str):
-                self.fail(f"{ref.key} is {'a time' if ref.key in _TIME_COLUMNS else 'text'}; "
-                          f"quote the value: '{value:g}'", pos)
-            if ref.key in _TIME_COLUMNS and _timestamp(str(value)) is None:
+        elif ref == Ref("attribute", "duration") and isinstance(value, str):
+            self.fail(f"duration is in seconds; compare it with a number, not '{value}'", pos)
+        elif ref.kind == "attribute" and ref.key != "duration":
+            if not isinstance(value, str):
+                self.fail(f"{ref.key} is {'a time' if ref.key in _TIMES else 'text'}; quote the value: '{value:g}'", pos)
+            if ref.key in _TIMES and _timestamp(value) is None:
                 self.fail(f"{ref.key} needs a date such as '2024-05-01' or '2024-05-01 13:30:00', not '{value}'", pos)
 
     def sort_keys(self) -> tuple[SortKey, ...]:
@@ -344,9 +341,8 @@ class _Parser:
                     self.fail(f"unknown sort direction '{tok.text}'; use asc or desc", tok.pos)
                 descending = self.next().text.lower() == "desc"
             keys.append(SortKey(ref, descending))
-            if not (self.peek().text == "," and self.peek().kind == "punct"):
+            if not self.punct(","):
                 return tuple(keys)
-            self.next()
 
 
 def _timestamp(text: str) -> str | None:
@@ -362,22 +358,14 @@ def _timestamp(text: str) -> str | None:
 
 def parse_where(text: str | None) -> Expr | None:
     """Parse a `where` filter; None for empty or blank text. Example: parse_where("metrics.acc > 0.9")."""
-    parser = _Parser(text if text is not None else "", "filter")
-    if parser.peek().kind == "end":
-        return None
-    expr = parser.or_expr()
-    parser.finish()
-    return expr
+    parser = _Parser("" if text is None else text, "filter")
+    return None if parser.peek().kind == "end" else parser.finish(parser.or_expr())
 
 
 def parse_order_by(text: str | None) -> tuple[SortKey, ...]:
     """Parse an `order_by`; () for empty or blank text. Example: parse_order_by("metrics.acc desc, name")."""
-    parser = _Parser(text if text is not None else "", "order_by")
-    if parser.peek().kind == "end":
-        return ()
-    keys = parser.sort_keys()
-    parser.finish()
-    return keys
+    parser = _Parser("" if text is None else text, "order_by")
+    return () if parser.peek().kind == "end" else parser.finish(parser.sort_keys())
 
 
 def _nan_null(sql: str) -> str:
@@ -404,7 +392,7 @@ class _Compiler:
     def column(self, ref: Ref, value: Value) -> str:
         """The SQL expression a value of this type is compared against."""
         if ref.kind == "attribute":
-            return _DURATION if ref.key == "duration" else {**_TEXT_COLUMNS, **_TIME_COLUMNS}[ref.key]
+            return _COLUMNS[ref.key]
         a = self.alias(ref)
         if ref.kind == "metrics":
             return _nan_null(f"{a}.value")
@@ -416,9 +404,10 @@ class _Compiler:
 
     @staticmethod
     def placeholder(ref: Ref, value: float | str, out: list[object]) -> str:
+        """A `?` for value (bound in `out`), cast or normalized to suit the field."""
         if ref == Ref("attribute", "status"):
             value = str(value).upper()
-        if ref.kind == "attribute" and ref.key in _TIME_COLUMNS:
+        if ref.kind == "attribute" and ref.key in _TIMES:
             out.append(_timestamp(str(value)))
             return "CAST(? AS TIMESTAMP)"
         out.append(value)
@@ -436,7 +425,7 @@ class _Compiler:
             return f"({target} IS {'NOT ' if node.negated else ''}NULL)"
         if isinstance(node, Like):
             target = self.column(node.ref, "")
-            if node.ref.kind == "attribute" and node.ref.key in _TIME_COLUMNS:
+            if node.ref.kind == "attribute" and node.ref.key in _TIMES:
                 target = f"CAST({target} AS VARCHAR)"
             out.append(node.pattern.upper() if node.ref == Ref("attribute", "status") else node.pattern)
             return f"({target} {'NOT ' if node.negated else ''}LIKE ?)"
@@ -459,19 +448,18 @@ class _Compiler:
         return f"(NOT {sql})" if node.negated else sql
 
     def boolean(self, ref: Ref, flags: tuple[bool, ...], negated: bool, out: list[object]) -> str:
+        """A bool param test: other types never equal true/false, even an int 1."""
         a = self.alias(ref)
         out.extend(1.0 if flag else 0.0 for flag in flags)
         sql = f"({a}.value_type = 'bool' AND {a}.value_num IN ({', '.join('?' for _ in flags)}))"
         return f"(NOT {sql})" if negated else sql
 
     def order(self, key: SortKey) -> list[str]:
-        ref = key.ref
-        if ref.kind == "attribute" or ref.kind == "metrics":
-            exprs = [self.column(ref, 0.0)]
-        else:  # numbers first, in numeric order, then the rest as text
-            exprs = [self.column(ref, 0.0), self.column(ref, "")]
-        direction = "DESC" if key.descending else "ASC"
-        return [f"{e} {direction} NULLS LAST" for e in exprs]
+        """ORDER BY terms for one sort key; missing values sort last either way."""
+        exprs = [self.column(key.ref, 0.0)]
+        if key.ref.kind in ("params", "tags"):  # numbers first, in numeric order, then the rest as text
+            exprs.append(self.column(key.ref, ""))
+        return [f"{e} {'DESC' if key.descending else 'ASC'} NULLS LAST" for e in exprs]
 
 
 def _non_negative(name: str, value: object) -> int:
@@ -492,11 +480,9 @@ def build_runs_query(*, experiments: list[str] | None = None, where: str | None 
     if experiments is not None:
         if isinstance(experiments, str) or not all(isinstance(e, str) for e in experiments):
             raise InvalidInputError("experiments must be a list of experiment names")
-        if not experiments:
-            conditions.append("FALSE")
-        else:
-            conditions.append(f"r.experiment IN ({', '.join('?' for _ in experiments)})")
-            where_params.extend(experiments)
+        # An empty list selects no runs, not every run.
+        conditions.append(f"r.experiment IN ({', '.join('?' * len(experiments))})" if experiments else "FALSE")
+        where_params.extend(experiments)
     if expr is not None:
         conditions.append(compiler.where(expr, where_params))
     ordering = [sql for key in keys for sql in compiler.order(key)]
@@ -506,11 +492,6 @@ def build_runs_query(*, experiments: list[str] | None = None, where: str | None 
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
     sql += " ORDER BY " + ", ".join(ordering)
-    tail: list[object] = []
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        tail = [limit, offset]
-    elif offset:
-        sql += " OFFSET ?"
-        tail = [offset]
+    tail = [limit, offset] if limit is not None else [offset]
+    sql += " LIMIT ? OFFSET ?" if limit is not None else " OFFSET ?"
     return sql, [*compiler.join_params, *where_params, *tail]

@@ -32,6 +32,9 @@ from .names import new_run_id, new_run_name
 from .store import Store, find_store_path
 
 FLUSH_INTERVAL = 1.0
+_INT64_MAX = (1 << 63) - 1
+_INT64_MIN = -(1 << 63)
+_now = time.time
 DEFAULT_EXPERIMENT = "Default"
 
 
@@ -44,7 +47,6 @@ class RunState:
     experiment: str
     owned: bool = True  # this process started it and ends it
     series: dict[str, int] = field(default_factory=dict)  # metric key -> series id
-    last_step: dict[int, int] = field(default_factory=dict)
     params: dict[str, tuple[str | None, float | None, str]] = field(default_factory=dict)
 
 
@@ -88,6 +90,7 @@ class Tracker:
         self._points: list[tuple[int, float, int, float]] = []
         self._events: list[list[Any]] = []
         self._series_names: dict[int, tuple[str, str]] = {}
+        self._last_step: list[int] = []  # by series id
         self._stack: list[RunState] = []
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
@@ -187,6 +190,8 @@ class Tracker:
     # -- logging -------------------------------------------------------------------------
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         """Record one point of a metric's history in the active run."""
+        # The hot path: a few checks and one list append, no lock (list.append is atomic and
+        # flush() only ever removes a prefix of the list).
         state = self._stack[-1] if self._stack else self._current()
         sid = state.series.get(key)
         if sid is None:
@@ -194,12 +199,11 @@ class Tracker:
         if type(value) is not float:
             value = validation.metric_value(key, value)
         if step is None:
-            step = state.last_step.get(sid, -1) + 1
-        elif type(step) is not int or not -(1 << 63) <= step < 1 << 63:
+            step = self._last_step[sid] + 1
+        elif type(step) is not int or step > _INT64_MAX or step < _INT64_MIN:
             step = validation.step(step)
-        state.last_step[sid] = step
-        with self._lock:
-            self._points.append((sid, value, step, time.time()))
+        self._last_step[sid] = step
+        self._points.append((sid, value, step, _now()))
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Record several metrics at the same step; nothing is logged if one is invalid."""
@@ -218,6 +222,7 @@ class Tracker:
         with self._lock:
             sid = len(self._series_names)
             self._series_names[sid] = (state.run_id, key)
+            self._last_step.append(-1)
         state.series[key] = sid
         return sid
 
@@ -289,9 +294,12 @@ class Tracker:
         """Write everything buffered to this process's journal now."""
         with self._flush_lock:
             with self._lock:
-                points, self._points = self._points, []
                 events, self._events = self._events, []
-                series = self._series_names  # the writer only reads the ids it needs
+            # Take a prefix of the points: appends racing with us land after it and stay.
+            count = len(self._points)
+            points = self._points[:count]
+            del self._points[:count]
+            series = self._series_names  # the writer only reads the ids it needs
             if not points and not events:
                 return
             array = np.fromiter(points, dtype=POINT_DTYPE, count=len(points)) if points else None
@@ -303,8 +311,8 @@ class Tracker:
                 self._write_error = None
             except OSError as exc:
                 # Keep the data and try again on the next flush; tell the user once.
+                self._points[:0] = points
                 with self._lock:
-                    self._points[:0] = points
                     self._events[:0] = events
                 if self._write_error != str(exc):
                     self._write_error = str(exc)
