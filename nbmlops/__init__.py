@@ -47,8 +47,9 @@ __all__ = [
 
 
 def init(path: str | os.PathLike[str] | None = None) -> Store:
-    """Create a store at `path` (default `./.nbmlops`) and use it in this process."""
-    store = Store(Path(path) if path is not None else Path.cwd() / ".nbmlops")
+    """Create `.nbmlops/` in folder `path` (default: here) and use it in this process."""
+    target = Path(path) if path is not None else Path.cwd()
+    store = Store(target if target.name == ".nbmlops" else target / ".nbmlops")
     store.init()
     _tracker().set_store(store.root)
     return store

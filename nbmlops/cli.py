@@ -1,0 +1,207 @@
+"""The `nbmlops` command: store set-up, listing and inspecting runs, compaction."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import pandas as pd
+
+from . import __version__, search
+from .errors import NbmlopsError
+from .store import Store, find_store_path
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _one_line_errors(fn: F) -> F:
+    """Show failures as one line on stderr with exit code 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NbmlopsError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted") from None
+        except Exception as exc:
+            if os.environ.get("NBMLOPS_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {exc} (set NBMLOPS_DEBUG=1 for the traceback)") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store(ctx: click.Context) -> Store:
+    path = ctx.obj.get("store") if ctx.obj else None
+    return Store(Path(path) if path else find_store_path())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nbmlops")
+@click.option("--store", "store", metavar="PATH", envvar="NBMLOPS_STORE",
+              help="Store folder (default: $NBMLOPS_STORE, else the nearest .nbmlops/ "
+                   "up from here, else ~/.nbmlops).")
+@click.pass_context
+def main(ctx: click.Context, store: str | None) -> None:
+    """Experiment tracking for notebooks: inspect and manage an nbmlops store."""
+    ctx.ensure_object(dict)
+    ctx.obj["store"] = store
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(file_okay=False))
+@_one_line_errors
+def init(path: str | None) -> None:
+    """Create a store in PATH/.nbmlops (default: the current folder)."""
+    target = Path(path) if path else Path.cwd()
+    root = target if target.name == ".nbmlops" else target / ".nbmlops"
+    store = Store(root)
+    existed = store.catalog_path.exists()
+    store.init()
+    click.echo(f"{'Store already exists' if existed else 'Created store'} at {store.root}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.pass_context
+@_one_line_errors
+def experiments(ctx: click.Context, fmt: str) -> None:
+    """List experiments with run counts and last activity."""
+    df = search.experiments(_store(ctx))
+    if df.empty and fmt == "table":
+        click.echo("No experiments yet: start a run with nbmlops.start_run() or %%track.")
+        return
+    _emit(df, fmt)
+
+
+@main.command()
+@click.option("-e", "--experiment", multiple=True, metavar="NAME", help="Only this experiment (repeatable).")
+@click.option("-w", "--where", metavar="EXPR", help="Filter, e.g. \"metrics.acc > 0.9 and params.C < 1\".")
+@click.option("-o", "--order-by", metavar="EXPR", help="Sort, e.g. \"metrics.acc desc, start_time\".")
+@click.option("-n", "--limit", type=click.IntRange(min=0), metavar="N", help="At most N runs.")
+@click.option("-c", "--columns", metavar="COLS",
+              help="Comma-separated columns; a trailing * selects a prefix (e.g. 'name,metrics.*').")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.pass_context
+@_one_line_errors
+def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, order_by: str | None,
+         limit: int | None, columns: str | None, fmt: str) -> None:
+    """List runs, newest first, with params, latest metrics and tags as columns."""
+    df = search.runs(_store(ctx), list(experiment) or None, where, order_by, limit)
+    if columns:
+        df = df[_select_columns(df, columns)]
+    elif fmt == "table":
+        df = df.drop(columns=["end_time", "user", "host", "parent_run_id", "notebook"])
+    if df.empty and fmt == "table":
+        click.echo("No runs match." if where or experiment else
+                   "No runs yet: start one with nbmlops.start_run() or %%track in a notebook.")
+        return
+    _emit(df, fmt)
+
+
+def _select_columns(df: pd.DataFrame, spec: str) -> list[str]:
+    chosen: list[str] = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        matches = [c for c in df.columns if c.startswith(part[:-1])] if part.endswith("*") else \
+            [part] if part in df.columns else []
+        if not matches and part.endswith("*"):
+            continue
+        if not matches:
+            raise click.ClickException(f"no column {part!r}; columns are: {', '.join(df.columns)}")
+        chosen.extend(c for c in matches if c not in chosen)
+    return chosen
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.pass_context
+@_one_line_errors
+def show(ctx: click.Context, run_id: str, fmt: str) -> None:
+    """Show one run (RUN_ID may be a unique prefix): params, metrics, tags, artifacts, error."""
+    run = search.get_run(_store(ctx), run_id)
+    if fmt == "json":
+        doc = {
+            "run_id": run.run_id, "name": run.name, "experiment": run.experiment,
+            "status": run.status.value, "start_time": run.start_time.isoformat(),
+            "end_time": run.end_time.isoformat() if run.end_time else None,
+            "duration": run.duration, "user": run.user, "host": run.host,
+            "parent_run_id": run.parent_run_id, "notebook": run.notebook, "error": run.error,
+            "params": run.params, "metrics": {k: _json_number(v) for k, v in run.metrics.items()},
+            "tags": run.tags,
+            "artifacts": [{"path": a.path, "sha256": a.sha256, "size": a.size} for a in run.artifacts],
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    duration = f"{run.duration:.3f} s" if run.duration is not None else "running"
+    lines = [
+        f"Run {run.name}  ({run.run_id})",
+        f"  experiment  {run.experiment}",
+        f"  status      {run.status.value}",
+        f"  started     {run.start_time:%Y-%m-%d %H:%M:%S} UTC   duration {duration}",
+        f"  by          {run.user or '?'} on {run.host or '?'}",
+    ]
+    if run.parent_run_id:
+        lines.append(f"  parent      {run.parent_run_id}")
+    if run.notebook:
+        lines.append(f"  notebook    {run.notebook}")
+    for title, items in (("Params", run.params), ("Metrics", run.metrics), ("Tags", run.tags)):
+        if items:
+            lines.append(f"{title}:")
+            width = max(len(k) for k in items)
+            lines.extend(f"  {k:<{width}}  {v!r}" if title == "Params" else f"  {k:<{width}}  {v}"
+                         for k, v in items.items())
+    if run.artifacts:
+        lines.append("Artifacts:")
+        lines.extend(f"  {a.path}  ({a.size} bytes, sha256 {a.sha256[:12]})" for a in run.artifacts)
+    if run.error:
+        lines.append("Error:")
+        lines.extend(f"  {line}" for line in run.error.rstrip().splitlines())
+    click.echo("\n".join(lines))
+
+
+def _json_number(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
+
+
+@main.command()
+@click.pass_context
+@_one_line_errors
+def compact(ctx: click.Context) -> None:
+    """Fold every finished journal into the catalog, delete the folded journals, checkpoint."""
+    store = _store(ctx)
+    if not store.root.is_dir():
+        raise click.ClickException(f"no store at {store.root}: create one with `nbmlops init`")
+    report, removed = store.compact()
+    click.echo(f"Folded {report.events} events and {report.points} metric points from "
+               f"{report.journals} journals; removed {removed} folded journals.")
+    if report.killed_runs:
+        click.echo(f"Marked {len(report.killed_runs)} runs of killed processes as KILLED.")
+
+
+def _emit(df: pd.DataFrame, fmt: str) -> None:
+    if fmt == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(df.to_json(orient="records", date_format="iso", force_ascii=False))
+    else:
+        with pd.option_context("display.max_columns", None, "display.width", 200,
+                               "display.max_colwidth", 40):
+            click.echo(df.to_string(index=False))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
