@@ -7,6 +7,7 @@ So nobody keeps the catalog open: each read or ingest opens it, works for millis
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -23,10 +24,10 @@ _process_lock = threading.RLock()  # one catalog connection at a time inside a p
 
 
 @contextmanager
-def open_catalog(path: Path, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_catalog(path: Path, *, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to an up-to-date catalog, closed on exit."""
     with _process_lock:
-        con = _connect(path, wait)
+        con = _connect(path, LOCK_WAIT_SECONDS if wait is None else wait)
         try:
             con.execute("SET TimeZone = 'UTC'")  # stored timestamps are naive UTC
             _migrate(con, path)
@@ -46,7 +47,8 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
             if "lock" not in text.lower():
                 raise _corrupt(path, exc) from exc
             if time.monotonic() >= deadline:
-                holder = text.split("held in", 1)[-1].split(".", 1)[0].strip() if "held in" in text else "another process"
+                found = re.search(r"held in (.*?) \(PID (\d+)\)", text)
+                holder = f"PID {found.group(2)} ({found.group(1)})" if found else "another process"
                 raise StoreLockedError(
                     f"catalog {path} stayed locked for {wait:.0f} s by {holder}: "
                     "stop the process that holds it open with plain duckdb, then retry") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 
 _ADJECTIVES = (
@@ -24,12 +25,27 @@ _NOUNS = (
 )
 
 
+_last = [0, 0]  # millisecond and counter of the previous id made by this process
+_id_lock = threading.Lock()
+
+
 def new_run_id() -> str:
-    """A UUIDv7 as 32 hex digits: sorts by creation time, unique across processes."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64 \
-        | 0b10 << 62 | (rand & ((1 << 62) - 1))
+    """A UUIDv7 as 32 hex digits: sorts by creation time, unique across processes.
+
+    Ids made in the same millisecond by one process stay ordered through a 12-bit counter
+    (RFC 9562, method 1); the remaining 62 bits are random.
+    """
+    with _id_lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last[0]:
+            ms, counter = _last[0], _last[1] + 1
+            if counter > 0xFFF:
+                ms, counter = ms + 1, 0
+        else:
+            counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
+        _last[:] = [ms, counter]
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
     return f"{value:032x}"
 
 

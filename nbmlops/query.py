@@ -7,14 +7,15 @@ with ``order_by="metrics.acc desc, start_time"``. Every key and value the user w
 Types: numbers compare numerically and strings as text. A number compared with a tag uses
 ``TRY_CAST(value AS DOUBLE)``, so ``tags.epochs > 9`` orders "10" after "9" and a non-numeric tag
 matches neither side. NaN metrics and params compare as unknown (like a missing value) and sort last.
+A FilterSyntaxError's `position` is the 0-based offset in the text; its message gives the 1-based column.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Callable
 from typing import NoReturn, TypeVar, Union
 
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
@@ -116,9 +117,9 @@ class _Token:
 
 _LEXEME = re.compile(
     r"(?P<ws>\s+)"
-    # Possessive quantifiers: `'it''s` is one unterminated string, not `'it'` followed by `'s`.
-    r"|(?P<string>'[^']*+(?:''[^']*+)*+')"
-    r"|(?P<qkey>`[^`]*+(?:``[^`]*+)*+`|\"[^\"]*+(?:\"\"[^\"]*+)*+\")"
+    # The lookaheads make `'it''s` one unterminated string, not `'it'` followed by `'s`.
+    r"|(?P<string>'[^']*(?:''[^']*)*'(?!'))"
+    r"|(?P<qkey>`[^`]*(?:``[^`]*)*`(?!`)|\"[^\"]*(?:\"\"[^\"]*)*\"(?!\"))"
     r"|(?P<quote>['`\"])"
     r"|(?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<word>[^\W\d][\w\-/.:]*)"
@@ -326,9 +327,11 @@ class _Parser:
             self.fail(f"duration is in seconds; compare it with a number, not '{value}'", pos)
         elif ref.kind == "attribute" and ref.key != "duration":
             if not isinstance(value, str):
-                self.fail(f"{ref.key} is {'a time' if ref.key in _TIMES else 'text'}; quote the value: '{value:g}'", pos)
+                holds = "a time" if ref.key in _TIMES else "text"
+                self.fail(f"{ref.key} is {holds}; quote the value: '{value:g}'", pos)
             if ref.key in _TIMES and _timestamp(value) is None:
-                self.fail(f"{ref.key} needs a date such as '2024-05-01' or '2024-05-01 13:30:00', not '{value}'", pos)
+                example = "'2024-05-01' or '2024-05-01 13:30:00'"
+                self.fail(f"{ref.key} needs a date such as {example}, not '{value}'", pos)
 
     def sort_keys(self) -> tuple[SortKey, ...]:
         keys = []
@@ -348,7 +351,8 @@ class _Parser:
 def _timestamp(text: str) -> str | None:
     """The UTC, naive ISO form of a date string, or None if it is not one."""
     try:
-        moment = datetime.fromisoformat(text.strip())
+        # Python 3.10 reads no trailing Z; it means UTC.
+        moment = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text.strip()))
     except ValueError:
         return None
     if moment.tzinfo is not None:

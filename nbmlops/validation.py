@@ -56,9 +56,10 @@ def param_value(k: str, value: object) -> tuple[str | None, float | None, str]:
         return ("true" if flag else "false"), float(flag), "bool"
     if isinstance(value, numbers.Integral):
         number = int(value)
+        if number.bit_length() > 13000:  # ~3900 digits; Python refuses to print much longer ones
+            raise InvalidInputError(
+                f"param {k!r} is an integer of {number.bit_length()} bits: too large to store")
         text = str(number)
-        if len(text) > MAX_VALUE_LENGTH:
-            raise InvalidInputError(f"param {k!r} is an integer with {len(text)} digits: too large to store")
         return text, (float(number) if abs(number) < 1 << 1023 else None), "int"
     if isinstance(value, numbers.Real):
         number = float(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import duckdb
@@ -27,7 +28,7 @@ RUNS = [
 # run_id, key, value, value_num, value_type
 PARAMS = [
     ("r1", "lr", "0.1", 0.1, "float"), ("r2", "lr", "0.01", 0.01, "float"),
-    ("r3", "lr", "0.001", 0.001, "float"), ("r4", "lr", "nan", NAN, "float"),
+    ("r3", "lr", "0.001", 0.001, "float"), ("r4", "lr", "nan", None, "float"),
     ("r1", "epochs", "10", 10, "int"), ("r2", "epochs", "20", 20, "int"),
     ("r3", "epochs", "5", 5, "int"), ("r4", "epochs", "many", None, "str"),
     ("r1", "optimizer", "adam", None, "str"), ("r2", "optimizer", "sgd", None, "str"),
@@ -51,7 +52,7 @@ TAGS = [  # run_id, key, value
 
 
 @pytest.fixture(scope="module")
-def catalog() -> duckdb.DuckDBPyConnection:
+def seeded_catalog() -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory catalog at the latest schema holding RUNS, PARAMS, METRICS and TAGS."""
     con = duckdb.connect(":memory:")
     for m in MIGRATIONS:
@@ -64,7 +65,8 @@ def catalog() -> duckdb.DuckDBPyConnection:
     con.executemany("INSERT INTO params VALUES (?, ?, ?, ?, ?)", PARAMS)
     con.executemany("INSERT INTO latest_metrics VALUES (?, ?, 0, ?, ?)", [(r, k, T0, v) for r, k, v in METRICS])
     con.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", [(r, k, v, T0) for r, k, v in TAGS])
-    return con
+    yield con
+    con.close()
 
 
 def run_ids(con: duckdb.DuckDBPyConnection, **kwargs: object) -> list[str]:
@@ -94,14 +96,14 @@ ALL = {"r1", "r2", "r3", "r4", "r5"}
     ("metrics.loss > -1", {"r1", "r2", "r3"}),
     ("metrics.loss > 1e999", set()),       # a literal too big for a double is inf, not an error
 ])
-def test_each_operator_compares_metrics(catalog, where, expected):
-    assert matching(catalog, where) == expected
+def test_each_operator_compares_metrics(seeded_catalog, where, expected):
+    assert matching(seeded_catalog, where) == expected
 
 
-def test_nan_metric_is_unknown_in_comparisons_but_present(catalog):
-    assert "r4" not in matching(catalog, "metrics.acc > 0") | matching(catalog, "metrics.acc < 1")
-    assert "r4" not in matching(catalog, "not metrics.acc > 0")
-    assert "r4" not in matching(catalog, "metrics.acc is null")
+def test_nan_metric_is_unknown_in_comparisons_but_present(seeded_catalog):
+    assert "r4" not in matching(seeded_catalog, "metrics.acc > 0") | matching(seeded_catalog, "metrics.acc < 1")
+    assert "r4" not in matching(seeded_catalog, "not metrics.acc > 0")
+    assert "r4" not in matching(seeded_catalog, "metrics.acc is null")
 
 
 @pytest.mark.parametrize("where, expected", [
@@ -118,8 +120,8 @@ def test_nan_metric_is_unknown_in_comparisons_but_present(catalog):
     ("not (metrics.acc > 0.9)", {"r1", "r3"}),
     ("((((name = 'baseline'))))", {"r1"}),
 ])
-def test_boolean_logic_and_precedence(catalog, where, expected):
-    assert matching(catalog, where) == expected
+def test_boolean_logic_and_precedence(seeded_catalog, where, expected):
+    assert matching(seeded_catalog, where) == expected
 
 
 @pytest.mark.parametrize("where, expected", [
@@ -133,8 +135,8 @@ def test_boolean_logic_and_precedence(catalog, where, expected):
     ("status like 'fin%'", {"r1", "r5"}),
     ("name like 'O''B%'", {"r5"}),
 ])
-def test_like(catalog, where, expected):
-    assert matching(catalog, where) == expected
+def test_like(seeded_catalog, where, expected):
+    assert matching(seeded_catalog, where) == expected
 
 
 @pytest.mark.parametrize("where, expected", [
@@ -153,8 +155,8 @@ def test_like(catalog, where, expected):
     ("duration in (60, 30)", {"r4", "r5"}),
     ("start_time in ('2024-02-01', '2024-03-01 00:00:00')", {"r2", "r3"}),
 ])
-def test_in(catalog, where, expected):
-    assert matching(catalog, where) == expected
+def test_in(seeded_catalog, where, expected):
+    assert matching(seeded_catalog, where) == expected
 
 
 @pytest.mark.parametrize("where, expected", [
@@ -173,8 +175,8 @@ def test_in(catalog, where, expected):
     ("metrics.nope < 0 or metrics.nope >= 0", set()),
     ("tags.nope != 'x'", set()),
 ])
-def test_null_and_missing_keys(catalog, where, expected):
-    assert matching(catalog, where) == expected
+def test_null_and_missing_keys(seeded_catalog, where, expected):
+    assert matching(seeded_catalog, where) == expected
 
 
 @pytest.mark.parametrize("where, expected", [
@@ -189,8 +191,8 @@ def test_null_and_missing_keys(catalog, where, expected):
     ('params."say ""hi""" = \'hi\'', {"r5"}),
     ("PARAMS.lr = 0.1 and Metrics.acc > 0", {"r1"}),
 ])
-def test_quoted_and_unusual_keys(catalog, where, expected):
-    assert matching(catalog, where) == expected
+def test_quoted_and_unusual_keys(seeded_catalog, where, expected):
+    assert matching(seeded_catalog, where) == expected
 
 
 @pytest.mark.parametrize("where, expected", [
@@ -200,8 +202,8 @@ def test_quoted_and_unusual_keys(catalog, where, expected):
     ("params.use_bn = 'true'", {"r1", "r3"}),            # a string compares the text form
     ("params.use_bn = 1", {"r1", "r4"}),                 # a number compares the numeric form
 ])
-def test_bool_params(catalog, where, expected):
-    assert matching(catalog, where) == expected
+def test_bool_params(seeded_catalog, where, expected):
+    assert matching(seeded_catalog, where) == expected
 
 
 @pytest.mark.parametrize("where, expected", [
@@ -217,8 +219,8 @@ def test_bool_params(catalog, where, expected):
     ("tags.priority = '10'", {"r1"}),
     ("tags.priority > '9'", {"r3"}),                     # text order: 'high' > '9' > '10'
 ])
-def test_numbers_versus_strings(catalog, where, expected):
-    assert matching(catalog, where) == expected
+def test_numbers_versus_strings(seeded_catalog, where, expected):
+    assert matching(seeded_catalog, where) == expected
 
 
 @pytest.mark.parametrize("where, expected", [
@@ -236,13 +238,14 @@ def test_numbers_versus_strings(catalog, where, expected):
     ("start_time > '2024-01-01 10:00:00'", {"r2", "r3", "r4", "r5"}),
     ("start_time < '2024-01-01T10:30:00+01:00'", set()),   # 09:30 UTC: before r1 started
     ("start_time < '2024-01-01T11:30:00+01:00'", {"r1"}),
+    ("start_time <= '2024-01-01T10:00:00Z'", {"r1"}),
     ("end_time < '2024-02-01'", {"r1"}),
     ("duration > 500", {"r1", "r2", "r3"}),                # r3 is still running: counted until now
     ("duration < 100", {"r4", "r5"}),
     ("duration = 600", {"r1"}),
 ])
-def test_attributes(catalog, where, expected):
-    assert matching(catalog, where) == expected
+def test_attributes(seeded_catalog, where, expected):
+    assert matching(seeded_catalog, where) == expected
 
 
 @pytest.mark.parametrize("order_by, expected", [
@@ -260,47 +263,47 @@ def test_attributes(catalog, where, expected):
     ("duration desc", ["r3", "r2", "r1", "r4", "r5"]),
     ("name", ["r5", "r1", "r4", "r2", "r3"]),
 ])
-def test_order_by(catalog, order_by, expected):
-    assert run_ids(catalog, order_by=order_by) == expected
+def test_order_by(seeded_catalog, order_by, expected):
+    assert run_ids(seeded_catalog, order_by=order_by) == expected
 
 
-def test_filter_and_sort_share_one_join_per_key(catalog):
+def test_filter_and_sort_share_one_join_per_key(seeded_catalog):
     sql, params = build_runs_query(where="metrics.acc > 0.5 and params.lr > 0", order_by="metrics.acc desc",
                                    experiments=["mnist"], limit=10, offset=1)
     assert sql.count("JOIN latest_metrics") == 1 and sql.count("JOIN params") == 1
     assert params == ["acc", "lr", "mnist", 0.5, 0.0, 10, 1]  # joins, then where, then limit
-    assert run_ids(catalog, where="metrics.acc > 0.5", order_by="metrics.acc desc", limit=1, offset=1) == ["r1"]
+    assert run_ids(seeded_catalog, where="metrics.acc > 0.5", order_by="metrics.acc desc", limit=1, offset=1) == ["r1"]
 
 
 @pytest.mark.parametrize("order_by", ["experiment", "host desc", "params.optimizer", "metrics.nope"])
-def test_paging_is_stable_and_complete(catalog, order_by):
-    everything = run_ids(catalog, order_by=order_by)
-    pages = [run_ids(catalog, order_by=order_by, limit=2, offset=o) for o in (0, 2, 4)]
+def test_paging_is_stable_and_complete(seeded_catalog, order_by):
+    everything = run_ids(seeded_catalog, order_by=order_by)
+    pages = [run_ids(seeded_catalog, order_by=order_by, limit=2, offset=o) for o in (0, 2, 4)]
     assert [run for page in pages for run in page] == everything
     assert sorted(everything) == sorted(ALL)
 
 
-def test_limit_and_offset(catalog):
-    assert run_ids(catalog, limit=0) == []
-    assert run_ids(catalog, offset=3) == ["r2", "r1"]
-    assert run_ids(catalog, limit=10, offset=10) == []
+def test_limit_and_offset(seeded_catalog):
+    assert run_ids(seeded_catalog, limit=0) == []
+    assert run_ids(seeded_catalog, offset=3) == ["r2", "r1"]
+    assert run_ids(seeded_catalog, limit=10, offset=10) == []
     for bad in ({"limit": -1}, {"limit": 1.5}, {"limit": True}, {"offset": -2}, {"offset": None}, {"limit": "3"}):
         with pytest.raises(InvalidInputError):
             build_runs_query(**bad)
 
 
-def test_experiments_filter(catalog):
-    assert run_ids(catalog, experiments=["cifar"]) == ["r4", "r3"]
-    assert run_ids(catalog, experiments=["cifar", "mnist"]) == ["r5", "r4", "r3", "r2", "r1"]
-    assert run_ids(catalog, experiments=[]) == []
-    assert run_ids(catalog, experiments=["mnist"], where="metrics.acc > 0.9") == ["r2"]
-    assert run_ids(catalog, experiments=["nope"]) == []
+def test_experiments_filter(seeded_catalog):
+    assert run_ids(seeded_catalog, experiments=["cifar"]) == ["r4", "r3"]
+    assert run_ids(seeded_catalog, experiments=["cifar", "mnist"]) == ["r5", "r4", "r3", "r2", "r1"]
+    assert run_ids(seeded_catalog, experiments=[]) == []
+    assert run_ids(seeded_catalog, experiments=["mnist"], where="metrics.acc > 0.9") == ["r2"]
+    assert run_ids(seeded_catalog, experiments=["nope"]) == []
     with pytest.raises(InvalidInputError):
         build_runs_query(experiments="mnist")  # type: ignore[arg-type]
 
 
-def test_blank_filter_is_no_filter(catalog):
-    assert matching(catalog, "") == matching(catalog, "  \n\t ") == ALL
+def test_blank_filter_is_no_filter(seeded_catalog):
+    assert matching(seeded_catalog, "") == matching(seeded_catalog, "  \n\t ") == ALL
     assert parse_where(None) is None and parse_order_by("  ") == ()
 
 
@@ -313,6 +316,7 @@ def test_the_documented_error_message():
 
 @pytest.mark.parametrize("text, position, words", [
     ("name = 'abc", 7, "unterminated string"),
+    ("name = 'it''s", 7, "unterminated string"),
     ("params.`abc = 1", 7, "unterminated quoted key"),
     ("foo = 1", 0, "unknown field 'foo'; use params.x / metrics.x / tags.x or one of: duration"),
     ("param.x = 1", 0, "unknown field 'param.x'"),
@@ -382,14 +386,14 @@ def test_input_size_and_type_limits():
         parse_order_by(42)  # type: ignore[arg-type]
 
 
-def test_nesting_depth_is_limited_not_a_crash(catalog):
-    assert matching(catalog, "(" * 100 + "name = 'baseline'" + ")" * 100) == {"r1"}
-    assert matching(catalog, "not " * 100 + "name = 'baseline'") == {"r1"}
+def test_nesting_depth_is_limited_not_a_crash(seeded_catalog):
+    assert matching(seeded_catalog, "(" * 100 + "name = 'baseline'" + ")" * 100) == {"r1"}
+    assert matching(seeded_catalog, "not " * 100 + "name = 'baseline'") == {"r1"}
     for text in ("(" * 101 + "name = 'a'" + ")" * 101, "(" * 5000, "not " * 2000 + "name = 'a'"):
         with pytest.raises(FilterSyntaxError, match="nested deeper than 100"):
             parse_where(text)
     many = " or ".join(f"run_id = 'x{i}'" for i in range(500))  # long flat chains are fine
-    assert matching(catalog, many + " or run_id = 'r2'") == {"r2"}
+    assert matching(seeded_catalog, many + " or run_id = 'r2'") == {"r2"}
 
 
 @pytest.mark.parametrize("where", [
@@ -403,19 +407,19 @@ def test_nesting_depth_is_limited_not_a_crash(catalog):
     "name like '%'' OR TRUE --'",
     "params.`) UNION SELECT run_id FROM runs --` in ('a')",
 ])
-def test_injection_attempts_are_only_data(catalog, where):
+def test_injection_attempts_are_only_data(seeded_catalog, where):
     sql, params = build_runs_query(where=where)
     for fragment in ("OR 1=1", "DROP", "UNION", "OR TRUE", "'1'='1"):
         assert fragment not in sql
-    assert [row[0] for row in catalog.execute(sql, params).fetchall()] == []
-    assert catalog.execute("SELECT count(*) FROM runs").fetchone() == (5,)
+    assert [row[0] for row in seeded_catalog.execute(sql, params).fetchall()] == []
+    assert seeded_catalog.execute("SELECT count(*) FROM runs").fetchone() == (5,)
 
 
-def test_injection_in_order_by_and_experiments(catalog):
+def test_injection_in_order_by_and_experiments(seeded_catalog):
     weird = "params.`lr) DESC; DROP TABLE runs; --` desc"
-    assert run_ids(catalog, order_by=weird) == ["r1", "r2", "r3", "r4", "r5"]
-    assert run_ids(catalog, experiments=["mnist') OR ('1'='1"]) == []
-    assert catalog.execute("SELECT count(*) FROM runs").fetchone() == (5,)
+    assert run_ids(seeded_catalog, order_by=weird) == ["r1", "r2", "r3", "r4", "r5"]
+    assert run_ids(seeded_catalog, experiments=["mnist') OR ('1'='1"]) == []
+    assert seeded_catalog.execute("SELECT count(*) FROM runs").fetchone() == (5,)
 
 
 def test_parse_where_builds_frozen_nodes():

@@ -1,0 +1,50 @@
+"""Shared fixtures: every test gets its own real store on disk and a fresh tracker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import nbmlops
+from nbmlops import tracking
+from nbmlops.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """An empty store used by this process's tracking API for the test's duration."""
+    monkeypatch.delenv("NBMLOPS_STORE", raising=False)
+    monkeypatch.delenv("NBMLOPS_EXPERIMENT", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    store = Store(tmp_path / ".nbmlops")
+    store.init()
+    previous = tracking._default
+    tracking._default = tracking.Tracker(store)
+    yield store
+    tracking._default.close()
+    tracking._default = previous
+
+
+def run_python(code: str, store: Store, *args: str, timeout: float = 120,
+               check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a new Python process that uses `store`."""
+    env = {**os.environ, "NBMLOPS_STORE": str(store.root)}
+    result = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
+                            text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"child failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def spawn_python(code: str, store: Store, *args: str) -> subprocess.Popen[str]:
+    """Start `code` in a new Python process that uses `store`, without waiting."""
+    env = {**os.environ, "NBMLOPS_STORE": str(store.root)}
+    return subprocess.Popen([sys.executable, "-c", code, *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -1,0 +1,136 @@
+"""Every bad input gets a clear one-line message, nothing half-written, and the store stays readable."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+
+import nbmlops
+from nbmlops.store import Store
+
+BAD_KEYS = [
+    ("", "is empty"),
+    ("   ", "is empty"),
+    ("x" * 251, "the limit is 250"),
+    ("line\nbreak", "control characters"),
+    (" padded", "starts or ends with spaces"),
+    (42, "must be a string"),
+    (None, "must be a string"),
+]
+
+
+@pytest.mark.parametrize("key, message", BAD_KEYS)
+def test_bad_keys(fresh_store: Store, key: object, message: str) -> None:
+    with nbmlops.start_run():
+        for call in (lambda: nbmlops.log_metric(key, 1.0),  # type: ignore[arg-type]
+                     lambda: nbmlops.log_param(key, 1),  # type: ignore[arg-type]
+                     lambda: nbmlops.set_tag(key, "v")):  # type: ignore[arg-type]
+            with pytest.raises(nbmlops.InvalidInputError, match=message) as info:
+                call()
+            assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("value, message", [
+    (True, "got a boolean"),
+    (np.bool_(False), "got a boolean"),
+    ("0.5", "got the string"),
+    (None, "got None"),
+    ([1.0], "got a list"),
+    (10 ** 400, "too large for a 64-bit float"),
+    (1 + 2j, "got a complex"),
+], ids=["bool", "numpy-bool", "str", "none", "list", "huge-int", "complex"])
+def test_bad_metric_values(fresh_store: Store, value: object, message: str) -> None:
+    with nbmlops.start_run():
+        with pytest.raises(nbmlops.InvalidInputError, match=message):
+            nbmlops.log_metric("m", value)  # type: ignore[arg-type]
+        with pytest.raises(nbmlops.InvalidInputError, match=message):
+            nbmlops.log_metrics({"ok": 1.0, "m": value})  # type: ignore[dict-item]
+    assert nbmlops.runs().filter(like="metrics.").empty  # the batch logged nothing
+
+
+@pytest.mark.parametrize("value", [np.float64(0.25), np.int64(3), np.float32(2.5), 7, np.array(1.5),
+                                   0.5])
+def test_numeric_metric_values_of_any_kind(fresh_store: Store, value: object) -> None:
+    with nbmlops.start_run() as run:
+        nbmlops.log_metric("m", value)  # type: ignore[arg-type]
+    assert nbmlops.get_run(run.run_id).metrics["m"] == pytest.approx(float(value))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("step, message", [
+    (1.5, "step must be an integer"),
+    ("3", "step must be an integer"),
+    (True, "step must be an integer"),
+    (2 ** 63, "does not fit in 64 bits"),
+])
+def test_bad_steps(fresh_store: Store, step: object, message: str) -> None:
+    with nbmlops.start_run():
+        with pytest.raises(nbmlops.InvalidInputError, match=message):
+            nbmlops.log_metric("m", 1.0, step=step)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value, message", [
+    (object(), "params are numbers, strings, booleans"),
+    ("x" * 8001, "the limit is 8000"),
+    (list(range(5000)), "log it with log_artifact"),
+    (10 ** 9000, "too large to store"),
+    ({"a": object()}, "cannot be stored as JSON"),
+], ids=["object", "long-string", "long-list", "huge-int", "dict-of-object"])
+def test_bad_param_values(fresh_store: Store, value: object, message: str) -> None:
+    with nbmlops.start_run():
+        with pytest.raises(nbmlops.InvalidInputError, match=message):
+            nbmlops.log_param("p", value)
+
+
+def test_odd_but_valid_names_round_trip(fresh_store: Store) -> None:
+    odd = ["ünïcødé/ключ", "with space", "a.b.c", "emoji 🚀", "quote's \"and\"", "train/loss@0.5"]
+    with nbmlops.start_run(experiment="Эксперимент 🚀", name="run 'one'") as run:
+        for i, key in enumerate(odd):
+            nbmlops.log_metric(key, float(i))
+            nbmlops.log_param(key, key)
+            nbmlops.set_tag(key, key)
+    got = nbmlops.get_run(run.run_id)
+    assert got.experiment == "Эксперимент 🚀" and got.name == "run 'one'"
+    assert got.metrics == {k: float(i) for i, k in enumerate(odd)}
+    assert got.params == {k: k for k in odd}
+    df = nbmlops.runs("Эксперимент 🚀", where='metrics.`emoji 🚀` = 3')
+    assert df["run_id"].tolist() == [run.run_id]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"experiment": ""}, "experiment name is empty"),
+    ({"experiment": 3}, "experiment name must be a string"),
+    ({"name": "a\x00b"}, "control characters"),
+    ({"tags": ["a"]}, "tags must be a dict"),
+    ({"tags": {"k": None}}, "use delete_tag"),
+    ({"parent": 12}, "parent must be a run id"),
+])
+def test_bad_start_run_arguments(fresh_store: Store, kwargs: dict, message: str) -> None:
+    with pytest.raises(nbmlops.InvalidInputError, match=message):
+        nbmlops.start_run(**kwargs)
+    assert nbmlops.active_run() is None
+
+
+def test_store_readable_after_every_kind_of_bad_input(fresh_store: Store) -> None:
+    with nbmlops.start_run() as run:
+        nbmlops.log_metric("good", 1.0)
+        for bad in (lambda: nbmlops.log_metric("", 1), lambda: nbmlops.log_param("p", object()),
+                    lambda: nbmlops.log_metrics("nope"), lambda: nbmlops.log_params([1])):  # type: ignore[arg-type]
+            with pytest.raises(nbmlops.NbmlopsError):
+                bad()
+        nbmlops.log_metric("good", 2.0)
+    assert nbmlops.metric_history(run.run_id, "good")["value"].tolist() == [1.0, 2.0]
+    assert nbmlops.get_run(run.run_id).status is nbmlops.RunStatus.FINISHED
+
+
+def test_bad_query_arguments(fresh_store: Store) -> None:
+    with pytest.raises(nbmlops.InvalidInputError, match="experiment must be"):
+        nbmlops.runs(experiment=3)  # type: ignore[arg-type]
+    with pytest.raises(nbmlops.InvalidInputError):
+        nbmlops.runs(limit=-1)
+    with pytest.raises(nbmlops.FilterSyntaxError, match="column 1"):
+        nbmlops.runs(where="bogus = 1")
+    with pytest.raises(nbmlops.FilterSyntaxError):
+        nbmlops.runs(order_by="metrics.acc sideways")
+    with pytest.raises(nbmlops.InvalidInputError, match="non-empty"):
+        nbmlops.get_run("")
