@@ -61,8 +61,8 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
 def _corrupt(path: Path, exc: Exception) -> CorruptStoreError:
     detail = str(exc).splitlines()[0][:200]
     return CorruptStoreError(
-        f"catalog {path} cannot be read ({detail}); it was left untouched: move it aside and "
-        "run `nbmlops compact` to rebuild from the journals still in the store")
+        f"catalog {path} cannot be read ({detail}); it was left untouched: restore it from a "
+        "backup, or move it aside to start an empty catalog")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
