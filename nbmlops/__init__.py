@@ -16,13 +16,12 @@ from typing import Any
 import pandas as pd
 
 from . import search as _search
-from .entities import Artifact, Experiment, Metric, Run, RunStatus
+from .entities import Artifact, Run, RunStatus
 from .errors import (
     CorruptStoreError,
     FilterSyntaxError,
     InvalidInputError,
     NbmlopsError,
-    NoActiveRunError,
     NotFoundError,
     ParamConflictError,
     StoreError,
@@ -37,8 +36,8 @@ from .tracking import ActiveRun, tracker as _tracker
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActiveRun", "Artifact", "CorruptStoreError", "Experiment", "FilterSyntaxError",
-    "InvalidInputError", "Metric", "NbmlopsError", "NoActiveRunError", "NotFoundError",
+    "ActiveRun", "Artifact", "CorruptStoreError", "FilterSyntaxError",
+    "InvalidInputError", "NbmlopsError", "NotFoundError",
     "ParamConflictError", "Run", "RunStatus", "Store", "StoreError", "StoreLockedError",
     "StoreVersionError", "active_run", "delete_tag", "end_run", "experiments", "get_run",
     "get_store", "init", "log_artifact", "log_metric", "log_metrics", "log_param", "log_params",

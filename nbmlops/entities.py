@@ -21,26 +21,6 @@ class RunStatus(str, Enum):
 
 
 @dataclass(frozen=True)
-class Experiment:
-    """A named group of runs."""
-
-    name: str
-    created_at: dt.datetime
-    run_count: int = 0
-    last_activity: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One point of a metric's history."""
-
-    key: str
-    value: float
-    step: int
-    timestamp: dt.datetime
-
-
-@dataclass(frozen=True)
 class Artifact:
     """A file attached to a run, stored once by content hash."""
 

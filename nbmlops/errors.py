@@ -37,12 +37,6 @@ class NotFoundError(NbmlopsError, LookupError):
     status = 404
 
 
-class NoActiveRunError(NbmlopsError):
-    """An operation needs an active run and there is none."""
-
-    status = 409
-
-
 class StoreError(NbmlopsError):
     """The store cannot be used as it is."""
 

@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .entities import Artifact, Experiment, Run, RunStatus
+from .entities import Artifact, Run, RunStatus
 from .errors import InvalidInputError, NotFoundError
 from .query import build_runs_query
 from .store import Store
@@ -169,13 +169,6 @@ def experiments(store: Store) -> pd.DataFrame:
     for column in ("created_at", "last_activity"):
         df[column] = pd.to_datetime(df[column]).dt.tz_localize("UTC")
     return df
-
-
-def experiment_entities(store: Store) -> list[Experiment]:
-    """Experiments as entities."""
-    return [Experiment(r.experiment, r.created_at.to_pydatetime(), int(r.runs),
-                       None if pd.isna(r.last_activity) else r.last_activity.to_pydatetime())
-            for r in experiments(store).itertuples()]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
