@@ -55,6 +55,7 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
     state = {name: (offset, closed) for name, offset, closed in
              con.execute("SELECT name, ingested_bytes, closed FROM journals").fetchall()}
     pending = _Pending()
+    dead: list[str] = []  # journals whose writer died before closing them
     updates: dict[str, tuple[int, bool, float | None]] = {}
     finished: list[Path] = []
     for entry in journal.list_journals(journal_dir):
@@ -79,7 +80,7 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
                             "process; they were dropped", path, path.stat().st_size - offset)
                 offset = path.stat().st_size
             closed = True
-            report.killed_runs.append(entry.name)  # resolved into run ids below
+            dead.append(entry.name)
         if (offset, closed) != state.get(entry.name) or last_event is not None:
             updates[entry.name] = (offset, closed, last_event)
             report.journals += 1
@@ -90,7 +91,6 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
     if not updates:
         _retire(finished, journal_dir)
         return report
-    dead = report.killed_runs
     con.execute("BEGIN TRANSACTION")
     try:
         _apply(con, pending)
