@@ -19,6 +19,7 @@ import traceback
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -96,6 +97,8 @@ class Tracker:
         self._wake = threading.Event()
         self._stopping = False
         self._write_error: str | None = None
+        self._interval = FLUSH_INTERVAL
+        self._listeners: list[Callable[[np.ndarray, dict[int, tuple[str, str]]], None]] = []
         self.experiment = os.environ.get("NBMLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT
         self._user = _user()
         self._host = socket.gethostname()
@@ -309,6 +312,8 @@ class Tracker:
                     self._writer = JournalWriter(self.store.journal_dir)
                 self._writer.write(events, series, array)
                 self._write_error = None
+                if array is not None and self._listeners:
+                    self._notify(array, series)
             except OSError as exc:
                 # Keep the data and try again on the next flush; tell the user once.
                 self._points[:0] = points
@@ -319,6 +324,34 @@ class Tracker:
                     print(f"nbmlops: cannot write to the store at {self.store.root} ({exc}); "
                           "keeping the data in memory and retrying", file=sys.stderr)
 
+    def add_listener(self, listener: Callable[[np.ndarray, dict[int, tuple[str, str]]], None],
+                     interval: float | None = None) -> None:
+        """Call `listener(points, series)` with every batch of points as it is flushed.
+
+        `points` has the fields series, value, step, ts; `series` maps a series id to
+        (run_id, key). Listeners run on the flush thread and must be quick. With `interval`,
+        batches are flushed that often (e.g. 0.25 s for a live plot) while the listener is on.
+        """
+        self._listeners.append(listener)
+        if interval is not None:
+            self._interval = min(self._interval, max(0.05, interval))
+        self._wake.set()
+
+    def remove_listener(self, listener: Callable[[np.ndarray, dict[int, tuple[str, str]]], None]) -> None:
+        """Stop calling `listener`; the flush interval returns to normal when none is left."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+        if not self._listeners:
+            self._interval = FLUSH_INTERVAL
+
+    def _notify(self, points: np.ndarray, series: dict[int, tuple[str, str]]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(points, series)
+            except Exception as exc:  # a broken display must never lose data
+                print(f"nbmlops: a metric listener failed and was removed: {exc}", file=sys.stderr)
+                self.remove_listener(listener)
+
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._flush_loop, name="nbmlops-flush", daemon=True)
@@ -327,7 +360,7 @@ class Tracker:
     def _flush_loop(self) -> None:
         synced = time.monotonic()
         while not self._stopping:
-            self._wake.wait(FLUSH_INTERVAL)
+            self._wake.wait(self._interval)
             self._wake.clear()
             try:
                 self.flush()
