@@ -119,6 +119,13 @@ def fmt_time(seconds: float | None) -> str:
     raise AssertionError("unreachable")
 
 
+def fmt_ratio(ratio: float | None) -> str:
+    """A speed ratio such as 0.29x, 2.5x or 1,234x."""
+    if ratio is None:
+        return "n/a"
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
     """Wall time of one call of `fn`, and its result."""
     start = time.perf_counter()
@@ -396,7 +403,7 @@ def print_table(rows: list[Row], title: str) -> None:
     header = ["figure", "nbmlops", "target", "vs target", "MLflow", "MLflow / nbmlops"]
     lines = [[r.label, fmt_time(r.ours), f"<= {fmt_time(r.target)}" if r.target else "-", r.verdict,
               f"{fmt_time(r.mlflow)} {r.mlflow_note}".strip() if r.mlflow is not None else "n/a",
-              f"{r.ratio:.1f}x" if r.ratio is not None else "n/a"] for r in rows]
+              fmt_ratio(r.ratio)] for r in rows]
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
     rule = "  ".join("-" * w for w in widths)
     print(f"\n{title}")
@@ -412,7 +419,7 @@ def environment() -> dict[str, Any]:
     """Versions and machine facts that the figures depend on."""
     return {"nbmlops": nbmlops.__version__, "duckdb": duckdb.__version__, "numpy": np.__version__,
             "python": platform.python_version(), "platform": platform.platform(),
-            "cpus": os.cpu_count()}
+            "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
 
 
 def parse_args() -> argparse.Namespace:
@@ -430,6 +437,7 @@ def main() -> None:
     if args.child:
         {"reader": reader_child, "live": live_child}[args.child]()
         return
+    env = environment()  # before the load we add ourselves
     sizes = Sizes().quick() if args.quick else Sizes()
     mlflow_sizes = sizes.mlflow()
     log(f"nbmlops {nbmlops.__version__}, sizes {asdict(sizes)}")
@@ -446,7 +454,7 @@ def main() -> None:
           f"results in {RESULTS.relative_to(HERE.parent)}")
     RESULTS.write_text(json.dumps({
         "quick": args.quick, "sizes": asdict(sizes), "mlflow_sizes": None if args.no_mlflow else mlflow_sizes,
-        "environment": environment(), "nbmlops": ours, "mlflow": mlf,
+        "environment": env, "nbmlops": ours, "mlflow": mlf,
         "table": [{**asdict(r), "verdict": r.verdict, "ratio": r.ratio} for r in rows],
         "seconds": {"total": total, "nbmlops": ours_s, "mlflow": total - ours_s},
     }, indent=2) + "\n")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import __version__, search
 from .errors import NbmlopsError
+from .provenance import SYSTEM_TAGS
 from .store import Store, find_store_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,7 +104,9 @@ def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, ord
     if columns:
         df = df[_select_columns(df, columns)]
     elif fmt == "table":
-        df = df.drop(columns=["end_time", "user", "host", "parent_run_id", "notebook"])
+        hidden = ["end_time", "user", "host", "parent_run_id", "notebook",
+                  *(f"tags.{t}" for t in SYSTEM_TAGS)]
+        df = df.drop(columns=[c for c in hidden if c in df.columns])
     if df.empty and fmt == "table":
         click.echo("No runs match." if where or experiment else
                    "No runs yet: start one with nbmlops.start_run() or %%track in a notebook.")

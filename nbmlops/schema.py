@@ -108,21 +108,26 @@ def _registry(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE TABLE datasets (
-            fingerprint VARCHAR PRIMARY KEY,  -- hash of all the content
             name VARCHAR NOT NULL,
-            kind VARCHAR NOT NULL,            -- dataframe, array, file, directory
+            fingerprint VARCHAR NOT NULL,     -- hash of all the content
+            kind VARCHAR NOT NULL,            -- dataframe, series, array, polars, file, directory
             rows BIGINT,
             columns BIGINT,
+            size_bytes BIGINT,
+            files BIGINT,
             schema_json VARCHAR,
             profile_json VARCHAR,
             source VARCHAR,
-            created_at TIMESTAMP NOT NULL
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (name, fingerprint)   -- one version per distinct content of a name
         );
         CREATE TABLE run_datasets (
             run_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
             fingerprint VARCHAR NOT NULL,
             role VARCHAR NOT NULL,            -- train, validation, test, ...
-            PRIMARY KEY (run_id, fingerprint, role)
+            logged_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (run_id, name, fingerprint, role)
         );
         CREATE TABLE registered_models (
             name VARCHAR PRIMARY KEY,

@@ -12,9 +12,10 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
@@ -105,19 +106,35 @@ class Store:
                 digest.update(chunk)
                 size += len(chunk)
         sha = digest.hexdigest()
-        target = self.artifact_path(sha)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-            os.close(fd)
-            try:
-                shutil.copyfile(source, tmp)
-                os.chmod(tmp, 0o444)
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+
+        def copy(out: BinaryIO) -> None:
+            with open(source, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+
+        self._install(sha, copy)
         return sha, size
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store bytes in content-addressed storage; returns (sha256, size)."""
+        sha = hashlib.sha256(data).hexdigest()
+        self._install(sha, lambda out: out.write(data))
+        return sha, len(data)
+
+    def _install(self, sha: str, write: Callable[[BinaryIO], object]) -> None:
+        # Written under a temporary name and renamed: readers never see half a file.
+        target = self.artifact_path(sha)
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                write(out)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def artifact_path(self, sha256: str) -> Path:
         """Where the content with this hash lives (whether or not it exists)."""

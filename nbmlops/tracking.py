@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import validation
+from . import provenance, validation
 from .entities import RunStatus
 from .errors import InvalidInputError, NbmlopsError, ParamConflictError
 from .journal import POINT_DTYPE, JournalWriter
@@ -102,6 +102,8 @@ class Tracker:
         self.experiment = os.environ.get("NBMLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT
         self._user = _user()
         self._host = socket.gethostname()
+        self._stored_blobs: dict[bytes, tuple[str, int]] = {}  # provenance files already stored
+        provenance.prewarm()
         _register(self)
 
     # -- store ---------------------------------------------------------------------------
@@ -124,8 +126,11 @@ class Tracker:
     # -- runs ----------------------------------------------------------------------------
     def start_run(self, experiment: str | None = None, name: str | None = None,
                   tags: dict[str, Any] | None = None, parent: str | ActiveRun | None = None,
-                  notebook: str | None = None) -> ActiveRun:
-        """Start a run (a child of the active run, if any) and make it the active run."""
+                  notebook: str | None = None, namespace: dict[str, Any] | None = None) -> ActiveRun:
+        """Start a run (a child of the active run, if any) and make it the active run.
+
+        `namespace` is the user namespace of a notebook, used to find the notebook's path.
+        """
         exp = validation.name("experiment", experiment) if experiment is not None else self.experiment
         run_name = validation.name("run", name) if name is not None else new_run_name()
         clean_tags = self._clean_tags(tags or {})
@@ -141,16 +146,45 @@ class Tracker:
         now = time.time()
         event = {"run_id": state.run_id, "experiment": exp, "name": run_name, "at": now,
                  "user": self._user, "host": self._host, "parent": parent_id,
-                 "notebook": notebook or os.environ.get("JPY_SESSION_NAME")}
+                 "notebook": notebook or provenance.notebook_path(namespace)}
         with self._lock:
             self._events.append(["run_start", event])
-            if clean_tags:
-                self._events.append(["tags", {"run_id": state.run_id, "at": now,
-                                              "items": list(clean_tags.items())}])
+        self._record_provenance(state.run_id, clean_tags, now)
         self._stack.append(state)
         self._ensure_thread()
         self.flush()  # the run exists on disk before anyone can learn its id
         return ActiveRun(self, state)
+
+    def _record_provenance(self, run_id: str, user_tags: dict[str, str], now: float) -> None:
+        """Git, environment and source tags (the user's tags win) and provenance files."""
+        found = provenance.capture()
+        tags = dict(found.tags)
+        if sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]):
+            tags["source"] = os.path.abspath(sys.argv[0])
+        tags.update(user_tags)
+        events: list[list[Any]] = [["tags", {"run_id": run_id, "at": now, "items": list(tags.items())}]]
+        for path, data in found.files.items():
+            stored = self._stored_blobs.get(data)
+            if stored is None:
+                stored = self._stored_blobs[data] = self.store.put_bytes(data)
+            events.append(["artifact", {"run_id": run_id, "path": path, "sha256": stored[0],
+                                        "size": stored[1], "at": now}])
+        with self._lock:
+            self._events.extend(events)
+
+    def emit(self, kind: str, body: dict[str, Any], run_id: str | None = None) -> str:
+        """Append an event for the active run (or `run_id`) to the journal buffer; returns the run id."""
+        rid = run_id or self._current().run_id
+        with self._lock:
+            self._events.append([kind, {"run_id": rid, "at": time.time(), **body}])
+        return rid
+
+    def put_bytes(self, data: bytes, path: str) -> str:
+        """Store `data` as the artifact `path` of the active run; returns the artifact name."""
+        name = validation.artifact_name(path)
+        sha, size = self.store.put_bytes(data)
+        self.emit("artifact", {"path": name, "sha256": sha, "size": size})
+        return name
 
     def end_run(self, status: RunStatus | str = RunStatus.FINISHED, *, run_id: str | None = None,
                 error: str | None = None) -> None:

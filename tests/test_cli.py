@@ -72,7 +72,7 @@ def test_show_run_text_and_json(populated_store: Store) -> None:
     good = nbmlops.runs(where="params.C = 10")["run_id"][0]
     doc = json.loads(nb(populated_store, "show", good, "--format", "json").stdout)
     assert doc["params"] == {"C": 10.0, "solver": "lbfgs"} and doc["metrics"] == {"acc": 0.9}
-    assert doc["tags"] == {"owner": "ana"} and doc["status"] == "FINISHED"
+    assert doc["tags"]["owner"] == "ana" and doc["status"] == "FINISHED"
 
 
 def test_experiments_and_compact(populated_store: Store) -> None:

@@ -33,7 +33,7 @@ def test_run_context_records_everything(fresh_store: Store) -> None:
     assert got.params == {"C": 0.1, "solver": "lbfgs", "max_iter": 200, "balanced": True,
                           "layers": [64, 32], "seed": None, "note": "héllo ✓"}
     assert got.metrics == {"loss": pytest.approx(0.2), "accuracy": 0.91, "f1": 0.875}
-    assert got.tags == {"team": "risk", "stage": "dev"}
+    assert {"team": "risk", "stage": "dev"}.items() <= got.tags.items()
     assert re.fullmatch(r"[0-9a-f]{32}", got.run_id)
 
 
@@ -141,7 +141,8 @@ def test_tags_are_mutable_and_deletable(fresh_store: Store) -> None:
         nbmlops.set_tags({"stage": "dev", "owner": "ana", "n": 3})
         nbmlops.set_tag("stage", "prod")
         nbmlops.delete_tag("owner")
-    assert nbmlops.get_run(run.run_id).tags == {"stage": "prod", "n": "3"}
+    tags = nbmlops.get_run(run.run_id).tags
+    assert tags["stage"] == "prod" and tags["n"] == "3" and "owner" not in tags
 
 
 def test_artifacts_are_content_addressed(fresh_store: Store, tmp_path: Path) -> None:
@@ -159,14 +160,15 @@ def test_artifacts_are_content_addressed(fresh_store: Store, tmp_path: Path) -> 
             nbmlops.log_artifact(tmp_path / "missing.txt")
         with pytest.raises(nbmlops.InvalidInputError, match="relative path"):
             nbmlops.log_artifact(model, name="../escape.bin")
-    arts = {a.path: a for a in nbmlops.get_run(run.run_id).artifacts}
+    arts = {a.path: a for a in nbmlops.get_run(run.run_id).artifacts
+            if not a.path.startswith("provenance/")}
     assert set(arts) == {"model.bin", "copies/model-again.bin", "plots/a.txt", "plots/sub/b.txt"}
     assert arts["model.bin"].sha256 == arts["copies/model-again.bin"].sha256
     assert arts["model.bin"].size == 7000
     stored = fresh_store.artifact_path(arts["model.bin"].sha256)
     assert stored.read_bytes() == model.read_bytes()
-    files = [p for p in fresh_store.artifact_dir.rglob("*") if p.is_file()]
-    assert len(files) == 2  # model once, "same" once
+    contents = [p.read_bytes() for p in fresh_store.artifact_dir.rglob("*") if p.is_file()]
+    assert contents.count(model.read_bytes()) == 1 and contents.count(b"same") == 1
 
 
 def test_runs_dataframe_columns_and_filters(fresh_store: Store) -> None:

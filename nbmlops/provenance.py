@@ -1,0 +1,168 @@
+"""Where a run came from: notebook, git state, environment, the code the kernel executed.
+
+Git and the package environment are looked up once per process (they cost tens of
+milliseconds); each run then reuses the answers, so provenance adds little to a run.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_DIFF_BYTES = 256 * 1024
+# Tags every run gets from `capture` (plus `source`, the script path): hidden in compact views.
+SYSTEM_TAGS = ("python", "platform", "source", "git.commit", "git.root", "git.dirty", "git.branch",
+               "git.remote")
+_GIT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class GitState:
+    """The repository around the working directory, if any."""
+
+    root: str
+    commit: str
+    branch: str | None
+    dirty: bool
+    diff: str  # uncommitted changes to tracked files, cut at MAX_DIFF_BYTES
+    diff_truncated: bool = False
+    remote: str | None = None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Tags to set on a run and small files to store with it."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def _git(args: list[str], cwd: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=_GIT_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "replace")
+
+
+@functools.lru_cache(maxsize=8)
+def git_state(cwd: str) -> GitState | None:
+    """Commit, branch, dirty flag and bounded diff of the repository at `cwd`; None outside one."""
+    root = _git(["rev-parse", "--show-toplevel"], cwd)
+    if not root:
+        return None
+    root = root.strip()
+    commit = (_git(["rev-parse", "HEAD"], root) or "").strip()
+    if not commit:
+        return None  # a repository without commits yet
+    branch = (_git(["rev-parse", "--abbrev-ref", "HEAD"], root) or "").strip() or None
+    status = _git(["status", "--porcelain", "--untracked-files=no"], root) or ""
+    diff = _git(["diff", "HEAD", "--no-color", "--no-ext-diff"], root) or ""
+    data = diff.encode()
+    truncated = len(data) > MAX_DIFF_BYTES
+    if truncated:
+        diff = data[:MAX_DIFF_BYTES].decode("utf-8", "ignore") + "\n[diff truncated by nbmlops]\n"
+    remote = (_git(["config", "--get", "remote.origin.url"], root) or "").strip() or None
+    return GitState(root, commit, None if branch == "HEAD" else branch, bool(status.strip()), diff,
+                    truncated, remote)
+
+
+@functools.lru_cache(maxsize=1)
+def _module_distributions() -> dict[str, list[str]]:
+    return dict(importlib.metadata.packages_distributions())
+
+
+@functools.lru_cache(maxsize=4096)
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def imported_packages() -> dict[str, str]:
+    """Distribution name -> version for every top-level package imported so far."""
+    owners = _module_distributions()
+    found: dict[str, str] = {}
+    for module in list(sys.modules):
+        if "." in module or module.startswith("_"):
+            continue
+        for dist in owners.get(module, ()):
+            version = _version(dist)
+            if version:
+                found[dist] = version
+    return dict(sorted(found.items(), key=lambda kv: kv[0].lower()))
+
+
+_environment_cache: list[tuple[int, dict[str, object], bytes]] = []
+
+
+def environment() -> dict[str, object]:
+    """Python, platform and imported package versions (recomputed only after new imports)."""
+    if _environment_cache and _environment_cache[0][0] == len(sys.modules):
+        return _environment_cache[0][1]
+    env: dict[str, object] = {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "executable": sys.executable,
+        "packages": imported_packages(),
+    }
+    _environment_cache[:] = [(len(sys.modules), env, json.dumps(env, indent=1, sort_keys=True).encode())]
+    return env
+
+
+def environment_json() -> bytes:
+    """`environment()` as JSON bytes (the same bytes object until new imports)."""
+    environment()
+    return _environment_cache[0][2]
+
+
+def notebook_path(namespace: dict[str, object] | None = None) -> str | None:
+    """The notebook being run: the nbmlops runner's, Jupyter's session name, or VS Code's."""
+    for candidate in (os.environ.get("NBMLOPS_NOTEBOOK"), os.environ.get("JPY_SESSION_NAME"),
+                      (namespace or {}).get("__vsc_ipynb_file__")):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None
+
+
+def prewarm(cwd: str | None = None) -> threading.Thread:
+    """Look up git and the installed packages in the background, so the first run need not wait."""
+    where = str(Path(cwd or os.getcwd()).resolve())
+    thread = threading.Thread(target=lambda: (_module_distributions(), git_state(where)),
+                              name="nbmlops-provenance", daemon=True)
+    thread.start()
+    return thread
+
+
+def capture(cwd: str | None = None) -> Provenance:
+    """Provenance of a run started now: git and environment tags, diff and package files."""
+    tags: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    env = environment()
+    tags["python"] = str(env["python"])
+    tags["platform"] = str(env["platform"])
+    files["provenance/environment.json"] = environment_json()
+    state = git_state(str(Path(cwd or os.getcwd()).resolve()))
+    if state is not None:
+        tags.update({"git.commit": state.commit, "git.root": state.root,
+                     "git.dirty": "true" if state.dirty else "false"})
+        if state.branch:
+            tags["git.branch"] = state.branch
+        if state.remote:
+            tags["git.remote"] = state.remote
+        if state.diff:
+            files["provenance/git.diff"] = state.diff.encode()
+    return Provenance(tags, files)
