@@ -103,6 +103,7 @@ class Tracker:
         self._user = _user()
         self._host = socket.gethostname()
         self._stored_blobs: dict[bytes, tuple[str, int]] = {}  # provenance files already stored
+        self._provenance_jobs: list[threading.Thread] = []
         provenance.prewarm()
         _register(self)
 
@@ -156,13 +157,29 @@ class Tracker:
         return ActiveRun(self, state)
 
     def _record_provenance(self, run_id: str, user_tags: dict[str, str], now: float) -> None:
-        """Git, environment and source tags (the user's tags win) and provenance files."""
+        """The user's tags now; git, environment and source tags and files as soon as known.
+
+        The first lookup of installed packages takes a few hundred milliseconds: it happens on a
+        background thread so starting the first run never waits for it.
+        """
+        if user_tags:
+            with self._lock:
+                self._events.append(["tags", {"run_id": run_id, "at": now, "items": list(user_tags.items())}])
+        if provenance.ready():
+            self._provenance_events(run_id, set(user_tags), now)
+            return
+        job = threading.Thread(target=self._provenance_events, args=(run_id, set(user_tags), now),
+                               name="nbmlops-provenance", daemon=True)
+        self._provenance_jobs.append(job)
+        job.start()
+
+    def _provenance_events(self, run_id: str, user_keys: set[str], now: float) -> None:
         found = provenance.capture()
         tags = dict(found.tags)
         if sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]):
             tags["source"] = os.path.abspath(sys.argv[0])
-        tags.update(user_tags)
-        events: list[list[Any]] = [["tags", {"run_id": run_id, "at": now, "items": list(tags.items())}]]
+        items = [[k, v] for k, v in tags.items() if k not in user_keys]
+        events: list[list[Any]] = [["tags", {"run_id": run_id, "at": now, "items": items}]]
         for path, data in found.files.items():
             stored = self._stored_blobs.get(data)
             if stored is None:
@@ -171,6 +188,13 @@ class Tracker:
                                         "size": stored[1], "at": now}])
         with self._lock:
             self._events.extend(events)
+
+    def wait_for_provenance(self, timeout: float = 10.0) -> None:
+        """Let background provenance lookups finish (before exit, or in tests)."""
+        deadline = time.monotonic() + timeout
+        for job in list(self._provenance_jobs):
+            job.join(max(0.0, deadline - time.monotonic()))
+        self._provenance_jobs = [j for j in self._provenance_jobs if j.is_alive()]
 
     def emit(self, kind: str, body: dict[str, Any], run_id: str | None = None) -> str:
         """Append an event for the active run (or `run_id`) to the journal buffer; returns the run id."""
@@ -414,6 +438,7 @@ class Tracker:
             self._stack.pop(0)
         if self._stack:
             self.end_run(status, run_id=self._stack[0].run_id, error=_last_error())
+        self.wait_for_provenance()
         self.flush()
         if self._writer is not None:
             self._writer.close()
