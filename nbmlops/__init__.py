@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import data as _data
 from . import search as _search
 from .entities import Artifact, Run, RunStatus
 from .errors import (
@@ -28,6 +29,7 @@ from .errors import (
     StoreLockedError,
     StoreVersionError,
 )
+from .fingerprint import DatasetInfo
 from .store import Store
 from . import tracking as _tracking
 from . import validation as _validation
@@ -36,12 +38,12 @@ from .tracking import ActiveRun, tracker as _tracker
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActiveRun", "Artifact", "CorruptStoreError", "FilterSyntaxError",
-    "InvalidInputError", "NbmlopsError", "NotFoundError",
-    "ParamConflictError", "Run", "RunStatus", "Store", "StoreError", "StoreLockedError",
-    "StoreVersionError", "active_run", "delete_tag", "end_run", "experiments", "get_run",
-    "get_store", "init", "log_artifact", "log_metric", "log_metrics", "log_param", "log_params",
-    "metric_history", "runs", "set_experiment", "set_store", "set_tag", "set_tags", "start_run",
+    "ActiveRun", "Artifact", "CorruptStoreError", "DatasetInfo", "FilterSyntaxError",
+    "InvalidInputError", "NbmlopsError", "NotFoundError", "ParamConflictError", "Run", "RunStatus",
+    "Store", "StoreError", "StoreLockedError", "StoreVersionError", "active_run", "datasets",
+    "delete_tag", "end_run", "experiments", "get_run", "get_store", "init", "log_artifact",
+    "log_dataset", "log_metric", "log_metrics", "log_param", "log_params", "metric_history", "runs",
+    "set_experiment", "set_store", "set_tag", "set_tags", "start_run",
 ]
 
 
@@ -131,6 +133,14 @@ def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> list[
     return _tracker().log_artifact(path, name)
 
 
+def log_dataset(data: Any, name: str | None = None, role: str = "train") -> DatasetInfo:
+    """Fingerprint a DataFrame, array, file or folder (all of its content) and link it to the run.
+
+    >>> nbmlops.log_dataset(train_df, name="churn", role="train")
+    """
+    return _data.log_dataset(_tracker(), data, name, role)
+
+
 def _fresh_store() -> Store:
     t = _tracker()
     t.flush()  # read your own writes
@@ -155,6 +165,11 @@ def get_run(run_id: str) -> Run:
 def metric_history(run_id: str, key: str) -> pd.DataFrame:
     """Every point of a metric: columns `step`, `timestamp`, `value`."""
     return _search.metric_history(_fresh_store(), run_id, key)
+
+
+def datasets(name: str | None = None, run_id: str | None = None) -> pd.DataFrame:
+    """Dataset versions with their fingerprint, shape, roles and the runs that used them."""
+    return _data.datasets(_fresh_store(), name, run_id)
 
 
 def experiments() -> pd.DataFrame:

@@ -9,6 +9,7 @@ last committed one ended. A journal whose writer is gone and that was fully inge
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ class _Pending:
     tags: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
     tag_deletes: list[tuple[str, str, float]] = field(default_factory=list)
     artifacts: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
+    datasets: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
+    dataset_uses: dict[tuple[str, str, str, str], tuple[Any, ...]] = field(default_factory=dict)
     point_arrays: list[np.ndarray] = field(default_factory=list)
     series: list[tuple[str, str]] = field(default_factory=list)
     events: int = 0
@@ -129,6 +132,14 @@ def _collect(frame: journal.Frame, p: _Pending, journal_name: str) -> float | No
         elif kind == "delete_tag":
             p.tags.pop((body["run_id"], body["key"]), None)
             p.tag_deletes.append((body["run_id"], body["key"], body["at"]))
+        elif kind == "dataset":
+            key = (body["name"], body["fingerprint"])
+            p.datasets.setdefault(key, (
+                body["name"], body["fingerprint"], body["kind"], body.get("rows"), body.get("columns"),
+                body.get("size_bytes"), body.get("files"), json.dumps(body.get("schema") or {}),
+                json.dumps(body.get("profile") or {}), body.get("source"), _ts(body["at"])))
+            p.dataset_uses.setdefault((body["run_id"], *key, body["role"]),
+                                      (body["run_id"], *key, body["role"], _ts(body["at"])))
         elif kind == "artifact":
             p.artifacts[(body["run_id"], body["path"])] = (
                 body["run_id"], body["path"], body["sha256"], body["size"], _ts(body["at"]))
@@ -181,6 +192,14 @@ def _apply(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
         _insert(
             con, arts, "INSERT INTO artifacts SELECT * FROM {} ON CONFLICT (run_id, path) DO UPDATE SET "
             "sha256 = excluded.sha256, size = excluded.size, created_at = excluded.created_at")
+    if p.datasets:
+        data = pd.DataFrame(list(p.datasets.values()), columns=[
+            "name", "fingerprint", "kind", "rows", "columns", "size_bytes", "files", "schema_json",
+            "profile_json", "source", "created_at"])
+        _insert(con, data, "INSERT INTO datasets SELECT * FROM {} ON CONFLICT DO NOTHING")
+        uses = pd.DataFrame(list(p.dataset_uses.values()),
+                            columns=["run_id", "name", "fingerprint", "role", "logged_at"])
+        _insert(con, uses, "INSERT INTO run_datasets SELECT * FROM {} ON CONFLICT DO NOTHING")
     if p.point_arrays:
         _apply_points(con, p)
     if p.run_ends:

@@ -1,0 +1,93 @@
+"""Datasets as runs use them: a content fingerprint, schema and profile per version, and lineage.
+
+A dataset version is a (name, fingerprint) pair: logging the same content under the same name
+again, from any run or process, refers to the same version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import validation
+from .errors import InvalidInputError
+from .fingerprint import DatasetInfo, fingerprint
+from .search import resolve_run_id
+from .store import Store
+from .tracking import Tracker
+
+DEFAULT_ROLES = ("train", "validation", "test", "reference", "production")
+
+
+def log_dataset(tracker: Tracker, obj: object, name: str | None = None, role: str = "train") -> DatasetInfo:
+    """Fingerprint `obj` and record it as used by the active run in `role`."""
+    if name is None:
+        name = Path(obj).name if isinstance(obj, (str, os.PathLike)) else "dataset"
+    validation.key("dataset", name)
+    validation.key("dataset role", role)
+    cache = tracker.store.root / "cache" / "file-digests.sqlite"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    info = fingerprint(obj, cache_path=cache)
+    tracker.emit("dataset", {
+        "name": name, "role": role, "fingerprint": info.fingerprint, "kind": info.kind,
+        "rows": info.rows, "columns": info.columns, "size_bytes": info.size_bytes,
+        "files": info.files, "schema": info.schema, "profile": info.profile, "source": info.source,
+    })
+    return info
+
+
+def datasets(store: Store, name: str | None = None, run_id: str | None = None) -> pd.DataFrame:
+    """Dataset versions (numbered per name in order of first use) with the runs that used them."""
+    if name is not None and not isinstance(name, str):
+        raise InvalidInputError("dataset name must be a string")
+    with store.reading() as con:
+        rid = resolve_run_id(con, run_id) if run_id is not None else None
+        df = con.execute(
+            """
+            WITH versions AS (
+                SELECT d.*, row_number() OVER (PARTITION BY d.name ORDER BY d.created_at, d.fingerprint)
+                       AS version
+                FROM datasets d)
+            SELECT v.name, v.version, v.fingerprint, v.kind, v.rows, v.columns, v.size_bytes,
+                   v.files, v.source, v.created_at,
+                   list(DISTINCT u.role ORDER BY u.role) FILTER (WHERE u.role IS NOT NULL) AS roles,
+                   count(DISTINCT u.run_id) AS runs,
+                   list(DISTINCT u.run_id ORDER BY u.run_id) FILTER (WHERE u.run_id IS NOT NULL) AS run_ids
+            FROM versions v LEFT JOIN run_datasets u USING (name, fingerprint)
+            WHERE (? IS NULL OR v.name = ?)
+              AND (? IS NULL OR EXISTS (SELECT 1 FROM run_datasets x WHERE x.run_id = ?
+                                        AND x.name = v.name AND x.fingerprint = v.fingerprint))
+            GROUP BY ALL
+            ORDER BY v.name, v.version
+            """, [name, name, rid, rid]).df()
+    df["created_at"] = pd.to_datetime(df["created_at"]).dt.tz_localize("UTC")
+    return df
+
+
+def dataset_profile(store: Store, name: str, version: int | str | None = None) -> dict[str, Any]:
+    """Schema and per-column profile of a dataset version (default: the latest)."""
+    table = datasets(store, name)
+    if table.empty:
+        raise InvalidInputError(f"no dataset named {name!r}: see nbmlops.datasets() for the names")
+    if version is None:
+        row = table.iloc[-1]
+    elif isinstance(version, int):
+        match = table[table["version"] == version]
+        if match.empty:
+            raise InvalidInputError(f"dataset {name!r} has versions 1 to {len(table)}, not {version}")
+        row = match.iloc[0]
+    else:
+        match = table[table["fingerprint"].str.startswith(str(version))]
+        if len(match) != 1:
+            raise InvalidInputError(f"no single version of {name!r} has a fingerprint starting {version!r}")
+        row = match.iloc[0]
+    with store.reading(refresh=False) as con:
+        found = con.execute("SELECT schema_json, profile_json FROM datasets WHERE name = ? AND fingerprint = ?",
+                            [name, row["fingerprint"]]).fetchone()
+    assert found is not None
+    return {"name": name, "version": int(row["version"]), "fingerprint": row["fingerprint"],
+            "schema": json.loads(found[0] or "{}"), "profile": json.loads(found[1] or "{}")}
