@@ -176,3 +176,10 @@ def experiments() -> pd.DataFrame:
     """Experiments with run counts and last activity."""
     return _search.experiments(_fresh_store())
 
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext nbmlops`: registers the `%%track` and `%nbmlops` magics."""
+    from .magics import register
+
+    register(ipython)

@@ -176,8 +176,8 @@ class Tracker:
     def _provenance_events(self, run_id: str, user_keys: set[str], now: float) -> None:
         found = provenance.capture()
         tags = dict(found.tags)
-        if sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]):
-            tags["source"] = os.path.abspath(sys.argv[0])
+        if sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]) and "ipykernel" not in sys.modules:
+            tags["source"] = os.path.abspath(sys.argv[0])  # a script (a notebook has its own column)
         items = [[k, v] for k, v in tags.items() if k not in user_keys]
         events: list[list[Any]] = [["tags", {"run_id": run_id, "at": now, "items": items}]]
         for path, data in found.files.items():
@@ -236,6 +236,20 @@ class Tracker:
                 with self._lock:
                     self._events.append(["run_end", body])
         del self._stack[index:]
+        self.flush()
+
+    def attach_run(self, run_id: str, name: str = "", experiment: str = "") -> ActiveRun:
+        """Log into a run that another process started and will end (e.g. `nbmlops run`)."""
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise InvalidInputError("run id to attach to must be a non-empty string")
+        state = RunState(run_id.strip(), name or run_id[:12], experiment or self.experiment, owned=False)
+        self._stack.append(state)
+        self._ensure_thread()
+        return ActiveRun(self, state)
+
+    def detach_run(self, run_id: str) -> None:
+        """Stop logging into an attached run without ending it."""
+        self._stack = [s for s in self._stack if not (s.run_id == run_id and not s.owned)]
         self.flush()
 
     def active_run(self) -> ActiveRun | None:

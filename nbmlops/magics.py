@@ -1,0 +1,264 @@
+"""IPython magics: `%%track` makes a cell a run; `%nbmlops` inspects runs from a notebook.
+
+`%load_ext nbmlops` registers them.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shlex
+import sys
+import time
+import traceback
+from argparse import ArgumentParser
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.display import display
+
+from . import capture, data, modelio, search, validation
+from .entities import RunStatus
+from .errors import NbmlopsError
+from .tracking import Tracker, tracker
+
+RUN_ID_ENV = "NBMLOPS_RUN_ID"  # set by `nbmlops run`: tracked cells join that run
+
+
+class _Parser(ArgumentParser):
+    """argparse that reports bad arguments as one-line UsageErrors instead of exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see %{self.prog.lstrip('%')} --help)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if message:
+            raise UsageError(message.strip())
+        raise _HelpShown()
+
+
+class _HelpShown(Exception):
+    """--help was printed: stop quietly."""
+
+
+def _track_parser() -> _Parser:
+    p = _Parser(prog="%%track", add_help=True,
+                description="Run the cell as an nbmlops run: params it reads, metrics, datasets, model.")
+    p.add_argument("-e", "--experiment", help="experiment name (default: the current experiment)")
+    p.add_argument("-n", "--name", help="run name (default: generated)")
+    p.add_argument("--params", default="", help="comma-separated extra variables to log as params")
+    p.add_argument("--metrics", default="", help="comma-separated variables to log as metrics after the cell")
+    p.add_argument("--model", action="append", default=[], metavar="VAR[:NAME]",
+                   help="log this fitted model after the cell (repeatable)")
+    p.add_argument("--dataset", action="append", default=[], metavar="VAR[:ROLE]",
+                   help="fingerprint this dataset before the cell (repeatable; role default train)")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="set a tag (repeatable)")
+    p.add_argument("--no-autolog", action="store_true", help="do not autolog scikit-learn in this cell")
+    p.add_argument("-q", "--quiet", action="store_true", help="print no summary line after the cell")
+    return p
+
+
+def _names(text: str, option: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        if not name.isidentifier():
+            raise UsageError(f"%%track {option}: {name!r} is not a variable name")
+    return names
+
+
+def _pair(spec: str, option: str, default: str | None) -> tuple[str, str | None]:
+    var, _, second = spec.partition(":")
+    if not var.isidentifier():
+        raise UsageError(f"%%track {option}: {var!r} is not a variable name (use VAR or VAR:NAME)")
+    return var, (second or default)
+
+
+@magics_class
+class NbmlopsMagics(Magics):
+    """The `%%track` cell magic and the `%nbmlops` line magic."""
+
+    @cell_magic
+    def track(self, line: str, cell: str) -> Any:
+        """%%track [-e EXP] [-n NAME] [--params a,b] [--metrics m,n] [--model VAR[:NAME]]
+        [--dataset VAR[:ROLE]]... [--tag k=v]... [--no-autolog]: track this cell as a run."""
+        __tracebackhide__ = True  # noqa: F841  (IPython hides this frame in tracebacks)
+        try:
+            args = _track_parser().parse_args(shlex.split(line))
+        except _HelpShown:
+            return None
+        except ValueError as exc:
+            raise UsageError(f"%%track: {exc}") from None
+        ns = self.shell.user_ns
+        t = tracker()
+        try:
+            plan = _Plan.from_args(args, ns)
+        except NbmlopsError as exc:
+            raise UsageError(f"%%track: {exc}") from None
+        run = _start(t, args, ns)
+        started = time.perf_counter()
+        try:
+            try:
+                _record_inputs(t, plan, ns, cell, self.shell)
+            except NbmlopsError as exc:
+                raise UsageError(f"%%track: {exc}") from None
+            with _autolog(not args.no_autolog):
+                for var, role in plan.datasets:
+                    data.log_dataset(t, ns[var], name=var, role=role)
+                result = _execute(self.shell, cell)
+            plan.log_after(t, ns)
+        except KeyboardInterrupt:
+            _end(t, run, RunStatus.KILLED, sys.exc_info())
+            raise
+        except BaseException:
+            _end(t, run, RunStatus.FAILED, sys.exc_info())
+            raise
+        _end(t, run, RunStatus.FINISHED, None)
+        if not args.quiet:
+            print(f"nbmlops: {run.name} ({run.run_id[:12]}…) in {run.experiment!r} finished in "
+                  f"{time.perf_counter() - started:.2f} s")
+        return result
+
+    @line_magic
+    def nbmlops(self, line: str) -> Any:
+        """%nbmlops runs [WHERE] | compare RUN RUN... | show RUN | help"""
+        words = shlex.split(line) if line.strip() else ["help"]
+        command, rest = words[0], words[1:]
+        try:
+            t = tracker()
+            t.flush()
+            if command == "runs":
+                return search.runs(t.store, where=" ".join(rest) or None)
+            if command == "show":
+                if len(rest) != 1:
+                    raise UsageError("%nbmlops show: give one run id, e.g. %nbmlops show 01a2f3")
+                return search.get_run(t.store, rest[0])
+            if command == "compare":
+                if len(rest) < 2:
+                    raise UsageError("%nbmlops compare: give two or more run ids")
+                from .widgets import compare
+
+                return compare(*rest)
+            if command in ("help", "-h", "--help"):
+                print(_HELP)
+                return None
+        except NbmlopsError as exc:
+            raise UsageError(f"%nbmlops {command}: {exc}") from None
+        raise UsageError(f"%nbmlops: unknown command {command!r}; use runs, compare, show or help")
+
+
+_HELP = """%nbmlops runs [WHERE]         runs as a table, e.g. %nbmlops runs metrics.acc > 0.9
+%nbmlops show RUN             one run (id or unique prefix)
+%nbmlops compare RUN RUN...   compare runs side by side
+%%track [options]             track a cell as a run: %%track --help for the options"""
+
+
+class _Plan:
+    """What to log around the cell, checked before anything runs."""
+
+    def __init__(self, params: list[str], metrics: list[str], models: list[tuple[str, str]],
+                 datasets: list[tuple[str, str]], tags: dict[str, str]) -> None:
+        self.params, self.metrics, self.models = params, metrics, models
+        self.datasets, self.tags = datasets, tags
+
+    @classmethod
+    def from_args(cls, args: Any, ns: dict[str, Any]) -> _Plan:
+        tags = {}
+        for item in args.tag:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise UsageError(f"%%track --tag: {item!r} must look like key=value")
+            tags[validation.key("tag", key.strip())] = value
+        datasets = [_pair(spec, "--dataset", "train") for spec in args.dataset]
+        params = _names(args.params, "--params")
+        for option, var in [*(("--dataset", v) for v, _ in datasets), *(("--params", v) for v in params)]:
+            if var not in ns:
+                raise UsageError(f"%%track {option}: no variable {var!r} is defined yet")
+        models = [_pair(spec, "--model", None) for spec in args.model]
+        return cls(params, _names(args.metrics, "--metrics"),
+                   [(var, name or var) for var, name in models],
+                   [(var, role or "train") for var, role in datasets], tags)
+
+    def log_after(self, t: Tracker, ns: dict[str, Any]) -> None:
+        missing = [v for v in (*self.metrics, *(m for m, _ in self.models)) if v not in ns]
+        if missing:
+            raise UsageError(f"%%track: the cell did not define {', '.join(missing)}")
+        if self.metrics:
+            t.log_metrics({name: ns[name] for name in self.metrics})
+        for var, name in self.models:
+            modelio.log_model_artifact(t, ns[var], name)
+
+
+def _start(t: Tracker, args: Any, ns: dict[str, Any]) -> Any:
+    """A new run for this cell, or the run of the notebook execution that `nbmlops run` made."""
+    joined = os.environ.get(RUN_ID_ENV)
+    if joined:
+        return t.attach_run(joined, name=os.environ.get("NBMLOPS_RUN_NAME", ""),
+                            experiment=os.environ.get("NBMLOPS_EXPERIMENT", ""))
+    try:
+        return t.start_run(args.experiment, args.name, namespace=ns)
+    except NbmlopsError as exc:
+        raise UsageError(f"%%track: {exc}") from None
+
+
+def _record_inputs(t: Tracker, plan: _Plan, ns: dict[str, Any], cell: str, shell: Any) -> None:
+    """Params the cell reads, tags, the cell's code and the kernel's history so far."""
+    params = capture.scalar_params(cell, ns)
+    params.update({name: ns[name] for name in plan.params})
+    t.log_params(params)
+    t.set_tags({"cell.execution_count": str(getattr(shell, "execution_count", "")), **plan.tags})
+    t.put_bytes(cell.encode(), "cell.py")
+    history = "\n\n".join(str(code) for code in ns.get("In", [])[1:])
+    if history:
+        t.put_bytes(history.encode(), "provenance/history.py")
+
+
+def _end(t: Tracker, run: Any, status: RunStatus, exc_info: Any) -> None:
+    error = "".join(traceback.format_exception(*exc_info)) if exc_info else None
+    if os.environ.get(RUN_ID_ENV) == run.run_id:
+        if error:  # the notebook's run is ended by `nbmlops run`; leave it the cell's traceback
+            t.set_tags({"error.cell": error[-7000:]})
+        t.detach_run(run.run_id)
+    else:
+        t.end_run(status, run_id=run.run_id, error=error)
+
+
+class _autolog:
+    """Autolog scikit-learn inside the cell when it is installed and wanted."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.context: Any = None
+        if enabled:
+            try:
+                from .autolog import autologging
+            except ImportError:
+                return
+            self.context = autologging()
+
+    def __enter__(self) -> None:
+        if self.context is not None:
+            self.context.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.context is not None:
+            self.context.__exit__(*exc)
+
+
+def _execute(shell: Any, cell: str) -> Any:
+    """Run the cell in the user namespace like IPython would; return the last expression's value."""
+    __tracebackhide__ = True  # noqa: F841
+    transformed = shell.transform_cell(cell)
+    filename = shell.compile.cache(transformed, shell.execution_count, raw_code=cell)
+    tree = shell.compile.ast_parse(transformed, filename=filename)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    exec(shell.compile(tree, filename, "exec"), shell.user_ns)
+    if last is not None:
+        return eval(shell.compile(last, filename, "eval"), shell.user_ns)
+    return None
+
+
+def register(ipython: Any) -> None:
+    """Register the magics with an IPython shell."""
+    ipython.register_magics(NbmlopsMagics)
