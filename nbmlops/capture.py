@@ -1,8 +1,8 @@
 """Which globals a notebook cell reads and binds, found by static analysis of its source.
 
 `%%track` records as params the scalar globals a cell reads before defining them. Nothing runs:
-the cell goes through IPython's `TransformerManager` and `ast.parse`; a cell that does not parse
-(or nests too deeply to walk) has no inputs or outputs: it will fail on its own when run.
+a cell that is not plain Python goes through IPython's `TransformerManager`, then `ast.parse`; a
+cell that does not parse (or nests too deeply) has no inputs or outputs: it fails when run.
 
 The rule: walk the cell in evaluation order, keeping the globals *bound on every path* to here.
 Reading a global outside that set makes it an input (inputs are in first-read order).
@@ -21,7 +21,8 @@ Reading a global outside that set makes it an input (inputs are in first-read or
 - Scopes: comprehensions and generator expressions have their own (targets local, the first
   iterable read outside; walked where written, so what they bind is maybe-bound). In functions
   and lambdas, params and names bound in the body are local, `global` names global, enclosing
-  functions' names closures. A class body runs at its definition and binds class attributes.
+  functions' names closures. A class body runs at its definition; it binds class attributes,
+  and a name it reads before binding it there is read from globals, as Python does.
 - Functions defined in the cell: `def` (or `f = lambda ...`) binds f and reads decorators,
   defaults and annotations there. The body runs where f is *called* by name, after the arguments:
   its global reads are inputs if unbound at the call, and its `global` assignments bind there if
@@ -46,8 +47,9 @@ import builtins
 import functools
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 Scalar = int | float | str | bool | None
 
@@ -56,6 +58,9 @@ _HIDDEN = re.compile(r"_|__|___|_i{1,3}|_i?\d+|_[iod]h|In|Out|__\w+__")  # IPyth
 _SCALAR_TYPES = (bool, int, float, str, type(None))
 _SKIP = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_NAMED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler, ast.MatchAs, ast.MatchStar,
+          ast.MatchMapping)  # nodes whose `name` (`rest`) they bind
+_PROMPT = re.compile(r"\s*In \[\d+\]: ")
 _TIMEIT_OPTIONS = re.compile(r"\s*(?:-(?:[tcqo]*[nrp]\s*\S+|[tcqo]+)\s+)*")
 
 
@@ -81,7 +86,8 @@ def cell_outputs(source: str) -> list[str]:
 def scalar_params(source: str, namespace: Mapping[str, object]) -> dict[str, Scalar]:
     """The cell's inputs whose value in `namespace` is an int, float, str, bool or None.
 
-    numpy scalars come back as Python values; dunders, IPython's `_`, `_i3`, `In`, `Out`... and
+    The type must be exactly one of those (an enum or a 0-d array is not; a long string is);
+    numpy scalars come back as Python values. Dunders, IPython's `_`, `_i3`, `In`, `Out`... and
     names missing from `namespace` are left out.
 
     >>> scalar_params("clf = SVC(C=C, kernel=kind)", {"C": 1.0, "kind": "rbf", "SVC": object})
@@ -103,7 +109,7 @@ def _analyze(source: str) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[s
     """(inputs, outputs, globals bound on some path) of one cell."""
     flow = _Flow()
     try:
-        flow.stmts(ast.parse(_transformer().transform_cell(source)).body)
+        flow.stmts(_parse_cell(source))
     except (SyntaxError, ValueError, RecursionError):  # ValueError: null bytes, Python 3.11
         return (), (), frozenset()
     final = flow.state.bound if flow.state is not None else set()
@@ -111,11 +117,17 @@ def _analyze(source: str) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[s
     return tuple(flow.inputs), outputs, frozenset(flow.bound)
 
 
-@functools.cache
-def _transformer():  # type: ignore[no-untyped-def]
+def _parse_cell(source: str) -> list[ast.stmt]:
+    """The cell as Python. IPython's transform is slow (~20 ms for 300 lines) and the only IPython
+    syntax that is also valid Python is a pasted `In [1]: ` prompt, so plain Python skips it."""
+    if not _PROMPT.match(source):
+        try:
+            return ast.parse(source).body
+        except SyntaxError:
+            pass
     from IPython.core.inputtransformer2 import TransformerManager  # heavy: import on first use
 
-    return TransformerManager()
+    return ast.parse(TransformerManager().transform_cell(source)).body
 
 
 def _parse(code: str, mode: str = "exec") -> list[ast.AST]:
@@ -138,33 +150,27 @@ def _expansions(line: str) -> list[ast.AST]:
     return [expr for field in fields for expr in _parse(field, "eval")]
 
 
-def _scan(nodes: Iterable[ast.AST]) -> tuple[set[str], set[str], set[str], set[str]]:
-    """(bound, global, nonlocal, deleted) names of a scope's body, nested scopes aside."""
-    bound, glob, nonlocal_, deleted = set(), set(), set(), set()  # type: ignore[var-annotated]
+def _scan(nodes: Iterable[ast.AST]) -> tuple[set[str], set[str], set[str]]:
+    """(bound, declared global, declared nonlocal) names of a scope's body, nested scopes aside."""
+    bound: set[str] = set()
+    declared: dict[type, set[str]] = {ast.Global: set(), ast.Nonlocal: set()}
     stack = list(nodes)
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.Name):
-            bound.update([node.id] if not isinstance(node.ctx, ast.Load) else [])
-            deleted.update([node.id] if isinstance(node.ctx, ast.Del) else [])
-        elif isinstance(node, ast.ExceptHandler) and node.name:  # unbound when the handler ends
-            bound.add(node.name)
-            deleted.add(node.name)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared[type(node)].update(node.names)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update(a.asname or a.name.split(".")[0] for a in node.names if a.name != "*")
         elif isinstance(node, _COMPS):  # only walrus targets leak out of a comprehension
             bound.update(n.target.id for n in ast.walk(node) if isinstance(n, ast.NamedExpr))
             continue
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update(a.asname or a.name.split(".")[0] for a in node.names if a.name != "*")
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            (glob if isinstance(node, ast.Global) else nonlocal_).update(node.names)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar, ast.MatchMapping)):
+        elif isinstance(node, _NAMED):
             bound.update(n for n in (getattr(node, "name", None), getattr(node, "rest", None)) if n)
-        if not isinstance(node, ast.Lambda):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             stack.extend(ast.iter_child_nodes(node))
-    return bound, glob, nonlocal_, deleted
+    return bound, declared[ast.Global], declared[ast.Nonlocal]
 
 
 @dataclass(eq=False)
@@ -186,8 +192,8 @@ class _Func:
 class _State:
     """Globals bound on every path to here, and the cell functions each name may be bound to."""
 
-    def __init__(self, bound: Iterable[str] = (), funcs: Mapping | None = None) -> None:
-        self.bound = set(bound)
+    def __init__(self, bound: Iterable[object] = (), funcs: Mapping | None = None) -> None:
+        self.bound: set[object] = set(bound)  # global names, and (class scope, name)
         self.funcs: dict[tuple[_Scope | None, str], tuple[_Func, ...]] = dict(funcs or {})
 
     def copy(self) -> _State:
@@ -200,12 +206,14 @@ class _State:
 def _join(*states: _State | None) -> _State | None:
     """Where paths meet: bound if bound on every live path (None: a path that ended)."""
     live = [s for s in states if s is not None]
-    out = live[0].copy() if live else None
+    if len(live) < 2:
+        return live[0] if live else None
+    funcs = dict(live[0].funcs)
     for state in live[1:]:
-        out.bound &= state.bound  # type: ignore[union-attr]
         for key, fns in state.funcs.items():
-            out.funcs[key] = tuple(dict.fromkeys(out.funcs.get(key, ()) + fns))  # type: ignore[union-attr]
-    return out
+            if funcs.get(key) != fns:
+                funcs[key] = tuple(dict.fromkeys(funcs.get(key, ()) + fns))
+    return _State(set.intersection(*(s.bound for s in live)), funcs)
 
 
 class _Flow:
@@ -219,8 +227,10 @@ class _Flow:
         self.deleted: set[str] = set()
         self.loops: list[tuple[list, list]] = []  # states at each (break, continue)
         self.returns: list[_State | None] = []
+        self.tries: list[set[str]] = []  # globals unbound in each `try` body being walked
         self.active: set[_Func] = set()  # functions being walked: recursion is followed once
         self.made: dict[tuple[int, _Scope | None], _Func] = {}  # one _Func per def: loops settle
+        self.dispatch: dict[type, Callable[[Any], None]] = {}
 
     def where(self, name: str) -> _Scope | None:
         """The scope a name is local to; None for a global."""
@@ -238,6 +248,8 @@ class _Flow:
         if self.state is None:
             return ()
         where = self.where(name)
+        if where is not None and where.kind == "class" and (where, name) not in self.state.bound:
+            where = None  # not yet in the class namespace: Python looks it up in globals
         if where is None and name not in self.state.bound:
             self.inputs.setdefault(name)
         fns = self.state.funcs.get((where, name), ())
@@ -251,9 +263,13 @@ class _Flow:
             self.state.funcs.pop((where, name), None)
             if fn is not None:
                 self.state.funcs[(where, name)] = (fn,)
+            if where is not None and where.kind == "class":  # class bodies are flow-sensitive too
+                getattr(self.state.bound, "discard" if unbind else "add")((where, name))
             if where is None and unbind:
                 self.state.bound.discard(name)
                 self.deleted.add(name)
+                for unbound in self.tries:
+                    unbound.add(name)
             elif where is None:
                 self.state.bound.add(name)
                 self.bound.setdefault(name)
@@ -264,7 +280,7 @@ class _Flow:
         return fn
 
     def new_scope(self, kind: str, body: Iterable[ast.AST], params: Iterable[str] = ()) -> _Scope:
-        bound, glob, nonlocal_, _ = _scan(body)
+        bound, glob, nonlocal_ = _scan(body)
         return _Scope(kind, frozenset((bound | set(params)) - glob - nonlocal_), frozenset(glob), self.scope)
 
     def run_any(self, fns: tuple[_Func, ...], maybe: bool = False) -> None:
@@ -293,9 +309,11 @@ class _Flow:
             a = node.args  # type: ignore[attr-defined]
             params = (p.arg for p in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg) if p)
             self.scope = fn.scope
-            self.scope = self.new_scope("func", body, params)
+            self.scope = scope = self.new_scope("func", body, params)
             self.stmts(body)
             self.state = _join(self.state, *self.returns)
+            if self.state is not None:  # the call's local functions die with it
+                self.state.funcs = {k: v for k, v in self.state.funcs.items() if k[0] is not scope}
         self.scope, self.loops, self.returns = saved
         self.active.discard(fn)
         fn.memo = (entry, self.state and self.state.copy())
@@ -303,10 +321,18 @@ class _Flow:
     def stmts(self, nodes: Iterable[ast.AST | None]) -> None:
         for node in nodes:
             if node is not None and self.state is not None:  # dead code reads and binds nothing
-                getattr(self, "v_" + type(node).__name__, self.generic)(node)
+                kind = type(node)
+                visit = self.dispatch.get(kind) or self.dispatch.setdefault(
+                    kind, getattr(self, "v_" + kind.__name__, self.generic))
+                visit(node)
 
     def generic(self, node: ast.AST) -> None:
-        self.stmts(child for child in ast.iter_child_nodes(node) if not isinstance(child, _SKIP))
+        for field in node._fields:  # ast.iter_child_nodes, without its two generators
+            child = getattr(node, field, None)
+            if isinstance(child, list):
+                self.stmts(c for c in child if isinstance(c, ast.AST) and not isinstance(c, _SKIP))
+            elif isinstance(child, ast.AST) and not isinstance(child, _SKIP):
+                self.stmts([child])
 
     def fork(self, *paths: Iterable[ast.AST | None]) -> None:
         """Walk alternative paths from the same state, then join them."""
@@ -316,6 +342,19 @@ class _Flow:
             self.stmts(path)
             exits.append(self.state)
         self.state = _join(*exits)
+
+    def v_Constant(self, node: ast.Constant) -> None:
+        pass
+
+    def v_Attribute(self, node: ast.Attribute) -> None:
+        self.stmts([node.value])
+
+    def v_BinOp(self, node: ast.BinOp) -> None:
+        rights = []
+        while isinstance(node, ast.BinOp):  # a long `a + b + ...` nests left: walk it flat
+            rights.append(node.right)
+            node = node.left  # type: ignore[assignment]
+        self.stmts([node, *reversed(rights)])
 
     def v_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
@@ -419,8 +458,10 @@ class _Flow:
 
     def v_Try(self, node: ast.Try) -> None:
         raised = self.state.copy()  # type: ignore[union-attr]
-        raised.bound -= _scan(node.body)[3]  # an exception may come after any deletion
-        self.stmts([*node.body, *node.orelse])
+        self.tries.append(set())
+        self.stmts(node.body)
+        raised.bound -= self.tries.pop()  # an exception may come after any deletion
+        self.stmts(node.orelse)
         exits = [self.state]
         for handler in node.handlers:
             self.state = raised.copy()
@@ -464,7 +505,9 @@ class _Flow:
         gens = node.generators
         self.stmts([gens[0].iter])
         start, outer = self.state, self.scope
-        self.scope = _Scope("comp", frozenset(_scan(g.target for g in gens)[0]), frozenset(), outer)
+        targets = (n.id for g in gens for n in ast.walk(g.target)
+                   if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
+        self.scope = _Scope("comp", frozenset(targets), frozenset(), outer)
         self.fork([part for i, g in enumerate(gens) for part in (g.iter if i else None, g.target, *g.ifs)]
                   + [getattr(node, part, None) for part in ("key", "value", "elt")], [])  # may not run
         self.scope = outer
