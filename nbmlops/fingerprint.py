@@ -1,24 +1,19 @@
 """Content fingerprints and compact profiles of datasets: frames, arrays, files and folders.
 
-A fingerprint is the xxh3_128 hex digest of ALL the content (never a sample), in format 1:
-
-- file: the plain xxh3_128 of its bytes, so `xxh128sum FILE` prints the same digest.
-- directory: a stream of (relative path with "/" separators, file digest) for every regular file,
-  sorted by relative path. Symlinked files are followed, symlinked folders and empty folders are not.
-- in-memory data: a canonical byte stream that starts with the format tag and the kind, in which
-  every field is length-prefixed so that no two different objects encode alike:
-  - pandas DataFrame: shape, the index (names, then each level's dtype and values), then for each
-    column in order its name, dtype and values. Series: length, name, index, dtype, values.
-    A RangeIndex hashes like the int64 Index with the same values.
-  - numpy array: dtype (little-endian), shape, then the values in C order.
-  - polars DataFrame/Series: shape, then per column name, dtype, null mask and values.
-  Fixed-width values (numbers, bools, datetimes, fixed-width strings) are hashed as their raw
-  little-endian bytes, with every NaN rewritten to the one canonical NaN (-0.0 and 0.0 stay distinct).
-  Python objects are type-tagged (None, NaN, NA and NaT all differ); all-string columns are hashed as
-  their code-point lengths plus their UTF-8 text. Categoricals hash categories plus codes; nullable
-  (masked) columns hash the null mask plus values with nulls as 0.
-The same data of different kinds (a DataFrame, its numpy values, its polars twin) may have
-different fingerprints; the same data logged twice always has the same one, in any process.
+A fingerprint is the xxh3_128 hex digest of ALL the content, never a sample. Format 1:
+- file: the plain xxh3_128 of its bytes (`xxh128sum FILE` prints the same digest).
+- directory: (relative path with "/" separators, file digest) of every regular file, sorted by
+  path. Symlinked files are followed; symlinked folders and empty folders are not content.
+- in-memory data: a stream of length-prefixed fields (so no two objects encode alike) that starts
+  with the format tag and the kind. DataFrame: shape, index (names, then each level's dtype and
+  values), then each column in order: name, dtype, values. Series: the same with one column.
+  Numpy array: dtype, shape, values in C order. Polars: shape, then per column name, dtype, null
+  mask, values. Fixed-width values are hashed as raw little-endian bytes with every NaN made the
+  one canonical NaN (0.0 and -0.0 stay distinct); Python objects are type-tagged (None, NaN, NA,
+  NaT differ); strings as lengths plus UTF-8 text; categoricals as categories plus codes; masked
+  columns as null mask plus values. A RangeIndex hashes like the int64 Index of its values.
+The same numbers held by different kinds (a DataFrame, its numpy values, its polars twin) have
+different fingerprints; the same data logged twice has the same one, in any process.
 """
 
 from __future__ import annotations
@@ -29,8 +24,7 @@ import sqlite3
 import struct
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +38,7 @@ FORMAT = b"nbmlops-fingerprint/1"
 CHUNK_BYTES = 1 << 20  # numeric data goes in L2-sized pieces so the NaN check reads from cache
 READ_BYTES = 8 << 20  # file reads: large enough that syscalls cost nothing next to hashing
 OBJECT_CHUNK = 1 << 16  # Python objects are encoded this many at a time to bound memory
-RACY_NS = 2_000_000_000  # a file this fresh may change again within its mtime tick: never cached
+RACY_NS = 2_000_000_000  # a file this fresh may change again within its mtime tick: not cached
 QUANTILES = {"p01": 0.01, "p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95,
              "p99": 0.99}
 HISTOGRAM_BINS = 20
@@ -54,17 +48,20 @@ SUPPORTED = ("pass a pandas DataFrame or Series, a numpy array, a polars DataFra
 
 _LEN = struct.Struct("<Q").pack
 _F64 = struct.Struct("<d").pack
+Profile = dict[str, object]
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What a dataset is: its content fingerprint, shape, schema, profile and where it came from.
+    """A dataset's content fingerprint, shape, schema, profile and origin.
 
-    `schema` maps column name to dtype string; an array has the single entry
-    {"": "dtype[shape]"} (e.g. "float64[1000,3]"), files and folders have {}. `profile` maps column
-    name to JSON-safe stats (array columns are "0", "1", ...; a 1-D or 3+-D array is the column "");
-    files and folders have no profile, their size is `size_bytes`. `size_bytes` is the bytes on
-    disk for files and folders, and the bytes of canonical content hashed for in-memory data.
+    `schema` maps column to dtype; an array has one entry {"": "dtype[shape]"} such as
+    "float64[1000,3]"; files and folders have {}. `profile` maps column to JSON-safe stats (array
+    columns are "0", "1", ...; 1-D and 3+-D arrays are the one column ""); files and folders have
+    none. Profiles by "type": numeric (count, nulls incl. NaN, infinite, min, max, mean, std
+    with ddof=1, p01..p99, histogram {edges, counts} over finite values), categorical (count,
+    nulls, distinct, top [[value, count], ...]) and temporal (count, nulls, min, max as text).
+    `size_bytes` is the size on disk for files and folders, else the bytes of content hashed.
     """
 
     fingerprint: str
@@ -72,17 +69,18 @@ class DatasetInfo:
     rows: int | None
     columns: int | None
     schema: dict[str, str]
-    profile: dict[str, dict[str, object]]
+    profile: dict[str, Profile]
     size_bytes: int
     source: str | None  # absolute path of a file or folder
     files: int | None = None  # number of files in a folder
 
 
-def fingerprint(obj: object, *, cache_path: Path | None = None, profile: bool = True) -> DatasetInfo:
-    """Fingerprint and profile a frame, series, array, file or folder, e.g. `fingerprint(df).fingerprint`.
+def fingerprint(obj: object, *, cache_path: Path | None = None,
+                profile: bool = True) -> DatasetInfo:
+    """Fingerprint and profile a frame, series, array, file or folder: `fingerprint(df)`.
 
-    With `cache_path` (a sqlite file), files whose size, mtime and inode are unchanged since an
-    earlier call are not read again.
+    With `cache_path` (a sqlite file), a file whose size, mtime and inode have not changed since an
+    earlier call is not read again.
     """
     if isinstance(obj, (str, os.PathLike)):
         return _fingerprint_path(obj, cache_path)
@@ -99,18 +97,15 @@ class _Hasher:
     """xxh3_128 over the canonical stream, counting the bytes it is given."""
 
     def __init__(self, kind: str) -> None:
-        self._hash = xxhash.xxh3_128()
-        self.size = 0
+        self._hash, self.size = xxhash.xxh3_128(), 0
         self.put(FORMAT)
         self.put(kind.encode())
 
-    def raw(self, data: bytes | np.ndarray) -> None:
-        """Add bytes (or a 1-D uint8 array) whose length the stream already implies."""
+    def raw(self, data: bytes | np.ndarray) -> None:  # bytes or a 1-D uint8 array
         self._hash.update(data)
         self.size += len(data)
 
-    def put(self, data: bytes) -> None:
-        """Add a length-prefixed field, so consecutive fields never run into each other."""
+    def put(self, data: bytes) -> None:  # length first: consecutive fields never run together
         self.raw(_LEN(len(data)))
         self.raw(data)
 
@@ -121,31 +116,20 @@ class _Hasher:
         return self._hash.hexdigest()
 
 
-def _chunks(arr: np.ndarray) -> Iterator[np.ndarray]:
-    """Contiguous 1-D pieces of `arr` in C order; a strided array is copied one piece at a time."""
-    if arr.flags.c_contiguous:
-        flat = arr.reshape(-1)
-        step = max(1, CHUNK_BYTES // max(1, arr.itemsize))
-        for start in range(0, flat.size, step):
-            yield flat[start:start + step]
-        return
-    step = max(1, CHUNK_BYTES // max(1, arr.itemsize * math.prod(arr.shape[1:])))
-    for start in range(0, arr.shape[0], step):
-        yield np.ascontiguousarray(arr[start:start + step]).reshape(-1)
-
-
 def _put_fixed(h: _Hasher, arr: np.ndarray) -> None:
-    """Raw little-endian bytes of a fixed-width array, every NaN made the same NaN."""
+    """Raw little-endian bytes of a fixed-width array in C order, every NaN made the same NaN."""
     if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and sys.byteorder == "big"):
         arr = arr.astype(arr.dtype.newbyteorder("<"))
     h.put(arr.dtype.str.encode())
     h.ints(arr.ndim, *arr.shape)
-    floats = arr.dtype.kind in "fc"
-    for piece in _chunks(arr):
-        if floats:  # complex numbers are pairs of floats; NaNs come with many bit patterns
-            piece = piece.view(f"<f{piece.itemsize // 2}") if piece.dtype.kind == "c" else piece
-            if piece.size and np.isnan(piece.max()):  # max() propagates NaN: one cheap pass
-                piece = np.where(np.isnan(piece), np.array(np.nan, piece.dtype), piece)
+    arr = arr.reshape(1) if arr.ndim == 0 else arr
+    step = max(1, CHUNK_BYTES // max(1, arr.itemsize * math.prod(arr.shape[1:])))
+    for start in range(0, arr.shape[0], step):  # a strided array is copied one piece at a time
+        piece = np.ascontiguousarray(arr[start:start + step]).reshape(-1)
+        if piece.dtype.kind == "c":  # complex numbers are pairs of floats
+            piece = piece.view(f"<f{piece.itemsize // 2}")
+        if piece.dtype.kind == "f" and piece.size and np.isnan(piece.max()):  # max() spreads NaN
+            piece = np.where(np.isnan(piece), np.array(np.nan, piece.dtype), piece)
         h.raw(piece.view(np.uint8))
 
 
@@ -184,20 +168,18 @@ def _encode(value: object) -> bytes:
 
 
 def _put_objects(h: _Hasher, values: np.ndarray) -> None:
-    """A 1-D object array: positions and tags of nulls, then strings fast or values one by one."""
-    kind = pd.api.types.infer_dtype(values, skipna=False)
-    nulls = np.empty(0, np.int64)
+    """A 1-D object array: where the nulls are and what they are, then the other values."""
+    kind, nulls = pd.api.types.infer_dtype(values, skipna=False), np.empty(0, "<i8")
     if kind != "string":
         mask = pd.isna(values)
         if mask.any():
-            nulls = np.flatnonzero(mask)
-            h.ints(nulls.size)
-            h.raw(nulls.astype("<i8").view(np.uint8))
-            h.put(b"".join(map(_encode, values[nulls])))
-            values = values[~mask]
+            nulls = np.flatnonzero(mask).astype("<i8")
+            null_values, values = values[mask], values[~mask]
             kind = pd.api.types.infer_dtype(values, skipna=False)
-    if not nulls.size:
-        h.ints(0)
+    h.ints(nulls.size)
+    if nulls.size:
+        h.raw(nulls.view(np.uint8))
+        h.put(b"".join(map(_encode, null_values)))
     h.put(b"S" if kind == "string" else b"O")
     for start in range(0, values.size, OBJECT_CHUNK):
         part = values[start:start + OBJECT_CHUNK].tolist()
@@ -226,10 +208,11 @@ def _put_pandas(h: _Hasher, values: pd.Series | pd.Index) -> None:
     dtype = values.dtype
     h.put(str(dtype).encode())
     if isinstance(values, pd.RangeIndex):  # same stream as the int64 Index, without building it
+        step = CHUNK_BYTES // 8
         h.put(b"<i8")
         h.ints(1, len(values))
-        for start in range(0, len(values), CHUNK_BYTES // 8):
-            h.raw(values[start:start + CHUNK_BYTES // 8].to_numpy().astype("<i8").view(np.uint8))
+        for start in range(0, len(values), step):
+            h.raw(values[start:start + step].to_numpy().astype("<i8").view(np.uint8))
     elif isinstance(dtype, np.dtype):
         _put_array(h, values.to_numpy())
     elif isinstance(dtype, pd.CategoricalDtype):
@@ -245,20 +228,13 @@ def _put_pandas(h: _Hasher, values: pd.Series | pd.Index) -> None:
         _put_objects(h, np.asarray(values.to_numpy(dtype=object)))
 
 
-def _put_index(h: _Hasher, index: pd.Index) -> None:
-    """Index names, then every level's values."""
-    h.put(_encode(list(index.names)))
-    for level in range(index.nlevels):
-        _put_pandas(h, index.get_level_values(level) if index.nlevels > 1 else index)
-
-
 def _put_polars(h: _Hasher, column: object) -> None:
     """One polars column: name, dtype, null mask, then values by dtype."""
     import polars as pl
 
-    h.put(_encode(column.name))
-    h.put(str(column.dtype).encode())
     dtype, nulls = column.dtype, column.null_count()
+    h.put(_encode(column.name))
+    h.put(str(dtype).encode())
     h.ints(len(column), nulls)
     if nulls:
         h.raw(np.packbits(column.is_null().to_numpy()))
@@ -276,50 +252,46 @@ def _put_polars(h: _Hasher, column: object) -> None:
         _put_objects(h, np.fromiter(column.to_list(), dtype=object, count=len(column)))
 
 
-def _number(value: object) -> float | None:
-    """A finite float, or None for NaN and infinities (JSON has neither)."""
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def _json(value: object) -> object:
-    """A JSON-safe stand-in for one value: numbers and strings as they are, others as text."""
+    """A JSON-safe value: numbers and strings as they are, NaN/inf as None, others as text."""
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
         value = value.item()
     if value is None or isinstance(value, (bool, int, str)):
         return value
-    return _number(value) if isinstance(value, float) else str(value)
+    return (value if math.isfinite(value) else None) if isinstance(value, float) else str(value)
 
 
-def _numeric_profile(values: np.ndarray, nulls: int) -> dict[str, object]:
+def _numeric_profile(values: np.ndarray, nulls: int) -> Profile:
     """count, nulls, infinite, min, max, mean, std (ddof=1), quantiles and a 20-bin histogram."""
     infinite = 0
-    if values.dtype.kind == "f":
-        finite = np.isfinite(values)
-        if not finite.all():
-            nan = int(np.count_nonzero(np.isnan(values)))
-            infinite = values.size - nan - int(np.count_nonzero(finite))
-            nulls, values = nulls + nan, values[finite]
-    out: dict[str, object] = {"type": "numeric", "count": values.size + infinite, "nulls": nulls,
-                              "infinite": infinite}
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        nan = int(np.count_nonzero(np.isnan(values)))
+        finite = values[np.isfinite(values)]
+        infinite, nulls, values = values.size - nan - finite.size, nulls + nan, finite
+    out: Profile = {"type": "numeric", "count": values.size + infinite, "nulls": nulls,
+                    "infinite": infinite}
     if not values.size:
         return {**out, **dict.fromkeys(["min", "max", "mean", "std", *QUANTILES, "histogram"])}
     ordered = np.sort(values)  # one sort gives min, max, exact quantiles and the histogram
     low, high = ordered[0].item(), ordered[-1].item()
-    quantiles = np.quantile(ordered, list(QUANTILES.values()))
+    at = np.array(list(QUANTILES.values())) * (ordered.size - 1)  # np.quantile's "linear" method
+    below, t = np.floor(at).astype(np.intp), at % 1
+    a, b = ordered[below].astype(np.float64), ordered[np.minimum(below + 1, ordered.size - 1)]
+    quantiles = np.where(t < 0.5, a + (b - a) * t, b - (b - a) * (1 - t))
     edges = (np.linspace(low, high, HISTOGRAM_BINS + 1) if low != high else
              np.linspace(low - 0.5, high + 0.5, HISTOGRAM_BINS + 1))  # as np.histogram does
     starts = np.searchsorted(ordered, edges[:-1], side="left")
     counts = np.diff(np.append(starts, ordered.size))  # the last bin is closed, as np.histogram's
-    return {**out, "min": low if isinstance(low, int) else _number(low),
-            "max": high if isinstance(high, int) else _number(high),
-            "mean": _number(np.mean(values, dtype=np.float64)),
-            "std": _number(np.std(values, ddof=1, dtype=np.float64)) if values.size > 1 else None,
-            **{k: _number(q) for k, q in zip(QUANTILES, quantiles)},
+    return {**out, "min": _json(low),
+            "max": _json(high),
+            "mean": _json(float(np.mean(values, dtype=np.float64))),
+            "std": _json(float(np.std(values, ddof=1, dtype=np.float64))) if values.size > 1
+            else None,
+            **{k: _json(float(q)) for k, q in zip(QUANTILES, quantiles)},
             "histogram": {"edges": [float(e) for e in edges], "counts": counts.tolist()}}
 
 
-def _categorical_profile(values: object, nulls: int) -> dict[str, object]:
+def _categorical_profile(values: object, nulls: int) -> Profile:
     """count, nulls, exact number of distinct values and the top 10 with their counts."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "TUSV":
         values = values.astype(object)
@@ -334,35 +306,26 @@ def _categorical_profile(values: object, nulls: int) -> dict[str, object]:
             "distinct": len(uniques), "top": [[_json(uniques[i]), int(counts[i])] for i in top]}
 
 
-def _temporal_profile(values: object, nulls: int) -> dict[str, object]:
-    """count, nulls, earliest and latest value as text."""
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
-    present = series.dropna()
-    return {"type": "temporal", "count": len(present), "nulls": nulls + len(series) - len(present),
-            "min": str(present.min()) if len(present) else None,
-            "max": str(present.max()) if len(present) else None}
-
-
-def _profile_column(values: object, nulls: int = 0) -> dict[str, object]:
+def _profile_column(values: object, nulls: int = 0) -> Profile:
     """The profile of one column; `nulls` counts missing values already dropped from `values`."""
     dtype = values.dtype
-    if isinstance(values, pd.Series) and not isinstance(dtype, np.dtype):
-        if dtype.kind in "iuf" and hasattr(dtype, "numpy_dtype"):  # masked: drop NA, go numpy
-            present = values.dropna()
-            return _numeric_profile(present.to_numpy(dtype=dtype.numpy_dtype),
-                                    nulls + len(values) - len(present))
-        if isinstance(dtype, pd.DatetimeTZDtype):
-            return _temporal_profile(values, nulls)
-        return _categorical_profile(values, nulls)
-    values = np.asarray(values)
+    if dtype.kind in "iuf" and hasattr(dtype, "numpy_dtype"):  # masked: drop NA, go numpy
+        present = values.dropna()
+        return _numeric_profile(present.to_numpy(dtype=dtype.numpy_dtype),
+                                nulls + len(values) - len(present))
     if dtype.kind in "iuf":
-        return _numeric_profile(values, nulls)
-    if dtype.kind in "Mm":
-        return _temporal_profile(values, nulls)
+        return _numeric_profile(np.asarray(values), nulls)
+    if dtype.kind in "Mm":  # datetimes (with or without time zone) and durations
+        series = values if isinstance(values, pd.Series) else pd.Series(values)
+        present = series.dropna()
+        return {"type": "temporal", "count": len(present),
+                "nulls": nulls + len(series) - len(present),
+                "min": str(present.min()) if len(present) else None,
+                "max": str(present.max()) if len(present) else None}
     return _categorical_profile(values, nulls)
 
 
-def _keys(names: object) -> list[str]:
+def _keys(names: Iterable[object]) -> list[str]:
     """Column names as unique strings: repeats get ".1", ".2", ... as pandas.read_csv does."""
     keys: list[str] = []
     taken: set[str] = set()
@@ -377,7 +340,8 @@ def _keys(names: object) -> list[str]:
     return keys
 
 
-def _table(kind: str, h: _Hasher, rows: int, columns: list, put: object, stats_of: object,
+def _table(kind: str, h: _Hasher, rows: int, columns: list[tuple[object, object]],
+           put: Callable[[_Hasher, object, object], None], stats_of: Callable[[object], Profile],
            profile: bool) -> DatasetInfo:
     """Hash (with `put`) and profile (with `stats_of`) named columns in order."""
     schema, stats = {}, {}
@@ -391,19 +355,21 @@ def _table(kind: str, h: _Hasher, rows: int, columns: list, put: object, stats_o
 
 def _fingerprint_pandas(obj: pd.DataFrame | pd.Series, profile: bool) -> DatasetInfo:
     """A pandas DataFrame or Series, index and names included."""
-    frame = isinstance(obj, pd.DataFrame)
-    columns = ([(obj.columns[i], obj.iloc[:, i]) for i in range(obj.shape[1])] if frame
-               else [(obj.name, obj)])
-    h = _Hasher("dataframe" if frame else "series")
+    kind = "dataframe" if isinstance(obj, pd.DataFrame) else "series"
+    columns = ([(obj.columns[i], obj.iloc[:, i]) for i in range(obj.shape[1])]
+               if kind == "dataframe" else [(obj.name, obj)])
+    h = _Hasher(kind)
     h.ints(len(obj), len(columns))
-    _put_index(h, obj.index)
+    index = obj.index
+    h.put(_encode(list(index.names)))
+    for level in range(index.nlevels):
+        _put_pandas(h, index.get_level_values(level) if index.nlevels > 1 else index)
 
     def put(h: _Hasher, name: object, column: pd.Series) -> None:
         h.put(_encode(name))
         _put_pandas(h, column)
 
-    return _table("dataframe" if frame else "series", h, len(obj), columns, put, _profile_column,
-                  profile)
+    return _table(kind, h, len(obj), columns, put, _profile_column, profile)
 
 
 def _fingerprint_polars(obj: object, profile: bool) -> DatasetInfo:
@@ -414,12 +380,13 @@ def _fingerprint_polars(obj: object, profile: bool) -> DatasetInfo:
         raise InvalidInputError("a polars LazyFrame is a query, not data: pass .collect() instead")
     if not isinstance(obj, (pl.DataFrame, pl.Series)):
         raise InvalidInputError(f"cannot fingerprint a polars {type(obj).__name__}: {SUPPORTED}")
-    columns = [(c.name, c) for c in (obj.get_columns() if isinstance(obj, pl.DataFrame) else [obj])]
+    frame = isinstance(obj, pl.DataFrame)
+    columns = [(c.name, c) for c in (obj.get_columns() if frame else [obj])]
     h = _Hasher("polars")
-    h.put(b"frame" if isinstance(obj, pl.DataFrame) else b"series")
+    h.put(b"frame" if frame else b"series")
     h.ints(len(obj), len(columns))
 
-    def stats_of(column: pl.Series) -> dict[str, object]:
+    def stats_of(column: pl.Series) -> Profile:
         present = column.drop_nulls()
         plain = (present.dtype.is_numeric() or present.dtype.is_temporal()
                  or present.dtype in (pl.Boolean, pl.String))
@@ -435,7 +402,7 @@ def _fingerprint_array(arr: np.ndarray, profile: bool) -> DatasetInfo:
     """A numpy array of any dtype and shape; a 2-D array's columns are profiled as "0", "1", ..."""
     h = _Hasher("array")
     _put_array(h, arr)
-    stats: dict[str, dict[str, object]] = {}
+    stats: dict[str, Profile] = {}
     if profile and arr.ndim == 2:
         stats = {str(j): _profile_column(arr[:, j]) for j in range(arr.shape[1])}
     elif profile:
@@ -455,27 +422,9 @@ def _file_digest(path: str, buffer: bytearray) -> bytes:
             while n := f.readinto(buffer):
                 digest.update(view[:n])
     except OSError as e:
-        raise InvalidInputError(f"cannot read {path}: {e.strerror or e}; check it exists and is "
-                                "readable") from e
+        raise InvalidInputError(f"cannot read {path}: {e.strerror or e}; check that it exists and "
+                                "is readable") from e
     return digest.digest()
-
-
-@contextmanager
-def _cache(cache_path: Path) -> Iterator[sqlite3.Connection]:
-    """The file digest cache, shared safely by concurrent processes."""
-    try:
-        Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(cache_path, timeout=30)  # wait for other writers rather than fail
-        try:
-            db.execute("PRAGMA journal_mode=WAL")  # readers never block the one writer
-            db.execute("CREATE TABLE IF NOT EXISTS file_digests (path TEXT PRIMARY KEY, "
-                       "size INTEGER, mtime_ns INTEGER, inode INTEGER, xxh3_128 TEXT)")
-            yield db
-        finally:
-            db.close()
-    except (sqlite3.Error, OSError) as e:
-        raise StoreError(f"file digest cache {cache_path} cannot be used ({e}): delete it, it is "
-                         "rebuilt on the next call") from e
 
 
 def _digests(files: list[tuple[str, os.stat_result]], cache_path: Path | None,
@@ -485,22 +434,33 @@ def _digests(files: list[tuple[str, os.stat_result]], cache_path: Path | None,
     if cache_path is None:
         return [_file_digest(path, buffer) for path, _ in files]
     now, digests, fresh = time.time_ns(), [], []
-    with _cache(cache_path) as db:
-        rows = db.execute("SELECT path, size, mtime_ns, inode, xxh3_128 FROM file_digests "
-                          "WHERE path >= ? AND path < ?", key_range)
-        known = {row[0]: row[1:] for row in rows}
-        for path, st in files:
-            key = (st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63))  # sqlite ints are signed
-            hit = known.get(path)
-            if hit is not None and tuple(hit[:3]) == key:
-                digests.append(bytes.fromhex(hit[3]))
-                continue
-            digests.append(_file_digest(path, buffer))
-            if st.st_mtime_ns < now - RACY_NS:
-                fresh.append((path, *key, digests[-1].hex()))
-        if fresh:
-            with db:
-                db.executemany("INSERT OR REPLACE INTO file_digests VALUES (?, ?, ?, ?, ?)", fresh)
+    try:
+        Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(cache_path, timeout=30)  # wait for other writers rather than fail
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # readers never block the one writer
+            db.execute("CREATE TABLE IF NOT EXISTS file_digests (path TEXT PRIMARY KEY, "
+                       "size INTEGER, mtime_ns INTEGER, inode INTEGER, xxh3_128 TEXT)")
+            known = {row[0]: row[1:] for row in db.execute(
+                "SELECT * FROM file_digests WHERE path >= ? AND path < ?", key_range)}
+            for path, st in files:
+                key = (st.st_size, st.st_mtime_ns, st.st_ino % (1 << 63))  # sqlite ints are signed
+                hit = known.get(path)
+                if hit is not None and tuple(hit[:3]) == key:
+                    digests.append(bytes.fromhex(hit[3]))
+                    continue
+                digests.append(_file_digest(path, buffer))
+                if st.st_mtime_ns < now - RACY_NS:
+                    fresh.append((path, *key, digests[-1].hex()))
+            if fresh:
+                with db:
+                    db.executemany("INSERT OR REPLACE INTO file_digests VALUES (?, ?, ?, ?, ?)",
+                                   fresh)
+        finally:
+            db.close()
+    except (sqlite3.Error, OSError) as e:
+        raise StoreError(f"file digest cache {cache_path} cannot be used ({e}): delete it, it is "
+                         "rebuilt on the next call") from e
     return digests
 
 
@@ -534,9 +494,10 @@ def _fingerprint_path(obj: str | os.PathLike, cache_path: Path | None) -> Datase
         what = "is not a regular file or folder" if os.path.exists(path) else "does not exist"
         raise InvalidInputError(f"path {raw!r} {what}: pass the path of an existing file or folder")
     files = _scan(path)
-    # Paths under the folder sort between "<path>/" and "<path>0" ("0" follows "/").
-    digests = _digests([(os.path.join(path, rel), st) for rel, st in files], cache_path,
-                       (path + os.sep, path + chr(ord(os.sep) + 1)))
+    prefix = path if path.endswith(os.sep) else path + os.sep
+    # Cached paths under the folder sort from "<path>/" up to "<path>0" ("0" follows "/").
+    digests = _digests([(prefix + rel, st) for rel, st in files], cache_path,
+                       (prefix, prefix[:-1] + chr(ord(os.sep) + 1)))
     h = _Hasher("directory")
     for (rel, _), digest in zip(files, digests):
         h.put(os.fsencode(rel))
