@@ -21,11 +21,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import duckdb
 import numpy as np
@@ -65,15 +66,13 @@ class Sizes:
     history_repeat: int = 5
     live_samples: int = 40  # points after the first; the child logs 20 per second
 
-    def quick(self) -> Sizes:
-        """The same workload about 10x smaller, for a smoke run."""
-        return Sizes(20_000, 100_000, 30, 1_000, 3, 3, 10_000, 5, 12)
 
-    def mlflow(self) -> dict[str, int]:
-        """Sizes for mlflow_workload.py (its defaults for the full run, /10 for --quick)."""
-        full = self.search_runs >= 10_000
-        return {"metric_calls": 300 if full else 100, "batch_points": 100_000 if full else 10_000,
-                "runs": 30 if full else 10, "search_runs": 500 if full else 50, "live_samples": 10}
+FULL = Sizes()
+QUICK = Sizes(log_metric_calls=20_000, million_points=100_000, runs=30, search_runs=1_000,
+              where_repeat=3, history_points=10_000, live_samples=12)
+# mlflow_workload.py sizes: its defaults for the full run, about /10 for --quick.
+MLFLOW_FULL = {"metric_calls": 300, "batch_points": 100_000, "runs": 30, "search_runs": 500, "live_samples": 10}
+MLFLOW_QUICK = {"metric_calls": 100, "batch_points": 10_000, "runs": 10, "search_runs": 50, "live_samples": 10}
 
 
 @dataclass
@@ -112,11 +111,9 @@ def fmt_time(seconds: float | None) -> str:
     """A duration in us, ms or s with three significant digits."""
     if seconds is None:
         return "n/a"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale or unit == "us":
-            value = seconds / scale
-            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
-    raise AssertionError("unreachable")
+    unit, scale = next(((u, k) for u, k in (("s", 1.0), ("ms", 1e-3)) if seconds >= k), ("us", 1e-6))
+    value = seconds / scale
+    return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
 
 
 def fmt_ratio(ratio: float | None) -> str:
@@ -149,11 +146,23 @@ def use_store(root: Path, name: str) -> Path:
     return path
 
 
-def spawn_child(mode: str, store: Path) -> subprocess.Popen[str]:
-    """Start this script in child mode `mode`, writing to and reading from `store`."""
+def spawn_child(mode: str, store: Path) -> tuple[subprocess.Popen[str], IO[str], IO[str]]:
+    """Start this script in child mode `mode` on `store`; returns it, its stdin and its stdout."""
     env = {**os.environ, "NBMLOPS_STORE": str(store)}
-    return subprocess.Popen([sys.executable, __file__, f"--child={mode}"], env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    child = subprocess.Popen([sys.executable, __file__, f"--child={mode}"], env=env, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    if child.stdin is None or child.stdout is None:
+        raise RuntimeError("child process has no pipes")
+    return child, child.stdin, child.stdout
+
+
+def settle() -> None:
+    """Create this process's tracker and wait for its background provenance look-ups to end."""
+    # They run git and scan installed packages; none of that should land in a timed region.
+    nbmlops.get_store()
+    for thread in threading.enumerate():
+        if thread.name.startswith("nbmlops-provenance"):
+            thread.join(timeout=CHILD_TIMEOUT_S)
 
 
 def log_run_10p_5m(i: int, rng: np.random.Generator) -> None:
@@ -178,7 +187,8 @@ def make_durable() -> None:
     """
     t = tracker()
     t.flush()
-    assert t._writer is not None  # sanity: the run's journal exists
+    if t._writer is None:
+        raise RuntimeError("nothing was written: the run has no journal")
     t._writer.sync()
 
 
@@ -186,7 +196,7 @@ def make_durable() -> None:
 
 def reader_child() -> None:
     """Child mode: once told a run id, time metric_history of its 'loss' metric."""
-    nbmlops.get_store()  # create the tracker before the clock starts, like the import
+    settle()  # start-up work is off the clock, like the import
     print("ready", flush=True)
     run_id = sys.stdin.readline().strip()
     elapsed, history = timed(lambda: nbmlops.metric_history(run_id, "loss"))
@@ -195,6 +205,7 @@ def reader_child() -> None:
 
 def live_child() -> None:
     """Child mode: log the wall-clock time as metric 'tick' every 50 ms until stdin says stop."""
+    settle()
     with nbmlops.start_run() as run:
         print(run.run_id, flush=True)
         step = 0
@@ -206,6 +217,16 @@ def live_child() -> None:
 
 
 # -- figures --------------------------------------------------------------------------------
+
+def warm_up(root: Path) -> dict[str, float]:
+    """One run in a throwaway store, then wait for the first run's background look-ups."""
+    use_store(root, "warm-up")
+    first, _ = timed(lambda: log_run_10p_5m(0, np.random.default_rng(0)))
+    settled, _ = timed(settle)
+    log(f"warm-up: first run in this process {fmt_time(first)}, then {fmt_time(settled)} "
+        "waiting for its background provenance look-ups")
+    return {"first_run_s": first, "settle_s": settled}
+
 
 def timer_overhead_ns(n: int) -> float:
     """Median cost of the perf_counter_ns pair that brackets each call in bench_log_metric."""
@@ -240,16 +261,15 @@ def bench_log_metric(root: Path, n: int) -> dict[str, float]:
 def bench_million(root: Path, n: int) -> dict[str, float]:
     """Time to log `n` points and make them durable; then time another process reading them."""
     store = use_store(root, "million")
-    reader = spawn_child("reader", store)
-    assert reader.stdin is not None and reader.stdout is not None
-    if reader.stdout.readline().strip() != "ready":  # imported: its start-up is off the clock
+    reader, to_reader, from_reader = spawn_child("reader", store)
+    if from_reader.readline().strip() != "ready":  # imported: its start-up is off the clock
         raise RuntimeError("reader child failed to start")
     with nbmlops.start_run() as run:
         durable, _ = timed(lambda: (log_points(n), make_durable()))
         log(f"{n:,} points logged and fsynced in {fmt_time(durable)}")
-        reader.stdin.write(run.run_id + "\n")
-        reader.stdin.flush()
-        answer = json.loads(reader.stdout.readline())
+        to_reader.write(run.run_id + "\n")
+        to_reader.flush()
+        answer = json.loads(from_reader.readline())
     reader.wait(timeout=CHILD_TIMEOUT_S)
     if answer["points"] != n:
         raise RuntimeError(f"reader saw {answer['points']} points, expected {n}")
@@ -299,9 +319,8 @@ def bench_history(root: Path, n: int, repeat: int) -> dict[str, float]:
 def bench_live(root: Path, samples: int) -> dict[str, float]:
     """Median delay between a child logging a point and this process first seeing it."""
     store = use_store(root, "live")
-    child = spawn_child("live", store)
-    assert child.stdin is not None and child.stdout is not None
-    run_id = child.stdout.readline().strip()
+    child, to_child, from_child = spawn_child("live", store)
+    run_id = from_child.readline().strip()
     if not run_id:
         raise RuntimeError(f"live child failed to start (rc={child.wait(timeout=CHILD_TIMEOUT_S)})")
     delays: dict[int, float] = {}  # step -> delay
@@ -316,8 +335,8 @@ def bench_live(root: Path, samples: int) -> dict[str, float]:
             for step, value in zip(history["step"].tolist(), history["value"].tolist()):
                 delays.setdefault(step, now - value)
         time.sleep(POLL_INTERVAL_S)
-    child.stdin.write("stop\n")
-    child.stdin.close()
+    to_child.write("stop\n")
+    to_child.close()
     child.wait(timeout=CHILD_TIMEOUT_S)
     after_first = [delays[s] for s in sorted(delays) if s > 0]
     if child.returncode != 0 or len(after_first) < samples:
@@ -332,6 +351,7 @@ def bench_live(root: Path, samples: int) -> dict[str, float]:
 def measure_nbmlops(root: Path, sizes: Sizes) -> dict[str, dict[str, float]]:
     """Every nbmlops figure, each in a fresh store under `root`."""
     out = {
+        "warm_up": warm_up(root),
         "log_metric": bench_log_metric(root, sizes.log_metric_calls),
         "million": bench_million(root, sizes.million_points),
         "run_10p_5m": bench_run(root, sizes.runs),
@@ -438,8 +458,7 @@ def main() -> None:
         {"reader": reader_child, "live": live_child}[args.child]()
         return
     env = environment()  # before the load we add ourselves
-    sizes = Sizes().quick() if args.quick else Sizes()
-    mlflow_sizes = sizes.mlflow()
+    sizes, mlflow_sizes = (QUICK, MLFLOW_QUICK) if args.quick else (FULL, MLFLOW_FULL)
     log(f"nbmlops {nbmlops.__version__}, sizes {asdict(sizes)}")
     with tempfile.TemporaryDirectory(prefix="nbmlops-bench-") as tmp:
         ours = measure_nbmlops(Path(tmp), sizes)

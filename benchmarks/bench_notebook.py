@@ -21,6 +21,7 @@ TARGET_MS = 10.0
 SETUP = """
 %load_ext nbmlops
 import nbmlops, numpy as np
+import sklearn.linear_model  # so that autolog is engaged in tracked cells
 lr = 0.01
 epochs = 5
 data = np.arange(1000.0)

@@ -33,16 +33,18 @@ from .fingerprint import DatasetInfo
 from .store import Store
 from . import tracking as _tracking
 from . import validation as _validation
+from .autolog import AutologWarning, autolog, autologging
 from .tracking import ActiveRun, tracker as _tracker
+from .widgets import CompareView, LivePlot, RunsTable, compare, live_plot, runs_table
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActiveRun", "Artifact", "CorruptStoreError", "DatasetInfo", "FilterSyntaxError",
+    "ActiveRun", "Artifact", "AutologWarning", "CompareView", "CorruptStoreError", "LivePlot", "RunsTable", "DatasetInfo", "FilterSyntaxError",
     "InvalidInputError", "NbmlopsError", "NotFoundError", "ParamConflictError", "Run", "RunStatus",
-    "Store", "StoreError", "StoreLockedError", "StoreVersionError", "active_run", "datasets",
-    "delete_tag", "end_run", "experiments", "get_run", "get_store", "init", "log_artifact",
-    "log_dataset", "log_metric", "log_metrics", "log_param", "log_params", "metric_history", "runs",
+    "Store", "StoreError", "StoreLockedError", "StoreVersionError", "active_run", "autolog", "autologging", "compare", "datasets",
+    "delete_tag", "end_run", "experiments", "get_run", "get_store", "init", "live_plot", "log_artifact",
+    "log_dataset", "log_metric", "log_metrics", "log_param", "log_params", "metric_history", "runs", "runs_table",
     "set_experiment", "set_store", "set_tag", "set_tags", "start_run",
 ]
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .html import run_html
+
 
 class RunStatus(str, Enum):
     """Lifecycle of a run; KILLED means its process died without ending it."""
@@ -49,6 +51,10 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     artifacts: list[Artifact] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        """The run as an HTML card, for notebooks."""
+        return run_html(self)
 
     @property
     def duration(self) -> float | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from html import escape
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,10 @@ FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:12.5
 
 class Markup(str):
     """Text that is already HTML: inserted as is where plain values would be escaped."""
+
+
+MISSING = Markup('<span style="opacity:0.45">\u2014</span>')
+DOWN, UP = "\u2193", "\u2191"
 
 
 def _rgb(status: str, alpha: float | None = None) -> str:
@@ -159,6 +163,68 @@ def message_html(text: str, *, error: bool = False) -> str:
     color = f"color:{ERROR}" if error else MUTED
     return (f'<div style="{FONT};{color};white-space:nowrap;overflow:hidden;text-overflow:ellipsis"'
             f' title="{escape(text)}">{escape(text)}</div>')
+
+
+def runs_page_html(page: pd.DataFrame, columns: Sequence[str],
+                   selected: Collection[str]) -> tuple[str, list[str]]:
+    """The header and one row per run of a page of `runs()`, as rows that line up when stacked."""
+    labels = ["status", "name", "experiment", "start (UTC)", "duration", "run id", *columns]
+    cells: list[list[object]] = []
+    titles: list[list[str]] = []
+    for r in page.to_dict("records"):
+        extra = [r[c] for c in columns]
+        cells.append([status_marker(r["status"]), r["name"], r["experiment"], format_time(r["start_time"]),
+                      format_duration(r["duration"]), r["run_id"][:8], *[format_value(v, 5) for v in extra]])
+        titles.append([str(r["status"]), r["name"], r["experiment"], str(r["start_time"]),
+                       f"{r['duration']:.3f} s", r["run_id"], *[format_value(v) for v in extra]])
+    widths = [12] + [2 + min(32 if j == 1 else 24, max(3, len(labels[j]), *(len(str(c[j])) for c in cells)))
+                     for j in range(1, len(labels))]
+    right = [False] * 4 + [True, False] + [pd.api.types.is_numeric_dtype(page[c])
+                                            and not pd.api.types.is_bool_dtype(page[c]) for c in columns]
+    rows = [row_html(c, widths, right=right, titles=t,
+                     background=SELECTED if r in selected else STRIPE if i % 2 else None)
+            for i, (c, t, r) in enumerate(zip(cells, titles, page["run_id"]))]
+    return row_html(labels, widths, right=right, header=True), rows
+
+
+def runs_summary_html(runs: Sequence[Run], labels: Sequence[str]) -> str:
+    """Status, experiment, duration and id of runs side by side."""
+    return table_html(["", *labels], [
+        ["status", *[status_badge(r.status) for r in runs]],
+        ["experiment", *[r.experiment for r in runs]],
+        ["duration", *[format_duration(r.duration) or "running" for r in runs]],
+        ["run id", *[Markup(f"<code>{escape(r.run_id[:12])}</code>") for r in runs]]])
+
+
+def params_compare_html(runs: Sequence[Run], labels: Sequence[str], keys: Sequence[str],
+                        different: Collection[str]) -> str:
+    """Params of runs side by side, rows whose values differ highlighted."""
+    if not keys:
+        return message_html("All params are the same." if any(r.params for r in runs)
+                            else "These runs have no params.")
+    rows = [[k, *[format_value(r.params[k]) if k in r.params else MISSING for r in runs]] for k in keys]
+    return table_html(["param", *labels], rows, caption="Params (differences highlighted)",
+                      row_backgrounds=[DIFFERENT if k in different else None for k in keys])
+
+
+def metrics_compare_html(runs: Sequence[Run], labels: Sequence[str], keys: Sequence[str],
+                         best: dict[str, float], lower_is_better: Collection[str]) -> str:
+    """Latest metric values side by side, the best value of each metric highlighted."""
+    if not keys:
+        return message_html("These runs have no metrics.")
+    rows: list[list[object]] = []
+    marks: dict[tuple[int, int], str] = {}
+    for i, key in enumerate(keys):
+        row: list[object] = [f"{key} {DOWN if key in lower_is_better else UP}"]
+        for j, run in enumerate(runs, start=1):
+            value = run.metrics.get(key)
+            row.append(MISSING if value is None else
+                       Markup(f'<span title="{value!r}">{escape(format_value(value, 6))}</span>'))
+            if value is not None and value == best.get(key):
+                marks[(i, j)] = BEST
+        rows.append(row)
+    return table_html(["metric (latest)", *labels], rows, cell_backgrounds=marks,
+                      caption="Metrics (best highlighted; \u2193 lower is better, \u2191 higher)")
 
 
 def _section(title: str, header: Sequence[str], rows: list[list[object]]) -> str:

@@ -102,7 +102,9 @@ class NbmlopsMagics(Magics):
                 _record_inputs(t, plan, ns, cell, self.shell)
             except NbmlopsError as exc:
                 raise UsageError(f"%%track: {exc}") from None
-            with _autolog(not args.no_autolog):
+            # Autolog only where scikit-learn is in play: importing it costs a second.
+            with _autolog(not args.no_autolog and ("sklearn" in sys.modules or "sklearn" in cell),
+                          log_models=not plan.models):  # --model names the model to keep
                 for var, role in plan.datasets:
                     data.log_dataset(t, ns[var], name=var, role=role)
                 result = _execute(self.shell, cell)
@@ -226,14 +228,12 @@ def _end(t: Tracker, run: Any, status: RunStatus, exc_info: Any) -> None:
 class _autolog:
     """Autolog scikit-learn inside the cell when it is installed and wanted."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, log_models: bool = True) -> None:
         self.context: Any = None
         if enabled:
-            try:
-                from .autolog import autologging
-            except ImportError:
-                return
-            self.context = autologging()
+            from .autolog import autologging
+
+            self.context = autologging(log_models=log_models)
 
     def __enter__(self) -> None:
         if self.context is not None:

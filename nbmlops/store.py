@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import duckdb
 
-from .catalog import open_catalog
+from .catalog import open_catalog, release
 from .errors import CorruptStoreError, NotFoundError, StoreError
 from .ingest import IngestReport, ingest
 
@@ -82,6 +82,10 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True)
         with open_catalog(self.catalog_path) as con:
             return ingest(con, self.journal_dir)
+
+    def release(self) -> None:
+        """Close this process's connection to the catalog now (others may then open it)."""
+        release(self.catalog_path)
 
     def compact(self) -> tuple[IngestReport, int]:
         """Fold journals, delete the folded ones, and checkpoint the catalog."""

@@ -121,7 +121,10 @@ class Tracker:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._store is not None:
+            self._store.release()
         self._store = Store(Path(path))
+        self._stored_blobs.clear()  # blobs stored in the old store are not in the new one
         return self._store
 
     # -- runs ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 
 import nbmlops
 from nbmlops import tracking
+from nbmlops.catalog import release
 from nbmlops.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,11 +26,13 @@ def fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sto
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     store = Store(tmp_path / ".nbmlops")
     store.init()
+    store.release()  # child processes of the test may open the catalog at once
     previous = tracking._default
     tracking._default = tracking.Tracker(store)
     yield store
     tracking._default.close()
     tracking._default = previous
+    release()
 
 
 def run_python(code: str, store: Store, *args: str, timeout: float = 120,

@@ -136,6 +136,7 @@ print(run.run_id)
 
 
 def test_reader_waits_for_a_catalog_held_by_another_process(fresh_store: Store) -> None:
+    fresh_store.release()
     holder = spawn_python(
         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); "
         "time.sleep(1.5); con.close()", fresh_store, str(fresh_store.catalog_path))
@@ -148,6 +149,7 @@ def test_reader_waits_for_a_catalog_held_by_another_process(fresh_store: Store) 
 
 def test_lock_held_too_long_gives_a_clear_error(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog, "LOCK_WAIT_SECONDS", 0.3)
+    fresh_store.release()
     holder = spawn_python(
         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); "
         "time.sleep(30)", fresh_store, str(fresh_store.catalog_path))
@@ -171,6 +173,7 @@ def test_compact_folds_journals_and_keeps_data(fresh_store: Store) -> None:
     report, removed = fresh_store.compact()
     assert removed == 3 and not list(done.iterdir())
     assert sorted(nbmlops.runs()["metrics.m"].tolist()) == [0.0, 1.0, 2.0]
+    fresh_store.release()
     con = duckdb.connect(str(fresh_store.catalog_path), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM metrics").fetchone() == (3,)

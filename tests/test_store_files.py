@@ -51,6 +51,7 @@ def test_store_of_schema_v1_opens_and_upgrades(fresh_store: Store, tmp_path: Pat
     with nbmlops.start_run(experiment="legacy", name="new"):  # and it takes new runs
         nbmlops.log_metric("loss", 0.1)
     assert len(nbmlops.runs("legacy")) == 3
+    old.release()
     con = duckdb.connect(str(old.catalog_path), read_only=True)
     try:
         assert schema_version(con) == latest_version()
