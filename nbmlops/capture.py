@@ -93,9 +93,14 @@ def scalar_params(source: str, namespace: Mapping[str, object]) -> dict[str, Sca
     >>> scalar_params("clf = SVC(C=C, kernel=kind)", {"C": 1.0, "kind": "rbf", "SVC": object})
     {'C': 1.0, 'kind': 'rbf'}
     """
+    return scalars(_analyze(source)[0], namespace)
+
+
+def scalars(names: Iterable[str], namespace: Mapping[str, object]) -> dict[str, Scalar]:
+    """The given names whose value in `namespace` is a scalar param (the rules of scalar_params)."""
     numpy = sys.modules.get("numpy")  # numpy scalars exist only once numpy is imported
     params: dict[str, Scalar] = {}
-    for name in _analyze(source)[0]:
+    for name in names:
         value = namespace.get(name, params)  # `params`: a sentinel that is not a scalar
         if numpy is not None and isinstance(value, numpy.generic):
             value = value.item()

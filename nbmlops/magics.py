@@ -205,7 +205,7 @@ def _start(t: Tracker, args: Any, ns: dict[str, Any]) -> Any:
 
 def _record_inputs(t: Tracker, plan: _Plan, ns: dict[str, Any], cell: str, shell: Any) -> None:
     """Params the cell reads, tags, the cell's code and the kernel's history so far."""
-    params = capture.scalar_params(cell, ns)
+    params = {**_papermill_parameters(ns), **capture.scalar_params(cell, ns)}
     params.update({name: ns[name] for name in plan.params})
     t.log_params(params)
     t.set_tags({"cell.execution_count": str(getattr(shell, "execution_count", "")), **plan.tags})
@@ -213,6 +213,15 @@ def _record_inputs(t: Tracker, plan: _Plan, ns: dict[str, Any], cell: str, shell
     history = "\n\n".join(str(code) for code in ns.get("In", [])[1:])
     if history:
         t.put_bytes(history.encode(), "provenance/history.py")
+
+
+def _papermill_parameters(ns: dict[str, Any]) -> dict[str, Any]:
+    """Values of the parameters papermill injected into this kernel (its "# Parameters" cell)."""
+    found: dict[str, Any] = {}
+    for code in ns.get("In", [])[1:]:
+        if isinstance(code, str) and code.startswith("# Parameters"):
+            found.update(capture.scalars(capture.cell_outputs(code), ns))
+    return found
 
 
 def _end(t: Tracker, run: Any, status: RunStatus, exc_info: Any) -> None:

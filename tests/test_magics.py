@@ -148,3 +148,38 @@ def test_cells_join_the_run_of_a_notebook_execution(fresh_store: Store, monkeypa
     assert run.metrics == {"first": 0.5, "second": 2.0}
     assert run.params == {"alpha": 0.5}
     assert run.status is nbmlops.RunStatus.FINISHED
+
+
+def test_train_notebook_runs_top_to_bottom_with_papermill_parameters(
+        fresh_store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import papermill
+
+    monkeypatch.setenv("NBMLOPS_STORE", str(fresh_store.root))
+    papermill.execute_notebook(str(ROOT / "notebooks" / "train.ipynb"), str(tmp_path / "out.ipynb"),
+                               parameters={"model": "random_forest", "n_estimators": 20,
+                                           "experiment": "nb-test"},
+                               progress_bar=False, kernel_name="python3")
+    runs = nbmlops.runs("nb-test")
+    assert runs["status"].tolist() == ["FINISHED"]
+    run = nbmlops.get_run(runs["run_id"][0])
+    # Injected by papermill and read by the tracked cell, or only injected: params either way.
+    assert run.params["model"] == "random_forest" and run.params["n_estimators"] == 20
+    assert run.params["experiment"] == "nb-test"
+    assert {"roc_auc_score", "accuracy_score", "f1_score", "fit_time", "positive_rate"} <= set(run.metrics)
+    assert {"models/breast-cancer/model.skops", "models/breast-cancer/meta.json"} <= {a.path for a in run.artifacts}
+    assert not any(a.path.startswith("models/model/") for a in run.artifacts)  # --model named it
+    used = nbmlops.datasets(run_id=run.run_id)
+    assert set(used["name"]) >= {"train_df", "test_df"}
+
+
+def test_every_magic_option_and_subcommand_is_documented() -> None:
+    from nbmlops.magics import _track_parser
+
+    readme = (ROOT / "README.md").read_text()
+    for action in _track_parser()._actions:
+        longest = max(action.option_strings, key=len)
+        if longest != "--help":
+            assert f"`{longest}" in readme or f"{longest}`" in readme or f"/{longest}`" in readme, longest
+    for sub in ("runs", "show", "compare", "help"):
+        assert f"`{sub}" in readme, sub
+    assert "%%track" in readme and "%nbmlops" in readme and "%load_ext nbmlops" in readme
