@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import data as _data
+from . import registry as _registry
 from . import search as _search
 from .entities import Artifact, Run, RunStatus
 from .errors import (
@@ -30,6 +31,9 @@ from .errors import (
     StoreVersionError,
 )
 from .fingerprint import DatasetInfo
+from .gates import GateResult
+from .modelio import UntrustedModelError
+from .registry import GateFailedError, ModelVersion, TamperedArtifactError
 from .store import Store
 from . import tracking as _tracking
 from . import validation as _validation
@@ -40,12 +44,16 @@ from .widgets import CompareView, LivePlot, RunsTable, compare, live_plot, runs_
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActiveRun", "Artifact", "AutologWarning", "CompareView", "CorruptStoreError", "LivePlot", "RunsTable", "DatasetInfo", "FilterSyntaxError",
-    "InvalidInputError", "NbmlopsError", "NotFoundError", "ParamConflictError", "Run", "RunStatus",
-    "Store", "StoreError", "StoreLockedError", "StoreVersionError", "active_run", "autolog", "autologging", "compare", "datasets",
-    "delete_tag", "end_run", "experiments", "get_run", "get_store", "init", "live_plot", "log_artifact",
-    "log_dataset", "log_metric", "log_metrics", "log_param", "log_params", "metric_history", "runs", "runs_table",
-    "set_experiment", "set_store", "set_tag", "set_tags", "start_run",
+    "ActiveRun", "Artifact", "AutologWarning", "CompareView", "CorruptStoreError", "DatasetInfo",
+    "FilterSyntaxError", "GateFailedError", "GateResult", "InvalidInputError", "LivePlot",
+    "ModelVersion", "NbmlopsError", "NotFoundError", "ParamConflictError", "Run", "RunsTable",
+    "RunStatus", "Store", "StoreError", "StoreLockedError", "StoreVersionError",
+    "TamperedArtifactError", "UntrustedModelError", "active_run", "autolog", "autologging",
+    "compare", "datasets", "delete_tag", "end_run", "experiments", "get_model_version", "get_run",
+    "get_store", "init", "live_plot", "load_model", "log_artifact", "log_dataset", "log_metric",
+    "log_metrics", "log_model", "log_param", "log_params", "metric_history", "model_history",
+    "model_versions", "models", "promote", "runs", "runs_table", "set_experiment", "set_store",
+    "set_tag", "set_tags", "start_run", "unalias",
 ]
 
 
@@ -141,6 +149,61 @@ def log_dataset(data: Any, name: str | None = None, role: str = "train") -> Data
     >>> nbmlops.log_dataset(train_df, name="churn", role="train")
     """
     return _data.log_dataset(_tracker(), data, name, role)
+
+
+def log_model(model: Any, name: str | None = None, *, input_example: Any = None,
+              signature: dict[str, Any] | None = None) -> ModelVersion:
+    """Store a fitted model with the active run; with `name`, register its next version.
+
+    >>> mv = nbmlops.log_model(clf, "churn", input_example=X_train.head())
+    >>> mv.version
+    3
+    """
+    return _registry.log_model(_tracker(), model, name, input_example=input_example, signature=signature)
+
+
+def load_model(uri: str, *, trusted: bool = False) -> Any:
+    """Load `name@alias`, `name/3`, `name` (latest) or `run:<run_id>`, after checking its hash.
+
+    Pickled models, and skops files naming types outside scikit-learn/NumPy/SciPy, load only with
+    `trusted=True`.
+    """
+    return _registry.load_model(_fresh_store(), uri, trusted=trusted)
+
+
+def get_model_version(uri: str) -> ModelVersion:
+    """The model version a URI names, with its aliases, signature and the run's metrics."""
+    return _registry.resolve(_fresh_store(), uri)
+
+
+def models() -> pd.DataFrame:
+    """Registered models with their latest version and aliases."""
+    return _registry.models(_fresh_store())
+
+
+def model_versions(name: str) -> pd.DataFrame:
+    """Versions of a registered model with run, aliases and metrics."""
+    return _registry.model_versions(_fresh_store(), name)
+
+
+def promote(name: str, version: int, alias: str = "production", gate: str | None = None,
+            reason: str | None = None) -> GateResult | None:
+    """Point `alias` at `version` when `gate` passes against the current holder (audited).
+
+    >>> nbmlops.promote("churn", 4, "production", gate="metrics.auc >= champion.metrics.auc + 0.01",
+    ...                 reason="better AUC on the March data")
+    """
+    return _registry.promote(_fresh_store(), name, version, alias, gate=gate, reason=reason)
+
+
+def unalias(name: str, alias: str, reason: str | None = None) -> None:
+    """Remove an alias from a model (audited)."""
+    _registry.unalias(_fresh_store(), name, alias, reason=reason)
+
+
+def model_history(name: str) -> pd.DataFrame:
+    """The audit log of a model's aliases: when, who, from and to which version, why, gate."""
+    return _registry.history(_fresh_store(), name)
 
 
 def _fresh_store() -> Store:

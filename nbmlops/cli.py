@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 import pandas as pd
 
-from . import __version__, search
+from . import __version__, registry, search
 from .errors import NbmlopsError
 from .provenance import SYSTEM_TAGS
 from .store import Store, find_store_path
@@ -193,6 +193,75 @@ def compact(ctx: click.Context) -> None:
                f"{report.journals} journals; removed {removed} folded journals.")
     if report.killed_runs:
         click.echo(f"Marked {len(report.killed_runs)} runs of killed processes as KILLED.")
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                      show_default=True, help="Output format.")
+
+
+@main.command("models")
+@FORMAT
+@click.pass_context
+@_one_line_errors
+def models_command(ctx: click.Context, fmt: str) -> None:
+    """List registered models with their latest version and aliases."""
+    df = registry.models(_store(ctx))
+    if df.empty and fmt == "table":
+        click.echo("No registered models yet: nbmlops.log_model(model, \"name\") or %%track --model VAR:NAME.")
+        return
+    _emit(df, fmt)
+
+
+@main.command("model")
+@click.argument("name")
+@FORMAT
+@click.pass_context
+@_one_line_errors
+def model_command(ctx: click.Context, name: str, fmt: str) -> None:
+    """Show the versions of model NAME with their runs, aliases and metrics."""
+    _emit(registry.model_versions(_store(ctx), name), fmt)
+
+
+@main.command()
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+@click.argument("alias")
+@click.option("--gate", metavar="EXPR",
+              help="Condition to pass first, e.g. \"metrics.acc >= champion.metrics.acc + 0.01\".")
+@click.option("--reason", metavar="TEXT", help="Why, for the audit log.")
+@click.pass_context
+@_one_line_errors
+def promote(ctx: click.Context, name: str, version: int, alias: str, gate: str | None,
+            reason: str | None) -> None:
+    """Point ALIAS of model NAME at VERSION (checked against GATE; recorded in the audit log)."""
+    result = registry.promote(_store(ctx), name, version, alias, gate=gate, reason=reason)
+    click.echo(f"{name}@{alias} -> version {version}" + (f" (gate passed: {result.explanation})" if result else ""))
+
+
+@main.command()
+@click.argument("name")
+@click.argument("alias")
+@click.option("--reason", metavar="TEXT", help="Why, for the audit log.")
+@click.pass_context
+@_one_line_errors
+def unalias(ctx: click.Context, name: str, alias: str, reason: str | None) -> None:
+    """Remove ALIAS from model NAME (recorded in the audit log)."""
+    registry.unalias(_store(ctx), name, alias, reason=reason)
+    click.echo(f"{name}@{alias} removed")
+
+
+@main.command()
+@click.argument("name")
+@FORMAT
+@click.pass_context
+@_one_line_errors
+def history(ctx: click.Context, name: str, fmt: str) -> None:
+    """Show the audit log of model NAME's aliases: when, who, from, to, why, gate."""
+    df = registry.history(_store(ctx), name)
+    if df.empty and fmt == "table":
+        click.echo(f"No alias changes for {name!r} yet.")
+        return
+    _emit(df, fmt)
 
 
 def _emit(df: pd.DataFrame, fmt: str) -> None:

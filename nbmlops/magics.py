@@ -18,7 +18,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
-from . import capture, data, modelio, search, validation
+from . import capture, data, modelio, registry, search, validation
 from .entities import RunStatus
 from .errors import NbmlopsError
 from .tracking import Tracker, tracker
@@ -50,7 +50,7 @@ def _track_parser() -> _Parser:
     p.add_argument("--params", default="", help="comma-separated extra variables to log as params")
     p.add_argument("--metrics", default="", help="comma-separated variables to log as metrics after the cell")
     p.add_argument("--model", action="append", default=[], metavar="VAR[:NAME]",
-                   help="log this fitted model after the cell (repeatable)")
+                   help="log this fitted model after the cell; with NAME, register its next version")
     p.add_argument("--dataset", action="append", default=[], metavar="VAR[:ROLE]",
                    help="fingerprint this dataset before the cell (repeatable; role default train)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="set a tag (repeatable)")
@@ -158,7 +158,7 @@ _HELP = """%nbmlops runs [WHERE]         runs as a table, e.g. %nbmlops runs met
 class _Plan:
     """What to log around the cell, checked before anything runs."""
 
-    def __init__(self, params: list[str], metrics: list[str], models: list[tuple[str, str]],
+    def __init__(self, params: list[str], metrics: list[str], models: list[tuple[str, str | None]],
                  datasets: list[tuple[str, str]], tags: dict[str, str]) -> None:
         self.params, self.metrics, self.models = params, metrics, models
         self.datasets, self.tags = datasets, tags
@@ -177,8 +177,7 @@ class _Plan:
             if var not in ns:
                 raise UsageError(f"%%track {option}: no variable {var!r} is defined yet")
         models = [_pair(spec, "--model", None) for spec in args.model]
-        return cls(params, _names(args.metrics, "--metrics"),
-                   [(var, name or var) for var, name in models],
+        return cls(params, _names(args.metrics, "--metrics"), models,
                    [(var, role or "train") for var, role in datasets], tags)
 
     def log_after(self, t: Tracker, ns: dict[str, Any]) -> None:
@@ -188,7 +187,10 @@ class _Plan:
         if self.metrics:
             t.log_metrics({name: ns[name] for name in self.metrics})
         for var, name in self.models:
-            modelio.log_model_artifact(t, ns[var], name)
+            if name:  # --model VAR:NAME registers the next version of NAME
+                registry.log_model(t, ns[var], name)
+            else:
+                modelio.log_model_artifact(t, ns[var], var)
 
 
 def _start(t: Tracker, args: Any, ns: dict[str, Any]) -> Any:

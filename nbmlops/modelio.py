@@ -1,8 +1,11 @@
-"""Serializing fitted models into run artifacts: safe formats first, pickle only as a fallback.
+"""Serializing fitted models into run artifacts and loading them back safely.
 
-scikit-learn estimators and pipelines are written with skops, whose loader does not run arbitrary
-code. Anything else is pickled with a warning. Each model is stored as `models/<name>/` with the
-model file and a `meta.json` (class, flavor, params), so it can be understood without loading it.
+scikit-learn estimators and pipelines are written with skops, whose loader builds only the types
+it is allowed to: loading accepts scikit-learn's, NumPy's and SciPy's own types and refuses any
+other type the file names unless the caller says `trusted=True`. Anything that is not a
+scikit-learn model is pickled with a warning, and loading a pickle always needs `trusted=True`.
+Each model is stored as `models/<name>/` in its run: the model file and a `meta.json` (class,
+flavor, params), so it can be understood without loading it.
 """
 
 from __future__ import annotations
@@ -11,13 +14,35 @@ import io
 import json
 import pickle
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 from . import validation
+from .errors import NbmlopsError
 from .tracking import Tracker
 
 SKOPS = "sklearn-skops"
 PICKLE = "pickle"
+# Modules whose types a skops file may build without `trusted=True`: the libraries' own code.
+SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+
+
+class UntrustedModelError(NbmlopsError):
+    """Loading the model would run or build code that nbmlops does not trust by default."""
+
+    status = 403
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """Where a model went: its artifact path in the run, content hash, flavor and class."""
+
+    path: str
+    sha256: str
+    size: int
+    flavor: str
+    model_class: str
+    meta: dict[str, Any]
 
 
 def is_sklearn(obj: object) -> bool:
@@ -36,10 +61,32 @@ def dump(obj: object) -> tuple[bytes, str]:
         else:
             return sio.dumps(obj), SKOPS
     warnings.warn(f"{type(obj).__name__} is stored with pickle: loading it later runs code from the "
-                  "file, so load it only from a store you trust", stacklevel=3)
+                  "file, so it loads only with trusted=True", stacklevel=3)
     buffer = io.BytesIO()
     pickle.dump(obj, buffer, protocol=pickle.HIGHEST_PROTOCOL)
     return buffer.getvalue(), PICKLE
+
+
+def load(data: bytes, flavor: str, *, trusted: bool = False, label: str = "the model") -> Any:
+    """A model from its bytes, refusing unknown code unless `trusted`."""
+    if flavor == SKOPS:
+        import skops.io as sio
+
+        unknown = sio.get_untrusted_types(data=data)
+        risky = [t for t in unknown if not t.startswith(SAFE_TYPE_PREFIXES)]
+        if risky and not trusted:
+            raise UntrustedModelError(
+                f"{label} contains types from outside scikit-learn/NumPy/SciPy ({', '.join(risky[:5])}); "
+                "load it with trusted=True only if you trust whoever stored it")
+        return sio.loads(data, trusted=unknown)
+    if flavor == PICKLE:
+        if not trusted:
+            raise UntrustedModelError(
+                f"{label} is a pickle, and loading a pickle can run any code: pass trusted=True "
+                "only if you trust whoever stored it")
+        return pickle.loads(data)  # noqa: S301 - explicitly trusted by the caller
+    raise UntrustedModelError(f"{label} has flavor {flavor!r}, which this nbmlops cannot load: "
+                              "pip install -U nbmlops")
 
 
 def describe(obj: object) -> dict[str, Any]:
@@ -57,14 +104,15 @@ def describe(obj: object) -> dict[str, Any]:
     return meta
 
 
-def log_model_artifact(tracker: Tracker, obj: object, name: str = "model") -> dict[str, Any]:
-    """Store a fitted model with the active run under `models/<name>/`; returns its metadata."""
+def log_model_artifact(tracker: Tracker, obj: object, name: str = "model") -> StoredModel:
+    """Store a fitted model with the active run under `models/<name>/`."""
     validation.key("model", name)
     data, flavor = dump(obj)
     meta = {**describe(obj), "flavor": flavor}
-    filename = "model.skops" if flavor == SKOPS else "model.pkl"
-    tracker.put_bytes(data, f"models/{name}/{filename}")
+    path = validation.artifact_name(f"models/{name}/" + ("model.skops" if flavor == SKOPS else "model.pkl"))
+    sha, size = tracker.store.put_bytes(data)
+    tracker.emit("artifact", {"path": path, "sha256": sha, "size": size})
     tracker.put_bytes(json.dumps(meta, indent=1, sort_keys=True, default=str).encode(),
                       f"models/{name}/meta.json")
     tracker.set_tags({f"model.{name}": meta["class"]})
-    return meta
+    return StoredModel(path, sha, size, flavor, meta["class"], meta)

@@ -136,27 +136,32 @@ def _registry(con: duckdb.DuckDBPyConnection) -> None:
         );
         CREATE TABLE model_versions (
             name VARCHAR NOT NULL,
-            version INTEGER NOT NULL,
-            run_id VARCHAR,
-            artifact_sha256 VARCHAR NOT NULL,
-            flavor VARCHAR NOT NULL,
-            signature_json VARCHAR,
+            version INTEGER NOT NULL,         -- 1, 2, 3, ... per name
+            run_id VARCHAR,                   -- the run that logged it
+            artifact_path VARCHAR NOT NULL,   -- e.g. models/churn/model.skops in that run
+            sha256 VARCHAR NOT NULL,          -- content address of the model file
+            size BIGINT NOT NULL,
+            flavor VARCHAR NOT NULL,          -- sklearn-skops or pickle
+            model_class VARCHAR NOT NULL,
+            signature_json VARCHAR,           -- input columns and dtypes
             created_at TIMESTAMP NOT NULL,
+            user_name VARCHAR,
             PRIMARY KEY (name, version)
         );
         CREATE TABLE model_aliases (
             name VARCHAR NOT NULL,
             alias VARCHAR NOT NULL,
             version INTEGER NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
             PRIMARY KEY (name, alias)
         );
-        CREATE TABLE alias_audit (
+        CREATE TABLE alias_audit (            -- append-only: rows are never changed or deleted
             changed_at TIMESTAMP NOT NULL,
             user_name VARCHAR,
             name VARCHAR NOT NULL,
             alias VARCHAR NOT NULL,
-            from_version INTEGER,
-            to_version INTEGER,
+            from_version INTEGER,             -- NULL: the alias was new
+            to_version INTEGER,               -- NULL: the alias was removed
             reason VARCHAR,
             gate VARCHAR,
             gate_outcome VARCHAR

@@ -1,0 +1,389 @@
+"""The model registry: numbered versions of named models, aliases, gated promotion, audit log.
+
+Registry changes are rare and must be exact across processes (two processes registering a
+version of the same model must get different numbers; two promotions of one alias must both be
+recorded), so unlike tracking they are written straight into the catalog, each in one DuckDB
+transaction while the catalog's file lock serializes them across processes.
+
+MLflow users: their Staging/Production *stages* are aliases here (`promote(name, v, "staging")`,
+`load_model("name@production")`); any alias name works, and each points to exactly one version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from . import modelio, validation
+from .errors import InvalidInputError, NbmlopsError, NotFoundError
+from .gates import Facts, GateResult, evaluate_gate
+from .search import resolve_run_id
+from .store import Store
+from .tracking import Tracker
+from .validation import decode_param
+
+_ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
+_NAME = re.compile(r"[^\s@/:][^@/:]{0,199}")
+
+
+class GateFailedError(NbmlopsError):
+    """A promotion gate did not pass; nothing was changed."""
+
+    status = 409
+
+    def __init__(self, result: GateResult) -> None:
+        super().__init__(f"gate failed, nothing changed: {result.explanation}")
+        self.result = result
+
+
+class TamperedArtifactError(NbmlopsError):
+    """A stored file no longer matches the hash it was stored under."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a model."""
+
+    name: str
+    version: int
+    run_id: str | None
+    flavor: str
+    model_class: str
+    sha256: str
+    size: int
+    artifact_path: str
+    created_at: dt.datetime
+    user: str | None = None
+    signature: dict[str, Any] | None = None
+    aliases: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        """`name/version`, loadable with `load_model`."""
+        return f"{self.name}/{self.version}"
+
+
+def model_name(name: object) -> str:
+    """A registered model name: printable, without '@', '/' or ':' (they separate URI parts)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or not name.isprintable():
+        raise InvalidInputError(
+            f"model name {name!r} must be 1-200 printable characters without '@', '/' or ':'")
+    return name
+
+
+def alias_name(alias: object) -> str:
+    """An alias: a letter, then letters, digits, '_' or '-' (e.g. production, staging, champion-2)."""
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
+        raise InvalidInputError(f"alias {alias!r} must start with a letter and use letters, digits, _ or -")
+    return alias
+
+
+def signature_of(example: Any) -> dict[str, Any]:
+    """Input columns and dtypes from an example (DataFrame, dict of columns, or 2-D array)."""
+    if isinstance(example, pd.DataFrame):
+        return {"inputs": [{"name": str(c), "dtype": str(t)} for c, t in example.dtypes.items()]}
+    if isinstance(example, dict):
+        return signature_of(pd.DataFrame(example))
+    shape = getattr(example, "shape", None)
+    if shape is not None and len(shape) == 2:
+        return {"inputs": [{"name": str(i), "dtype": str(example.dtype)} for i in range(shape[1])]}
+    raise InvalidInputError("input_example must be a DataFrame, a dict of columns or a 2-D array")
+
+
+def log_model(tracker: Tracker, model: object, name: str | None = None, *,
+              input_example: Any = None, signature: dict[str, Any] | None = None) -> ModelVersion:
+    """Store `model` with the active run; with `name`, register it as that model's next version."""
+    registered = model_name(name) if name is not None else None
+    sig = signature if signature is not None else (signature_of(input_example) if input_example is not None else None)
+    if sig is not None and not _valid_signature(sig):
+        raise InvalidInputError("signature must look like {'inputs': [{'name': 'age', 'dtype': 'int64'}, ...]}")
+    run_id = tracker.active_run().run_id if tracker.active_run() else None
+    stored = modelio.log_model_artifact(tracker, model, registered or "model")
+    run_id = run_id or tracker.active_run().run_id  # type: ignore[union-attr]
+    tracker.flush()  # the run and its datasets reach the catalog in the transaction below
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with tracker.store.reading() as con:
+        if sig is None:
+            sig = _signature_from_training_data(con, run_id)
+        if registered is None:
+            version = 0
+        else:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("INSERT INTO registered_models VALUES (?, ?, NULL) ON CONFLICT DO NOTHING",
+                            [registered, now])
+                row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?",
+                                  [registered]).fetchone()
+                version = int(row[0]) if row else 1
+                con.execute(
+                    "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [registered, version, run_id, stored.path, stored.sha256, stored.size, stored.flavor,
+                     stored.model_class, json.dumps(sig) if sig else None, now, _user()])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+    if registered is not None:
+        tracker.set_tags({f"model.{registered}.version": str(version)})
+    return ModelVersion(registered or "model", version, run_id, stored.flavor, stored.model_class,
+                        stored.sha256, stored.size, stored.path,
+                        now.replace(tzinfo=dt.timezone.utc), _user(), sig)
+
+
+def _valid_signature(sig: Any) -> bool:
+    return isinstance(sig, dict) and isinstance(sig.get("inputs"), list) and all(
+        isinstance(i, dict) and isinstance(i.get("name"), str) and isinstance(i.get("dtype"), str)
+        for i in sig["inputs"])
+
+
+def _signature_from_training_data(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+    """Columns of the last tabular dataset the run logged with role train, if any."""
+    row = con.execute(
+        "SELECT d.schema_json FROM run_datasets u JOIN datasets d USING (name, fingerprint) "
+        "WHERE u.run_id = ? AND u.role = 'train' AND d.kind IN ('dataframe', 'polars') "
+        "AND d.name NOT LIKE 'y%' ORDER BY u.logged_at DESC LIMIT 1", [run_id]).fetchone()
+    if not row or not row[0]:
+        return None
+    schema = json.loads(row[0])
+    return {"inputs": [{"name": k, "dtype": v} for k, v in schema.items()]} if schema else None
+
+
+# -- resolving and loading ---------------------------------------------------------------
+_VERSION_COLUMNS = ("name, version, run_id, flavor, model_class, sha256, size, artifact_path, "
+                    "created_at, user_name, signature_json")
+
+
+def resolve(store: Store, uri: str) -> ModelVersion:
+    """The model version a URI names: `name@alias`, `name/3`, `name` (latest) or `run:<id>[/name]`."""
+    if not isinstance(uri, str) or not uri.strip():
+        raise InvalidInputError("model URI must be name@alias, name/VERSION, name or run:RUN_ID")
+    uri = uri.strip()
+    with store.reading() as con:
+        if uri.startswith("run:"):
+            return _from_run(con, store, uri[4:])
+        if "@" in uri:
+            name, alias = uri.split("@", 1)
+            row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
+                              [model_name(name), alias_name(alias)]).fetchone()
+            if row is None:
+                known = [r[0] for r in con.execute(
+                    "SELECT alias FROM model_aliases WHERE name = ? ORDER BY alias", [name]).fetchall()]
+                raise NotFoundError(f"model {name!r} has no alias {alias!r}"
+                                    + (f"; its aliases: {', '.join(known)}" if known else
+                                       f": promote a version with `nbmlops promote {name} VERSION {alias}`"))
+            return _version(con, name, int(row[0]))
+        if "/" in uri:
+            name, number = uri.rsplit("/", 1)
+            if not number.isdigit():
+                raise InvalidInputError(f"{uri!r}: the version after '/' must be a number")
+            return _version(con, model_name(name), int(number))
+        row = con.execute("SELECT max(version) FROM model_versions WHERE name = ?", [model_name(uri)]).fetchone()
+        if not row or row[0] is None:
+            raise NotFoundError(f"no registered model {uri!r}: see `nbmlops models`")
+        return _version(con, uri, int(row[0]))
+
+
+def _version(con: duckdb.DuckDBPyConnection, name: str, version: int) -> ModelVersion:
+    row = con.execute(f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ? AND version = ?",
+                      [name, version]).fetchone()
+    if row is None:
+        latest = con.execute("SELECT max(version) FROM model_versions WHERE name = ?", [name]).fetchone()
+        if not latest or latest[0] is None:
+            raise NotFoundError(f"no registered model {name!r}: see `nbmlops models`")
+        raise NotFoundError(f"model {name!r} has versions 1 to {latest[0]}, not {version}")
+    aliases = [r[0] for r in con.execute(
+        "SELECT alias FROM model_aliases WHERE name = ? AND version = ? ORDER BY alias", [name, version]).fetchall()]
+    return _entity(con, row, aliases)
+
+
+def _entity(con: duckdb.DuckDBPyConnection, row: tuple[Any, ...], aliases: list[str]) -> ModelVersion:
+    metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ?", [row[2]]).fetchall()) \
+        if row[2] else {}
+    return ModelVersion(row[0], int(row[1]), row[2], row[3], row[4], row[5], int(row[6]), row[7],
+                        row[8].replace(tzinfo=dt.timezone.utc), row[9],
+                        json.loads(row[10]) if row[10] else None, aliases, metrics)
+
+
+def _from_run(con: duckdb.DuckDBPyConnection, store: Store, spec: str) -> ModelVersion:
+    run_part, _, model = spec.partition("/")
+    rid = resolve_run_id(con, run_part)
+    rows = con.execute(
+        "SELECT path, sha256, size, created_at FROM artifacts WHERE run_id = ? AND path LIKE 'models/%/model.%' "
+        "ORDER BY created_at DESC", [rid]).fetchall()
+    if model:
+        rows = [r for r in rows if r[0].split("/")[1] == model]
+    if not rows:
+        raise NotFoundError(f"run {rid} logged no model{f' named {model!r}' if model else ''}")
+    path, sha, size, created = rows[0]
+    flavor = modelio.SKOPS if path.endswith(".skops") else modelio.PICKLE
+    meta_row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?",
+                           [rid, path.rsplit("/", 1)[0] + "/meta.json"]).fetchone()
+    meta: dict[str, Any] = {}
+    if meta_row:
+        try:
+            meta = json.loads(store.artifact_path(meta_row[0]).read_text())
+        except (OSError, ValueError):
+            meta = {}
+    metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ?", [rid]).fetchall())
+    return ModelVersion(path.split("/")[1], 0, rid, flavor, str(meta.get("class", "")), sha, int(size),
+                        path, created.replace(tzinfo=dt.timezone.utc), None, None, [], metrics)
+
+
+def read_verified(store: Store, version: ModelVersion) -> bytes:
+    """The model file's bytes, after checking them against the hash they were stored under."""
+    path = store.artifact_path(version.sha256)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"the file of model {version.uri} is missing from the store ({path})") from None
+    if hashlib.sha256(data).hexdigest() != version.sha256:
+        raise TamperedArtifactError(
+            f"the file of model {version.uri} ({path}) does not match the hash it was stored under: "
+            "it was changed after it was logged, so it was not loaded")
+    return data
+
+
+def load_model(store: Store, uri: str, *, trusted: bool = False) -> Any:
+    """Load a model by URI after verifying its content hash."""
+    version = resolve(store, uri)
+    return modelio.load(read_verified(store, version), version.flavor, trusted=trusted,
+                        label=f"model {uri!r}")
+
+
+# -- aliases and promotion ---------------------------------------------------------------
+def _facts(con: duckdb.DuckDBPyConnection, name: str, version: int) -> Facts:
+    row = con.execute("SELECT run_id FROM model_versions WHERE name = ? AND version = ?", [name, version]).fetchone()
+    if row is None:
+        _version(con, name, version)  # raises the right NotFoundError
+    run_id = row[0] if row else None
+    metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ?", [run_id]).fetchall())
+    params = {k: decode_param(v, t) for k, v, t in con.execute(
+        "SELECT key, value, value_type FROM params WHERE run_id = ?", [run_id]).fetchall()}
+    tags = dict(con.execute("SELECT key, value FROM tags WHERE run_id = ?", [run_id]).fetchall())
+    return Facts(metrics=metrics, params=params, tags=tags, version=version)
+
+
+def promote(store: Store, name: str, version: int, alias: str = "production", *,
+            gate: str | None = None, reason: str | None = None) -> GateResult | None:
+    """Point `alias` at `version` if `gate` passes against the current holder; audited."""
+    model_name(name)
+    alias_name(alias)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidInputError(f"version must be a positive integer, got {version!r}")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > validation.MAX_VALUE_LENGTH):
+        raise InvalidInputError("reason must be text of at most 8000 characters")
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with store.reading() as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            candidate = _facts(con, name, version)
+            row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
+                              [name, alias]).fetchone()
+            current = int(row[0]) if row else None
+            result = None
+            if gate:
+                champion = _facts(con, name, current) if current is not None else None
+                result = evaluate_gate(gate, candidate, champion)
+                if not result.passed:
+                    raise GateFailedError(result)
+            con.execute(
+                "INSERT INTO model_aliases VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE "
+                "SET version = excluded.version, updated_at = excluded.updated_at", [name, alias, version, now])
+            con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [now, _user(), name, alias, current, version, reason, gate,
+                         result.explanation if result else None])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return result
+
+
+def unalias(store: Store, name: str, alias: str, *, reason: str | None = None) -> None:
+    """Remove an alias (audited); the version itself stays."""
+    model_name(name)
+    alias_name(alias)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with store.reading() as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            row = con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ? RETURNING version",
+                              [name, alias]).fetchone()
+            if row is None:
+                raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+            con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, NULL)",
+                        [now, _user(), name, alias, int(row[0]), reason])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+# -- listings ------------------------------------------------------------------------------
+def models(store: Store) -> pd.DataFrame:
+    """Registered models: latest version, version count, aliases, last change."""
+    with store.reading() as con:
+        df = con.execute("""
+            SELECT m.name, max(v.version) AS latest_version, count(v.version) AS versions,
+                   (SELECT string_agg(a.alias || '=v' || a.version, ', ' ORDER BY a.alias)
+                    FROM model_aliases a WHERE a.name = m.name) AS aliases,
+                   m.created_at, max(v.created_at) AS updated_at
+            FROM registered_models m LEFT JOIN model_versions v USING (name)
+            GROUP BY m.name, m.created_at ORDER BY m.name""").df()
+    return _utc(df, "created_at", "updated_at")
+
+
+def model_versions(store: Store, name: str) -> pd.DataFrame:
+    """Versions of one model, newest first: run, aliases, class, created, and the run's metrics."""
+    model_name(name)
+    with store.reading() as con:
+        df = con.execute("""
+            SELECT v.version, v.run_id, r.name AS run_name, v.model_class, v.flavor,
+                   (SELECT string_agg(a.alias, ', ' ORDER BY a.alias) FROM model_aliases a
+                    WHERE a.name = v.name AND a.version = v.version) AS aliases,
+                   v.created_at, v.user_name AS user
+            FROM model_versions v LEFT JOIN runs r USING (run_id)
+            WHERE v.name = ? ORDER BY v.version DESC""", [name]).df()
+        if df.empty:
+            raise NotFoundError(f"no registered model {name!r}: see `nbmlops models`")
+        metrics = con.execute("""
+            SELECT v.version, m.key, m.value FROM model_versions v JOIN latest_metrics m USING (run_id)
+            WHERE v.name = ?""", [name]).df()
+    if not metrics.empty:
+        wide = metrics.pivot(index="version", columns="key", values="value").add_prefix("metrics.")
+        df = df.join(wide, on="version")
+    return _utc(df, "created_at")
+
+
+def history(store: Store, name: str) -> pd.DataFrame:
+    """The audit log of a model's aliases, oldest first."""
+    model_name(name)
+    with store.reading() as con:
+        df = con.execute("""
+            SELECT changed_at, user_name AS user, alias, from_version, to_version, reason, gate,
+                   gate_outcome FROM alias_audit WHERE name = ? ORDER BY changed_at, rowid""", [name]).df()
+    return _utc(df, "changed_at")
+
+
+def _utc(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    for column in columns:
+        df[column] = pd.to_datetime(df[column]).dt.tz_localize("UTC")
+    return df
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
