@@ -206,3 +206,33 @@ print(v.version, v.uri)
     assert run_python(code, fresh_store).stdout.split() == ["1", "from-script/1"]
     assert nbmlops.models()["name"].tolist() == ["from-script"]
     assert nbmlops.get_model_version("from-script").signature is None  # no example, no train data
+
+
+def test_registry_cli(fresh_store: Store, iris_frame: tuple) -> None:
+    import subprocess
+    import sys
+
+    X, y = iris_frame
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    register(model, "cli-model", 0.9)
+    register(model, "cli-model", 0.8)
+    env = {**os.environ, "NBMLOPS_STORE": str(fresh_store.root)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "nbmlops.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    ok = cli("promote", "cli-model", "1", "production", "--reason", "first")
+    assert ok.returncode == 0 and "cli-model@production -> version 1" in ok.stdout
+    blocked = cli("promote", "cli-model", "2", "production", "--gate",
+                  "metrics.accuracy >= champion.metrics.accuracy")
+    assert blocked.returncode == 1 and "gate failed" in blocked.stderr and "0.8" in blocked.stderr
+    assert blocked.stderr.count("\n") == 1
+    assert "cli-model" in cli("models").stdout
+    versions = cli("model", "cli-model", "--format", "csv").stdout.splitlines()
+    assert versions[0].startswith("version,run_id") and len(versions) == 3
+    history = cli("history", "cli-model", "--format", "json").stdout
+    assert '"reason":"first"' in history and '"to_version":1' in history
+    assert cli("unalias", "cli-model", "production").returncode == 0
+    missing = cli("model", "ghost")
+    assert missing.returncode == 1 and "no registered model 'ghost'" in missing.stderr
