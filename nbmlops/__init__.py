@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import data as _data
 from . import registry as _registry
+from . import runner as _runner
 from . import search as _search
 from .entities import Artifact, Run, RunStatus
 from .errors import (
@@ -52,7 +53,7 @@ __all__ = [
     "compare", "datasets", "delete_tag", "end_run", "experiments", "get_model_version", "get_run",
     "get_store", "init", "live_plot", "load_model", "log_artifact", "log_dataset", "log_metric",
     "log_metrics", "log_model", "log_param", "log_params", "metric_history", "model_history",
-    "model_versions", "models", "promote", "runs", "runs_table", "set_experiment", "set_store",
+    "model_versions", "models", "promote", "run_notebook", "runs", "runs_table", "set_experiment", "set_store",
     "set_tag", "set_tags", "start_run", "unalias",
 ]
 
@@ -204,6 +205,20 @@ def unalias(name: str, alias: str, reason: str | None = None) -> None:
 def model_history(name: str) -> pd.DataFrame:
     """The audit log of a model's aliases: when, who, from and to which version, why, gate."""
     return _registry.history(_fresh_store(), name)
+
+
+def run_notebook(path: str | os.PathLike[str], parameters: dict[str, Any] | None = None,
+                 experiment: str | None = None, name: str | None = None, *, timeout: float | None = None,
+                 kernel: str | None = None, output: str | os.PathLike[str] | None = None,
+                 strict: bool = False) -> Run:
+    """Execute a notebook with papermill as one run and return it (FINISHED or FAILED).
+
+    >>> run = nbmlops.run_notebook("notebooks/train.ipynb", {"C": 0.5}, experiment="churn")
+    >>> run.status, run.metrics["roc_auc_score"]
+    """
+    result = _runner.run_notebook(_tracker(), path, parameters, experiment, name, timeout=timeout, kernel=kernel,
+                  output=output, strict=strict)
+    return get_run(result.run_id)
 
 
 def _fresh_store() -> Store:

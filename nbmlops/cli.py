@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import click
 import pandas as pd
 
-from . import __version__, registry, search
+from . import __version__, export, registry, search, serving
+from .entities import RunStatus
 from .errors import NbmlopsError
 from .provenance import SYSTEM_TAGS
 from .store import Store, find_store_path
@@ -31,6 +32,8 @@ def _one_line_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except NbmlopsError as exc:
             raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except KeyboardInterrupt:
             raise click.ClickException("interrupted") from None
         except Exception as exc:
@@ -195,6 +198,64 @@ def compact(ctx: click.Context) -> None:
         click.echo(f"Marked {len(report.killed_runs)} runs of killed processes as KILLED.")
 
 
+@main.command("run")
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="Set a parameter (repeatable); converted to the type of its default.")
+@click.option("-f", "--params-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="YAML or JSON file of parameters (-p values win).")
+@click.option("-e", "--experiment", metavar="NAME", help="Experiment of the run.")
+@click.option("--name", metavar="NAME", help="Run name (default: the notebook's name).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Fail a cell that runs longer than this.")
+@click.option("--kernel", metavar="NAME", help="Kernel to use (default: the notebook's).")
+@click.option("--output", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Also write the executed notebook here.")
+@click.option("--strict", is_flag=True, help="Unknown parameter names are an error, not a warning.")
+@click.pass_context
+@_one_line_errors
+def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str], ...],
+                params_file: str | None, experiment: str | None, name: str | None, timeout: float | None,
+                kernel: str | None, output: str | None, strict: bool) -> None:
+    """Execute NOTEBOOK with papermill as one tracked run (its %%track cells join it)."""
+    import warnings
+
+    from .runner import run_notebook
+    from .tracking import Tracker
+
+    values: dict[str, object] = dict(_read_params_file(params_file)) if params_file else {}
+    values.update(dict(params))
+    tracker = Tracker(_store(ctx))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_notebook(tracker, notebook, values, experiment, name, timeout=timeout,
+                              kernel=kernel, output=output, strict=strict)
+    for warning in caught:
+        click.echo(f"warning: {warning.message}", err=True)
+    where = f"; executed notebook: {result.output}" if result.output else ""
+    if result.status is not RunStatus.FINISHED:
+        first = (result.error or "").splitlines()[0] if result.error else "failed"
+        raise click.ClickException(f"run {result.name} ({result.run_id}) {result.status.value}: {first}{where}")
+    click.echo(f"run {result.name} ({result.run_id}) FINISHED in {result.duration:.1f} s{where}")
+
+
+def _read_params_file(path: str) -> dict[str, object]:
+    import json
+
+    text = Path(path).read_text()
+    try:
+        import yaml
+
+        loaded = yaml.safe_load(text)
+    except ImportError:
+        loaded = json.loads(text)
+    except Exception as exc:
+        raise click.ClickException(f"cannot read parameters from {path}: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise click.ClickException(f"{path} must hold a mapping of parameter names to values")
+    return loaded
+
+
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                       show_default=True, help="Output format.")
 
@@ -262,6 +323,36 @@ def history(ctx: click.Context, name: str, fmt: str) -> None:
         click.echo(f"No alias changes for {name!r} yet.")
         return
     _emit(df, fmt)
+
+
+@main.command("export-model")
+@click.argument("uri", metavar="NAME@ALIAS|NAME/VERSION|NAME")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+@click.pass_context
+@_one_line_errors
+def export_model(ctx: click.Context, uri: str, directory: str) -> None:
+    """Write a model to DIR (new or empty) with its signature, pinned requirements and a README
+    on loading it without nbmlops."""
+    click.echo(str(export.export_model(_store(ctx), uri, directory)))
+
+
+@main.command()
+@click.argument("uri", metavar="NAME@ALIAS")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; anything but localhost exposes the model without authentication.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--trusted", is_flag=True,
+              help="Also load pickles and skops types outside scikit-learn/NumPy/SciPy: only for models you trust.")
+@click.pass_context
+@_one_line_errors
+def serve(ctx: click.Context, uri: str, host: str, port: int, trusted: bool) -> None:
+    """Serve a model over local HTTP: GET /health, GET /signature, POST /predict, POST /reload.
+
+    Inputs are checked against the model's signature. POST /reload or SIGHUP re-resolves the
+    alias, so a promotion takes effect without a restart; Ctrl-C stops the server.
+    """
+    serving.serve(_store(ctx), uri, host, port, trusted=trusted, echo=click.echo)
 
 
 def _emit(df: pd.DataFrame, fmt: str) -> None:

@@ -145,7 +145,8 @@ class Tracker:
                 raise InvalidInputError("parent must be a run id or the run returned by start_run")
             parent_id = parent
         else:
-            parent_id = self._stack[-1].run_id if self._stack else None
+            # Inside a notebook run by `nbmlops run`, new runs are children of the notebook's run.
+            parent_id = self._stack[-1].run_id if self._stack else os.environ.get("NBMLOPS_RUN_ID") or None
         state = RunState(new_run_id(), run_name, exp)
         now = time.time()
         event = {"run_id": state.run_id, "experiment": exp, "name": run_name, "at": now,
@@ -153,13 +154,13 @@ class Tracker:
                  "notebook": notebook or provenance.notebook_path(namespace)}
         with self._lock:
             self._events.append(["run_start", event])
-        self._record_provenance(state.run_id, clean_tags, now)
+        self._record_provenance(state.run_id, clean_tags, now, script=event["notebook"] is None)
         self._stack.append(state)
         self._ensure_thread()
         self.flush()  # the run exists on disk before anyone can learn its id
         return ActiveRun(self, state)
 
-    def _record_provenance(self, run_id: str, user_tags: dict[str, str], now: float) -> None:
+    def _record_provenance(self, run_id: str, user_tags: dict[str, str], now: float, script: bool) -> None:
         """The user's tags now; git, environment and source tags and files as soon as known.
 
         The first lookup of installed packages takes a few hundred milliseconds: it happens on a
@@ -169,17 +170,17 @@ class Tracker:
             with self._lock:
                 self._events.append(["tags", {"run_id": run_id, "at": now, "items": list(user_tags.items())}])
         if provenance.ready():
-            self._provenance_events(run_id, set(user_tags), now)
+            self._provenance_events(run_id, set(user_tags), now, script)
             return
-        job = threading.Thread(target=self._provenance_events, args=(run_id, set(user_tags), now),
+        job = threading.Thread(target=self._provenance_events, args=(run_id, set(user_tags), now, script),
                                name="nbmlops-provenance", daemon=True)
         self._provenance_jobs.append(job)
         job.start()
 
-    def _provenance_events(self, run_id: str, user_keys: set[str], now: float) -> None:
+    def _provenance_events(self, run_id: str, user_keys: set[str], now: float, script: bool) -> None:
         found = provenance.capture()
         tags = dict(found.tags)
-        if sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]) and "ipykernel" not in sys.modules:
+        if script and sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]) and "ipykernel" not in sys.modules:
             tags["source"] = os.path.abspath(sys.argv[0])  # a script (a notebook has its own column)
         items = [[k, v] for k, v in tags.items() if k not in user_keys]
         events: list[list[Any]] = [["tags", {"run_id": run_id, "at": now, "items": items}]]
@@ -262,7 +263,12 @@ class Tracker:
     def _current(self) -> RunState:
         if self._stack:
             return self._stack[-1]
-        self.start_run()  # like MLflow: logging outside a run starts one
+        joined = os.environ.get("NBMLOPS_RUN_ID")
+        if joined:  # a notebook executed by `nbmlops run`: log into its run
+            self.attach_run(joined, os.environ.get("NBMLOPS_RUN_NAME", ""),
+                            os.environ.get("NBMLOPS_EXPERIMENT", ""))
+        else:
+            self.start_run()  # like MLflow: logging outside a run starts one
         return self._stack[-1]
 
     # -- logging -------------------------------------------------------------------------
