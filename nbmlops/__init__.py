@@ -30,11 +30,12 @@ from .errors import (
     StoreError,
     StoreLockedError,
     StoreVersionError,
+    TamperedArtifactError,
 )
 from .fingerprint import DatasetInfo
 from .gates import GateResult
 from .modelio import UntrustedModelError
-from .registry import GateFailedError, ModelVersion, TamperedArtifactError
+from .registry import GateFailedError, ModelVersion
 from .store import Store
 from . import tracking as _tracking
 from . import validation as _validation

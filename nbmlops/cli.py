@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 import pandas as pd
 
-from . import __version__, export, registry, search, serving
+from . import __version__, bundle, export, registry, search, serving
 from .entities import RunStatus
 from .errors import NbmlopsError
 from .provenance import SYSTEM_TAGS
@@ -239,6 +239,97 @@ def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str]
     click.echo(f"run {result.name} ({result.run_id}) FINISHED in {result.duration:.1f} s{where}")
 
 
+@main.command()
+@click.argument("run_id")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=1e-9, show_default=True,
+              help="Relative and absolute tolerance for metrics to count as equal.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Fail a cell that runs longer than this.")
+@click.pass_context
+@_one_line_errors
+def reproduce(ctx: click.Context, run_id: str, tolerance: float, timeout: float | None) -> None:
+    """Re-execute RUN_ID's stored notebook with its params and compare the metrics."""
+    from .lifecycle import reproduce as _reproduce
+    from .tracking import Tracker
+
+    outcome = _reproduce(Tracker(_store(ctx)), run_id, tolerance=tolerance, timeout=timeout)
+    for warning in outcome.data_warnings:
+        click.echo(f"warning: {warning}", err=True)
+    new = outcome.result
+    click.echo(f"reproduced {outcome.original.name} as {new.name} ({new.run_id}): {new.status.value}")
+    for diff in outcome.differences:
+        click.echo(f"  {diff.key}: {diff.original} then, {diff.reproduced} now")
+    if not outcome.matches:
+        reason = "the run failed" if new.status is not RunStatus.FINISHED else \
+            f"{len(outcome.differences)} metric(s) differ beyond {tolerance:g}"
+        raise click.ClickException(f"not reproduced: {reason}")
+    click.echo(f"all {len(outcome.original.metrics)} metrics match within {tolerance:g}")
+
+
+@main.command()
+@click.argument("model")
+@click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="Override a notebook parameter (repeatable), e.g. -p data_path new.csv.")
+@click.option("--promote-if", metavar="EXPR",
+              help="Gate against the alias holder, e.g. \"metrics.auc >= champion.metrics.auc\".")
+@click.option("--alias", default="production", show_default=True, help="Alias to promote to.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Fail a cell that runs longer than this.")
+@click.pass_context
+@_one_line_errors
+def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...], promote_if: str | None,
+            alias: str, timeout: float | None) -> None:
+    """Retrain MODEL[@ALIAS] from its notebook and params, register, and promote if the gate passes."""
+    from .lifecycle import retrain as _retrain
+    from .tracking import Tracker
+
+    outcome = _retrain(Tracker(_store(ctx)), model, dict(params), promote_if=promote_if, alias=alias,
+                       timeout=timeout)
+    if outcome.new_version is not None:
+        click.echo(f"registered {outcome.new_version.uri} from run {outcome.result.run_id}")
+    click.echo(outcome.decision)
+    if outcome.result.status is not RunStatus.FINISHED or outcome.new_version is None:
+        raise click.ClickException(outcome.decision)
+
+
+@main.command("ci")
+@click.argument("notebooks", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="Set a parameter of every notebook (repeatable).")
+@click.option("--gate", "gates", multiple=True, metavar="EXPR",
+              help="A condition each run must meet (repeatable), e.g. \"metrics.acc > 0.9\".")
+@click.option("--compare-to", metavar="MODEL@ALIAS", help="Registered version that `champion.` refers to.")
+@click.option("--report", type=click.Path(dir_okay=False), metavar="FILE", help="Write a Markdown report.")
+@click.option("--junit", type=click.Path(dir_okay=False), metavar="FILE", help="Write JUnit XML.")
+@click.option("--experiment", default="ci", show_default=True, help="Experiment of the CI runs.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Fail a cell that runs longer than this.")
+@click.option("--store", "ci_store", metavar="PATH", help="Store for this check (e.g. a fresh one in CI).")
+@click.pass_context
+@_one_line_errors
+def ci_command(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str, str], ...],
+               gates: tuple[str, ...], compare_to: str | None, report: str | None, junit: str | None,
+               experiment: str, timeout: float | None, ci_store: str | None) -> None:
+    """Run NOTEBOOKS headless, check the gates, write reports; exit 1 if anything failed."""
+    from . import ci
+    from .tracking import Tracker
+
+    store = Store(Path(ci_store)) if ci_store else _store(ctx)
+    outcome = ci.check(Tracker(store), list(notebooks), list(gates), parameters=dict(params),
+                       compare_to=compare_to, experiment=experiment, timeout=timeout)
+    if report:
+        Path(report).write_text(ci.markdown(outcome))
+    if junit:
+        Path(junit).write_text(ci.junit(outcome))
+    for c in outcome.checks:
+        click.echo(f"{'PASS' if c.passed else 'FAIL'} {c.notebook}: run {c.run.name} {c.result.status.value}")
+        for gate in c.gates:
+            click.echo(f"  {'pass' if gate.passed else 'FAIL'} {gate.explanation}")
+    if not outcome.passed:
+        failed = sum(not c.passed for c in outcome.checks)
+        raise click.ClickException(f"{failed} of {len(outcome.checks)} notebook(s) failed their checks")
+
+
 def _read_params_file(path: str) -> dict[str, object]:
     import json
 
@@ -354,6 +445,53 @@ def serve(ctx: click.Context, uri: str, host: str, port: int, trusted: bool) -> 
     """
     serving.serve(_store(ctx), uri, host, port, trusted=trusted, echo=click.echo)
 
+
+@main.command("export")
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option("-e", "--experiment", multiple=True, metavar="NAME",
+              help="Only runs of this experiment (repeatable).")
+@click.option("-w", "--where", metavar="EXPR",
+              help="Only runs matching this filter, e.g. \"metrics.acc > 0.9 and params.C < 1\".")
+@click.option("-r", "--run", "run_ids", multiple=True, metavar="RUN_ID",
+              help="Only this run (repeatable; a unique prefix of its id works).")
+@click.option("--no-models", is_flag=True,
+              help="Leave out registered model versions, their aliases and audit log (run artifacts stay).")
+@click.pass_context
+@_one_line_errors
+def export_command(ctx: click.Context, output: str, experiment: tuple[str, ...], where: str | None,
+                   run_ids: tuple[str, ...], no_models: bool) -> None:
+    """Write runs (default: all) with their params, metrics, tags, artifacts, datasets and model
+    versions to the bundle file OUTPUT (.tar.gz), which `nbmlops import` merges into another store."""
+    path = bundle.export_bundle(_store(ctx), output, run_ids=list(run_ids) or None,
+                                experiment=list(experiment) or None, where=where,
+                                include_models=not no_models)
+    assert isinstance(path, Path)
+    manifest = bundle.read_manifest(path)
+    counts = manifest["counts"]
+    click.echo(f"Wrote {path}: {counts['runs']} runs, {counts['metrics']} metric points, "
+               f"{len(manifest['artifacts'])} artifact files, {counts.get('model_versions', 0)} model versions, "
+               f"{_size(path.stat().st_size)}")
+
+
+@main.command("import")
+@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False))
+@click.pass_context
+@_one_line_errors
+def import_command(ctx: click.Context, bundle_path: str) -> None:
+    """Merge the runs, artifacts and model versions of BUNDLE (from `nbmlops export`) into this
+    store without duplicates: importing it again changes nothing, and aliases here never move."""
+    store = _store(ctx)
+    report = bundle.import_bundle(store, bundle_path)
+    click.echo(f"Imported {bundle_path} into {store.root}: {report.summary()}")
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    value, units = n / 1024, ["KB", "MB", "GB"]
+    while value >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{value:.1f} {units[0]}"
 
 def _emit(df: pd.DataFrame, fmt: str) -> None:
     if fmt == "csv":

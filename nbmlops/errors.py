@@ -53,3 +53,9 @@ class StoreLockedError(StoreError):
     """The catalog stayed locked by another process for longer than the wait limit."""
 
     status = 503
+
+
+class TamperedArtifactError(StoreError):
+    """A stored file no longer matches the hash it was stored under."""
+
+    status = 409

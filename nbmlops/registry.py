@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -42,12 +41,6 @@ class GateFailedError(NbmlopsError):
     def __init__(self, result: GateResult) -> None:
         super().__init__(f"gate failed, nothing changed: {result.explanation}")
         self.result = result
-
-
-class TamperedArtifactError(NbmlopsError):
-    """A stored file no longer matches the hash it was stored under."""
-
-    status = 409
 
 
 @dataclass(frozen=True)
@@ -242,16 +235,7 @@ def _from_run(con: duckdb.DuckDBPyConnection, store: Store, spec: str) -> ModelV
 
 def read_verified(store: Store, version: ModelVersion) -> bytes:
     """The model file's bytes, after checking them against the hash they were stored under."""
-    path = store.artifact_path(version.sha256)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"the file of model {version.uri} is missing from the store ({path})") from None
-    if hashlib.sha256(data).hexdigest() != version.sha256:
-        raise TamperedArtifactError(
-            f"the file of model {version.uri} ({path}) does not match the hash it was stored under: "
-            "it was changed after it was logged, so it was not loaded")
-    return data
+    return store.read_verified(version.sha256, f"the file of model {version.uri}")
 
 
 def load_model(store: Store, uri: str, *, trusted: bool = False) -> Any:

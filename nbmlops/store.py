@@ -20,7 +20,7 @@ from typing import BinaryIO
 import duckdb
 
 from .catalog import open_catalog, release
-from .errors import CorruptStoreError, NotFoundError, StoreError
+from .errors import CorruptStoreError, NotFoundError, StoreError, TamperedArtifactError
 from .ingest import IngestReport, ingest
 
 STORE_DIRNAME = ".nbmlops"
@@ -139,6 +139,19 @@ class Store:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def read_verified(self, sha256: str, label: str) -> bytes:
+        """The bytes stored under `sha256`, after checking they still hash to it."""
+        path = self.artifact_path(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"{label} is missing from the store ({path})") from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise TamperedArtifactError(
+                f"{label} ({path}) does not match the hash it was stored under: it was changed "
+                "after it was logged, so it was not used")
+        return data
 
     def artifact_path(self, sha256: str) -> Path:
         """Where the content with this hash lives (whether or not it exists)."""

@@ -75,7 +75,7 @@ def test_tampered_model_file_is_refused(fresh_store: Store, iris_frame: tuple) -
     data = bytearray(path.read_bytes())
     data[-10] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(nbmlops.TamperedArtifactError, match="does not match the hash .* not loaded"):
+    with pytest.raises(nbmlops.TamperedArtifactError, match="does not match the hash .* not used"):
         nbmlops.load_model("tamper/1")
     path.unlink()
     with pytest.raises(nbmlops.NotFoundError, match="missing from the store"):
