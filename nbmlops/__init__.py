@@ -41,7 +41,8 @@ from . import tracking as _tracking
 from . import validation as _validation
 from .autolog import AutologWarning, autolog, autologging
 from .tracking import ActiveRun, tracker as _tracker
-from .widgets import CompareView, LivePlot, RunsTable, compare, live_plot, runs_table
+from .liveplot import LivePlot, live_plot
+from .widgets import CompareView, RunsTable, compare, runs_table
 
 __version__ = "0.1.0"
 

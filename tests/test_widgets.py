@@ -13,7 +13,8 @@ from nbmlops import tracking
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
 from nbmlops.html import run_html
 from nbmlops.store import Store
-from nbmlops.widgets import CompareView, LivePlot, RunsTable, compare, downsample, live_plot, runs_table
+from nbmlops.liveplot import LivePlot, downsample, live_plot
+from nbmlops.widgets import CompareView, RunsTable, compare, runs_table
 
 
 def log_run(name: str, experiment: str = "exp", params: dict | None = None,
@@ -272,6 +273,8 @@ def test_a_run_renders_as_html_in_notebooks(fresh_store: Store) -> None:
 
 
 def test_widgets_are_part_of_the_public_api() -> None:
-    from nbmlops import widgets
-    for name in ("runs_table", "compare", "live_plot", "RunsTable", "CompareView", "LivePlot"):
-        assert getattr(nbmlops, name) is getattr(widgets, name) and name in nbmlops.__all__
+    from nbmlops import liveplot, widgets
+    for module, names in ((widgets, ("runs_table", "compare", "RunsTable", "CompareView")),
+                          (liveplot, ("live_plot", "LivePlot"))):
+        for name in names:
+            assert getattr(nbmlops, name) is getattr(module, name) and name in nbmlops.__all__
