@@ -347,6 +347,74 @@ def _read_params_file(path: str) -> dict[str, object]:
     return loaded
 
 
+@main.command("sweep")
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.option("--grid", multiple=True, metavar="NAME=V1,V2,...",
+              help="Values of one parameter; runs every combination of the --grid values (repeatable).")
+@click.option("--random", "samples", type=click.IntRange(min=1), metavar="N",
+              help="Sample N points from the --dist distributions, each crossed with the grid.")
+@click.option("--dist", multiple=True, metavar="NAME=FORM",
+              help="Distribution of a parameter for --random: uniform(a,b), loguniform(a,b), "
+                   "int(a,b) (inclusive) or choice(x,y,...) (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random: same seed, same points.")
+@click.option("-j", "--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Notebooks executed at once.")
+@click.option("--executor", type=click.Choice(["local", "dask"]),
+              help="local: a process pool here (default); dask: dask.distributed workers, a LocalCluster "
+                   "unless --scheduler is given.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Dask scheduler to send the runs to (implies --executor dask), e.g. tcp://10.0.0.5:8786.")
+@click.option("--metric", metavar="NAME", help="Metric that ranks the runs; the parent run gets best_NAME.")
+@click.option("--maximize/--minimize", default=True, show_default=True,
+              help="Whether a higher or a lower --metric is better.")
+@click.option("--resume", is_flag=True,
+              help="Continue the sweep with this --name in this experiment: run only the combinations "
+                   "without a FINISHED child.")
+@click.option("-e", "--experiment", metavar="NAME", help="Experiment of the runs.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Fail a cell that runs longer than this.")
+@click.option("--name", metavar="NAME", help="Name of the parent run (default: sweep-<notebook name>).")
+@click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="Set a parameter for every run (repeatable); converted to the type of its default.")
+@click.pass_context
+@_one_line_errors
+def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samples: int | None,
+                  dist: tuple[str, ...], seed: int, workers: int, executor: str | None, scheduler: str | None,
+                  metric: str | None, maximize: bool, resume: bool, experiment: str | None,
+                  timeout: float | None, name: str | None, params: tuple[tuple[str, str], ...]) -> None:
+    """Execute NOTEBOOK once per parameter combination, in parallel, as child runs of one parent
+    run; print each run as it ends, then the runs ranked by --metric (best marked *)."""
+    from .sweep import ChildResult, sweep
+
+    def report(child: ChildResult) -> None:
+        value = f"  {metric}={child.metric:.6g}" if metric and child.metric is not None else ""
+        took = f"  {child.duration:.1f} s" if child.duration is not None else ""
+        what = "already FINISHED (resumed)" if child.reused else child.status.value
+        first = f"  {child.error.splitlines()[0]}" if child.error and not child.reused else ""
+        click.echo(f"#{child.index} {what}  {child.describe()}{value}{took}{first}")
+
+    result = sweep(_store(ctx), notebook, grid=list(grid) or None, random=samples, dists=list(dist) or None,
+                   workers=workers, executor=executor or ("dask" if scheduler else "local"), scheduler=scheduler,
+                   metric=metric, maximize=maximize, resume=resume, experiment=experiment, timeout=timeout,
+                   name=name, fixed=dict(params) or None, seed=seed, on_child=report)
+    table = result.table.copy()
+    table.insert(0, "best", ["*" if result.best and r == result.best.run_id else "" for r in table["run_id"]])
+    table["error"] = [str(e)[:60] if isinstance(e, str) else "" for e in table["error"]]
+    click.echo("")
+    _emit(table, "table")
+    best = (f"; best {metric}={result.best.metric:.6g} (run {result.best.run_id})"
+            if result.best and result.best.metric is not None else "")
+    retries = (f"; kernel start failures retried: {result.infrastructure_retries}"
+               if result.infrastructure_retries else "")
+    done = len(result.children) - len(result.failed)
+    click.echo(f"sweep {result.name} ({result.parent_run_id}): {done} of {len(result.children)} FINISHED"
+               f"{best}{retries}")
+    if result.failed:
+        raise click.ClickException(f"{len(result.failed)} of {len(result.children)} runs failed "
+                                   f"({', '.join('#' + str(c.index) for c in result.failed)}); parent run "
+                                   f"{result.parent_run_id} is FAILED")
+
+
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                       show_default=True, help="Output format.")
 

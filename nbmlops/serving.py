@@ -1,0 +1,447 @@
+"""A local HTTP prediction server for one registered model, on the standard library only.
+
+The model is resolved and loaded once (and again on `POST /reload` or SIGHUP), never per request,
+and the catalog is released right after resolving, so the server never holds DuckDB. Requests
+are checked against the model's signature before the model sees them. Rules, per column dtype:
+integer dtypes take JSON integers in range; float dtypes take JSON numbers (ints or floats);
+bool takes true/false; object, str, string and category take strings; datetime64 takes ISO-8601
+strings. null is accepted only where pandas keeps missing values: the nullable dtypes (Int64,
+Float64, boolean, ...) and the text dtypes. Classifiers with `predict_proba` also answer
+`probabilities` and `classes` (one more pass over the same rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import signal
+import socket
+import socketserver
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from . import modelio, registry
+from .errors import InvalidInputError, NbmlopsError, NotFoundError
+from .registry import ModelVersion
+from .store import Store
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+_DRAIN_LIMIT = 64 * 1024 * 1024  # unread bodies up to this size are read before closing
+_ROUTES = {"/health": "GET", "/signature": "GET", "/predict": "POST", "/reload": "POST"}
+_EXPECT = {"int": "a JSON integer", "float": "a JSON number", "bool": "true or false",
+           "text": "a string", "datetime": "an ISO-8601 date/time string", "any": "a single value"}
+
+
+class MethodNotAllowedError(InvalidInputError):
+    """The endpoint exists, but not with this HTTP method."""
+
+    status = 405
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """The request body is larger than the server accepts."""
+
+    status = 413
+
+
+class UnsupportedMediaTypeError(InvalidInputError):
+    """The request body is not declared as JSON."""
+
+    status = 415
+
+
+class PredictionError(InvalidInputError):
+    """The input passed the signature checks, but the model could not predict from it."""
+
+    status = 422
+
+
+class ReloadFailedError(NbmlopsError):
+    """Reloading failed; the previous model is still served."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model, the registry version it came from, and when it was loaded."""
+
+    version: ModelVersion
+    model: Any
+    loaded_at: dt.datetime
+
+
+def load_served(store: Store, uri: str, *, trusted: bool = False) -> ServedModel:
+    """Resolve `uri` once, release the catalog, and load the hash-verified model file."""
+    try:
+        version = registry.resolve(store, uri)
+    finally:
+        store.release()
+    model = modelio.load(registry.read_verified(store, version), version.flavor, trusted=trusted,
+                         label=f"model {version.uri}")
+    return ServedModel(version, model, dt.datetime.now(dt.timezone.utc))
+
+
+# -- input: shapes, signature checks, DataFrame ---------------------------------------------
+def records_of(body: Any) -> list[dict[str, Any]]:
+    """Rows from `[{...}]`, `{"records": [...]}` or `{"columns": [...], "data": [[...]]}`."""
+    if isinstance(body, dict) and "columns" in body and "data" in body:
+        columns, data = body["columns"], body["data"]
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns) \
+                or len(set(columns)) != len(columns):
+            raise InvalidInputError('"columns" must be a list of distinct column names')
+        if not isinstance(data, list):
+            raise InvalidInputError('"data" must be a list of rows')
+        for i, row in enumerate(data):
+            if not isinstance(row, list) or len(row) != len(columns):
+                raise InvalidInputError(f'row {i} of "data" must be a list of {len(columns)} values, one per column')
+        body = [dict(zip(columns, row)) for row in data]
+    elif isinstance(body, dict) and "records" in body:
+        body = body["records"]
+    if not isinstance(body, list):
+        raise InvalidInputError('send a list of records [{"col": value}], {"records": [...]} '
+                                'or {"columns": [...], "data": [[...]]}')
+    for i, record in enumerate(body):
+        if not isinstance(record, dict):
+            raise InvalidInputError(f"record {i} must be an object of column: value")
+    if not body:
+        raise InvalidInputError("no records to predict: send at least one")
+    return body
+
+
+def _kind(dtype: str) -> str:
+    d = dtype.lower()
+    if re.fullmatch(r"u?int(8|16|32|64)?|float(16|32|64)?|bool(ean)?", d):
+        return {"u": "int", "i": "int", "f": "float", "b": "bool"}[d[0]]
+    if d in ("object", "str", "string", "category") or d.startswith("string["):
+        return "text"
+    return "datetime" if d.startswith("datetime64") else "any"
+
+
+def _nullable(dtype: str, kind: str) -> bool:
+    return kind in ("text", "any") or dtype == "boolean" or dtype[:1].isupper()
+
+
+def _accepts(value: Any, kind: str, dtype: str) -> bool:
+    if value is None:
+        return _nullable(dtype, kind)
+    if kind == "int":  # type() rather than isinstance(): JSON true is not the integer 1
+        info = np.iinfo(dtype.lower() if dtype.lower() != "int" else "int64")
+        return type(value) is int and int(info.min) <= value <= int(info.max)
+    if kind == "float":
+        return type(value) in (int, float) and abs(value) < 1.7e308  # finite, and fits a float
+    if kind == "datetime" and isinstance(value, str):
+        try:
+            return pd.Timestamp(value) is not pd.NaT
+        except (ValueError, OverflowError):
+            return False
+    checks = {"bool": bool, "text": str, "datetime": type(None)}
+    return isinstance(value, checks[kind]) if kind in checks else not isinstance(value, (list, dict))
+
+
+def _show(value: Any) -> str:
+    if value is None or isinstance(value, (bool, list, dict)):
+        return {list: "a list", dict: "an object"}.get(type(value), json.dumps(value))
+    text = repr(value)
+    return f"{'string' if isinstance(value, str) else 'number'} {text[:40]}{'...' * (len(text) > 40)}"
+
+
+def validate(records: list[dict[str, Any]], signature: dict[str, Any]) -> None:
+    """Raise InvalidInputError naming the first missing or extra column, or badly typed value."""
+    names = [i["name"] for i in signature["inputs"]]
+    expected = set(names)
+    for i, record in enumerate(records):
+        missing = [n for n in names if n not in record]
+        extra = [k for k in record if k not in expected]
+        if missing or extra:
+            parts = [f"missing column{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))}"] if missing else []
+            if extra:
+                parts.append(f"unexpected column{'s' * (len(extra) > 1)} {', '.join(map(repr, extra[:10]))} "
+                             f"(the model takes: {', '.join(names[:30])}{', ...' * (len(names) > 30)})")
+            uniform = all(r.keys() == record.keys() for r in records)
+            raise InvalidInputError("; ".join(parts) + ("" if uniform else f" in row {i}"))
+    for spec in signature["inputs"]:
+        name, dtype = spec["name"], spec["dtype"]
+        kind = _kind(dtype)
+        for i, record in enumerate(records):
+            if not _accepts(record[name], kind, dtype):
+                null = ", or null" if _nullable(dtype, kind) else ""
+                raise InvalidInputError(f"column {name!r}, row {i}: expected {dtype} ({_EXPECT[kind]}{null}), "
+                                        f"got {_show(record[name])}")
+
+
+def frame(records: list[dict[str, Any]], signature: dict[str, Any] | None) -> pd.DataFrame:
+    """The validated records as a DataFrame with the signature's column order and dtypes."""
+    if not signature:
+        return pd.DataFrame.from_records(records)
+    columns: dict[str, pd.Series] = {}
+    for spec in signature["inputs"]:
+        name, dtype, kind = spec["name"], spec["dtype"], _kind(spec["dtype"])
+        values = [r[name] for r in records]
+        if kind in ("text", "datetime"):  # object keeps None missing; astype(str) would make it 'None'
+            column = pd.Series(values, dtype="category" if dtype == "category" else object)
+            columns[name] = pd.to_datetime(column) if kind == "datetime" else column
+            continue
+        try:
+            columns[name] = pd.Series(values, dtype=dtype)
+        except (TypeError, ValueError):
+            columns[name] = pd.Series(values)
+    return pd.DataFrame(columns, columns=[s["name"] for s in signature["inputs"]])
+
+
+def _jsonable(values: Any) -> Any:
+    """numpy or pandas output as JSON values; NaN and infinities become null."""
+    def clean(v: Any) -> Any:
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        if isinstance(v, float):
+            return v if abs(v) < float("inf") else None
+        return v if v is None or isinstance(v, (bool, int, str)) else str(v)
+    return clean(np.asarray(values).tolist())
+
+
+def predict(served: ServedModel, body: Any) -> dict[str, Any]:
+    """Check `body` against the signature, predict, and return the `/predict` document."""
+    records = records_of(body)
+    signature = served.version.signature
+    if signature:
+        validate(records, signature)
+    X: Any = frame(records, signature)
+    model = served.model
+    if signature and not hasattr(model, "feature_names_in_") and list(X.columns) == list(map(str, range(X.shape[1]))):
+        X = X.to_numpy()  # fitted on an array: the signature's names "0".."n" are positions
+    try:
+        predictions = model.predict(X)
+    except Exception as exc:
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise PredictionError(f"the model could not predict from this input: {reason}") from None
+    doc = {"predictions": _jsonable(predictions), "model": served.version.name, "version": served.version.version}
+    if callable(predict_proba := getattr(model, "predict_proba", None)):
+        try:
+            doc.update(probabilities=_jsonable(predict_proba(X)), classes=_jsonable(getattr(model, "classes_", [])))
+        except Exception:  # probabilities are a bonus: the predictions stand without them
+            pass
+    return doc
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+class ModelServer:
+    """Serves one model over HTTP; `reload()` swaps in the URI's current version atomically."""
+
+    def __init__(self, store: Store, uri: str, host: str = "127.0.0.1", port: int = 0, *,
+                 trusted: bool = False, max_body: int = MAX_BODY_BYTES, access_log: bool = False) -> None:
+        self.store, self.uri, self.host, self.port = store, uri, host, port
+        self.trusted, self.max_body, self.access_log = trusted, max_body, access_log
+        self._lock, self._reload_lock = threading.Lock(), threading.Lock()
+        self._current: ServedModel | None = None
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def current(self) -> ServedModel:
+        """The model answering requests now."""
+        with self._lock:
+            if self._current is None:
+                raise NbmlopsError("the server has no model yet: call start() first")
+            return self._current
+
+    @property
+    def url(self) -> str:
+        """`http://host:port` the server listens on."""
+        return f"http://{f'[{self.host}]' if ':' in self.host else self.host}:{self.port}"
+
+    def health(self) -> dict[str, Any]:
+        """The `/health` document: which model and version answer, since when."""
+        served = self.current
+        v = served.version
+        return {"status": "ok", "model": v.name, "version": v.version, "uri": self.uri, "flavor": v.flavor,
+                "class": v.model_class, "loaded_at": served.loaded_at.isoformat()}
+
+    def start(self) -> ModelServer:
+        """Load the model, bind the socket and answer requests on a background thread."""
+        self._current = load_served(self.store, self.uri, trusted=self.trusted)
+        try:
+            self._httpd = _HTTPServer((self.host, self.port), self)
+        except OSError as exc:
+            raise NbmlopsError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}; "
+                               "choose another --port or --host") from None
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="nbmlops-serve", daemon=True)
+        self._thread.start()
+        return self
+
+    def reload(self) -> ServedModel:
+        """Re-resolve the URI and swap the model in; on failure keep serving the old one."""
+        with self._reload_lock:
+            old = self.current.version
+            try:
+                new = load_served(self.store, self.uri, trusted=self.trusted)
+            except NbmlopsError as exc:
+                raise ReloadFailedError(f"reload failed, still serving {old.name} v{old.version}: {exc}") from None
+            with self._lock:  # requests that already took the old model finish with it
+                self._current = new
+            return new
+
+    def wait(self) -> None:
+        """Block until the server stops (signals still interrupt it in the main thread)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def shutdown(self) -> None:
+        """Stop answering, close the socket and let the serving thread end."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ModelServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], app: ModelServer) -> None:
+        self.app = app
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)  # HTTPServer's own does a slow reverse DNS lookup
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    server_version = "nbmlops-serve"
+    timeout = 60  # a client that stops sending does not hold a thread forever
+    _unread = 0
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming; every method goes to one dispatcher
+        headers: dict[str, str] = {}
+        self._unread = max(0, _int(self.headers.get("Content-Length")) or 0)
+        try:
+            path, app = urlsplit(self.path).path, self.server.app
+            if path not in _ROUTES:
+                raise NotFoundError(f"no endpoint {path}: use GET /health, GET /signature, POST /predict, POST /reload")
+            if self.command not in (_ROUTES[path], "HEAD" if _ROUTES[path] == "GET" else ""):
+                headers["Allow"] = _ROUTES[path]
+                raise MethodNotAllowedError(f"{self.command} {path} is not allowed: use {_ROUTES[path]} {path}")
+            if path == "/predict":
+                served = app.current  # this request keeps this model even if a reload swaps it meanwhile
+                doc = predict(served, self._json_body())
+            elif path == "/reload":
+                app.reload()
+                doc = app.health()
+            else:
+                doc = app.current.version.signature if path == "/signature" else app.health()
+            status = 200
+        except NbmlopsError as exc:
+            status, doc = exc.status, {"error": str(exc), "status": exc.status}
+        except Exception as exc:  # a bug still answers in JSON, and the server lives on
+            status, doc = 500, {"error": f"internal error: {type(exc).__name__}: {exc}", "status": 500}
+        self._send(status, doc, headers)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET  # noqa: N815
+
+    def _json_body(self) -> Any:
+        ctype = self.headers.get("Content-Type", "")
+        if ctype.split(";")[0].strip().lower() != "application/json":
+            raise UnsupportedMediaTypeError(f"send JSON with Content-Type: application/json, not {ctype or 'none'!r}")
+        length = _int(self.headers.get("Content-Length"))
+        if length is None or length < 0:
+            raise InvalidInputError("the request needs a Content-Length header (chunked bodies are not supported)")
+        if length > self.server.app.max_body:
+            raise PayloadTooLargeError(f"the body has {length} bytes, over the limit of "
+                                       f"{self.server.app.max_body}: send fewer records per request")
+        data, self._unread = self.rfile.read(length), 0
+        try:
+            return json.loads(data, parse_constant=_no_constants)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidInputError(f"the body is not valid JSON: {exc}") from None
+
+    def _send(self, status: int, doc: Any, headers: dict[str, str]) -> None:
+        body = json.dumps(doc, allow_nan=False, default=str).encode()
+        self.send_response(status)
+        for key, value in {"Content-Type": "application/json", "Content-Length": str(len(body)), **headers}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+        if 0 < self._unread <= _DRAIN_LIMIT:  # closing on unread bytes would reset the client's connection
+            while self._unread > 0 and (chunk := self.rfile.read(min(self._unread, 1 << 20))):
+                self._unread -= len(chunk)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (bad request line, unknown method) as JSON too."""
+        self.close_connection = True
+        self._send(code, {"error": message or HTTPStatus(code).phrase, "status": code}, {})
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        if self.server.app.access_log:
+            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return None if text is None else int(text)
+    except ValueError:
+        return -1
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def serve(store: Store, uri: str, host: str = "127.0.0.1", port: int = 0, *, trusted: bool = False,
+          echo: Callable[[str], None] = print) -> None:
+    """Serve `uri` until Ctrl-C or SIGTERM; SIGHUP reloads. For the `nbmlops serve` command."""
+    server = ModelServer(store, uri, host, port, trusted=trusted, access_log=True).start()
+    v = server.current.version
+    echo(f"Serving {v.name} v{v.version} ({uri}) on {server.url}")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"nbmlops: {host} may be reachable from other machines, and the server has no authentication",
+              file=sys.stderr)
+    sys.stdout.flush()
+
+    def reload() -> None:
+        try:
+            new = server.reload().version
+            echo(f"Reloaded: serving {new.name} v{new.version} ({uri})")
+        except NbmlopsError as exc:
+            print(f"nbmlops: {exc}", file=sys.stderr)
+        sys.stdout.flush()
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers: dict[int, Any] = {signal.SIGTERM: stop}
+        if hasattr(signal, "SIGHUP"):  # reload off the handler: loading a model takes a while
+            handlers[signal.SIGHUP] = lambda s, f: threading.Thread(target=reload, daemon=True).start()
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    echo(f"Stopped serving {uri}.")
+    sys.stdout.flush()
