@@ -1,0 +1,423 @@
+"""The REST API under /nbmlops/api/: thin handlers over nbmlops' core, run off the event loop.
+
+JSON conventions (openapi.yaml says the same): timestamps are ISO 8601 UTC strings such as
+"2026-03-01T12:00:00.250000Z"; non-finite floats are the strings "NaN", "Infinity" and
+"-Infinity"; a key a run does not have is absent from its params/metrics/tags maps; errors are
+{"error": message, "status": code} with that HTTP status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import functools
+import json
+import math
+import mimetypes
+import re
+import urllib.parse
+from collections.abc import Callable
+from http.client import responses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+
+from .. import data, registry, search
+from ..errors import FilterSyntaxError, InvalidInputError, NbmlopsError, NotFoundError
+from ..gates import GateResult
+from ..query import build_runs_query
+from ..store import Store
+from .downsample import MIN_POINTS, downsample
+
+API_PREFIX = "nbmlops/api"
+DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
+DEFAULT_POINTS, MAX_POINTS = 1000, 10_000
+KINDS = ("params", "metrics", "tags")
+
+
+# -- JSON ------------------------------------------------------------------------------------
+def encode(value: Any) -> Any:
+    """`value` as plain JSON data: non-finite floats as strings, timestamps as ISO 8601 UTC."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if value is pd.NA or value is pd.NaT or (isinstance(value, np.datetime64) and np.isnat(value)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+        return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+    if isinstance(value, (dt.datetime, np.datetime64)):
+        return iso(value)
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        return [encode(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return encode({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    return str(value)
+
+
+def iso(value: dt.datetime | np.datetime64) -> str:
+    """A timestamp as ISO 8601 UTC with microseconds and a Z; naive ones are taken as UTC."""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def dumps(payload: Any) -> str:
+    """Valid JSON (never a bare NaN) for `payload`."""
+    return json.dumps(encode(payload), allow_nan=False, ensure_ascii=False)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def _records(frame: pd.DataFrame, ints: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Rows as dicts; missing values become None, `ints` columns ints."""
+    return [{k: None if _missing(v) else int(v) if k in ints else v for k, v in row.items()}
+            for row in frame.to_dict("records")]
+
+
+def gate_json(result: GateResult | None) -> dict[str, Any] | None:
+    """A gate outcome for the API."""
+    return None if result is None else dataclasses.asdict(result)
+
+
+# -- views: one blocking function per endpoint, run in an executor thread ----------------------
+def experiment_list(store: Store) -> dict[str, Any]:
+    """Experiments with run counts and last activity."""
+    frame = search.experiments(store).rename(columns={"experiment": "name"})
+    return {"experiments": _records(frame[["name", "runs", "running", "created_at", "last_activity"]],
+                                    ints=("runs", "running"))}
+
+
+def run_list(store: Store, experiments: list[str] | None, where: str | None, order_by: str | None,
+             limit: int, offset: int, columns: list[str] | None) -> dict[str, Any]:
+    """A page of matching runs, the number of all matching runs, and the page bounds."""
+    frame = search.runs(store, experiments, where, order_by, limit, offset)
+    sql, args = build_runs_query(experiments=experiments, where=where)
+    ids = list(frame["run_id"])
+    with store.reading() as con:
+        row = con.execute(f"SELECT count(*) FROM ({sql}) AS matching", args).fetchone()
+        # In the wide frame NaN also means "no such key": ask which NaNs are real values.
+        nans = set(con.execute(
+            "SELECT run_id, 'metrics.' || key FROM latest_metrics WHERE isnan(value) AND list_contains(?, run_id) "
+            "UNION ALL SELECT run_id, 'params.' || key FROM params "
+            "WHERE value_type = 'float' AND value = 'nan' AND list_contains(?, run_id)", [ids, ids]).fetchall()) \
+            if ids else set()
+    runs = [_run_record(rec, nans) for rec in frame.to_dict("records")]
+    if columns:
+        runs = [_columns(run, columns) for run in runs]
+    return {"runs": runs, "total": int(row[0]) if row else 0, "offset": offset, "limit": limit}
+
+
+def _run_record(row: dict[str, Any], nans: set[tuple[str, str]]) -> dict[str, Any]:
+    record: dict[str, Any] = {c: None if _missing(row[c]) else row[c] for c in search.RUN_COLUMNS}
+    record.update({kind: {} for kind in KINDS})
+    for column, value in row.items():
+        kind, _, key = column.partition(".")
+        if kind in KINDS and key:
+            if not _missing(value):
+                record[kind][key] = value
+            elif (row["run_id"], column) in nans:
+                record[kind][key] = math.nan
+    return record
+
+
+def parse_columns(text: str | None) -> list[str] | None:
+    """`columns=run_id,name,metrics.acc,params.*` checked against what a run record has."""
+    if not text:
+        return None
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    for column in columns:
+        kind, dot, key = column.partition(".")
+        if column not in search.RUN_COLUMNS and not (kind in KINDS and (not dot or key)):
+            raise InvalidInputError(f"unknown column {column!r}: use run attributes "
+                                    f"({', '.join(search.RUN_COLUMNS)}), params, metrics, tags or KIND.KEY")
+    return columns
+
+
+def _columns(run: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    picked: dict[str, Any] = {"run_id": run["run_id"]}
+    for column in columns:
+        kind, _, key = column.partition(".")
+        if kind in KINDS and key not in ("", "*"):
+            if key in run[kind]:
+                picked.setdefault(kind, {})[key] = run[kind][key]
+        elif kind in KINDS:
+            picked[kind] = {**picked.get(kind, {}), **run[kind]}
+        else:
+            picked[column] = run[column]
+    return picked
+
+
+def run_detail(store: Store, run_id: str) -> dict[str, Any]:
+    """A run with params, metrics, tags, artifacts, error, notebook and the datasets it used."""
+    run = search.get_run(store, run_id)
+    used = []
+    for dataset in dataset_records(data.datasets(store, run_id=run.run_id)):
+        dataset["schema"] = data.dataset_profile(store, dataset["name"], dataset["fingerprint"])["schema"]
+        used.append(dataset)
+    return {**encode(run), "duration": run.duration, "datasets": used}
+
+
+def dataset_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Dataset versions as dicts; lists are never null."""
+    records = _records(frame, ints=("version", "rows", "columns", "size_bytes", "files", "runs"))
+    for record in records:
+        for column in ("roles", "run_ids"):
+            record[column] = [] if record.get(column) is None else list(record[column])
+    return records
+
+
+def metric_points(store: Store, run_id: str, key: str, max_points: int) -> dict[str, Any]:
+    """A metric's history, downsampled to at most `max_points` points keeping its extremes."""
+    history = search.metric_history(store, run_id, key)
+    steps, values = history["step"].to_numpy(), history["value"].to_numpy()
+    keep = downsample(steps, values, max_points)
+    stamps = history["timestamp"].dt.tz_convert(None).to_numpy()[keep]
+    return {"key": key, "total": len(steps), "downsampled": len(keep) < len(steps), "max_points": max_points,
+            "points": {"step": steps[keep].tolist(),
+                       "timestamp": np.datetime_as_string(stamps, unit="us", timezone="UTC").tolist(),
+                       "value": values[keep].tolist()}}
+
+
+def model_list(store: Store) -> dict[str, Any]:
+    """Registered models with latest version, version count and aliases."""
+    models = _records(registry.models(store), ints=("latest_version", "versions"))
+    for model in models:
+        pairs = (item.rpartition("=v") for item in (model["aliases"] or "").split(", ") if item)
+        model["aliases"] = {alias: int(version) for alias, _, version in pairs}
+    return {"models": models}
+
+
+def model_detail(store: Store, name: str) -> dict[str, Any]:
+    """A model's versions (newest first) with the run's metrics and aliases."""
+    versions = []
+    for row in _records(registry.model_versions(store, name), ints=("version",)):
+        entry = {k: v for k, v in row.items() if not k.startswith("metrics.")}
+        entry["aliases"] = row["aliases"].split(", ") if row["aliases"] else []
+        entry["metrics"] = {k[8:]: v for k, v in row.items() if k.startswith("metrics.") and v is not None}
+        versions.append(entry)
+    aliases = {alias: v["version"] for v in versions for alias in v["aliases"]}
+    return {"name": name, "aliases": aliases, "versions": versions}
+
+
+def model_history(store: Store, name: str) -> dict[str, Any]:
+    """The audit log of a model's aliases, oldest first."""
+    registry.resolve(store, name)  # 404 for an unknown model
+    return {"name": name, "history": _records(registry.history(store, name), ints=("from_version", "to_version"))}
+
+
+def promote(store: Store, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Point an alias at a version if the gate passes (audited)."""
+    result = registry.promote(store, name, body["version"], body["alias"], gate=body.get("gate"),
+                              reason=body.get("reason"))
+    return {"name": name, "alias": body["alias"], "version": body["version"], "gate": gate_json(result)}
+
+
+def artifact_bytes(store: Store, run_id: str, path: str) -> bytes:
+    """The verified bytes of a run's artifact; only a catalog row of that run can name a file."""
+    with store.reading() as con:
+        rid = search.resolve_run_id(con, run_id)
+        row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?", [rid, path]).fetchone()
+    if row is None:
+        raise NotFoundError(f"run {rid} has no artifact {path!r}: GET runs/{rid} lists its artifacts")
+    return store.read_verified(row[0], f"artifact {path!r} of run {rid}")
+
+
+# -- handlers -------------------------------------------------------------------------------
+class NbmlopsHandler(APIHandler):
+    """Base of every nbmlops handler: store access off the event loop, JSON replies and errors."""
+
+    @property
+    def store(self) -> Store:
+        """The store this server serves."""
+        return self.settings["nbmlops_store"]  # type: ignore[no-any-return]
+
+    async def call(self, view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run `view(store, *args, **kwargs)` in a worker thread: DuckDB work never blocks the server."""
+        work = functools.partial(view, self.store, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(None, work)
+
+    def reply(self, payload: Any, status: int = 200) -> None:
+        """Send `payload` as JSON."""
+        self.set_status(status)
+        self.finish(dumps(payload))
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        """An integer query argument within [low, high]."""
+        text = self.get_query_argument(name, None)
+        if text is None or text == "":
+            return default
+        if not re.fullmatch(r"[+-]?\d{1,18}", text) or not low <= int(text) <= high:
+            raise InvalidInputError(f"{name} must be an integer from {low} to {high}, got {text!r:.40}")
+        return int(text)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error as {"error": message, "status": code}; NbmlopsErrors carry their own status."""
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        body: dict[str, Any]
+        if isinstance(exc, NbmlopsError):
+            status_code = exc.status
+            body = {"error": str(exc)}
+            if isinstance(exc, FilterSyntaxError):
+                body["position"] = exc.position
+            if isinstance(exc, registry.GateFailedError):
+                body["gate"] = gate_json(exc.result)
+        elif isinstance(exc, tornado.web.HTTPError):
+            message = exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
+            body = {"error": message or exc.reason or responses.get(status_code, "error")}
+        else:
+            body = {"error": "internal error in the nbmlops server extension: see the Jupyter server log"}
+        body["status"] = status_code
+        self.set_status(status_code)
+        self.finish(dumps(body))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Expected errors in one line; anything else with its traceback."""
+        if isinstance(value, NbmlopsError):
+            log = self.log.error if value.status >= 500 else self.log.info
+            log("nbmlops API %s %s: %s", self.request.method, self.request.path, value)
+        else:
+            super().log_exception(typ, value, tb)
+
+
+class ExperimentsHandler(NbmlopsHandler):
+    """GET experiments: run counts and last activity."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply(await self.call(experiment_list))
+
+
+class RunsHandler(NbmlopsHandler):
+    """GET runs: a page of runs filtered with the where language."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        experiments = self.get_query_arguments("experiment") or None
+        limit = self.integer("limit", DEFAULT_LIMIT, 0, MAX_LIMIT)
+        offset = self.integer("offset", 0, 0, 10**15)
+        columns = parse_columns(self.get_query_argument("columns", None))
+        self.reply(await self.call(run_list, experiments, self.get_query_argument("where", None) or None,
+                                   self.get_query_argument("order_by", None) or None, limit, offset, columns))
+
+
+class RunHandler(NbmlopsHandler):
+    """GET runs/{run_id}: a run with everything logged to it."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(run_detail, run_id))
+
+
+class MetricHandler(NbmlopsHandler):
+    """GET runs/{run_id}/metrics/{key}: a metric's history, downsampled keeping extremes."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str, key: str) -> None:
+        max_points = self.integer("max_points", DEFAULT_POINTS, MIN_POINTS, MAX_POINTS)
+        self.reply(await self.call(metric_points, run_id, key, max_points))
+
+
+class ArtifactHandler(NbmlopsHandler):
+    """GET runs/{run_id}/artifacts/{path}: an artifact's bytes, as a download."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str, path: str) -> None:
+        content = await self.call(artifact_bytes, run_id, path)
+        name = path.rsplit("/", 1)[-1]
+        fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", name)
+        self.set_header("Content-Disposition",
+                        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name)}")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(content, set_content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
+
+
+class DatasetsHandler(NbmlopsHandler):
+    """GET datasets: dataset versions, by name or by run."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        frame = await self.call(data.datasets, self.get_query_argument("name", None) or None,
+                                self.get_query_argument("run_id", None) or None)
+        self.reply({"datasets": dataset_records(frame)})
+
+
+class ModelsHandler(NbmlopsHandler):
+    """GET models: registered models."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply(await self.call(model_list))
+
+
+class ModelHandler(NbmlopsHandler):
+    """GET models/{name}: a model's versions and aliases."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        self.reply(await self.call(model_detail, name))
+
+
+class ModelHistoryHandler(NbmlopsHandler):
+    """GET models/{name}/history: the alias audit log."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        self.reply(await self.call(model_history, name))
+
+
+class AliasesHandler(NbmlopsHandler):
+    """POST models/{name}/aliases: promote a version, through an optional gate."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        try:
+            body = json.loads(self.request.body or b"null")
+        except ValueError as exc:
+            raise InvalidInputError(f"the request body is not JSON ({exc})") from None
+        if not isinstance(body, dict) or "alias" not in body or "version" not in body:
+            raise InvalidInputError('send a JSON object like {"alias": "production", "version": 3, '
+                                    '"gate": "metrics.auc >= champion.metrics.auc", "reason": "..."}')
+        unknown = set(body) - {"alias", "version", "gate", "reason"}
+        if unknown:
+            raise InvalidInputError(f"unknown field(s) {', '.join(sorted(unknown))}: use alias, version, gate, reason")
+        self.reply(await self.call(promote, name, body))
+
+
+class AliasHandler(NbmlopsHandler):
+    """DELETE models/{name}/aliases/{alias}: remove the alias (audited)."""
+
+    @tornado.web.authenticated
+    async def delete(self, name: str, alias: str) -> None:
+        await self.call(registry.unalias, name, alias, reason=self.get_query_argument("reason", None) or None)
+        self.set_status(204)
+        self.finish()
+
+
+# The one route table: setup_handlers and the OpenAPI test both read it.
+ROUTES: list[tuple[str, type[NbmlopsHandler]]] = [
+    ("experiments", ExperimentsHandler),
+    ("runs", RunsHandler),
+    ("runs/{run_id}", RunHandler),
+    ("runs/{run_id}/metrics/{key}", MetricHandler),
+    ("runs/{run_id}/artifacts/{path}", ArtifactHandler),
+    ("datasets", DatasetsHandler),
+    ("models", ModelsHandler),
+    ("models/{name}", ModelHandler),
+    ("models/{name}/history", ModelHistoryHandler),
+    ("models/{name}/aliases", AliasesHandler),
+    ("models/{name}/aliases/{alias}", AliasHandler),
+]
