@@ -18,6 +18,7 @@ import pandas as pd
 from . import data as _data
 from . import registry as _registry
 from . import runner as _runner
+from . import sweeps as _sweeps
 from . import search as _search
 from .entities import Artifact, Run, RunStatus
 from .errors import (
@@ -56,7 +57,7 @@ __all__ = [
     "get_store", "init", "live_plot", "load_model", "log_artifact", "log_dataset", "log_metric",
     "log_metrics", "log_model", "log_param", "log_params", "metric_history", "model_history",
     "model_versions", "models", "promote", "run_notebook", "runs", "runs_table", "set_experiment", "set_store",
-    "set_tag", "set_tags", "start_run", "unalias",
+    "set_tag", "set_tags", "start_run", "sweep", "unalias",
 ]
 
 
@@ -221,6 +222,24 @@ def run_notebook(path: str | os.PathLike[str], parameters: dict[str, Any] | None
     result = _runner.run_notebook(_tracker(), path, parameters, experiment, name, timeout=timeout, kernel=kernel,
                   output=output, strict=strict)
     return get_run(result.run_id)
+
+
+def sweep(notebook: str | os.PathLike[str], grid: dict[str, Any] | None = None, *,
+          random: int | None = None, dists: dict[str, str] | None = None, workers: int = 2,
+          executor: str = "local", scheduler: str | None = None, metric: str | None = None,
+          maximize: bool = True, resume: bool = False, experiment: str | None = None,
+          name: str | None = None, timeout: float | None = None, seed: int = 0) -> Any:
+    """Execute a notebook once per parameter combination, in parallel, as children of one run.
+
+    >>> result = nbmlops.sweep("notebooks/train.ipynb", {"C": [0.01, 0.1, 1]}, metric="roc_auc_score")
+    >>> result.table.head()
+    """
+    t = _tracker()
+    t.flush()
+    return _sweeps.sweep(t.store, notebook, grid=grid, random=random, dists=dists, workers=workers,
+                        executor=executor, scheduler=scheduler, metric=metric, maximize=maximize,
+                        resume=resume, experiment=experiment, timeout=timeout, name=name, seed=seed,
+                        progress=False)
 
 
 def _fresh_store() -> Store:

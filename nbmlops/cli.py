@@ -384,7 +384,7 @@ def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samp
                   timeout: float | None, name: str | None, params: tuple[tuple[str, str], ...]) -> None:
     """Execute NOTEBOOK once per parameter combination, in parallel, as child runs of one parent
     run; print each run as it ends, then the runs ranked by --metric (best marked *)."""
-    from .sweep import ChildResult, sweep
+    from .sweeps import ChildResult, sweep
 
     def report(child: ChildResult) -> None:
         value = f"  {metric}={child.metric:.6g}" if metric and child.metric is not None else ""

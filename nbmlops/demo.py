@@ -1,28 +1,21 @@
-"""`python -m nbmlops.demo`: train models with notebooks/train.ipynb, tracked, and print a leaderboard.
+"""`python -m nbmlops.demo`: sweep notebooks/train.ipynb over a grid, tracked, and print a leaderboard.
 
-Executes the notebook with papermill once per parameter set, like a sweep would, on the store
-found by the usual rule (creating `./.nbmlops` when none is found above here).
+A sweep of the notebook over a small grid on 2 workers (one parent run, a child run per
+combination), on the store found by the usual rule (creating `./.nbmlops` when none is found).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import nbmlops
 
 EXPERIMENT = "demo-breast-cancer"
-CANDIDATES: list[dict[str, object]] = [
-    {"model": "logistic_regression", "C": 0.05},
-    {"model": "logistic_regression", "C": 1.0},
-    {"model": "random_forest", "n_estimators": 100, "max_depth": 3},
-    {"model": "random_forest", "n_estimators": 300, "max_depth": 8},
-    {"model": "gradient_boosting", "n_estimators": 100, "max_depth": 2},
-    {"model": "gradient_boosting", "n_estimators": 200, "max_depth": 3},
-]
+GRID = {"model": ["logistic_regression", "random_forest", "gradient_boosting"], "max_depth": [2, 4]}
 
 
 def notebook_path() -> Path:
@@ -36,28 +29,24 @@ def notebook_path() -> Path:
 
 def main() -> int:
     """Execute the training notebook for each candidate and print the runs by ROC AUC."""
-    try:
-        import papermill
-    except ImportError:
+    if importlib.util.find_spec("papermill") is None:
         print("the demo needs papermill and scikit-learn: pip install -e '.[dev]'", file=sys.stderr)
         return 1
     if not os.environ.get("NBMLOPS_STORE") and not (Path.cwd() / ".nbmlops").is_dir():
         nbmlops.init(Path.cwd())
     store = nbmlops.get_store()
     notebook = notebook_path()
-    os.environ["NBMLOPS_STORE"] = str(store.root)  # the kernels write where this process reads
-    os.environ["NBMLOPS_NOTEBOOK"] = str(notebook)
-    print(f"Tracking into {store.root}; executing {notebook.name} {len(CANDIDATES)} times")
-    with tempfile.TemporaryDirectory() as outputs:
-        for i, params in enumerate(CANDIDATES, 1):
-            started = time.perf_counter()
-            papermill.execute_notebook(str(notebook), str(Path(outputs) / f"run-{i}.ipynb"),
-                                       parameters={**params, "experiment": EXPERIMENT},
-                                       progress_bar=False, log_output=False)
-            shown = ", ".join(f"{k}={v}" for k, v in params.items())
-            print(f"  [{i}/{len(CANDIDATES)}] {shown}: {time.perf_counter() - started:.1f} s")
+    combinations = len(GRID["model"]) * len(GRID["max_depth"])
+    print(f"Tracking into {store.root}; sweeping {notebook.name} over {combinations} combinations "
+          "on 2 workers")
+    started = time.perf_counter()
+    result = nbmlops.sweep(notebook, GRID, workers=2, metric="roc_auc_score", maximize=True,
+                           experiment=EXPERIMENT, name="demo-sweep")
+    for child in result.children:
+        print(f"  {child.status.value:<8} {child.describe()}")
+    print(f"Sweep finished in {time.perf_counter() - started:.0f} s")
 
-    board = nbmlops.runs(EXPERIMENT, where="status = 'FINISHED'",
+    board = nbmlops.runs(EXPERIMENT, where=f"status = 'FINISHED' and parent_run_id = '{result.parent_run_id}'",
                          order_by="metrics.roc_auc_score desc", limit=10)
     columns = ["name", "params.model", "params.C", "params.n_estimators", "params.max_depth",
                "metrics.roc_auc_score", "metrics.accuracy_score", "metrics.f1_score", "metrics.fit_time"]
