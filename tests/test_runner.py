@@ -106,3 +106,25 @@ def test_cli_run_exit_codes(store_env: Store, tmp_path: Path) -> None:
     unknown = cli(str(good), "-p", "nope", "1", "--strict")
     assert unknown.returncode == 1 and "has no parameter 'nope'" in unknown.stderr
     assert nbmlops.get_run(nbmlops.runs(where="name = 'five'")["run_id"][0]).metrics == {"n": 5.0}
+
+
+def test_ctrl_c_ends_the_run_as_killed(store_env: Store, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    notebook = make_notebook(tmp_path / "long.ipynb", "seconds = 60",
+                             "import nbmlops\nnbmlops.log_metric('started', 1)\nprint('working', flush=True)",
+                             "import time\ntime.sleep(seconds)")
+    env = {**os.environ, "NBMLOPS_STORE": str(store_env.root)}
+    proc = subprocess.Popen([sys.executable, "-m", "nbmlops.cli", "run", str(notebook), "--name", "stopped"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and nbmlops.runs(where="metrics.started = 1").empty:
+        time.sleep(0.5)
+    time.sleep(1.0)  # the kernel is now in the long cell
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0, (out, err)
+    run = nbmlops.get_run(nbmlops.runs(where="name = 'stopped'")["run_id"][0])
+    assert run.status is nbmlops.RunStatus.KILLED
+    assert run.metrics == {"started": 1.0}
