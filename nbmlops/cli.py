@@ -50,6 +50,10 @@ def _store(ctx: click.Context) -> Store:
     return Store(Path(path) if path else find_store_path())
 
 
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                      show_default=True, help="Output format.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nbmlops")
 @click.option("--store", "store", metavar="PATH", envvar="NBMLOPS_STORE",
@@ -76,17 +80,13 @@ def init(path: str | None) -> None:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
+@FORMAT
 @click.pass_context
 @_one_line_errors
 def experiments(ctx: click.Context, fmt: str) -> None:
     """List experiments with run counts and last activity."""
-    df = search.experiments(_store(ctx))
-    if df.empty and fmt == "table":
-        click.echo("No experiments yet: start a run with nbmlops.start_run() or %%track.")
-        return
-    _emit(df, fmt)
+    _emit(search.experiments(_store(ctx)), fmt,
+          empty="No experiments yet: start a run with nbmlops.start_run() or %%track.")
 
 
 @main.command()
@@ -96,8 +96,7 @@ def experiments(ctx: click.Context, fmt: str) -> None:
 @click.option("-n", "--limit", type=click.IntRange(min=0), metavar="N", help="At most N runs.")
 @click.option("-c", "--columns", metavar="COLS",
               help="Comma-separated columns; a trailing * selects a prefix (e.g. 'name,metrics.*').")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
+@FORMAT
 @click.pass_context
 @_one_line_errors
 def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, order_by: str | None,
@@ -415,21 +414,14 @@ def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samp
                                    f"{result.parent_run_id} is FAILED")
 
 
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-                      show_default=True, help="Output format.")
-
-
 @main.command("models")
 @FORMAT
 @click.pass_context
 @_one_line_errors
 def models_command(ctx: click.Context, fmt: str) -> None:
     """List registered models with their latest version and aliases."""
-    df = registry.models(_store(ctx))
-    if df.empty and fmt == "table":
-        click.echo("No registered models yet: nbmlops.log_model(model, \"name\") or %%track --model VAR:NAME.")
-        return
-    _emit(df, fmt)
+    _emit(registry.models(_store(ctx)), fmt,
+          empty="No registered models yet: nbmlops.log_model(model, \"name\") or %%track --model VAR:NAME.")
 
 
 @main.command("model")
@@ -477,11 +469,7 @@ def unalias(ctx: click.Context, name: str, alias: str, reason: str | None) -> No
 @_one_line_errors
 def history(ctx: click.Context, name: str, fmt: str) -> None:
     """Show the audit log of model NAME's aliases: when, who, from, to, why, gate."""
-    df = registry.history(_store(ctx), name)
-    if df.empty and fmt == "table":
-        click.echo(f"No alias changes for {name!r} yet.")
-        return
-    _emit(df, fmt)
+    _emit(registry.history(_store(ctx), name), fmt, empty=f"No alias changes for {name!r} yet.")
 
 
 @main.command("export-model")
@@ -561,7 +549,10 @@ def _size(n: int) -> str:
         value, units = value / 1024, units[1:]
     return f"{value:.1f} {units[0]}"
 
-def _emit(df: pd.DataFrame, fmt: str) -> None:
+def _emit(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
+    if df.empty and fmt == "table" and empty:
+        click.echo(empty)
+        return
     if fmt == "csv":
         click.echo(df.to_csv(index=False), nl=False)
     elif fmt == "json":
