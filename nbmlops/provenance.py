@@ -138,10 +138,18 @@ def notebook_path(namespace: dict[str, object] | None = None) -> str | None:
     return None
 
 
+def _here() -> str:
+    """The working directory, or "" when it was deleted (then there is no git state to find)."""
+    try:
+        return str(Path(os.getcwd()).resolve())
+    except OSError:
+        return ""
+
+
 def ready() -> bool:
     """True when `capture` will answer from the caches, in well under a millisecond."""
     return _module_distributions.cache_info().currsize > 0 and git_state.cache_info().currsize > 0 \
-        and str(Path(os.getcwd()).resolve()) in _warm_dirs
+        and _here() in _warm_dirs
 
 
 _warm_dirs: set[str] = set()
@@ -149,7 +157,7 @@ _warm_dirs: set[str] = set()
 
 def prewarm(cwd: str | None = None) -> threading.Thread:
     """Look up git and the installed packages in the background, so the first run need not wait."""
-    where = str(Path(cwd or os.getcwd()).resolve())
+    where = str(Path(cwd).resolve()) if cwd else _here()
     thread = threading.Thread(target=lambda: (_module_distributions(), git_state(where),
                                               _warm_dirs.add(where)),
                               name="nbmlops-provenance", daemon=True)
@@ -165,8 +173,8 @@ def capture(cwd: str | None = None) -> Provenance:
     tags["python"] = str(env["python"])
     tags["platform"] = str(env["platform"])
     files["provenance/environment.json"] = environment_json()
-    where = str(Path(cwd or os.getcwd()).resolve())
-    state = git_state(where)
+    where = str(Path(cwd).resolve()) if cwd else _here()
+    state = git_state(where) if where else None
     _warm_dirs.add(where)
     if state is not None:
         tags.update({"git.commit": state.commit, "git.root": state.root,
