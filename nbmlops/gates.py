@@ -30,18 +30,15 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from numbers import Real
-from typing import NoReturn, Union
+from typing import Union
 
-from nbmlops.errors import FilterSyntaxError, InvalidInputError
+# And, Not, Or and the limits belong to this language's API too, so they are importable from here.
+from nbmlops.lexer import (COMPARISONS, CONSTANTS, KEYWORDS, MAX_DEPTH, MAX_TEXT, NULL_IN_LIST, OPERATOR_HINTS,
+                           And, Not, Or, Token, Tokens, lexeme, require_string, syntax_error)
 
-MAX_TEXT = 10_000
-MAX_DEPTH = 100
 KINDS = ("metrics", "params", "tags")
 ROOTS_HINT = ("valid references are metrics.<key>, params.<key>, tags.<key>, version, "
               "and each of them after 'champion.'")
-_KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
-_CONSTANTS = {"true": True, "false": False, "null": None}
-_COMPARE = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _TESTS: dict[str, Callable[[object, object], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _ARITH: dict[str, Callable[[object, object], object]] = {
@@ -124,24 +121,6 @@ class IsNull:
     negated: bool = False
 
 
-@dataclass(frozen=True)
-class Not:
-    """`not operand`."""
-    operand: Condition
-
-
-@dataclass(frozen=True)
-class And:
-    """All operands hold."""
-    operands: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    """Any operand holds."""
-    operands: tuple[Condition, ...]
-
-
 Value = Union[Ref, Literal, Arith]
 Condition = Union[Compare, In, IsNull, Not, And, Or]
 _CONDITIONS = (Compare, In, IsNull, Not, And, Or)
@@ -154,99 +133,32 @@ class Gate:
     condition: Condition
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # word, number, string, qkey, punct, op, end
-    text: str
-    value: str
-    pos: int
-
-
-_LEXEME = re.compile(
-    r"(?P<ws>\s+)"
-    r"|(?P<string>'[^']*(?:''[^']*)*'(?!'))"
-    r"|(?P<qkey>`[^`]*(?:``[^`]*)*`(?!`)|\"[^\"]*(?:\"\"[^\"]*)*\"(?!\"))"
-    r"|(?P<quote>['`\"])"
-    r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"  # unsigned: '-' is always an operator
-    r"|(?P<word>[^\W\d][\w\-/.:]*)"
-    r"|(?P<punct>[(),])"
-    r"|(?P<op>[=!<>~]+|[-+*/]|[^\s\w'\"`(),=!<>~+*/-]+)"
-)
+_LEXEME = lexeme(signed_numbers=False, lone_ops="+*/-")  # unsigned: '-' is always an operator
 
 
 def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _excerpt(text: str, pos: int) -> str:
-    # Whitespace becomes spaces one for one, so the message stays one line and columns still count.
-    flat = re.sub(r"\s", " ", text)
-    if len(flat) <= 60:
-        return flat
-    start = max(0, pos - 30)
-    return ("..." if start else "") + flat[start:start + 60] + ("..." if start + 60 < len(flat) else "")
+class _Parser(Tokens):
+    nesting = "parentheses / not / minus"
 
-
-class _Parser:
     def __init__(self, text: object) -> None:
-        if not isinstance(text, str):
-            raise InvalidInputError(f"a gate must be a string, got {type(text).__name__}")
-        self.text, self.depth, self.i = text, 0, 0
+        text = require_string(text, "a gate")
         if len(text) > MAX_TEXT:
-            self.fail(f"the gate is {len(text)} characters long; the limit is {MAX_TEXT}", MAX_TEXT)
-        self.tokens: list[_Token] = []
-        for m in _LEXEME.finditer(text):
-            kind = m.lastgroup or ""
-            if kind == "quote":
-                self.fail(f"unterminated {'string' if m.group() == chr(39) else 'quoted key'}: "
-                          f"add the closing {m.group()}", m.start())
-            if kind in ("string", "qkey"):  # a doubled quote char inside stands for itself
-                value = m.group()[1:-1].replace(m.group()[0] * 2, m.group()[0])
-                self.tokens.append(_Token(kind, m.group(), value, m.start()))
-            elif kind != "ws":
-                self.tokens.append(_Token(kind, m.group(), m.group(), m.start()))
-        self.tokens.append(_Token("end", "", "", len(text)))
-
-    def fail(self, message: str, pos: int) -> NoReturn:
-        raise FilterSyntaxError(
-            f'bad gate at column {pos + 1}: {message} in "{_excerpt(self.text, pos)}"', self.text, pos)
-
-    def peek(self) -> _Token:
-        return self.tokens[self.i]
-
-    def next(self) -> _Token:
-        tok = self.tokens[self.i]
-        self.i += min(1, len(self.tokens) - 1 - self.i)
-        return tok
-
-    def keyword(self, word: str) -> bool:
-        """Consume the next token if it is this word (any case)."""
-        tok = self.peek()
-        return tok.kind == "word" and tok.text.lower() == word and bool(self.next())
-
-    def enter(self, pos: int) -> None:
-        """Count one level of nesting, failing long before Python's recursion limit would."""
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            self.fail(f"nested deeper than {MAX_DEPTH} levels of parentheses / not / minus; "
-                      "simplify the expression", pos)
-
-    def found(self, tok: _Token) -> str:
-        return "" if tok.kind == "end" else f", found '{tok.text}'"
+            message = f"the gate is {len(text)} characters long; the limit is {MAX_TEXT}"
+            raise syntax_error("gate", text, MAX_TEXT, message)
+        super().__init__(text, "gate", _LEXEME)
 
     def gate(self) -> Gate:
         if self.peek().kind == "end":
             self.fail("empty gate; write a condition such as metrics.accuracy >= 0.9", 0)
         condition, tok = self.condition(), self.peek()
         self.need_condition(condition, tok)
-        if tok.text == ")":
-            self.fail("unmatched ')'", tok.pos)
-        if tok.kind != "end":
-            self.fail(f"unexpected '{tok.text}' after a complete condition; join conditions with 'and' / 'or'",
-                      tok.pos)
+        self.expect_end()
         return Gate(self.text, condition)
 
-    def need_condition(self, node: Value | Condition, tok: _Token) -> Condition:
+    def need_condition(self, node: Value | Condition, tok: Token) -> Condition:
         """Fail unless node is a condition; tok is what follows it."""
         if not isinstance(node, _CONDITIONS):
             self.fail(f"expected a comparison (= != < <= > >= in is) after "
@@ -285,28 +197,25 @@ class _Parser:
         left = self.arith()
         tok = self.peek()
         if isinstance(left, _CONDITIONS):  # a parenthesized condition
-            if tok.kind == "op" and tok.text in _COMPARE or tok.text.lower() in ("in", "is"):
+            if tok.kind == "op" and tok.text in COMPARISONS or tok.text.lower() in ("in", "is"):
                 self.fail(f"a condition cannot be compared; '{tok.text}' needs a value on its left", tok.pos)
             return left
         if tok.kind not in ("op", "word") or tok.kind == "word" and tok.text.lower() not in ("is", "not", "in"):
             return left  # whoever needs a condition here says so
         written = _flat(self.text[left.span[0]:left.span[1]])
-        if self.keyword("is"):
-            negated = self.keyword("not")
-            if not self.keyword("null"):
-                self.fail(f"expected 'null' after '{'is not' if negated else 'is'}'", self.peek().pos)
+        negated = self.null_test()
+        if negated is not None:
             return IsNull(left, negated)
         negated = self.keyword("not")
         if self.keyword("in"):
             return self.in_list(left, negated)
         if negated:
             self.fail(f"expected 'in' after '{written} not'", self.peek().pos)
-        if tok.text not in _COMPARE:
-            alias = {"&&": " (use 'and')", "||": " (use 'or')", "!": " (use 'not')", "=>": " (use '>=')",
-                     "=<": " (use '<=')"}.get(tok.text, "")
+        if tok.text not in COMPARISONS:
+            alias = {**OPERATOR_HINTS, "=>": " (use '>=')", "=<": " (use '<=')"}.get(tok.text, "")
             self.fail(f"unknown operator '{tok.text}'{alias}; use one of = == != <> < <= > >= in is", tok.pos)
         self.next()
-        right, op = self.value(tok.text), _COMPARE[tok.text]
+        right, op = self.value(tok.text), COMPARISONS[tok.text]
         for this, other in ((right, left), (left, right)):
             if isinstance(this, Literal) and this.value is None:
                 # `x = null` reads naturally; a comparison with null could only ever be unknown.
@@ -316,21 +225,13 @@ class _Parser:
         return Compare(left, op, right)
 
     def in_list(self, left: Value, negated: bool) -> In:
-        if self.peek().text != "(":
-            self.fail(f"expected '(' after '{'not in' if negated else 'in'}'", self.peek().pos)
-        self.next()
-        if self.peek().text == ")":
-            self.fail("empty in-list: give at least one value, e.g. in ('a', 'b')", self.peek().pos)
-        items = [self.value("(")]
-        while True:
-            if isinstance(items[-1], Literal) and items[-1].value is None:
-                self.fail("null cannot be in an in-list; add 'or ... is null'", items[-1].span[0])
-            tok = self.next()
-            if tok.text == ")":
-                return In(left, tuple(items), negated)
-            if tok.text != ",":
-                self.fail("expected ',' or ')' in the in-list", tok.pos)
-            items.append(self.value(","))
+        return In(left, self.in_items(negated, self.in_item), negated)
+
+    def in_item(self, after: str) -> Value:
+        item = self.value(after)
+        if isinstance(item, Literal) and item.value is None:
+            self.fail(NULL_IN_LIST, item.span[0])
+        return item
 
     def value(self, after: str) -> Value:
         """An arithmetic expression, where a condition would be an error."""
@@ -352,7 +253,7 @@ class _Parser:
                 return self.chain(terms, adds)
             adds.append(self.next())
 
-    def chain(self, items: list[Value | Condition], ops: list[_Token]) -> Value | Condition:
+    def chain(self, items: list[Value | Condition], ops: list[Token]) -> Value | Condition:
         """One precedence level as a flat Arith, failing on operands that cannot take part."""
         if len(items) == 1:
             return items[0]
@@ -383,15 +284,13 @@ class _Parser:
                            span=(tok.pos, end))
         if tok.kind == "string":
             return Literal(tok.value, span=(tok.pos, end))
-        if tok.kind == "word" and tok.text.lower() in _CONSTANTS:
-            return Literal(_CONSTANTS[tok.text.lower()], span=(tok.pos, end))
-        if tok.kind == "word" and tok.text.lower() not in _KEYWORDS:
+        if tok.kind == "word" and tok.text.lower() in CONSTANTS:
+            return Literal(CONSTANTS[tok.text.lower()], span=(tok.pos, end))
+        if tok.kind == "word" and tok.text.lower() not in KEYWORDS:
             return self.ref(tok)
         if tok.text == "(":
             self.enter(tok.pos)
-            inner, close = self.condition(), self.next()
-            if close.text != ")":
-                self.fail(f"missing ')' to close the '(' at column {tok.pos + 1}{self.found(close)}", close.pos)
+            inner, close = self.condition(), self.close(tok)
             self.depth -= 1
             return inner if isinstance(inner, _CONDITIONS) else replace(inner, span=(tok.pos, close.pos + 1))
         before = self.tokens[index - 1].text if index else ""
@@ -400,7 +299,7 @@ class _Parser:
         after = f" after '{before}'" if before else ""
         self.fail(f"expected {what}{after}{self.found(tok)}{hint}", tok.pos)
 
-    def ref(self, tok: _Token) -> Ref:
+    def ref(self, tok: Token) -> Ref:
         champion = tok.text.lower().startswith("champion.")
         root, dot, key = tok.text[len("champion."):].partition(".") if champion else tok.text.partition(".")
         end, root = tok.pos + len(tok.text), root.lower()
@@ -409,9 +308,7 @@ class _Parser:
         if root not in KINDS or not dot:
             self.fail(f"unknown reference '{tok.text}'; {ROOTS_HINT}", tok.pos)
         if not key:
-            quoted = self.next()
-            if quoted.kind != "qkey" or not quoted.value:
-                self.fail(f"expected a key name after '{tok.text}' (quote odd names: {tok.text}`my key`)", quoted.pos)
+            quoted = self.quoted_key(tok)
             key, end = quoted.value, quoted.pos + len(quoted.text)
         return Ref(root, key, champion, span=(tok.pos, end))
 

@@ -16,12 +16,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import NoReturn, TypeVar, Union
+from typing import TypeVar, Union
 
-from nbmlops.errors import FilterSyntaxError, InvalidInputError
-
-MAX_TEXT = 10_000
-MAX_DEPTH = 100
+from nbmlops.errors import InvalidInputError
+# And, Not, Or and the limits belong to this language's API too, so they are importable from here.
+from nbmlops.lexer import (COMPARISONS, CONSTANTS, KEYWORDS, MAX_DEPTH, MAX_TEXT, NULL_IN_LIST, OPERATOR_HINTS,
+                           And, Not, Or, Tokens, lexeme, require_string)
 
 _TIMES = ("start_time", "end_time")
 _COLUMNS = {  # attribute -> SQL; every one is text except the two times and duration
@@ -34,8 +34,8 @@ _COLUMNS = {  # attribute -> SQL; every one is text except the two times and dur
 ATTRIBUTES: tuple[str, ...] = tuple(sorted(_COLUMNS))
 KINDS = ("params", "metrics", "tags")
 _TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
-_KEYWORDS = {"and", "or", "not", "like", "in", "is", "null", "true", "false", "asc", "desc"}
-_OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_KEYWORDS = KEYWORDS | {"like", "asc", "desc"}
+_LEXEME = lexeme(signed_numbers=True, lone_ops="-")
 
 Value = Union[float, str, bool, None]  # numbers are always float: every numeric column is DOUBLE
 
@@ -79,24 +79,6 @@ class IsNull:
 
 
 @dataclass(frozen=True)
-class Not:
-    """`not operand`."""
-    operand: Expr
-
-
-@dataclass(frozen=True)
-class And:
-    """All operands hold."""
-    operands: tuple[Expr, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    """Any operand holds."""
-    operands: tuple[Expr, ...]
-
-
-@dataclass(frozen=True)
 class SortKey:
     """One `ref [asc|desc]` of an order_by."""
     ref: Ref
@@ -107,73 +89,12 @@ _T = TypeVar("_T")
 Expr = Union[Compare, Like, In, IsNull, Not, And, Or]
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # word, number, string, qkey, punct, op, end
-    text: str  # as written
-    value: str
-    pos: int
-
-
-_LEXEME = re.compile(
-    r"(?P<ws>\s+)"
-    # The lookaheads make `'it''s` one unterminated string, not `'it'` followed by `'s`.
-    r"|(?P<string>'[^']*(?:''[^']*)*'(?!'))"
-    r"|(?P<qkey>`[^`]*(?:``[^`]*)*`(?!`)|\"[^\"]*(?:\"\"[^\"]*)*\"(?!\"))"
-    r"|(?P<quote>['`\"])"
-    r"|(?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<word>[^\W\d][\w\-/.:]*)"
-    r"|(?P<punct>[(),])"
-    # Comparison characters lex apart from the rest so `>-1` is `>` then `-1`.
-    r"|(?P<op>[=!<>~]+|[^\s\w'\"`(),=!<>~-]+|-)"
-)
-
-
-def _excerpt(text: str, pos: int) -> str:
-    # Whitespace becomes spaces one for one, so the message stays one line and columns still count.
-    flat = re.sub(r"\s", " ", text)
-    if len(flat) <= 60:
-        return flat
-    start = max(0, pos - 30)
-    return ("..." if start else "") + flat[start:start + 60] + ("..." if start + 60 < len(flat) else "")
-
-
-class _Parser:
+class _Parser(Tokens):
     def __init__(self, text: object, what: str) -> None:
-        if not isinstance(text, str):
-            raise InvalidInputError(f"{what} must be a string, got {type(text).__name__}")
+        text = require_string(text, what)
         if len(text) > MAX_TEXT:
             raise InvalidInputError(f"{what} is {len(text)} characters long; the limit is {MAX_TEXT}")
-        self.text, self.what, self.depth, self.i = text, what, 0, 0
-        self.tokens: list[_Token] = []
-        for m in _LEXEME.finditer(text):
-            kind = m.lastgroup or ""
-            if kind == "quote":
-                what = "string" if m.group() == "'" else "quoted key"
-                self.fail(f"unterminated {what}: add the closing {m.group()}", m.start())
-            if kind in ("string", "qkey"):  # a doubled quote char inside stands for itself
-                value = m.group()[1:-1].replace(m.group()[0] * 2, m.group()[0])
-                self.tokens.append(_Token(kind, m.group(), value, m.start()))
-            elif kind != "ws":
-                self.tokens.append(_Token(kind, m.group(), m.group(), m.start()))
-        self.tokens.append(_Token("end", "", "", len(text)))
-
-    def fail(self, message: str, pos: int) -> NoReturn:
-        raise FilterSyntaxError(
-            f'bad {self.what} at column {pos + 1}: {message} in "{_excerpt(self.text, pos)}"', self.text, pos)
-
-    def peek(self) -> _Token:
-        return self.tokens[self.i]
-
-    def next(self) -> _Token:
-        tok = self.tokens[self.i]
-        self.i += min(1, len(self.tokens) - 1 - self.i)
-        return tok
-
-    def keyword(self, *words: str) -> bool:
-        """Consume the next token if it is one of these words (any case)."""
-        tok = self.peek()
-        return tok.kind == "word" and tok.text.lower() in words and bool(self.next())
+        super().__init__(text, what, _LEXEME)
 
     def punct(self, char: str) -> bool:
         """Consume the next token if it is this punctuation."""
@@ -182,23 +103,18 @@ class _Parser:
 
     def nested(self, pos: int, parse: Callable[[], Expr]) -> Expr:
         """Run a recursive parse, failing cleanly long before Python's recursion limit would."""
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            self.fail(f"nested deeper than {MAX_DEPTH} levels of parentheses / not; simplify the expression", pos)
+        self.enter(pos)
         expr = parse()
         self.depth -= 1
         return expr
 
     def finish(self, result: _T) -> _T:
         """Return what was parsed, if nothing follows it."""
-        tok = self.peek()
-        if tok.kind == "end":
-            return result
-        if tok.text == ")":
-            self.fail("unmatched ')'", tok.pos)
-        after, advice = ("condition", "join conditions with 'and' / 'or'") if self.what == "filter" \
-            else ("sort key", "separate sort keys with ','")
-        self.fail(f"unexpected '{tok.text}' after a complete {after}; {advice}", tok.pos)
+        if self.what == "filter":
+            self.expect_end()
+        else:
+            self.expect_end("sort key", "separate sort keys with ','")
+        return result
 
     # where := or_expr, with 'and' binding tighter than 'or' and 'not' tighter than both.
     def or_expr(self) -> Expr:
@@ -219,10 +135,7 @@ class _Parser:
             return Not(self.nested(tok.pos, self.not_expr))
         if self.punct("("):
             expr = self.nested(tok.pos, self.or_expr)
-            if not self.punct(")"):
-                found = self.peek()
-                self.fail(f"missing ')' to close the '(' at column {tok.pos + 1}"
-                          + (f", found '{found.text}'" if found.kind != "end" else ""), found.pos)
+            self.close(tok)
             return expr
         return self.comparison()
 
@@ -241,9 +154,7 @@ class _Parser:
             self.fail(f"unknown field '{tok.text}'; {hint}", tok.pos)
         if rest:
             return Ref(kind, rest), tok.text
-        quoted = self.next()
-        if quoted.kind != "qkey" or not quoted.value:
-            self.fail(f"expected a key name after '{tok.text}' (quote odd names: {tok.text}`my key`)", quoted.pos)
+        quoted = self.quoted_key(tok)
         return Ref(kind, quoted.value), tok.text + quoted.text
 
     def literal(self, after: str) -> tuple[Value, int]:
@@ -252,19 +163,16 @@ class _Parser:
             return float(tok.text), tok.pos  # float() gives inf rather than failing on huge numbers
         if tok.kind == "string":
             return tok.value, tok.pos
-        constants = {"true": True, "false": False, "null": None}
-        if tok.kind == "word" and tok.text.lower() in constants:
-            return constants[tok.text.lower()], tok.pos
+        if tok.kind == "word" and tok.text.lower() in CONSTANTS:
+            return CONSTANTS[tok.text.lower()], tok.pos
         hint = f"; text values take single quotes: '{tok.value}'" if tok.kind in ("word", "qkey") else ""
         self.fail(f"expected a value after '{after}'{hint}", tok.pos)
 
     def comparison(self) -> Expr:
         start = self.peek().pos
         ref, written = self.ref()
-        if self.keyword("is"):
-            negated = self.keyword("not")
-            if not self.keyword("null"):
-                self.fail(f"expected 'null' after '{'is not' if negated else 'is'}'", self.peek().pos)
+        negated = self.null_test()
+        if negated is not None:
             return IsNull(ref, negated)
         negated = self.keyword("not")
         if self.keyword("like"):
@@ -282,10 +190,10 @@ class _Parser:
         if tok.kind != "op":
             found = "the end" if tok.kind == "end" else f"'{tok.text}'"
             self.fail(f"expected an operator (= != < <= > >= like in is) after '{written}', found {found}", tok.pos)
-        if tok.text not in _OPS:
-            alias = {"&&": " (use 'and')", "||": " (use 'or')", "!": " (use 'not')"}.get(tok.text, "")
+        if tok.text not in COMPARISONS:
+            alias = OPERATOR_HINTS.get(tok.text, "")
             self.fail(f"unknown operator '{tok.text}'{alias}; use one of = == != <> < <= > >= like in is", tok.pos)
-        op = _OPS[tok.text]
+        op = COMPARISONS[tok.text]
         value, pos = self.literal(tok.text)
         if value is None:
             # `x = null` reads naturally; SQL would make it always unknown, so it means `is null`.
@@ -296,22 +204,13 @@ class _Parser:
         return Compare(ref, op, value)
 
     def in_list(self, ref: Ref, written: str, negated: bool) -> In:
-        if not self.punct("("):
-            self.fail(f"expected '(' after '{'not in' if negated else 'in'}'", self.peek().pos)
-        if self.peek().text == ")":
-            self.fail("empty in-list: give at least one value, e.g. in ('a', 'b')", self.peek().pos)
-        values, after = [], "("
-        while True:
+        def item(after: str) -> float | str | bool:
             value, pos = self.literal(after)
             if value is None:
-                self.fail("null cannot be in an in-list; add 'or ... is null'", pos)
+                self.fail(NULL_IN_LIST, pos)
             self.check(ref, written, "=", value, pos)
-            values.append(value)
-            if self.punct(")"):
-                return In(ref, tuple(values), negated)
-            if not self.punct(","):
-                self.fail("expected ',' or ')' in the in-list", self.peek().pos)
-            after = ","
+            return value
+        return In(ref, self.in_items(negated, item), negated)
 
     def check(self, ref: Ref, written: str, op: str, value: float | str | bool, pos: int) -> None:
         """Reject comparisons whose types can never make sense, pointing at the value."""

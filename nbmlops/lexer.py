@@ -1,0 +1,193 @@
+"""What the runs `where` language (query.py) and promotion gates (gates.py) share: their tokens,
+the cursor a parser walks them with, their one-line syntax errors, their limits and their
+`and` / `or` / `not` nodes.
+
+Tokens: bare words (``metrics.val-loss``; a key may hold ``- / . :``), keys quoted with backticks
+or double quotes, numbers, 'strings' with '' for a quote, ``( ) ,`` and operators. Each language
+picks which operators stand alone (see `lexeme`). A FilterSyntaxError's `position` is the 0-based
+offset in the text; its message gives the 1-based column and an excerpt, on one line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, NoReturn, TypeVar
+
+from nbmlops.errors import FilterSyntaxError, InvalidInputError
+
+MAX_TEXT = 10_000
+MAX_DEPTH = 100
+KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false"})
+CONSTANTS = {"true": True, "false": False, "null": None}
+COMPARISONS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+NULL_IN_LIST = "null cannot be in an in-list; add 'or ... is null'"
+OPERATOR_HINTS = {"&&": " (use 'and')", "||": " (use 'or')", "!": " (use 'not')"}  # operators from other languages
+
+_N = TypeVar("_N")
+_I = TypeVar("_I")
+
+
+@dataclass(frozen=True)
+class Not(Generic[_N]):
+    """`not operand`."""
+    operand: _N
+
+
+@dataclass(frozen=True)
+class And(Generic[_N]):
+    """All operands hold."""
+    operands: tuple[_N, ...]
+
+
+@dataclass(frozen=True)
+class Or(Generic[_N]):
+    """Any operand holds."""
+    operands: tuple[_N, ...]
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexeme: kind is word, number, string, qkey, punct, op or end."""
+    kind: str
+    text: str  # as written
+    value: str  # a string's or quoted key's content, unquoted; otherwise the text
+    pos: int
+
+
+def lexeme(*, signed_numbers: bool, lone_ops: str) -> re.Pattern[str]:
+    """The token pattern of a language.
+
+    signed_numbers: a '-' right before a digit is part of the number.
+    lone_ops: operator characters (ending with '-') that are each a token by themselves;
+    other runs of operator characters make one token, e.g. `&&`.
+    """
+    return re.compile(
+        r"(?P<ws>\s+)"
+        # The lookaheads make `'it''s` one unterminated string, not `'it'` followed by `'s`.
+        r"|(?P<string>'[^']*(?:''[^']*)*'(?!'))"
+        r"|(?P<qkey>`[^`]*(?:``[^`]*)*`(?!`)|\"[^\"]*(?:\"\"[^\"]*)*\"(?!\"))"
+        r"|(?P<quote>['`\"])"
+        rf"|(?P<number>{'-?' if signed_numbers else ''}(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+        r"|(?P<word>[^\W\d][\w\-/.:]*)"
+        r"|(?P<punct>[(),])"
+        # Comparison characters lex apart from the rest so `>-1` is `>` then `-1`.
+        rf"|(?P<op>[=!<>~]+|[{lone_ops}]|[^\s\w'\"`(),=!<>~{lone_ops}]+)"
+    )
+
+
+def excerpt(text: str, pos: int) -> str:
+    """At most 60 characters of text around pos, on one line."""
+    # Whitespace becomes spaces one for one, so the message stays one line and columns still count.
+    flat = re.sub(r"\s", " ", text)
+    if len(flat) <= 60:
+        return flat
+    start = max(0, pos - 30)
+    return ("..." if start else "") + flat[start:start + 60] + ("..." if start + 60 < len(flat) else "")
+
+
+def syntax_error(what: str, text: str, pos: int, message: str) -> FilterSyntaxError:
+    """The one-line error for a bad `what` (filter, order_by, gate) at offset pos."""
+    return FilterSyntaxError(f'bad {what} at column {pos + 1}: {message} in "{excerpt(text, pos)}"', text, pos)
+
+
+def require_string(text: object, subject: str) -> str:
+    """Text itself, or InvalidInputError if it is not a string."""
+    if not isinstance(text, str):
+        raise InvalidInputError(f"{subject} must be a string, got {type(text).__name__}")
+    return text
+
+
+class Tokens:
+    """The tokens of one text and a parser's cursor over them, ending in an `end` token."""
+
+    nesting = "parentheses / not"  # what counts toward MAX_DEPTH, as the error names it
+
+    def __init__(self, text: str, what: str, pattern: re.Pattern[str]) -> None:
+        self.text, self.what, self.depth, self.i = text, what, 0, 0
+        self.tokens: list[Token] = []
+        for m in pattern.finditer(text):
+            kind = m.lastgroup or ""
+            if kind == "quote":
+                what = "string" if m.group() == "'" else "quoted key"
+                self.fail(f"unterminated {what}: add the closing {m.group()}", m.start())
+            if kind in ("string", "qkey"):  # a doubled quote char inside stands for itself
+                value = m.group()[1:-1].replace(m.group()[0] * 2, m.group()[0])
+                self.tokens.append(Token(kind, m.group(), value, m.start()))
+            elif kind != "ws":
+                self.tokens.append(Token(kind, m.group(), m.group(), m.start()))
+        self.tokens.append(Token("end", "", "", len(text)))
+
+    def fail(self, message: str, pos: int) -> NoReturn:
+        raise syntax_error(self.what, self.text, pos, message)
+
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def next(self) -> Token:
+        tok = self.tokens[self.i]
+        self.i += min(1, len(self.tokens) - 1 - self.i)
+        return tok
+
+    def keyword(self, *words: str) -> bool:
+        """Consume the next token if it is one of these words (any case)."""
+        tok = self.peek()
+        return tok.kind == "word" and tok.text.lower() in words and bool(self.next())
+
+    def found(self, tok: Token) -> str:
+        """The `, found 'x'` part of an error message about tok; empty at the end of the text."""
+        return "" if tok.kind == "end" else f", found '{tok.text}'"
+
+    def close(self, opening: Token) -> Token:
+        """Consume the ')' that closes `opening`."""
+        tok = self.next()
+        if tok.text != ")":
+            self.fail(f"missing ')' to close the '(' at column {opening.pos + 1}{self.found(tok)}", tok.pos)
+        return tok
+
+    def expect_end(self, after: str = "condition", advice: str = "join conditions with 'and' / 'or'") -> None:
+        """Fail unless the whole text has been read; `after` names what was parsed last."""
+        tok = self.peek()
+        if tok.text == ")":
+            self.fail("unmatched ')'", tok.pos)
+        if tok.kind != "end":
+            self.fail(f"unexpected '{tok.text}' after a complete {after}; {advice}", tok.pos)
+
+    def enter(self, pos: int) -> None:
+        """Count one level of nesting, failing long before Python's recursion limit would."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.fail(f"nested deeper than {MAX_DEPTH} levels of {self.nesting}; simplify the expression", pos)
+
+    def null_test(self) -> bool | None:
+        """After `is [not] null`, whether it had `not`; None if no `is` follows."""
+        if not self.keyword("is"):
+            return None
+        negated = self.keyword("not")
+        if not self.keyword("null"):
+            self.fail(f"expected 'null' after '{'is not' if negated else 'is'}'", self.peek().pos)
+        return negated
+
+    def in_items(self, negated: bool, item: Callable[[str], _I]) -> tuple[_I, ...]:
+        """The `(a, b, ...)` after `[not] in`, each item read by item(the '(' or ',' before it)."""
+        if self.peek().text != "(":
+            self.fail(f"expected '(' after '{'not in' if negated else 'in'}'", self.peek().pos)
+        self.next()
+        if self.peek().text == ")":
+            self.fail("empty in-list: give at least one value, e.g. in ('a', 'b')", self.peek().pos)
+        items = [item("(")]
+        while True:
+            tok = self.next()
+            if tok.text == ")":
+                return tuple(items)
+            if tok.text != ",":
+                self.fail("expected ',' or ')' in the in-list", tok.pos)
+            items.append(item(","))
+
+    def quoted_key(self, head: Token) -> Token:
+        """The quoted key right after `head` (e.g. metrics.), which ends with its dot."""
+        quoted = self.next()
+        if quoted.kind != "qkey" or not quoted.value:
+            self.fail(f"expected a key name after '{head.text}' (quote odd names: {head.text}`my key`)", quoted.pos)
+        return quoted
