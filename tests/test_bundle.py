@@ -184,7 +184,7 @@ def test_selection_by_experiment_where_and_run_ids(source: dict[str, Any]) -> No
     assert len(by_list["run_ids"]) == 2
     by_where = read_manifest(export_bundle(store, where="metrics.loss < 0.1"))
     assert by_where["run_ids"] == [source["churn"]]
-    by_id = read_manifest(export_bundle(store, run_ids=[source["churn"][:10]]))
+    by_id = read_manifest(export_bundle(store, run_ids=[source["churn"][:24]]))  # a unique prefix
     assert by_id["run_ids"] == [source["churn"]] and by_id["counts"]["model_versions"] == 1
     assert read_manifest(export_bundle(store, run_ids=[source["churn"]], experiment="other"))["run_ids"] == []
     without = read_manifest(export_bundle(store, run_ids=[source["churn"]], include_models=False))
