@@ -105,8 +105,8 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
     stored = modelio.log_model_artifact(tracker, model, registered or "model")
     run_id = run_id or tracker.active_run().run_id  # type: ignore[union-attr]
     tracker.flush()  # the run and its datasets reach the catalog in the transaction below
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with tracker.store.reading() as con:
+        now = _now()
         if sig is None:
             sig = _signature_from_training_data(con, run_id)
         if registered is None:
@@ -267,9 +267,9 @@ def promote(store: Store, name: str, version: int, alias: str = "production", *,
         raise InvalidInputError(f"version must be a positive integer, got {version!r}")
     if reason is not None and (not isinstance(reason, str) or len(reason) > validation.MAX_VALUE_LENGTH):
         raise InvalidInputError("reason must be text of at most 8000 characters")
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with store.reading() as con:
         con.execute("BEGIN TRANSACTION")
+        now = _now()  # taken while holding the catalog: audit order is commit order
         try:
             candidate = _facts(con, name, version)
             row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
@@ -298,9 +298,9 @@ def unalias(store: Store, name: str, alias: str, *, reason: str | None = None) -
     """Remove an alias (audited); the version itself stays."""
     model_name(name)
     alias_name(alias)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with store.reading() as con:
         con.execute("BEGIN TRANSACTION")
+        now = _now()
         try:
             row = con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ? RETURNING version",
                               [name, alias]).fetchone()
@@ -364,6 +364,11 @@ def _utc(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
     for column in columns:
         df[column] = pd.to_datetime(df[column]).dt.tz_localize("UTC")
     return df
+
+
+def _now() -> dt.datetime:
+    """Now, as the naive UTC timestamp the catalog stores."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _user() -> str:
