@@ -1,0 +1,80 @@
+"""The `nbmlops` command: the group, shared options and error handling; commands live in
+`runs` (store and runs), `jobs` (notebooks as jobs) and `models` (registry and delivery)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import pandas as pd
+
+from .. import __version__
+from ..errors import NbmlopsError
+from ..store import Store, find_store_path
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _one_line_errors(fn: F) -> F:
+    """Show failures as one line on stderr with exit code 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NbmlopsError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted") from None
+        except Exception as exc:
+            if os.environ.get("NBMLOPS_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {exc} (set NBMLOPS_DEBUG=1 for the traceback)") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store(ctx: click.Context) -> Store:
+    path = ctx.obj.get("store") if ctx.obj else None
+    return Store(Path(path) if path else find_store_path())
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                      show_default=True, help="Output format.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nbmlops")
+@click.option("--store", "store", metavar="PATH", envvar="NBMLOPS_STORE",
+              help="Store folder (default: $NBMLOPS_STORE, else the nearest .nbmlops/ "
+                   "up from here, else ~/.nbmlops).")
+@click.pass_context
+def main(ctx: click.Context, store: str | None) -> None:
+    """Experiment tracking for notebooks: inspect and manage an nbmlops store."""
+    ctx.ensure_object(dict)
+    ctx.obj["store"] = store
+
+
+def _emit(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
+    if df.empty and fmt == "table" and empty:
+        click.echo(empty)
+        return
+    if fmt == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(df.to_json(orient="records", date_format="iso", force_ascii=False))
+    else:
+        with pd.option_context("display.max_columns", None, "display.width", 200,
+                               "display.max_colwidth", 40):
+            click.echo(df.to_string(index=False))
+
+
+# Importing the command modules registers their commands on `main`.
+from . import jobs, models, runs  # noqa: E402,F401

@@ -1,0 +1,97 @@
+"""Commands for the model registry and delivering models: models, model, promote, unalias,
+history, export-model, serve."""
+
+from __future__ import annotations
+
+import click
+
+from .. import export, registry, serving
+from . import FORMAT, _emit, _one_line_errors, _store, main
+
+
+@main.command("models")
+@FORMAT
+@click.pass_context
+@_one_line_errors
+def models_command(ctx: click.Context, fmt: str) -> None:
+    """List registered models with their latest version and aliases."""
+    _emit(registry.models(_store(ctx)), fmt,
+          empty="No registered models yet: nbmlops.log_model(model, \"name\") or %%track --model VAR:NAME.")
+
+
+@main.command("model")
+@click.argument("name")
+@FORMAT
+@click.pass_context
+@_one_line_errors
+def model_command(ctx: click.Context, name: str, fmt: str) -> None:
+    """Show the versions of model NAME with their runs, aliases and metrics."""
+    _emit(registry.model_versions(_store(ctx), name), fmt)
+
+
+@main.command()
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+@click.argument("alias")
+@click.option("--gate", metavar="EXPR",
+              help="Condition to pass first, e.g. \"metrics.acc >= champion.metrics.acc + 0.01\".")
+@click.option("--reason", metavar="TEXT", help="Why, for the audit log.")
+@click.pass_context
+@_one_line_errors
+def promote(ctx: click.Context, name: str, version: int, alias: str, gate: str | None,
+            reason: str | None) -> None:
+    """Point ALIAS of model NAME at VERSION (checked against GATE; recorded in the audit log)."""
+    result = registry.promote(_store(ctx), name, version, alias, gate=gate, reason=reason)
+    click.echo(f"{name}@{alias} -> version {version}" + (f" (gate passed: {result.explanation})" if result else ""))
+
+
+@main.command()
+@click.argument("name")
+@click.argument("alias")
+@click.option("--reason", metavar="TEXT", help="Why, for the audit log.")
+@click.pass_context
+@_one_line_errors
+def unalias(ctx: click.Context, name: str, alias: str, reason: str | None) -> None:
+    """Remove ALIAS from model NAME (recorded in the audit log)."""
+    registry.unalias(_store(ctx), name, alias, reason=reason)
+    click.echo(f"{name}@{alias} removed")
+
+
+@main.command()
+@click.argument("name")
+@FORMAT
+@click.pass_context
+@_one_line_errors
+def history(ctx: click.Context, name: str, fmt: str) -> None:
+    """Show the audit log of model NAME's aliases: when, who, from, to, why, gate."""
+    _emit(registry.history(_store(ctx), name), fmt, empty=f"No alias changes for {name!r} yet.")
+
+
+@main.command("export-model")
+@click.argument("uri", metavar="NAME@ALIAS|NAME/VERSION|NAME")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+@click.pass_context
+@_one_line_errors
+def export_model(ctx: click.Context, uri: str, directory: str) -> None:
+    """Write a model to DIR (new or empty) with its signature, pinned requirements and a README
+    on loading it without nbmlops."""
+    click.echo(str(export.export_model(_store(ctx), uri, directory)))
+
+
+@main.command()
+@click.argument("uri", metavar="NAME@ALIAS")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; anything but localhost exposes the model without authentication.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--trusted", is_flag=True,
+              help="Also load pickles and skops types outside scikit-learn/NumPy/SciPy: only for models you trust.")
+@click.pass_context
+@_one_line_errors
+def serve(ctx: click.Context, uri: str, host: str, port: int, trusted: bool) -> None:
+    """Serve a model over local HTTP: GET /health, GET /signature, POST /predict, POST /reload.
+
+    Inputs are checked against the model's signature. POST /reload or SIGHUP re-resolves the
+    alias, so a promotion takes effect without a restart; Ctrl-C stops the server.
+    """
+    serving.serve(_store(ctx), uri, host, port, trusted=trusted, echo=click.echo)

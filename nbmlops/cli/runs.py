@@ -1,0 +1,194 @@
+"""Commands for the store and its runs: init, experiments, runs, show, compact, export, import."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from .. import bundle, search
+from ..provenance import SYSTEM_TAGS
+from ..store import Store
+from . import FORMAT, _emit, _one_line_errors, _store, main
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(file_okay=False))
+@_one_line_errors
+def init(path: str | None) -> None:
+    """Create a store in PATH/.nbmlops (default: the current folder)."""
+    target = Path(path) if path else Path.cwd()
+    root = target if target.name == ".nbmlops" else target / ".nbmlops"
+    store = Store(root)
+    existed = store.catalog_path.exists()
+    store.init()
+    click.echo(f"{'Store already exists' if existed else 'Created store'} at {store.root}")
+
+
+@main.command()
+@FORMAT
+@click.pass_context
+@_one_line_errors
+def experiments(ctx: click.Context, fmt: str) -> None:
+    """List experiments with run counts and last activity."""
+    _emit(search.experiments(_store(ctx)), fmt,
+          empty="No experiments yet: start a run with nbmlops.start_run() or %%track.")
+
+
+@main.command()
+@click.option("-e", "--experiment", multiple=True, metavar="NAME", help="Only this experiment (repeatable).")
+@click.option("-w", "--where", metavar="EXPR", help="Filter, e.g. \"metrics.acc > 0.9 and params.C < 1\".")
+@click.option("-o", "--order-by", metavar="EXPR", help="Sort, e.g. \"metrics.acc desc, start_time\".")
+@click.option("-n", "--limit", type=click.IntRange(min=0), metavar="N", help="At most N runs.")
+@click.option("-c", "--columns", metavar="COLS",
+              help="Comma-separated columns; a trailing * selects a prefix (e.g. 'name,metrics.*').")
+@FORMAT
+@click.pass_context
+@_one_line_errors
+def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, order_by: str | None,
+         limit: int | None, columns: str | None, fmt: str) -> None:
+    """List runs, newest first, with params, latest metrics and tags as columns."""
+    df = search.runs(_store(ctx), list(experiment) or None, where, order_by, limit)
+    if columns:
+        df = df[_select_columns(df, columns)]
+    elif fmt == "table":
+        hidden = ["end_time", "user", "host", "parent_run_id", "notebook",
+                  *(f"tags.{t}" for t in SYSTEM_TAGS)]
+        df = df.drop(columns=[c for c in hidden if c in df.columns])
+    if df.empty and fmt == "table":
+        click.echo("No runs match." if where or experiment else
+                   "No runs yet: start one with nbmlops.start_run() or %%track in a notebook.")
+        return
+    _emit(df, fmt)
+
+
+def _select_columns(df: pd.DataFrame, spec: str) -> list[str]:
+    chosen: list[str] = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        matches = [c for c in df.columns if c.startswith(part[:-1])] if part.endswith("*") else \
+            [part] if part in df.columns else []
+        if not matches and part.endswith("*"):
+            continue
+        if not matches:
+            raise click.ClickException(f"no column {part!r}; columns are: {', '.join(df.columns)}")
+        chosen.extend(c for c in matches if c not in chosen)
+    return chosen
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.pass_context
+@_one_line_errors
+def show(ctx: click.Context, run_id: str, fmt: str) -> None:
+    """Show one run (RUN_ID may be a unique prefix): params, metrics, tags, artifacts, error."""
+    run = search.get_run(_store(ctx), run_id)
+    if fmt == "json":
+        doc = {
+            "run_id": run.run_id, "name": run.name, "experiment": run.experiment,
+            "status": run.status.value, "start_time": run.start_time.isoformat(),
+            "end_time": run.end_time.isoformat() if run.end_time else None,
+            "duration": run.duration, "user": run.user, "host": run.host,
+            "parent_run_id": run.parent_run_id, "notebook": run.notebook, "error": run.error,
+            "params": run.params, "metrics": {k: _json_number(v) for k, v in run.metrics.items()},
+            "tags": run.tags,
+            "artifacts": [{"path": a.path, "sha256": a.sha256, "size": a.size} for a in run.artifacts],
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    duration = f"{run.duration:.3f} s" if run.duration is not None else "running"
+    lines = [
+        f"Run {run.name}  ({run.run_id})",
+        f"  experiment  {run.experiment}",
+        f"  status      {run.status.value}",
+        f"  started     {run.start_time:%Y-%m-%d %H:%M:%S} UTC   duration {duration}",
+        f"  by          {run.user or '?'} on {run.host or '?'}",
+    ]
+    if run.parent_run_id:
+        lines.append(f"  parent      {run.parent_run_id}")
+    if run.notebook:
+        lines.append(f"  notebook    {run.notebook}")
+    for title, items in (("Params", run.params), ("Metrics", run.metrics), ("Tags", run.tags)):
+        if items:
+            lines.append(f"{title}:")
+            width = max(len(k) for k in items)
+            lines.extend(f"  {k:<{width}}  {v!r}" if title == "Params" else f"  {k:<{width}}  {v}"
+                         for k, v in items.items())
+    if run.artifacts:
+        lines.append("Artifacts:")
+        lines.extend(f"  {a.path}  ({a.size} bytes, sha256 {a.sha256[:12]})" for a in run.artifacts)
+    if run.error:
+        lines.append("Error:")
+        lines.extend(f"  {line}" for line in run.error.rstrip().splitlines())
+    click.echo("\n".join(lines))
+
+
+def _json_number(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
+
+
+@main.command()
+@click.pass_context
+@_one_line_errors
+def compact(ctx: click.Context) -> None:
+    """Fold every finished journal into the catalog, delete the folded journals, checkpoint."""
+    store = _store(ctx)
+    if not store.root.is_dir():
+        raise click.ClickException(f"no store at {store.root}: create one with `nbmlops init`")
+    report, removed = store.compact()
+    click.echo(f"Folded {report.events} events and {report.points} metric points from "
+               f"{report.journals} journals; removed {removed} folded journals.")
+    if report.killed_runs:
+        click.echo(f"Marked {len(report.killed_runs)} runs of killed processes as KILLED.")
+
+
+@main.command("export")
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option("-e", "--experiment", multiple=True, metavar="NAME",
+              help="Only runs of this experiment (repeatable).")
+@click.option("-w", "--where", metavar="EXPR",
+              help="Only runs matching this filter, e.g. \"metrics.acc > 0.9 and params.C < 1\".")
+@click.option("-r", "--run", "run_ids", multiple=True, metavar="RUN_ID",
+              help="Only this run (repeatable; a unique prefix of its id works).")
+@click.option("--no-models", is_flag=True,
+              help="Leave out registered model versions, their aliases and audit log (run artifacts stay).")
+@click.pass_context
+@_one_line_errors
+def export_command(ctx: click.Context, output: str, experiment: tuple[str, ...], where: str | None,
+                   run_ids: tuple[str, ...], no_models: bool) -> None:
+    """Write runs (default: all) with their params, metrics, tags, artifacts, datasets and model
+    versions to the bundle file OUTPUT (.tar.gz), which `nbmlops import` merges into another store."""
+    path = bundle.export_bundle(_store(ctx), output, run_ids=list(run_ids) or None,
+                                experiment=list(experiment) or None, where=where,
+                                include_models=not no_models)
+    assert isinstance(path, Path)
+    manifest = bundle.read_manifest(path)
+    counts = manifest["counts"]
+    click.echo(f"Wrote {path}: {counts['runs']} runs, {counts['metrics']} metric points, "
+               f"{len(manifest['artifacts'])} artifact files, {counts.get('model_versions', 0)} model versions, "
+               f"{_size(path.stat().st_size)}")
+
+
+@main.command("import")
+@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False))
+@click.pass_context
+@_one_line_errors
+def import_command(ctx: click.Context, bundle_path: str) -> None:
+    """Merge the runs, artifacts and model versions of BUNDLE (from `nbmlops export`) into this
+    store without duplicates: importing it again changes nothing, and aliases here never move."""
+    store = _store(ctx)
+    report = bundle.import_bundle(store, bundle_path)
+    click.echo(f"Imported {bundle_path} into {store.root}: {report.summary()}")
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    value, units = n / 1024, ["KB", "MB", "GB"]
+    while value >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{value:.1f} {units[0]}"
