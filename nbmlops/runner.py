@@ -250,8 +250,16 @@ def _plain(lines: list[str]) -> list[str]:
     return [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
 
 
+# How a kernel that failed to start looks when it surfaces as some other exception.
+KERNEL_START_MARKERS = ("Kernel didn't respond", "Kernel died before replying", "kernel_info",
+                        "Address already in use", "ZMQError", "start_timeout", "Kernel failed to start",
+                        "Timeout waiting for kernel")
+
+
+def kernel_start_failed(text: str) -> bool:
+    """True when an error text says the kernel did not start (infrastructure, not the notebook)."""
+    return any(marker in text for marker in KERNEL_START_MARKERS)
+
+
 def _is_kernel_start_failure(exc: BaseException) -> bool:
-    text = f"{type(exc).__name__}: {exc}"
-    return any(marker in text for marker in (
-        "Kernel didn't respond", "Kernel died before replying", "kernel_info", "Address already in use",
-        "ZMQError", "start_timeout", "Kernel failed to start"))
+    return kernel_start_failed(f"{type(exc).__name__}: {exc}")

@@ -41,16 +41,14 @@ import pandas as pd
 from . import search, validation
 from .entities import RunStatus
 from .errors import InvalidInputError, NbmlopsError, NotFoundError
-from .runner import KernelStartError, coerce, notebook_parameters, resolve_parameters, run_notebook
+from .runner import (KernelStartError, coerce, kernel_start_failed, notebook_parameters, resolve_parameters,
+                     run_notebook)
 from .store import Store
 from .tracking import Tracker
 
 SWEEP_RETRIES = 3
 EXECUTORS = ("local", "dask")
 DIST_FORMS = "uniform(a,b), loguniform(a,b), int(a,b) (inclusive) or choice(x,y,...)"
-# How a kernel that failed to start looks when it surfaces as some other exception.
-_INFRA_MARKERS = ("Kernel didn't respond", "Kernel died before replying", "kernel_info", "Address already in use",
-                  "ZMQError", "start_timeout", "Kernel failed to start", "Timeout waiting for kernel")
 _DIST = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$")
 _ENV_LOCK = threading.Lock()
 
@@ -454,18 +452,14 @@ def _attempt(tracker: Tracker, spec: _Spec, notebook: str, combo: Combination) -
         return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=str(exc)), True
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}"
-        return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=text), _infra(text)
-    infra = r.status is RunStatus.FAILED and r.failed_cell is None and _infra(r.error or "")
+        return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=text), kernel_start_failed(text)
+    infra = r.status is RunStatus.FAILED and r.failed_cell is None and kernel_start_failed(r.error or "")
     if infra:
         tracker.attach_run(r.run_id)
         tracker.set_tags({"runner.infrastructure_failure": "true"})
         tracker.detach_run(r.run_id)
     return ChildResult(combo.index, combo.swept, r.run_id, r.status, None, r.kernel_retries, 0, r.duration,
                        r.error), infra
-
-
-def _infra(text: str) -> bool:
-    return any(marker in text for marker in _INFRA_MARKERS)
 
 
 def _run_local(spec: _Spec, combo: Combination) -> tuple[ChildResult, bool, None]:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import nbmlops
 from nbmlops import tracking
 from nbmlops.catalog import release
 from nbmlops.store import Store
@@ -33,6 +32,25 @@ def fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sto
     tracking._default.close()
     tracking._default = previous
     release()
+
+
+def make_notebook(path: Path, parameters: str, *cells: str, kernel: str | None = "python3") -> Path:
+    """A notebook with a tagged parameters cell followed by `cells` (kernel None: names none)."""
+    import nbformat
+
+    first = nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})
+    nb = nbformat.v4.new_notebook(cells=[first, *(nbformat.v4.new_code_cell(c) for c in cells)])
+    if kernel is not None:
+        nb.metadata["kernelspec"] = {"name": kernel, "language": "python", "display_name": kernel}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def store_env(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """The fresh store, also named in the environment that kernels and workers inherit."""
+    monkeypatch.setenv("NBMLOPS_STORE", str(fresh_store.root))
+    return fresh_store
 
 
 def run_python(code: str, store: Store, *args: str, timeout: float = 120,

@@ -14,7 +14,7 @@ import nbmlops
 from nbmlops.lifecycle import reproduce, retrain
 from nbmlops.store import Store
 from nbmlops.tracking import tracker
-from tests.test_runner import make_notebook
+from tests.conftest import make_notebook
 
 TRAIN_CELLS = (
     "%load_ext nbmlops\nimport nbmlops, pandas as pd",

@@ -7,28 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import nbmlops
 from nbmlops.store import Store
-
-
-def make_notebook(path: Path, parameters: str, *cells: str, kernel: bool = True) -> Path:
-    """A notebook with a tagged parameters cell followed by `cells`."""
-    first = nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})
-    nb = nbformat.v4.new_notebook(cells=[first, *(nbformat.v4.new_code_cell(c) for c in cells)])
-    if kernel:
-        nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
-    nbformat.write(nb, path)
-    return path
-
-
-@pytest.fixture
-def store_env(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
-    """The fresh store, also named in the environment the kernels inherit."""
-    monkeypatch.setenv("NBMLOPS_STORE", str(fresh_store.root))
-    return fresh_store
+from tests.conftest import make_notebook
 
 
 def test_run_logs_into_one_run_with_typed_parameters(store_env: Store, tmp_path: Path) -> None:
@@ -56,7 +39,7 @@ def test_failing_notebook_keeps_the_cell_error_and_executed_notebook(store_env: 
     notebook = make_notebook(tmp_path / "fails.ipynb", "x = 1",
                              "import nbmlops\nnbmlops.log_metric('before', x)",
                              "raise RuntimeError('diverged')", "nbmlops.log_metric('after', 1)",
-                             kernel=False)
+                             kernel=None)
     run = nbmlops.run_notebook(notebook, {"x": 7})
     assert run.status is nbmlops.RunStatus.FAILED
     assert "RuntimeError: diverged" in run.error and "cell" in run.error

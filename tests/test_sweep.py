@@ -8,33 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 from click.testing import CliRunner
 
 import nbmlops
 from nbmlops.cli import main
 from nbmlops.store import Store
+from tests.conftest import make_notebook
 from nbmlops.sweeps import plan, sweep
 
 PARAMS = "C = 1.0\nmax_iter = 100"
 SCORE = "import nbmlops\nscore = C * 10 + max_iter / 100\nnbmlops.log_metric('score', score)"
-
-
-def make_notebook(path: Path, parameters: str, *cells: str, kernel: str = "python3") -> Path:
-    """A notebook with a tagged parameters cell followed by `cells`."""
-    first = nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})
-    nb = nbformat.v4.new_notebook(cells=[first, *(nbformat.v4.new_code_cell(c) for c in cells)])
-    nb.metadata["kernelspec"] = {"name": kernel, "language": "python", "display_name": kernel}
-    nbformat.write(nb, path)
-    return path
-
-
-@pytest.fixture
-def store_env(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
-    """The fresh store, also named in the environment that workers and kernels inherit."""
-    monkeypatch.setenv("NBMLOPS_STORE", str(fresh_store.root))
-    return fresh_store
 
 
 @pytest.fixture
