@@ -258,13 +258,29 @@ def _facts(con: duckdb.DuckDBPyConnection, name: str, version: int) -> Facts:
     return Facts(metrics=metrics, params=params, tags=tags, version=version)
 
 
-def promote(store: Store, name: str, version: int, alias: str = "production", *,
-            gate: str | None = None, reason: str | None = None) -> GateResult | None:
-    """Point `alias` at `version` if `gate` passes against the current holder; audited."""
+def _check_target(name: str, version: int, alias: str) -> None:
     model_name(name)
     alias_name(alias)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise InvalidInputError(f"version must be a positive integer, got {version!r}")
+
+
+def check_promotion(store: Store, name: str, version: int, alias: str = "production", *,
+                    gate: str | None = None) -> tuple[int | None, GateResult | None]:
+    """What promoting `version` to `alias` would do: the current holder and the gate's outcome; changes nothing."""
+    _check_target(name, version, alias)
+    with store.reading() as con:
+        candidate = _facts(con, name, version)
+        row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?", [name, alias]).fetchone()
+        current = int(row[0]) if row else None
+        champion = _facts(con, name, current) if current is not None else None
+    return current, (evaluate_gate(gate, candidate, champion) if gate else None)
+
+
+def promote(store: Store, name: str, version: int, alias: str = "production", *,
+            gate: str | None = None, reason: str | None = None) -> GateResult | None:
+    """Point `alias` at `version` if `gate` passes against the current holder; audited."""
+    _check_target(name, version, alias)
     if reason is not None and (not isinstance(reason, str) or len(reason) > validation.MAX_VALUE_LENGTH):
         raise InvalidInputError("reason must be text of at most 8000 characters")
     with store.reading() as con:

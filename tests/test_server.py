@@ -293,6 +293,25 @@ async def test_models_promote_gate_and_unalias(api: Fetch, tracked: dict[str, st
     assert (await api("models", "ghost", "history")).code == 404
 
 
+async def test_promotion_preview_changes_nothing(api: Fetch, tracked: dict[str, str]) -> None:
+    def check(**params: Any) -> Awaitable[HTTPResponse]:
+        return api("models", "churn", "promotion", params=params)
+
+    free = strict_json(await check(version=2))
+    assert (free["alias"], free["current"], free["gate"], free["allowed"]) == ("production", None, None, True)
+    await api("models", "churn", "aliases", method="POST", body=json.dumps({"alias": "production", "version": 1}))
+    gated = strict_json(await check(version=2, alias="production", gate="metrics.accuracy >= champion.metrics.accuracy"))
+    assert (gated["current"], gated["allowed"], gated["gate"]["passed"]) == (1, False, False)
+    assert "0.93" in gated["gate"]["explanation"]
+    assert strict_json(await api("models", "churn"))["aliases"] == {"production": 1}
+    assert len(strict_json(await api("models", "churn", "history"))["history"]) == 1
+    for bad in ({}, {"version": "x"}, {"version": 2, "gate": "metrics.accuracy >>> 1"}, {"version": 2, "alias": "9x"}):
+        response = await check(**bad)
+        assert (response.code, strict_json(response)["status"]) == (400, 400), bad
+    assert (await check(version=9)).code == 404
+    assert (await api("models", "ghost", "promotion", params={"version": 1})).code == 404
+
+
 # -- artifacts: served only by (run, path) from the catalog -------------------------------------
 async def test_artifact_download(api: Fetch, tracked: dict[str, str]) -> None:
     rid = tracked["baseline"]

@@ -226,6 +226,13 @@ def promote(store: Store, name: str, body: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "alias": body["alias"], "version": body["version"], "gate": gate_json(result)}
 
 
+def promotion_check(store: Store, name: str, version: int, alias: str, gate: str | None) -> dict[str, Any]:
+    """What a promotion would do, without doing it: the alias's holder and the gate's outcome."""
+    current, result = registry.check_promotion(store, name, version, alias, gate=gate)
+    return {"name": name, "alias": alias, "version": version, "current": current, "gate": gate_json(result),
+            "allowed": result is None or result.passed}
+
+
 def artifact_bytes(store: Store, run_id: str, path: str) -> bytes:
     """The verified bytes of a run's artifact; only a catalog row of that run can name a file."""
     with store.reading() as con:
@@ -397,6 +404,18 @@ class AliasesHandler(NbmlopsHandler):
         self.reply(await self.call(promote, name, body))
 
 
+class PromotionHandler(NbmlopsHandler):
+    """GET models/{name}/promotion: the gate of a promotion evaluated against the holder; changes nothing."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        version = self.integer("version", 0, 1, 10**15)
+        if not version:
+            raise InvalidInputError("give the version to check: ?version=N&alias=production&gate=...")
+        self.reply(await self.call(promotion_check, name, version, self.get_query_argument("alias", "production"),
+                                   self.get_query_argument("gate", None) or None))
+
+
 class AliasHandler(NbmlopsHandler):
     """DELETE models/{name}/aliases/{alias}: remove the alias (audited)."""
 
@@ -418,6 +437,7 @@ ROUTES: list[tuple[str, type[NbmlopsHandler]]] = [
     ("models", ModelsHandler),
     ("models/{name}", ModelHandler),
     ("models/{name}/history", ModelHistoryHandler),
+    ("models/{name}/promotion", PromotionHandler),
     ("models/{name}/aliases", AliasesHandler),
     ("models/{name}/aliases/{alias}", AliasHandler),
 ]
