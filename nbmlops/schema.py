@@ -168,3 +168,52 @@ def _registry(con: duckdb.DuckDBPyConnection) -> None:
         );
         """
     )
+
+
+@migration(3, "monitoring: reference profiles of model versions and monitoring reports")
+def _monitoring(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE model_references (        -- the training data profile a version is compared with
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            sha256 VARCHAR NOT NULL,          -- content address of the profile (JSON) under artifacts/
+            rows BIGINT NOT NULL,
+            columns INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (name, version)
+        );
+        CREATE TABLE monitoring_reports (      -- one row per monitored batch: the time series
+            report_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            timestamp TIMESTAMP NOT NULL,     -- the batch's time (given, else when monitored), UTC
+            created_at TIMESTAMP NOT NULL,
+            user_name VARCHAR,
+            n_rows BIGINT NOT NULL,
+            n_columns INTEGER NOT NULL,       -- columns compared with the reference
+            drifted_columns INTEGER NOT NULL,
+            drift_share DOUBLE NOT NULL,
+            dataset_drift BOOLEAN NOT NULL,
+            prediction_drift BOOLEAN,         -- NULL: predictions were not compared
+            prediction_test VARCHAR,
+            prediction_score DOUBLE,
+            metrics_json VARCHAR,             -- performance metrics, when labels were given
+            quality_json VARCHAR,             -- data quality findings
+            source VARCHAR                    -- where the batch came from (e.g. a file), if known
+        );
+        CREATE TABLE monitoring_features (     -- per-feature drift of each report
+            report_id VARCHAR NOT NULL,
+            column_name VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,            -- numeric or categorical, as compared
+            stat_test VARCHAR NOT NULL,       -- ks, wasserstein, chisquare, jensenshannon
+            score DOUBLE,                     -- p-value (ks, chisquare) or distance
+            threshold DOUBLE NOT NULL,
+            drifted BOOLEAN NOT NULL,
+            psi DOUBLE,
+            reference_nulls DOUBLE,           -- share of missing values
+            current_nulls DOUBLE,
+            PRIMARY KEY (report_id, column_name)
+        );
+        """
+    )

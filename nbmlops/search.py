@@ -157,6 +157,20 @@ def metric_history(store: Store, run_id: str, key: str) -> pd.DataFrame:
     })
 
 
+def run_keys(store: Store, experiment: str | list[str] | None = None) -> dict[str, list[str]]:
+    """The param, metric and tag keys the runs of `experiment` (default: all) have, sorted."""
+    experiments = _experiment_list(experiment)
+    keys: dict[str, list[str]] = {}
+    with store.reading() as con:
+        for kind, table in (("params", "params"), ("metrics", "latest_metrics"), ("tags", "tags")):
+            rows = con.execute(
+                f"SELECT DISTINCT t.key FROM {table} t JOIN runs r USING (run_id) "
+                "WHERE ? IS NULL OR list_contains(?, r.experiment) ORDER BY t.key",
+                [experiments, experiments]).fetchall()
+            keys[kind] = [row[0] for row in rows]
+    return keys
+
+
 def experiments(store: Store) -> pd.DataFrame:
     """Experiments with their run counts and last activity."""
     with store.reading() as con:

@@ -200,6 +200,13 @@ async def test_bad_input_is_400_with_the_message(api: Fetch, tracked: dict[str, 
         assert (response.code, strict_json(response)["status"]) == (400, 400), params
 
 
+async def test_keys_for_column_choosers(api: Fetch, tracked: dict[str, str]) -> None:
+    keys = strict_json(await api("keys"))
+    assert {"C", "solver", "layers"} <= set(keys["params"]) and "loss" in keys["metrics"] and "team" in keys["tags"]
+    assert keys["params"] == sorted(keys["params"])
+    assert strict_json(await api("keys", params={"experiment": "nobody-here"})) == {"params": [], "metrics": [], "tags": []}
+
+
 async def test_run_detail(api: Fetch, tracked: dict[str, str]) -> None:
     run = strict_json(await api("runs", tracked["baseline"][:12]))  # a unique prefix works
     assert run["run_id"] == tracked["baseline"] and run["experiment"] == "churn"

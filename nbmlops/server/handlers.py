@@ -321,6 +321,14 @@ class RunsHandler(NbmlopsHandler):
                                    self.get_query_argument("order_by", None) or None, limit, offset, columns))
 
 
+class KeysHandler(NbmlopsHandler):
+    """GET keys: the param, metric and tag keys of the runs, for column choosers."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply(await self.call(search.run_keys, self.get_query_arguments("experiment") or None))
+
+
 class RunHandler(NbmlopsHandler):
     """GET runs/{run_id}: a run with everything logged to it."""
 
@@ -430,6 +438,7 @@ class AliasHandler(NbmlopsHandler):
 ROUTES: list[tuple[str, type[NbmlopsHandler]]] = [
     ("experiments", ExperimentsHandler),
     ("runs", RunsHandler),
+    ("keys", KeysHandler),
     ("runs/{run_id}", RunHandler),
     ("runs/{run_id}/metrics/{key}", MetricHandler),
     ("runs/{run_id}/artifacts/{path}", ArtifactHandler),
