@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -45,6 +45,9 @@ from .tracking import ActiveRun, tracker as _tracker
 from .liveplot import LivePlot, live_plot
 from .widgets import CompareView, RunsTable, compare, runs_table
 
+if TYPE_CHECKING:
+    from .monitoring_report import MonitoringReport
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -53,10 +56,10 @@ __all__ = [
     "ModelVersion", "NbmlopsError", "NotFoundError", "ParamConflictError", "Run", "RunsTable",
     "RunStatus", "Store", "StoreError", "StoreLockedError", "StoreVersionError",
     "TamperedArtifactError", "UntrustedModelError", "active_run", "autolog", "autologging",
-    "compare", "datasets", "delete_tag", "end_run", "experiments", "get_model_version", "get_run",
+    "compare", "datasets", "delete_tag", "end_run", "experiments", "feature_drift", "get_model_version", "get_run",
     "get_store", "init", "live_plot", "load_model", "log_artifact", "log_dataset", "log_metric",
     "log_metrics", "log_model", "log_param", "log_params", "metric_history", "model_history",
-    "model_versions", "models", "promote", "run_notebook", "runs", "runs_table", "set_experiment", "set_store",
+    "model_versions", "models", "monitor", "monitoring", "promote", "run_notebook", "runs", "runs_table", "set_experiment", "set_store",
     "set_tag", "set_tags", "start_run", "sweep", "unalias",
 ]
 
@@ -156,14 +159,18 @@ def log_dataset(data: Any, name: str | None = None, role: str = "train") -> Data
 
 
 def log_model(model: Any, name: str | None = None, *, input_example: Any = None,
-              signature: dict[str, Any] | None = None) -> ModelVersion:
+              signature: dict[str, Any] | None = None, reference_data: Any = None) -> ModelVersion:
     """Store a fitted model with the active run; with `name`, register its next version.
+
+    A registered version keeps a profile of its training data for `monitor`: of `reference_data`,
+    else of the training data the run logged in memory (`log_dataset(df, role="train")`, autolog).
 
     >>> mv = nbmlops.log_model(clf, "churn", input_example=X_train.head())
     >>> mv.version
     3
     """
-    return _registry.log_model(_tracker(), model, name, input_example=input_example, signature=signature)
+    return _registry.log_model(_tracker(), model, name, input_example=input_example, signature=signature,
+                               reference_data=reference_data)
 
 
 def load_model(uri: str, *, trusted: bool = False) -> Any:
@@ -208,6 +215,35 @@ def unalias(name: str, alias: str, reason: str | None = None) -> None:
 def model_history(name: str) -> pd.DataFrame:
     """The audit log of a model's aliases: when, who, from and to which version, why, gate."""
     return _registry.history(_fresh_store(), name)
+
+
+def monitor(model: str, data: Any, labels: Any = None, timestamp: Any = None, *,
+            trusted: bool = False) -> MonitoringReport:
+    """Compare a production batch with a model version's training data; the report is stored too.
+
+    Drift per feature (Evidently's default tests), prediction drift, data quality, and performance
+    when `labels` (a column of `data`, or one value per row) are given.
+
+    >>> report = nbmlops.monitor("churn@production", batch, labels="churned")
+    >>> report.dataset_drift, report.drifted_columns
+    """
+    from . import monitoring_service  # on first use: scipy takes most of a second to import
+
+    return monitoring_service.monitor(_fresh_store(), model, data, labels, timestamp, trusted=trusted)
+
+
+def monitoring(model: str) -> pd.DataFrame:
+    """The monitoring reports of a model over time, one row each (`name`, or one version: `name@alias`)."""
+    from . import monitoring_service
+
+    return monitoring_service.monitoring(_fresh_store(), model)
+
+
+def feature_drift(model: str, report_id: str | None = None) -> pd.DataFrame:
+    """Per-feature drift of a model's latest monitoring report (or of `report_id`)."""
+    from . import monitoring_service
+
+    return monitoring_service.feature_drift(_fresh_store(), model, report_id)
 
 
 def run_notebook(path: str | os.PathLike[str], parameters: dict[str, Any] | None = None,
@@ -284,3 +320,8 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import register
 
     register(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt panel (used by `jupyter labextension develop`)."""
+    return [{"src": "labextension", "dest": "nbmlops"}]

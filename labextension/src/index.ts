@@ -1,0 +1,127 @@
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+
+import { nbmlopsIcon } from './icon';
+import { NbmlopsModel } from './model';
+import { openRunNotebook } from './notebooks';
+import { Actions } from './types';
+import {
+  createCompareView,
+  createModelsView,
+  createRunsView,
+  createRunView,
+  createSidebar,
+  ViewContext
+} from './views';
+
+/** The command ids; the palette lists the ones that need no arguments. */
+export namespace CommandIDs {
+  export const showExperiments = 'nbmlops:show-experiments';
+  export const openRuns = 'nbmlops:open-runs';
+  export const openRun = 'nbmlops:open-run';
+  export const compare = 'nbmlops:compare';
+  export const openModels = 'nbmlops:open-models';
+  export const openNotebook = 'nbmlops:open-notebook';
+  export const refresh = 'nbmlops:refresh';
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'nbmlops:plugin',
+  description: 'Experiments, runs, comparisons and the model registry of the nbmlops store.',
+  autoStart: true,
+  optional: [ICommandPalette, ITranslator, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    translator: ITranslator | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const trans = (translator ?? nullTranslator).load('nbmlops');
+    const model = new NbmlopsModel();
+    const open = new Map<string, MainAreaWidget>();
+    const { commands, shell } = app;
+
+    const show = (widget: MainAreaWidget): void => {
+      const existing = open.get(widget.id);
+      if (existing && !existing.isDisposed) {
+        widget.dispose();
+        shell.activateById(existing.id);
+        return;
+      }
+      open.set(widget.id, widget);
+      widget.disposed.connect(() => open.delete(widget.id));
+      shell.add(widget, 'main');
+      shell.activateById(widget.id);
+    };
+
+    const actions: Actions = {
+      openRuns: experiment => void commands.execute(CommandIDs.openRuns, { experiment }),
+      openRun: runId => void commands.execute(CommandIDs.openRun, { runId }),
+      compare: runIds => void commands.execute(CommandIDs.compare, { runIds }),
+      openModels: name => void commands.execute(CommandIDs.openModels, { name: name ?? null }),
+      openNotebook: runId => void commands.execute(CommandIDs.openNotebook, { runId })
+    };
+    const context: ViewContext = { model, trans, actions };
+
+    const sidebar = createSidebar(context);
+    shell.add(sidebar, 'left', { rank: 650 });
+    restorer?.add(sidebar, sidebar.id);
+
+    commands.addCommand(CommandIDs.showExperiments, {
+      label: trans.__('Show Experiments'),
+      caption: trans.__('Show the nbmlops experiments sidebar'),
+      icon: nbmlopsIcon,
+      execute: () => shell.activateById(sidebar.id)
+    });
+    commands.addCommand(CommandIDs.openRuns, {
+      label: args => (args.experiment ? trans.__('Open Runs of %1', String(args.experiment)) : trans.__('Open All Runs')),
+      caption: trans.__('Open the runs table'),
+      icon: nbmlopsIcon,
+      execute: args => show(createRunsView(context, typeof args.experiment === 'string' ? args.experiment : null))
+    });
+    commands.addCommand(CommandIDs.openRun, {
+      label: trans.__('Open Run'),
+      execute: args => show(createRunView(context, String(args.runId), args.name ? String(args.name) : undefined))
+    });
+    commands.addCommand(CommandIDs.compare, {
+      label: trans.__('Compare Runs'),
+      isEnabled: args => Array.isArray(args.runIds) && args.runIds.length >= 2,
+      execute: args => show(createCompareView(context, (args.runIds as string[]).map(String)))
+    });
+    commands.addCommand(CommandIDs.openModels, {
+      label: trans.__('Open Model Registry'),
+      caption: trans.__('Registered models, versions, aliases and promotion'),
+      icon: nbmlopsIcon,
+      execute: args => show(createModelsView(context, typeof args.name === 'string' ? args.name : null))
+    });
+    commands.addCommand(CommandIDs.openNotebook, {
+      label: trans.__('Open Run Notebook'),
+      execute: async args => {
+        try {
+          await openRunNotebook(app, model, String(args.runId));
+        } catch (error) {
+          await showErrorMessage(trans.__('Cannot open the notebook'), (error as Error).message);
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.refresh, {
+      label: trans.__('Refresh Experiments and Runs'),
+      execute: () => model.refresh()
+    });
+
+    if (palette) {
+      const category = trans.__('nbmlops');
+      for (const command of [CommandIDs.showExperiments, CommandIDs.openRuns, CommandIDs.openModels, CommandIDs.refresh]) {
+        palette.addItem({ command, category });
+      }
+    }
+    void model.start();
+  }
+};
+
+export default plugin;

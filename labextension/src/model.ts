@@ -1,0 +1,262 @@
+import { IDisposable } from '@lumino/disposable';
+import { Poll } from '@lumino/polling';
+import { ISignal, Signal } from '@lumino/signaling';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { ApiError, apiPath, query, requestAPI, requestBlob } from './api';
+import {
+  AuditEntry,
+  DatasetVersion,
+  Experiment,
+  Keys,
+  MetricHistory,
+  ModelDetail,
+  ModelSummary,
+  PromotionCheck,
+  PromotionResult,
+  RunDetail,
+  RunRecord,
+  RunsPage,
+  RunsRequest
+} from './types';
+
+/** How often the panel asks the server what changed; the store is folded at most ~1 s behind writers. */
+export const REFRESH_INTERVAL_MS = 2000;
+
+/** The API's non-finite numbers ("NaN", "Infinity", "-Infinity") as numbers; other values unchanged. */
+export function decodeNumber(value: unknown): number {
+  if (typeof value === 'number') {
+    return value;
+  }
+  switch (value) {
+    case 'NaN':
+      return NaN;
+    case 'Infinity':
+      return Infinity;
+    case '-Infinity':
+      return -Infinity;
+    default:
+      return typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  }
+}
+
+function decodeMetrics(metrics: Record<string, unknown> | undefined): Record<string, number> {
+  const decoded: Record<string, number> = {};
+  for (const [key, value] of Object.entries(metrics ?? {})) {
+    decoded[key] = decodeNumber(value);
+  }
+  return decoded;
+}
+
+function decodeRun<T extends RunRecord>(run: T): T {
+  return { ...run, metrics: decodeMetrics(run.metrics) };
+}
+
+export interface ModelOptions {
+  /** Server settings; default: the page's. */
+  settings?: ServerConnection.ISettings;
+  /** Milliseconds between refreshes; default REFRESH_INTERVAL_MS. */
+  interval?: number;
+}
+
+/**
+ * The panel's one source of data: talks to /nbmlops/api/, keeps the experiment list fresh and
+ * tells views when to refresh. Views ask it for runs, runs' details, metric histories and models.
+ */
+export class NbmlopsModel implements IDisposable {
+  constructor(options: ModelOptions = {}) {
+    this._settings = options.settings ?? ServerConnection.makeSettings();
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this._refresh(),
+      frequency: { interval: options.interval ?? REFRESH_INTERVAL_MS, backoff: true, max: 30_000 },
+      name: 'nbmlops:refresh',
+      standby: 'when-hidden'
+    });
+  }
+
+  /** Experiments, most recently active first. */
+  get experiments(): Experiment[] {
+    return this._experiments;
+  }
+
+  /** The last refresh's error (for example the server extension is not enabled), or null. */
+  get error(): ApiError | null {
+    return this._error;
+  }
+
+  /** True once the first refresh answered (with data or an error). */
+  get loaded(): boolean {
+    return this._loaded;
+  }
+
+  /** Emitted when the experiment list or the error changed. */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** Emitted after every refresh round (about every 2 s while visible): views with live data re-fetch. */
+  get tick(): ISignal<this, void> {
+    return this._tick;
+  }
+
+  get isDisposed(): boolean {
+    return this._poll.isDisposed;
+  }
+
+  /** Start the periodic refresh. */
+  start(): Promise<void> {
+    return this._poll.start();
+  }
+
+  /** Refresh now (the next periodic refresh follows from here). */
+  refresh(): Promise<void> {
+    return this._poll.refresh().then(() => this._poll.tick).then(() => undefined);
+  }
+
+  /** A page of runs, filtered with the `where` language and ordered server-side. */
+  async runs(request: RunsRequest = {}): Promise<RunsPage> {
+    const page = await this._get<RunsPage>(
+      'runs' +
+        query({
+          experiment: request.experiments,
+          where: request.where?.trim(),
+          order_by: request.orderBy?.trim(),
+          limit: request.limit,
+          offset: request.offset
+        })
+    );
+    return { ...page, runs: page.runs.map(decodeRun) };
+  }
+
+  /** The param, metric and tag keys of the runs of `experiments` (all when omitted). */
+  keys(experiments?: string[] | null): Promise<Keys> {
+    return this._get<Keys>('keys' + query({ experiment: experiments ?? undefined }));
+  }
+
+  /** A run with params, metrics, tags, artifacts, datasets and its failure traceback. */
+  async run(runId: string): Promise<RunDetail> {
+    return decodeRun(await this._get<RunDetail>(apiPath('runs', runId)));
+  }
+
+  /** A metric's history, downsampled on the server to at most `maxPoints` keeping its extremes. */
+  async metricHistory(runId: string, key: string, maxPoints = 1000): Promise<MetricHistory> {
+    const history = await this._get<MetricHistory>(
+      apiPath('runs', runId, 'metrics', key) + query({ max_points: maxPoints })
+    );
+    const values = history.points.value as unknown[];
+    return { ...history, points: { ...history.points, value: values.map(decodeNumber) } };
+  }
+
+  /** A run's artifact as a Blob. */
+  artifact(runId: string, path: string): Promise<Blob> {
+    return requestBlob(apiPath('runs', runId, 'artifacts') + '/' + path.split('/').map(encodeURIComponent).join('/'),
+      this._settings);
+  }
+
+  /** Dataset versions, by name or by run. */
+  async datasets(filter: { name?: string; runId?: string } = {}): Promise<DatasetVersion[]> {
+    const body = await this._get<{ datasets: DatasetVersion[] }>(
+      'datasets' + query({ name: filter.name, run_id: filter.runId })
+    );
+    return body.datasets;
+  }
+
+  /** Registered models with their latest version and aliases. */
+  async models(): Promise<ModelSummary[]> {
+    return (await this._get<{ models: ModelSummary[] }>('models')).models;
+  }
+
+  /** A model's versions (newest first) with their runs' metrics and aliases. */
+  async model(name: string): Promise<ModelDetail> {
+    const detail = await this._get<ModelDetail>(apiPath('models', name));
+    return { ...detail, versions: detail.versions.map(v => ({ ...v, metrics: decodeMetrics(v.metrics) })) };
+  }
+
+  /** The audit log of a model's aliases, oldest first. */
+  async history(name: string): Promise<AuditEntry[]> {
+    return (await this._get<{ history: AuditEntry[] }>(apiPath('models', name, 'history'))).history;
+  }
+
+  /** What promoting `version` to `alias` would do (current holder, gate outcome); changes nothing. */
+  checkPromotion(name: string, version: number, alias: string, gate?: string): Promise<PromotionCheck> {
+    return this._get<PromotionCheck>(
+      apiPath('models', name, 'promotion') + query({ version, alias, gate: gate?.trim() })
+    );
+  }
+
+  /** Point `alias` at `version` if the gate passes; a failing gate rejects with ApiError status 409. */
+  async promote(
+    name: string,
+    change: { version: number; alias: string; gate?: string; reason?: string }
+  ): Promise<PromotionResult> {
+    const body: Record<string, unknown> = { version: change.version, alias: change.alias };
+    if (change.gate?.trim()) {
+      body.gate = change.gate.trim();
+    }
+    if (change.reason?.trim()) {
+      body.reason = change.reason.trim();
+    }
+    const result = await requestAPI<PromotionResult>(
+      apiPath('models', name, 'aliases'),
+      { method: 'POST', body: JSON.stringify(body) },
+      this._settings
+    );
+    void this.refresh();
+    return result;
+  }
+
+  /** Remove an alias (audited). */
+  async unalias(name: string, alias: string, reason?: string): Promise<void> {
+    await requestAPI<void>(
+      apiPath('models', name, 'aliases', alias) + query({ reason }),
+      { method: 'DELETE' },
+      this._settings
+    );
+    void this.refresh();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._poll.dispose();
+    Signal.clearData(this);
+  }
+
+  private _get<T>(path: string): Promise<T> {
+    return requestAPI<T>(path, {}, this._settings);
+  }
+
+  private async _refresh(): Promise<void> {
+    let experiments = this._experiments;
+    let error: ApiError | null = null;
+    try {
+      experiments = (await this._get<{ experiments: Experiment[] }>('experiments')).experiments;
+    } catch (reason) {
+      error = reason instanceof ApiError ? reason : new ApiError(String(reason), 0);
+    }
+    const changed =
+      !this._loaded ||
+      error?.message !== this._error?.message ||
+      JSON.stringify(experiments) !== JSON.stringify(this._experiments);
+    this._experiments = experiments;
+    this._error = error;
+    this._loaded = true;
+    if (changed) {
+      this._changed.emit();
+    }
+    this._tick.emit();
+    if (error) {
+      throw error; // lets the poll back off while the server is away
+    }
+  }
+
+  private _settings: ServerConnection.ISettings;
+  private _poll: Poll;
+  private _experiments: Experiment[] = [];
+  private _error: ApiError | null = null;
+  private _loaded = false;
+  private _changed = new Signal<this, void>(this);
+  private _tick = new Signal<this, void>(this);
+}
