@@ -4,6 +4,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
+import { ILauncher } from '@jupyterlab/launcher';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { nbmlopsIcon } from './icon';
@@ -34,12 +35,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'nbmlops:plugin',
   description: 'Experiments, runs, comparisons and the model registry of the nbmlops store.',
   autoStart: true,
-  optional: [ICommandPalette, ITranslator, ILayoutRestorer],
+  optional: [ICommandPalette, ITranslator, ILayoutRestorer, ILauncher],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     translator: ITranslator | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    launcher: ILauncher | null
   ) => {
     const trans = (translator ?? nullTranslator).load('nbmlops');
     const model = new NbmlopsModel();
@@ -119,6 +121,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       for (const command of [CommandIDs.showExperiments, CommandIDs.openRuns, CommandIDs.openModels, CommandIDs.refresh]) {
         palette.addItem({ command, category });
       }
+    }
+    if (launcher) {
+      const category = trans.__('nbmlops');
+      launcher.add({ command: CommandIDs.openRuns, category, rank: 1 });
+      launcher.add({ command: CommandIDs.openModels, category, rank: 2 });
     }
     void model.start();
   }
