@@ -109,9 +109,9 @@ export class NbmlopsModel implements IDisposable {
     return this._poll.start();
   }
 
-  /** Refresh now (the next periodic refresh follows from here). */
+  /** Refresh now; resolves when done (a failure is in `error`, it does not reject). */
   refresh(): Promise<void> {
-    return this._poll.refresh().then(() => this._poll.tick).then(() => undefined);
+    return this._refresh().catch(() => undefined);
   }
 
   /** A page of runs, filtered with the `where` language and ordered server-side. */

@@ -37,7 +37,12 @@ export function ExperimentsSidebar(props: SidebarProps): React.ReactElement {
       ) : experiments.length === 0 && !model.error ? (
         <EmptyState
           title={trans.__('No runs yet')}
-          hint={trans.__('Add %%track to a cell (after %load_ext nbmlops), or run `nbmlops run notebook.ipynb`.')}
+          hint={trans.__(
+            'Add %1 to a cell (after %2), or run %3.',
+            '%%track',
+            '%load_ext nbmlops',
+            '`nbmlops run notebook.ipynb`'
+          )}
         />
       ) : (
         <ul className="jp-nbmlops-experiments" aria-label={trans.__('Experiments')}>
