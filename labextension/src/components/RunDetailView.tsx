@@ -1,8 +1,16 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { ApiError } from '../api';
 import { NbmlopsModel } from '../model';
-import { Actions } from '../types';
+import { NOTEBOOK_ARTIFACTS } from '../notebooks';
+import { Actions, RunDetail } from '../types';
+import { ErrorLine, formatDuration, formatNumber, formatValue, StatusBadge, timeAgo, useTick } from './common';
+import { MetricChart } from './MetricChart';
+import { RunArtifacts } from './RunArtifacts';
+import { RunDatasets } from './RunDatasets';
+import { RunEnvironment, SYSTEM_TAGS } from './RunEnvironment';
+import { RunPairs, RunSection } from './RunSection';
 
 export interface RunDetailViewProps {
   model: NbmlopsModel;
@@ -11,7 +19,242 @@ export interface RunDetailViewProps {
   runId: string;
 }
 
-// Placeholder until the view is written.
+/** Charts drawn before the user asks for all of them (each one fetches a history). */
+const FIRST_CHARTS = 12;
+
+/** One run: failure, header, params, metrics with charts, tags, datasets, environment, artifacts. */
 export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
-  return <div>{props.trans.__('RunDetailView')}</div>;
+  const { model, trans, actions, runId } = props;
+  const [run, setRun] = React.useState<RunDetail | null>(null);
+  const [error, setError] = React.useState<unknown>(null);
+  const [now, setNow] = React.useState(Date.now());
+  const loading = React.useRef(false);
+
+  const load = React.useCallback(async () => {
+    if (loading.current) {
+      return;
+    }
+    loading.current = true;
+    try {
+      const detail = await model.run(runId);
+      setRun(previous => (previous && JSON.stringify(previous) === JSON.stringify(detail) ? previous : detail));
+      setError(null);
+    } catch (reason) {
+      setError(reason);
+    } finally {
+      loading.current = false;
+    }
+  }, [model, runId]);
+
+  React.useEffect(() => {
+    setRun(null);
+    setError(null);
+    void load();
+  }, [load]);
+
+  useTick(model, () => {
+    if (run?.status === 'RUNNING') {
+      setNow(Date.now());
+      void load();
+    }
+  });
+
+  const gone = error instanceof ApiError && error.status === 404;
+  if (gone) {
+    return (
+      <div className="jp-nbmlops-run">
+        <ErrorLine
+          error={trans.__('Run %1 is gone: it was deleted from the store, or the server now serves another store.', runId)}
+        />
+      </div>
+    );
+  }
+  if (!run) {
+    return (
+      <div className="jp-nbmlops-run">
+        {error ? <ErrorLine error={error} /> : <p className="jp-nbmlops-muted">{trans.__('Loading run…')}</p>}
+      </div>
+    );
+  }
+
+  return (
+    <div className="jp-nbmlops-run" aria-busy={run.status === 'RUNNING'}>
+      <ErrorLine error={error} />
+      {run.status === 'FAILED' || run.error ? <RunFailure run={run} trans={trans} /> : null}
+      <RunHeader run={run} trans={trans} actions={actions} now={now} />
+      <RunParams run={run} trans={trans} />
+      <RunMetrics run={run} trans={trans} model={model} />
+      <RunTags run={run} trans={trans} />
+      <RunDatasets datasets={run.datasets} trans={trans} />
+      <RunEnvironment model={model} run={run} trans={trans} />
+      <RunArtifacts model={model} run={run} trans={trans} />
+    </div>
+  );
+}
+
+interface RunPartProps {
+  run: RunDetail;
+  trans: TranslationBundle;
+}
+
+function RunFailure(props: RunPartProps): React.ReactElement {
+  const { run, trans } = props;
+  const cell = run.tags['runner.failed_cell'];
+  const headingId = React.useId();
+  return (
+    <section className="jp-nbmlops-run-failure" aria-labelledby={headingId}>
+      <h3 id={headingId}>
+        {cell !== undefined ? trans.__('The run failed in cell %1', cell) : trans.__('The run failed')}
+      </h3>
+      {run.error ? (
+        <pre className="jp-nbmlops-run-traceback" tabIndex={0} aria-label={trans.__('Traceback')}>
+          {run.error}
+        </pre>
+      ) : (
+        <p className="jp-nbmlops-muted">{trans.__('No traceback was recorded for this run.')}</p>
+      )}
+    </section>
+  );
+}
+
+function RunHeader(props: RunPartProps & { actions: Actions; now: number }): React.ReactElement {
+  const { run, trans, actions, now } = props;
+  const hasNotebook = !!run.notebook || run.artifacts.some(a => NOTEBOOK_ARTIFACTS.includes(a.path));
+  const who = [run.user, run.host].filter(Boolean).join('@');
+  return (
+    <header className="jp-nbmlops-run-header">
+      <div className="jp-nbmlops-run-title">
+        <h2>{run.name || run.run_id}</h2>
+        <StatusBadge status={run.status} />
+        {hasNotebook ? (
+          <button className="jp-mod-styled jp-mod-accept jp-nbmlops-run-open" onClick={() => actions.openNotebook(run.run_id)}>
+            {trans.__('Open notebook')}
+          </button>
+        ) : null}
+      </div>
+      <dl className="jp-nbmlops-run-facts">
+        <dt>{trans.__('Run id')}</dt>
+        <dd>
+          <code>{run.run_id}</code>
+        </dd>
+        <dt>{trans.__('Experiment')}</dt>
+        <dd>
+          <button className="jp-nbmlops-link" onClick={() => actions.openRuns(run.experiment)}>
+            {run.experiment}
+          </button>
+        </dd>
+        <dt>{trans.__('Started')}</dt>
+        <dd title={run.start_time}>
+          {new Date(run.start_time).toLocaleString()} <span className="jp-nbmlops-muted">({timeAgo(run.start_time, now)})</span>
+        </dd>
+        <dt>{trans.__('Duration')}</dt>
+        <dd>
+          {formatDuration(run.duration)}
+          {run.status === 'RUNNING' ? <span className="jp-nbmlops-muted"> {trans.__('so far')}</span> : null}
+        </dd>
+        {who ? (
+          <>
+            <dt>{trans.__('User')}</dt>
+            <dd>{who}</dd>
+          </>
+        ) : null}
+        {run.parent_run_id ? (
+          <>
+            <dt>{trans.__('Parent run')}</dt>
+            <dd>
+              <button
+                className="jp-nbmlops-link"
+                onClick={() => actions.openRun(run.parent_run_id as string)}
+                title={trans.__('Open the parent run %1', run.parent_run_id)}
+              >
+                {run.parent_run_id.slice(0, 8)}
+              </button>
+            </dd>
+          </>
+        ) : null}
+        {run.notebook ? (
+          <>
+            <dt>{trans.__('Notebook')}</dt>
+            <dd className="jp-nbmlops-run-path">{run.notebook}</dd>
+          </>
+        ) : null}
+      </dl>
+    </header>
+  );
+}
+
+function byKey<T>(record: Record<string, T>): [string, T][] {
+  return Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
+}
+
+function RunParams(props: RunPartProps): React.ReactElement {
+  const { run, trans } = props;
+  const rows = byKey(run.params);
+  return (
+    <RunSection id="params" title={trans.__('Parameters')} count={rows.length}>
+      {rows.length ? (
+        <RunPairs
+          label={trans.__('Parameters')}
+          rows={rows.map(([key, value]) => [key, <code key={key}>{formatValue(value)}</code>])}
+        />
+      ) : (
+        <p className="jp-nbmlops-muted">{trans.__('No parameters: log them with nbmlops.log_params({...}).')}</p>
+      )}
+    </RunSection>
+  );
+}
+
+function RunMetrics(props: RunPartProps & { model: NbmlopsModel }): React.ReactElement {
+  const { run, trans, model } = props;
+  const [allCharts, setAllCharts] = React.useState(false);
+  const rows = byKey(run.metrics);
+  const series = React.useMemo(() => [{ runId: run.run_id, label: run.name || run.run_id.slice(0, 8) }], [run.run_id, run.name]);
+  const charted = allCharts ? rows : rows.slice(0, FIRST_CHARTS);
+  return (
+    <RunSection id="metrics" title={trans.__('Metrics')} count={rows.length}>
+      {rows.length ? (
+        <>
+          <RunPairs
+            label={trans.__('Latest metric values')}
+            rows={rows.map(([key, value]) => [key, formatNumber(value)])}
+          />
+          <div className="jp-nbmlops-run-charts">
+            {charted.map(([key]) => (
+              <div key={key} className="jp-nbmlops-run-chart">
+                <MetricChart
+                  model={model}
+                  trans={trans}
+                  metric={key}
+                  series={series}
+                  height={160}
+                  live={run.status === 'RUNNING'}
+                />
+              </div>
+            ))}
+          </div>
+          {rows.length > charted.length ? (
+            <button className="jp-mod-styled" onClick={() => setAllCharts(true)}>
+              {trans.__('Show all %1 charts', rows.length)}
+            </button>
+          ) : null}
+        </>
+      ) : (
+        <p className="jp-nbmlops-muted">{trans.__('No metrics: log them with nbmlops.log_metric("name", value).')}</p>
+      )}
+    </RunSection>
+  );
+}
+
+function RunTags(props: RunPartProps): React.ReactElement {
+  const { run, trans } = props;
+  const rows = byKey(run.tags).filter(([key]) => !SYSTEM_TAGS.includes(key));
+  return (
+    <RunSection id="tags" title={trans.__('Tags')} count={rows.length}>
+      {rows.length ? (
+        <RunPairs label={trans.__('Tags')} rows={rows} />
+      ) : (
+        <p className="jp-nbmlops-muted">{trans.__('No tags besides the system ones (see Environment and git).')}</p>
+      )}
+    </RunSection>
+  );
 }
