@@ -73,9 +73,12 @@ export function RunsView(props: RunsViewProps): React.ReactElement {
   } else if (query.total === 0) {
     content = (
       <EmptyState
-        title={trans.__('No runs yet: add %%track to a cell')}
+        title={trans.__('No runs yet: add %1 to a cell', '%%track')}
         hint={trans.__(
-          'Run `%load_ext nbmlops` once, then start a cell with `%%track` and execute it (or run `nbmlops run notebook.ipynb`): the run appears here within seconds.'
+          'Run %1 once, then start a cell with %2 and execute it (or run %3 in a terminal): the run appears here within seconds.',
+          '%load_ext nbmlops',
+          '%%track',
+          'nbmlops run notebook.ipynb'
         )}
       />
     );
