@@ -1,0 +1,115 @@
+// DOM helpers shared by the compare view's canvas charts: theme colors, sizes, HiDPI canvases.
+import * as React from 'react';
+
+/** A JupyterLab CSS variable's current value as seen from `element` (canvas drawing needs literal colors). */
+export function cssVar(element: Element | null, name: string, fallback: string): string {
+  if (!element || typeof getComputedStyle !== 'function') {
+    return fallback;
+  }
+  const value = getComputedStyle(element).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+/** The colors a chart draws its frame with, read from the theme. */
+export interface ThemeColors {
+  text: string;
+  muted: string;
+  grid: string;
+  axis: string;
+  background: string;
+}
+
+export function themeColors(element: Element | null): ThemeColors {
+  return {
+    text: cssVar(element, '--jp-ui-font-color1', '#333'),
+    muted: cssVar(element, '--jp-ui-font-color2', '#777'),
+    grid: cssVar(element, '--jp-border-color3', '#eee'),
+    axis: cssVar(element, '--jp-border-color1', '#bbb'),
+    background: cssVar(element, '--jp-layout-color1', '#fff')
+  };
+}
+
+/**
+ * A number that changes whenever JupyterLab switches theme (it sets data-jp-theme-* on <body>), so
+ * canvas charts re-read their colors.
+ */
+export function useThemeVersion(): number {
+  const [version, setVersion] = React.useState(0);
+  React.useEffect(() => {
+    if (typeof MutationObserver === 'undefined') {
+      return;
+    }
+    const observer = new MutationObserver(() => setVersion(v => v + 1));
+    observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-light', 'data-jp-theme-name'] });
+    return () => observer.disconnect();
+  }, []);
+  return version;
+}
+
+/** The content width of `ref`'s element, kept current with a ResizeObserver (0 until measured). */
+export function useWidth(ref: React.RefObject<HTMLElement>): number {
+  const [width, setWidth] = React.useState(0);
+  React.useEffect(() => {
+    const element = ref.current;
+    if (!element) {
+      return;
+    }
+    setWidth(element.clientWidth);
+    if (typeof ResizeObserver === 'undefined') {
+      return;
+    }
+    const observer = new ResizeObserver(entries => {
+      const next = Math.floor(entries[0]?.contentRect.width ?? element.clientWidth);
+      setWidth(previous => (previous === next ? previous : next));
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [ref]);
+  return width;
+}
+
+/**
+ * Size `canvas` for the screen's pixel ratio and return its 2-D context scaled to CSS pixels;
+ * null where there is no canvas (jsdom), so callers simply skip drawing.
+ */
+export function prepareCanvas(
+  canvas: HTMLCanvasElement | null,
+  width: number,
+  height: number
+): CanvasRenderingContext2D | null {
+  if (!canvas || width <= 0 || height <= 0) {
+    return null;
+  }
+  let context: CanvasRenderingContext2D | null = null;
+  try {
+    context = canvas.getContext('2d');
+  } catch {
+    context = null;
+  }
+  if (!context) {
+    return null;
+  }
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  context.clearRect(0, 0, width, height);
+  return context;
+}
+
+/** Whether this page can draw on a canvas at all (false in jsdom). */
+export function canvasSupported(): boolean {
+  try {
+    return document.createElement('canvas').getContext('2d') !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** `text` cut to `max` characters with an ellipsis (labels on canvases cannot wrap). */
+export function truncate(text: string, max: number): string {
+  const chars = Array.from(text); // by code point: never split an emoji or a surrogate pair
+  return chars.length <= max ? text : chars.slice(0, Math.max(1, max - 1)).join('') + '…';
+}
