@@ -16,6 +16,7 @@ import pandas as pd
 from . import validation
 from .errors import InvalidInputError
 from .fingerprint import DatasetInfo, fingerprint
+from .monitoring_reference import TRAINING_DATA
 from .search import resolve_run_id
 from .store import Store
 from .tracking import Tracker
@@ -32,11 +33,13 @@ def log_dataset(tracker: Tracker, obj: object, name: str | None = None, role: st
     cache = tracker.store.root / "cache" / "file-digests.sqlite"
     cache.parent.mkdir(parents=True, exist_ok=True)
     info = fingerprint(obj, cache_path=cache)
-    tracker.emit("dataset", {
+    run_id = tracker.emit("dataset", {
         "name": name, "role": role, "fingerprint": info.fingerprint, "kind": info.kind,
         "rows": info.rows, "columns": info.columns, "size_bytes": info.size_bytes,
         "files": info.files, "schema": info.schema, "profile": info.profile, "source": info.source,
     })
+    if role == "train":  # so that log_model can keep a reference profile for monitoring
+        TRAINING_DATA.remember(run_id, obj)
     return info
 
 

@@ -1,7 +1,8 @@
 """Reproducing a run and retraining a model from the notebook and params that produced it.
 
 Both re-execute the notebook snapshot stored with the original run (`notebook/source.ipynb`), so
-they work after the notebook file has changed or moved.
+they work after the notebook file has changed or moved; `reproduce` also restores data files that
+are gone or changed from their dataset snapshots (see `substitution`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from .data import datasets
 from .errors import InvalidInputError, NotFoundError
 from .fingerprint import fingerprint
 from .gates import GateResult
+from .monitoring_report import MonitoringReport
+from .monitoring_service import monitor
 from .runner import NotebookResult, notebook_parameters, run_notebook
 from .search import get_run
+from .substitution import substituted
 from .tracking import Tracker
 
 
@@ -93,9 +97,13 @@ def reproduce(tracker: Tracker, run_id: str, *, tolerance: float = 1e-9,
     data_warnings = _data_warnings(original, used)
     with tempfile.TemporaryDirectory(prefix="nbmlops-reproduce-") as tmp:
         notebook = _snapshot(tracker, original, Path(tmp))
-        result = run_notebook(tracker, notebook, _notebook_params(notebook, original, {}),
-                              original.experiment, f"{original.name}-reproduced", timeout=timeout,
-                              tags={"reproduces": original.run_id})
+        home = Path(original.notebook).parent if original.notebook else None
+        with substituted(tracker.store, used, _notebook_params(notebook, original, {}), home,
+                         Path(tmp) / "data") as data:  # gone or changed data comes from its snapshot
+            result = run_notebook(tracker, notebook, data.parameters,
+                                  original.experiment, f"{original.name}-reproduced", timeout=timeout,
+                                  tags={"reproduces": original.run_id})
+        data_warnings.extend(data.notes)
     reproduced = get_run(tracker.store, result.run_id)
     differences = [MetricDifference(k, original.metrics.get(k), reproduced.metrics.get(k))
                    for k in sorted(set(original.metrics) | set(reproduced.metrics))
@@ -132,18 +140,24 @@ class Retraining:
 
 def retrain(tracker: Tracker, model: str, overrides: dict[str, Any] | None = None, *,
             promote_if: str | None = None, alias: str = "production",
-            timeout: float | None = None) -> Retraining:
-    """Re-execute the notebook behind a model version with overrides, register, gate, promote."""
+            timeout: float | None = None, reason: str | None = None) -> Retraining:
+    """Re-execute the notebook behind a model version with overrides, register, gate, promote.
+
+    `reason` (why retrain, e.g. the drift found) goes into the audit log and the run's tags.
+    """
     tracker.flush()
     previous = registry.resolve(tracker.store, model)
     if previous.run_id is None:
         raise NotFoundError(f"model {model!r} has no run to retrain from")
     source_run = get_run(tracker.store, previous.run_id)
+    tags = {"retrains": f"{previous.name}/{previous.version}"}
+    if reason:
+        tags["retrain.reason"] = reason[:7900]
     with tempfile.TemporaryDirectory(prefix="nbmlops-retrain-") as tmp:
         notebook = _snapshot(tracker, source_run, Path(tmp))
         result = run_notebook(tracker, notebook, _notebook_params(notebook, source_run, overrides or {}),
                               source_run.experiment, f"retrain-{previous.name}",
-                              timeout=timeout, tags={"retrains": f"{previous.name}/{previous.version}"})
+                              timeout=timeout, tags=tags)
     if result.status is not RunStatus.FINISHED:
         decision = f"not promoted: the retraining run {result.status.value}"
         _decide(tracker, result.run_id, decision)
@@ -158,7 +172,8 @@ def retrain(tracker: Tracker, model: str, overrides: dict[str, Any] | None = Non
     new = registry.resolve(tracker.store, f"{previous.name}/{int(mine['version'].max())}")
     try:
         gate = registry.promote(tracker.store, new.name, new.version, alias, gate=promote_if,
-                                reason=f"retrained from {previous.name}/{previous.version}")
+                                reason=f"retrained from {previous.name}/{previous.version}"
+                                + (f": {reason}" if reason else ""))
     except registry.GateFailedError as exc:
         decision = f"not promoted to {alias}: {exc.result.explanation}"
         _decide(tracker, result.run_id, decision)
@@ -166,6 +181,24 @@ def retrain(tracker: Tracker, model: str, overrides: dict[str, Any] | None = Non
     decision = f"promoted {new.name}/{new.version} to {alias}" + (f": {gate.explanation}" if gate else "")
     _decide(tracker, result.run_id, decision)
     return Retraining(result, previous, new, True, gate, decision)
+
+
+def retrain_on_drift(tracker: Tracker, model: str, data: Any, overrides: dict[str, Any] | None = None, *,
+                     labels: Any = None, promote_if: str | None = None, alias: str = "production",
+                     timeout: float | None = None,
+                     source: str | None = None) -> tuple[MonitoringReport, Retraining | None]:
+    """Monitor `data` against the model; retrain it (gate, promotion, audit) only on dataset drift.
+
+    The monitoring report is stored either way; the retraining is None when there was no drift.
+    """
+    tracker.flush()
+    report = monitor(tracker.store, model, data, labels, source=source)
+    if not report.dataset_drift:
+        return report, None
+    why = (f"dataset drift in {source or 'the monitored batch'}: {len(report.drifted_columns)} of "
+           f"{len(report.features)} columns drifted (report {report.report_id})")
+    return report, retrain(tracker, model, overrides, promote_if=promote_if, alias=alias, timeout=timeout,
+                           reason=why)
 
 
 def _decide(tracker: Tracker, run_id: str, decision: str) -> None:

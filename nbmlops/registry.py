@@ -24,6 +24,7 @@ import pandas as pd
 from . import modelio, validation
 from .errors import InvalidInputError, NbmlopsError, NotFoundError
 from .gates import Facts, GateResult, evaluate_gate
+from .monitoring_reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile
 from .search import resolve_run_id
 from .store import Store
 from .tracking import Tracker
@@ -95,15 +96,23 @@ def signature_of(example: Any) -> dict[str, Any]:
 
 
 def log_model(tracker: Tracker, model: object, name: str | None = None, *,
-              input_example: Any = None, signature: dict[str, Any] | None = None) -> ModelVersion:
-    """Store `model` with the active run; with `name`, register it as that model's next version."""
+              input_example: Any = None, signature: dict[str, Any] | None = None,
+              reference_data: Any = None) -> ModelVersion:
+    """Store `model` with the active run; with `name`, register it as that model's next version.
+
+    The version keeps a profile of its training data for monitoring: of `reference_data`, else of
+    the newest in-memory training data (role train) this process logged for the run.
+    """
     registered = model_name(name) if name is not None else None
     sig = signature if signature is not None else (signature_of(input_example) if input_example is not None else None)
     if sig is not None and not _valid_signature(sig):
         raise InvalidInputError("signature must look like {'inputs': [{'name': 'age', 'dtype': 'int64'}, ...]}")
+    if reference_data is not None:
+        as_frame(reference_data, "reference_data")  # checked before anything is stored
     run_id = tracker.active_run().run_id if tracker.active_run() else None
     stored = modelio.log_model_artifact(tracker, model, registered or "model")
     run_id = run_id or tracker.active_run().run_id  # type: ignore[union-attr]
+    reference = _store_reference(tracker, model, registered, run_id, reference_data) if registered else None
     tracker.flush()  # the run and its datasets reach the catalog in the transaction below
     with tracker.store.reading() as con:
         now = _now()
@@ -123,6 +132,10 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
                     "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [registered, version, run_id, stored.path, stored.sha256, stored.size, stored.flavor,
                      stored.model_class, json.dumps(sig) if sig else None, now, _user()])
+                if reference is not None:
+                    con.execute("INSERT INTO model_references VALUES (?, ?, ?, ?, ?, ?)",
+                                [registered, version, reference[0], reference[1].rows,
+                                 len(reference[1].columns), now])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -132,6 +145,19 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
     return ModelVersion(registered or "model", version, run_id, stored.flavor, stored.model_class,
                         stored.sha256, stored.size, stored.path,
                         now.replace(tzinfo=dt.timezone.utc), _user(), sig)
+
+
+def _store_reference(tracker: Tracker, model: object, name: str, run_id: str,
+                     data: Any) -> tuple[str, ReferenceProfile] | None:
+    """Profile the model's training data and store it as `models/<name>/reference.json` of the run."""
+    if data is None:
+        data = TRAINING_DATA.for_model(run_id, model)
+        if data is None:
+            return None
+    profile = build_profile(data, model)
+    sha, size = tracker.store.put_bytes(profile.to_bytes())
+    tracker.emit("artifact", {"path": f"models/{name}/reference.json", "sha256": sha, "size": size})
+    return sha, profile
 
 
 def _valid_signature(sig: Any) -> bool:

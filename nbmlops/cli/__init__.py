@@ -1,5 +1,6 @@
 """The `nbmlops` command: the group, shared options and error handling; commands live in
-`runs` (store and runs), `jobs` (notebooks as jobs) and `models` (registry and delivery)."""
+`runs` (store and runs), `jobs` (notebooks as jobs), `models` (registry and delivery) and
+`monitor` (production batches against training data)."""
 
 from __future__ import annotations
 
@@ -77,4 +78,4 @@ def _emit(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
 
 
 # Importing the command modules registers their commands on `main`.
-from . import jobs, models, runs  # noqa: E402,F401
+from . import jobs, models, monitor, runs  # noqa: E402,F401

@@ -88,16 +88,30 @@ def reproduce(ctx: click.Context, run_id: str, tolerance: float, timeout: float 
 @click.option("--alias", default="production", show_default=True, help="Alias to promote to.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Fail a cell that runs longer than this.")
+@click.option("--if-drift", "drift_data", metavar="DATA",
+              help="Retrain only when DATA (.csv or .parquet) shows dataset drift against MODEL's training "
+                   "data (the report is stored); otherwise say so and exit 0 without running.")
 @click.pass_context
 @_one_line_errors
 def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...], promote_if: str | None,
-            alias: str, timeout: float | None) -> None:
+            alias: str, timeout: float | None, drift_data: str | None) -> None:
     """Retrain MODEL[@ALIAS] from its notebook and params, register, and promote if the gate passes."""
-    from ..lifecycle import retrain as _retrain
+    from ..lifecycle import retrain as _retrain, retrain_on_drift
+    from ..monitoring_service import read_batch
     from ..tracking import Tracker
 
-    outcome = _retrain(Tracker(_store(ctx)), model, dict(params), promote_if=promote_if, alias=alias,
-                       timeout=timeout)
+    tracker = Tracker(_store(ctx))
+    if drift_data:
+        report, retrained = retrain_on_drift(tracker, model, read_batch(drift_data), dict(params),
+                                             promote_if=promote_if, alias=alias, timeout=timeout,
+                                             source=str(Path(drift_data).resolve()))
+        click.echo(report.summary())
+        if retrained is None:
+            click.echo(f"not retraining: no dataset drift in {drift_data}")
+            return
+        outcome = retrained
+    else:
+        outcome = _retrain(tracker, model, dict(params), promote_if=promote_if, alias=alias, timeout=timeout)
     if outcome.new_version is not None:
         click.echo(f"registered {outcome.new_version.uri} from run {outcome.result.run_id}")
     click.echo(outcome.decision)
