@@ -96,6 +96,8 @@ export interface RunsQueryOptions {
   maxBlocks?: number;
   /** Where the column choice is remembered; default window.localStorage (null: nowhere). */
   storage?: Storage | null;
+  /** Milliseconds a block stays fresh: refresh() skips younger blocks; default 1000. */
+  freshFor?: number;
   /** Milliseconds a scroll must rest on unloaded rows before they are fetched; default 40. */
   fetchDelay?: number;
 }
@@ -104,6 +106,8 @@ interface Block {
   runs: RunRecord[];
   /** The cache's clock when the block was last used: the oldest unused block is dropped first. */
   used: number;
+  /** Date.now() when the block arrived. */
+  fetched: number;
 }
 
 /**
@@ -118,6 +122,7 @@ export class RunsQuery implements IDisposable {
     this._blockSize = options.blockSize ?? 250;
     this._maxBlocks = Math.max(2, options.maxBlocks ?? 24);
     this._fetchDelay = options.fetchDelay ?? 40;
+    this._freshFor = options.freshFor ?? 1000;
     this._storage = options.storage === undefined ? RunsQuery._defaultStorage() : options.storage;
     this._chosen = this._loadChoice();
   }
@@ -317,7 +322,13 @@ export class RunsQuery implements IDisposable {
     try {
       const generation = this._generation;
       const before = this._total;
-      await this._fetchBlocks(this._blocksOf(...this._view), generation, true);
+      // Blocks still loading are ensureRange's; blocks that just arrived are fresh enough.
+      const stale = Date.now() - this._freshFor;
+      const blocks = this._blocksOf(...this._view).filter(index => {
+        const block = this._blocks.get(index);
+        return block && block.fetched < stale && !this._pending.has(index);
+      });
+      await this._fetchBlocks(blocks, generation, true);
       if (generation === this._generation && this._total !== before) {
         // Rows came or went: blocks out of view hold shifted rows, and there may be new keys.
         const keep = new Set(this._blocksOf(...this._view));
@@ -397,7 +408,7 @@ export class RunsQuery implements IDisposable {
   }
 
   private async _fetchBlocks(blocks: number[], generation: number, compare = false): Promise<void> {
-    const wanted = blocks.filter(index => compare || !this._pending.has(index));
+    const wanted = blocks.filter(index => !this._pending.has(index));
     if (wanted.length === 0) {
       return;
     }
@@ -449,7 +460,7 @@ export class RunsQuery implements IDisposable {
   }
 
   private _store(index: number, page: RunsPage): void {
-    this._blocks.set(index, { runs: page.runs, used: ++this._clock });
+    this._blocks.set(index, { runs: page.runs, used: ++this._clock, fetched: Date.now() });
     this._total = page.total;
     this._loaded = true;
     const inView = new Set(this._blocksOf(...this._view));
@@ -530,6 +541,7 @@ export class RunsQuery implements IDisposable {
   private _blockSize: number;
   private _maxBlocks: number;
   private _fetchDelay: number;
+  private _freshFor: number;
   private _storage: Storage | null;
   private _chosen: string[] | null;
   private _where = '';

@@ -11,7 +11,7 @@ let server: FakeServer;
 let model: NbmlopsModel;
 
 function newQuery(storage: Storage | null = null): RunsQuery {
-  return new RunsQuery({ model, experiments: ['churn'], blockSize: 100, fetchDelay: 0, storage });
+  return new RunsQuery({ model, experiments: ['churn'], blockSize: 100, fetchDelay: 0, freshFor: 0, storage });
 }
 
 function lastRequest(): URLSearchParams {
@@ -130,8 +130,16 @@ describe('RunsQuery', () => {
     query.changed.connect(changed);
     await query.refresh();
     expect(server.requests.slice(before).map(r => r.get('offset'))).toEqual(['3000']);
+    expect(query.rowAt(3005)?.duration).toBe(99);
     expect(query.rowAt(3010)?.status).toBe('FAILED');
     expect(changed).toHaveBeenCalled();
+  });
+
+  it('does not refresh blocks that just arrived or are still loading', async () => {
+    const query = new RunsQuery({ model, experiments: null, blockSize: 100, fetchDelay: 0, freshFor: 60_000, storage: null });
+    await query.start();
+    await query.refresh();
+    expect(server.requests).toHaveLength(1);
   });
 
   it('drops out-of-view blocks and reloads keys when the total changes', async () => {

@@ -38,7 +38,10 @@ beforeEach(() => {
   actions = { openRuns: jest.fn(), openRun: jest.fn(), compare: jest.fn(), openModels: jest.fn(), openNotebook: jest.fn() };
 });
 
-afterEach(() => model.dispose());
+afterEach(() => {
+  jest.restoreAllMocks();
+  model.dispose();
+});
 
 describe('RunsView', () => {
   it('renders a window of rows, not all 10,000, after one request', async () => {
@@ -172,6 +175,8 @@ describe('RunsView', () => {
     await screen.findByText('run-0');
     const before = server.requests.length;
     server.runs[0] = { ...server.runs[0], status: 'FAILED' };
+    const later = Date.now() + 5000; // the rows on screen are no longer fresh
+    jest.spyOn(Date, 'now').mockImplementation(() => later);
     await act(async () => {
       (model.tick as unknown as { emit(): void }).emit();
       await new Promise(resolve => setTimeout(resolve, 0));

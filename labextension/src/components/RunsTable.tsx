@@ -18,7 +18,7 @@ const CHECKBOX_WIDTH = 36;
 const WIDTHS: Record<string, number> = {
   status: 96,
   name: 200,
-  start_time: 160,
+  start_time: 170,
   duration: 96,
   notebook: 170,
   params: 120,
@@ -30,14 +30,7 @@ function widthOf(column: Column): number {
   return column.kind === 'attribute' ? WIDTHS[column.key] ?? 120 : WIDTHS[column.kind];
 }
 
-const DATE_FORMAT = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit'
-});
+const DATE_FORMAT = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
 export interface RunsTableProps {
   query: RunsQuery;
@@ -217,7 +210,7 @@ export function RunsTable(props: RunsTableProps): React.ReactElement {
       >
         {run ? (
           <>
-            <div role="gridcell" className="jp-nbmlops-runs-cell jp-nbmlops-runs-check">
+            <div role="gridcell" className="jp-nbmlops-runs-cell jp-nbmlops-runs-check jp-nbmlops-runs-pinned">
               <input
                 type="checkbox"
                 tabIndex={-1}
@@ -252,7 +245,7 @@ export function RunsTable(props: RunsTableProps): React.ReactElement {
     >
       <div role="rowgroup" className="jp-nbmlops-runs-head">
         <div role="row" aria-rowindex={1} className="jp-nbmlops-runs-row jp-nbmlops-runs-header" style={rowStyle}>
-          <div role="columnheader" className="jp-nbmlops-runs-cell jp-nbmlops-runs-check">
+          <div role="columnheader" className="jp-nbmlops-runs-cell jp-nbmlops-runs-check jp-nbmlops-runs-pinned">
             <HeaderCheckbox
               label={trans.__('Select all visible runs')}
               checked={allVisible}
@@ -341,7 +334,7 @@ function HeaderCell(props: {
     <div
       role="columnheader"
       aria-sort={direction}
-      className={`jp-nbmlops-runs-cell jp-nbmlops-runs-colhead jp-nbmlops-runs-${column.kind}`}
+      className={`jp-nbmlops-runs-cell jp-nbmlops-runs-colhead${pinnedClass(column)}`}
     >
       <button
         className="jp-nbmlops-runs-sort"
@@ -360,6 +353,13 @@ function HeaderCell(props: {
       </button>
     </div>
   );
+}
+
+/** Status and name stay in view when scrolling sideways (offsets in runs.css follow WIDTHS). */
+function pinnedClass(column: Column): string {
+  return column.kind === 'attribute' && (column.key === 'status' || column.key === 'name')
+    ? ` jp-nbmlops-runs-pinned jp-nbmlops-runs-pinned-${column.key}`
+    : '';
 }
 
 function basename(path: string): string {
@@ -418,7 +418,7 @@ function Cell(props: {
   return (
     <div
       role="gridcell"
-      className={'jp-nbmlops-runs-cell' + (numeric ? ' jp-nbmlops-runs-number' : '')}
+      className={'jp-nbmlops-runs-cell' + (numeric ? ' jp-nbmlops-runs-number' : '') + pinnedClass(column)}
       title={title}
     >
       {content}
