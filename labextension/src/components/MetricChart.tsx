@@ -97,13 +97,16 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
   const [hidden, setHidden] = React.useState<Set<string>>(new Set());
   const [hover, setHover] = React.useState<number | null>(null);
   const busy = React.useRef(false);
+  const generation = React.useRef(0);
+  const shown = React.useRef('');
 
   const seriesKey = JSON.stringify(series);
   const load = React.useCallback(
     async (only?: Set<string>): Promise<void> => {
-      if (busy.current) {
-        return;
+      if (only && busy.current) {
+        return; // a live tick while a fetch is under way: skip it, the next tick comes soon
       }
+      const mine = ++generation.current;
       busy.current = true;
       try {
         const fetched = await Promise.all(
@@ -113,14 +116,20 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
               : fetchHistory(model, s.runId, s.label, colorOf(index), metric, maxPoints, live)
           )
         );
-        setHistories(previous =>
-          fetched.map((history, index) => history ?? previous?.[index] ?? null).filter((h): h is History => !!h)
-        );
-        setError(null);
+        if (mine === generation.current) {
+          setHistories(previous =>
+            fetched.map((history, index) => history ?? previous?.[index] ?? null).filter((h): h is History => !!h)
+          );
+          setError(null);
+        }
       } catch (reason) {
-        setError(reason);
+        if (mine === generation.current) {
+          setError(reason);
+        }
       } finally {
-        busy.current = false;
+        if (mine === generation.current) {
+          busy.current = false;
+        }
       }
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -128,9 +137,14 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
   );
 
   React.useEffect(() => {
-    setHistories(null);
+    // another metric or other runs: show "Loading…" rather than the old lines; same ones: keep them
+    const key = JSON.stringify([metric, seriesKey, maxPoints]);
+    if (shown.current !== key) {
+      shown.current = key;
+      setHistories(null);
+    }
     void load();
-  }, [load]);
+  }, [load]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useTick(model, () => {
     const running = (histories ?? []).filter(h => h.running).map(h => h.runId);
@@ -307,7 +321,10 @@ function Plot(props: PlotProps): React.ReactElement {
         x: { time: xMode === 'time' },
         y: overlay.logUsable ? { distr: 3, log: 10 } : {}
       },
-      axes: [{ ...axis }, { ...axis, size: 60 }],
+      axes: [
+        { ...axis },
+        { ...axis, size: 60, values: (_u, splits) => splits.map(v => (v === null ? '' : formatNumber(v))) }
+      ],
       series: [{}, ...lines],
       hooks: {
         setCursor: [u => hoverRef.current(u.cursor.idx ?? null)]
