@@ -34,6 +34,7 @@ from .errors import (
     TamperedArtifactError,
 )
 from .fingerprint import DatasetInfo
+from .lineage import lineage as _lineage_of  # loaded first: the function below then owns the name
 from .gates import GateResult
 from .modelio import UntrustedModelError
 from .registry import GateFailedError, ModelVersion
@@ -57,10 +58,10 @@ __all__ = [
     "RunStatus", "Store", "StoreError", "StoreLockedError", "StoreVersionError",
     "TamperedArtifactError", "UntrustedModelError", "active_run", "autolog", "autologging",
     "compare", "datasets", "delete_tag", "end_run", "experiments", "feature_drift", "get_model_version", "get_run",
-    "get_store", "init", "live_plot", "load_model", "log_artifact", "log_dataset", "log_metric",
+    "get_store", "init", "lineage", "live_plot", "load_dataset", "load_model", "log_artifact", "log_dataset", "log_metric",
     "log_metrics", "log_model", "log_param", "log_params", "metric_history", "model_history",
-    "model_versions", "models", "monitor", "monitoring", "promote", "run_notebook", "runs", "runs_table", "set_experiment", "set_store",
-    "set_tag", "set_tags", "start_run", "sweep", "unalias",
+    "model_versions", "models", "monitor", "monitoring", "pin", "promote", "run_notebook", "runs", "runs_table", "set_experiment", "set_store",
+    "set_tag", "set_tags", "start_run", "sweep", "unalias", "unpin",
 ]
 
 
@@ -150,12 +151,50 @@ def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> list[
     return _tracker().log_artifact(path, name)
 
 
-def log_dataset(data: Any, name: str | None = None, role: str = "train") -> DatasetInfo:
+def log_dataset(data: Any, name: str | None = None, role: str = "train",
+                snapshot: bool | None = None) -> DatasetInfo:
     """Fingerprint a DataFrame, array, file or folder (all of its content) and link it to the run.
 
-    >>> nbmlops.log_dataset(train_df, name="churn", role="train")
+    `snapshot=True` also stores the data itself (once per content) for `load_dataset`; the default
+    does so for role train when `nbmlops config snapshot-train on` was set.
+
+    >>> nbmlops.log_dataset(train_df, name="churn", role="train", snapshot=True)
     """
-    return _data.log_dataset(_tracker(), data, name, role)
+    return _data.log_dataset(_tracker(), data, name, role, snapshot)
+
+
+def load_dataset(name: str, version: int | str | None = None, *,
+                 path: str | os.PathLike[str] | None = None) -> Any:
+    """A snapshotted dataset version (number, fingerprint prefix, default latest): the frame or array,
+    or its files restored into folder `path` (returns the file or folder).
+
+    >>> train = nbmlops.load_dataset("churn", 3)
+    >>> nbmlops.load_dataset("images", path="restore/")
+    """
+    return _data.load_dataset(_fresh_store(), name, version, path)
+
+
+def lineage(ref: str) -> Any:
+    """Dataset versions -> runs -> model versions -> aliases around `name@alias`, `name/3`, a run id
+    or `dataset:name@3`, as a DataFrame of edges that draws itself in a notebook.
+
+    >>> nbmlops.lineage("churn@production")
+    """
+    return _lineage_of(_fresh_store(), ref)
+
+
+def pin(run_id: str, reason: str | None = None) -> None:
+    """Keep a run's artifacts and snapshots through `nbmlops gc` (tag `pinned`)."""
+    from . import space
+
+    space.pin(_fresh_store(), run_id, reason)
+
+
+def unpin(run_id: str) -> None:
+    """Let `nbmlops gc` collect a run's artifacts again (unless a model version needs them)."""
+    from . import space
+
+    space.unpin(_fresh_store(), run_id)
 
 
 def log_model(model: Any, name: str | None = None, *, input_example: Any = None,

@@ -8,7 +8,8 @@ back. It is built from the catalog (journals may be compacted away) and is a `.t
     tables/<table>.parquet    the selected rows of runs, params, metrics (every point), latest_metrics,
                               tags, artifacts, run_datasets, experiments, datasets and, with models,
                               registered_models, model_versions, model_aliases, alias_audit
-    artifacts/<sha256>        each artifact file once, named by its content hash
+    artifacts/<sha256>        each artifact file once, named by its content hash (with the data
+                              files that the runs' dataset snapshots list)
 
 Importing verifies every member before anything changes, installs the artifact files, then merges
 all rows in one DuckDB transaction, run by run:
@@ -49,6 +50,7 @@ import duckdb
 from .errors import CorruptStoreError, InvalidInputError, NotFoundError, StoreVersionError
 from .query import build_runs_query
 from .search import resolve_run_id
+from . import snapshots
 from .store import Store
 
 FORMAT_VERSION = 1
@@ -113,7 +115,7 @@ def export_bundle(store: Store, destination: str | os.PathLike[str] | None = Non
         folder = Path(tmp)
         with store.reading() as con:
             ids = _select_runs(con, run_ids, experiment, where)
-            counts, shas = _dump(con, ids, tables, folder)
+            counts, shas = _dump(store, con, ids, tables, folder)
         files = {sha: store.artifact_path(sha) for sha in shas}
         for path in files.values():
             if not path.is_file():
@@ -195,7 +197,7 @@ def _select_runs(con: duckdb.DuckDBPyConnection, run_ids: list[str] | None,
     return list(dict.fromkeys(chosen))
 
 
-def _dump(con: duckdb.DuckDBPyConnection, ids: list[str], tables: tuple[str, ...],
+def _dump(store: Store, con: duckdb.DuckDBPyConnection, ids: list[str], tables: tuple[str, ...],
           folder: Path) -> tuple[dict[str, int], list[str]]:
     """Write each table's rows of runs `ids` to `folder` as Parquet; returns row counts and artifact hashes."""
     con.execute("CREATE OR REPLACE TEMP TABLE nb_bundle_runs AS SELECT unnest(?::VARCHAR[]) AS run_id", [ids])
@@ -205,9 +207,12 @@ def _dump(con: duckdb.DuckDBPyConnection, ids: list[str], tables: tuple[str, ...
             if "model_versions" in tables else ""
         shas = [r[0] for r in con.execute(
             f"SELECT sha256 FROM artifacts WHERE run_id IN {_SELECTED}{models} ORDER BY 1").fetchall()]
+        manifests = [r[0] for r in con.execute(  # dataset snapshots: their data files travel too
+            f"SELECT sha256 FROM artifacts WHERE run_id IN {_SELECTED} AND starts_with(path, ?)",
+            [snapshots.PREFIX]).fetchall()]
     finally:
         con.execute("DROP TABLE IF EXISTS nb_bundle_runs")
-    return counts, shas
+    return counts, sorted(set(shas) | snapshots.children(store, manifests))
 
 
 def _copy_table(con: duckdb.DuckDBPyConnection, table: str, target: Path) -> int:

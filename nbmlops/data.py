@@ -13,19 +13,24 @@ from typing import Any
 
 import pandas as pd
 
-from . import validation
-from .errors import InvalidInputError
+from . import snapshots, validation
+from .errors import InvalidInputError, NotFoundError
 from .fingerprint import DatasetInfo, fingerprint
 from .monitoring_reference import TRAINING_DATA
 from .search import resolve_run_id
+from .settings import setting
 from .store import Store
 from .tracking import Tracker
 
 DEFAULT_ROLES = ("train", "validation", "test", "reference", "production")
 
 
-def log_dataset(tracker: Tracker, obj: object, name: str | None = None, role: str = "train") -> DatasetInfo:
-    """Fingerprint `obj` and record it as used by the active run in `role`."""
+def log_dataset(tracker: Tracker, obj: object, name: str | None = None, role: str = "train",
+                snapshot: bool | None = None) -> DatasetInfo:
+    """Fingerprint `obj` and record it as used by the active run in `role`; snapshot its data too.
+
+    `snapshot=None` snapshots training data when the store's `snapshot-train` setting is on.
+    """
     if name is None:
         name = Path(obj).name if isinstance(obj, (str, os.PathLike)) else "dataset"
     validation.key("dataset", name)
@@ -33,6 +38,11 @@ def log_dataset(tracker: Tracker, obj: object, name: str | None = None, role: st
     cache = tracker.store.root / "cache" / "file-digests.sqlite"
     cache.parent.mkdir(parents=True, exist_ok=True)
     info = fingerprint(obj, cache_path=cache)
+    if snapshot or (snapshot is None and role == "train" and setting(tracker.store, "snapshot-train")):
+        stored = snapshots.snapshot(tracker.store, obj, info)
+        tracker.emit("artifact", {"path": snapshots.artifact_name(info.fingerprint),
+                                  "sha256": stored.manifest_sha256,
+                                  "size": tracker.store.artifact_path(stored.manifest_sha256).stat().st_size})
     run_id = tracker.emit("dataset", {
         "name": name, "role": role, "fingerprint": info.fingerprint, "kind": info.kind,
         "rows": info.rows, "columns": info.columns, "size_bytes": info.size_bytes,
@@ -71,8 +81,8 @@ def datasets(store: Store, name: str | None = None, run_id: str | None = None) -
     return df
 
 
-def dataset_profile(store: Store, name: str, version: int | str | None = None) -> dict[str, Any]:
-    """Schema and per-column profile of a dataset version (default: the latest)."""
+def dataset_version(store: Store, name: str, version: int | str | None = None) -> pd.Series:
+    """The `datasets()` row of one version: a number, a fingerprint prefix, or None for the latest."""
     table = datasets(store, name)
     if table.empty:
         raise InvalidInputError(f"no dataset named {name!r}: see nbmlops.datasets() for the names")
@@ -88,9 +98,34 @@ def dataset_profile(store: Store, name: str, version: int | str | None = None) -
         if len(match) != 1:
             raise InvalidInputError(f"no single version of {name!r} has a fingerprint starting {version!r}")
         row = match.iloc[0]
+    return row
+
+
+def dataset_profile(store: Store, name: str, version: int | str | None = None) -> dict[str, Any]:
+    """Schema and per-column profile of a dataset version (default: the latest)."""
+    row = dataset_version(store, name, version)
     with store.reading(refresh=False) as con:
         found = con.execute("SELECT schema_json, profile_json FROM datasets WHERE name = ? AND fingerprint = ?",
                             [name, row["fingerprint"]]).fetchone()
     assert found is not None
     return {"name": name, "version": int(row["version"]), "fingerprint": row["fingerprint"],
             "schema": json.loads(found[0] or "{}"), "profile": json.loads(found[1] or "{}")}
+
+
+def parse_version(text: str) -> int | str:
+    """`3` as version 3; anything else (e.g. `9f2c01`) as a fingerprint prefix."""
+    return int(text) if text.isdigit() and len(text) < 8 else text
+
+
+def load_dataset(store: Store, name: str, version: int | str | None = None,
+                 path: str | os.PathLike[str] | None = None) -> Any:
+    """The snapshot of a dataset version: its frame or array, or its files restored into `path`."""
+    row = dataset_version(store, name, version)
+    label = f"dataset {name!r} version {int(row['version'])}"
+    with store.reading(refresh=False) as con:
+        sha = snapshots.manifest_sha(con, row["fingerprint"])
+    if sha is None:
+        raise NotFoundError(f"{label} has no snapshot, only its fingerprint and profile were kept: log it "
+                            "with snapshot=True (or %%track --snapshot, or `nbmlops config snapshot-train "
+                            "on`) to keep the data next time")
+    return snapshots.load(store, snapshots.read_manifest(store, sha), label, path)

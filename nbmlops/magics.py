@@ -53,6 +53,8 @@ def _track_parser() -> _Parser:
                    help="log this fitted model after the cell; with NAME, register its next version")
     p.add_argument("--dataset", action="append", default=[], metavar="VAR[:ROLE]",
                    help="fingerprint this dataset before the cell (repeatable; role default train)")
+    p.add_argument("--snapshot", action="store_true",
+                   help="also store the data of each --dataset, to load_dataset or reproduce it later")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="set a tag (repeatable)")
     p.add_argument("--no-autolog", action="store_true", help="do not autolog scikit-learn in this cell")
     p.add_argument("-q", "--quiet", action="store_true", help="print no summary line after the cell")
@@ -81,7 +83,7 @@ class NbmlopsMagics(Magics):
     @cell_magic
     def track(self, line: str, cell: str) -> Any:
         """%%track [-e EXP] [-n NAME] [--params a,b] [--metrics m,n] [--model VAR[:NAME]]
-        [--dataset VAR[:ROLE]]... [--tag k=v]... [--no-autolog]: track this cell as a run."""
+        [--dataset VAR[:ROLE]]... [--snapshot] [--tag k=v]... [--no-autolog]: track this cell as a run."""
         __tracebackhide__ = True  # noqa: F841  (IPython hides this frame in tracebacks)
         try:
             args = _track_parser().parse_args(shlex.split(line))
@@ -106,7 +108,7 @@ class NbmlopsMagics(Magics):
             with _autolog(not args.no_autolog and ("sklearn" in sys.modules or "sklearn" in cell),
                           log_models=not plan.models):  # --model names the model to keep
                 for var, role in plan.datasets:
-                    data.log_dataset(t, ns[var], name=var, role=role)
+                    data.log_dataset(t, ns[var], name=var, role=role, snapshot=True if args.snapshot else None)
                 result = _execute(self.shell, cell)
             plan.log_after(t, ns)
         except KeyboardInterrupt:

@@ -3,7 +3,8 @@
 Layout of a store (`.nbmlops/`):
     store.duckdb        the catalog (built from journals; query it read-only with plain DuckDB)
     journals/           one append-only journal per writing process; done/ holds folded ones
-    artifacts/sha256/   content-addressed files
+    artifacts/sha256/   content-addressed files (dataset snapshots too: see snapshots.py)
+    cache/              derived data, safe to delete: file digests, the snapshot index
 """
 
 from __future__ import annotations
@@ -124,10 +125,33 @@ class Store:
         self._install(sha, lambda out: out.write(data))
         return sha, len(data)
 
-    def _install(self, sha: str, write: Callable[[BinaryIO], object]) -> None:
-        # Written under a temporary name and renamed: readers never see half a file.
+    def adopt_file(self, path: Path, sha: str) -> tuple[str, int]:
+        """Move a file whose sha256 the caller computed (in the artifact folder's filesystem) into place."""
+        size = path.stat().st_size
         target = self.artifact_path(sha)
-        if target.exists():
+        if self.touch(sha):
+            path.unlink()
+            return sha, size
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o444)
+        os.replace(path, target)
+        return sha, size
+
+    def touch(self, sha: str) -> bool:
+        """Mark stored content as just used (so `gc` leaves it alone); False if it is not stored."""
+        try:
+            os.utime(self.artifact_path(sha))
+            return True
+        except FileNotFoundError:
+            return False
+        except PermissionError:  # another user's file in a shared store: it exists
+            return True
+
+    def _install(self, sha: str, write: Callable[[BinaryIO], object]) -> None:
+        # Written under a temporary name and renamed: readers never see half a file. Content that
+        # is already stored is touched instead: `gc` never removes content written or reused lately.
+        target = self.artifact_path(sha)
+        if self.touch(sha):
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")

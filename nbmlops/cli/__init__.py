@@ -78,4 +78,5 @@ def _emit(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
 
 
 # Importing the command modules registers their commands on `main`.
+from . import data  # noqa: E402,F401  (data versioning and disk space)
 from . import jobs, models, monitor, runs  # noqa: E402,F401
