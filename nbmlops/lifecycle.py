@@ -24,7 +24,6 @@ from .monitoring_service import monitor
 from .runner import NotebookResult, notebook_parameters, run_notebook
 from .search import get_run
 from .substitution import substituted
-from .substitution import substituted
 from .tracking import Tracker
 
 
