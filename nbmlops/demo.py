@@ -1,4 +1,5 @@
-"""`python -m nbmlops.demo`: sweep notebooks/train.ipynb over a grid, tracked, and print a leaderboard.
+"""`python -m nbmlops.demo`: sweep notebooks/train.ipynb over a grid, tracked, print a leaderboard,
+then monitor the model in production and retrain it when a batch drifts.
 
 A sweep of the notebook over a small grid on 2 workers (one parent run, a child run per
 combination), on the store found by the usual rule (creating `./.nbmlops` when none is found).
@@ -11,11 +12,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import nbmlops
 
 EXPERIMENT = "demo-breast-cancer"
 GRID = {"model": ["logistic_regression", "random_forest", "gradient_boosting"], "max_depth": [2, 4]}
+MODEL = "breast-cancer"  # registered by the notebook's %%track --model clf:breast-cancer
 
 
 def notebook_path() -> Path:
@@ -52,9 +55,39 @@ def main() -> int:
                "metrics.roc_auc_score", "metrics.accuracy_score", "metrics.f1_score", "metrics.fit_time"]
     print(f"\nLeaderboard of {EXPERIMENT!r} (top 10 by ROC AUC):")
     print(board[[c for c in columns if c in board]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    print("\nNext: open notebooks/train.ipynb in JupyterLab, `nbmlops runs -e demo-breast-cancer`, "
-          "`nbmlops show RUN_ID`, or nbmlops.runs_table() in a notebook.")
+    monitor_and_retrain(result)
+    print("\nNext: open notebooks/train.ipynb or notebooks/monitor.ipynb in JupyterLab, "
+          "`nbmlops runs -e demo-breast-cancer`, `nbmlops show RUN_ID`, or nbmlops.runs_table() in a notebook.")
     return 0
+
+
+def monitor_and_retrain(result: Any) -> None:
+    """Put the sweep's weakest model in production, monitor two batches, retrain on the drifted one."""
+    from sklearn.datasets import load_breast_cancer
+
+    from nbmlops.lifecycle import retrain_on_drift
+    from nbmlops.tracking import tracker
+
+    finished = [c for c in result.children if c.run_id and c.metric is not None]
+    if len(finished) < 2 or result.best is None:
+        return
+    versions = nbmlops.model_versions(MODEL)
+    weakest = min(finished, key=lambda c: c.metric)
+    version = int(versions.loc[versions["run_id"] == weakest.run_id, "version"].max())
+    nbmlops.promote(MODEL, version, "production", reason="demo: the sweep's weakest model goes first")
+    print(f"\n{MODEL}@production is version {version} ({weakest.describe()}, ROC AUC {weakest.metric:.4f})")
+    features = load_breast_cancer(as_frame=True).frame.drop(columns="target").sample(200, random_state=1)
+    print("  a batch like the training data: " + nbmlops.monitor(f"{MODEL}@production", features).summary())
+    shifted = features * 1.2  # e.g. a new scanner calibration: every measurement 20% larger
+    report, retraining = retrain_on_drift(
+        tracker(), f"{MODEL}@production", shifted, dict(result.best.params),
+        promote_if="metrics.roc_auc_score > champion.metrics.roc_auc_score",
+        source="the demo batch with every measurement 20% larger")
+    print("  a shifted batch: " + report.summary())
+    if retraining is not None:
+        print(f"  retrained with the sweep's best configuration ({result.best.describe()}): {retraining.decision}")
+    print(nbmlops.monitoring(MODEL)[["timestamp", "version", "n_rows", "drift_share", "dataset_drift"]]
+          .tail(2).to_string(index=False))
 
 
 if __name__ == "__main__":

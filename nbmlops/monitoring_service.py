@@ -34,7 +34,8 @@ from .names import new_run_id
 from .store import Store
 
 NULL_TOLERANCE = 0.01  # a batch may have this much more missing values than the reference unremarked
-THREADS = min(4, os.cpu_count() or 1)  # numpy sorts release the GIL: columns are compared in parallel
+RANGE_TOLERANCE = 0.01  # ...and this share of values beyond its min and max (a sample's extremes move)
+THREADS = min(4, (os.cpu_count() or 1) + 1)  # numpy sorts release the GIL: columns are compared in parallel
 
 
 class NoReferenceError(NotFoundError):
@@ -64,13 +65,13 @@ def monitor(store: Store, model: str, data: Any, labels: Any = None, timestamp: 
     frame, y = _split_labels(as_frame(data).rename(columns=str), labels)
     when = _timestamp(timestamp)
     compared = [c for c in reference.columns if c in frame.columns]
-    with ThreadPoolExecutor(THREADS) as pool:
-        results = list(pool.map(lambda c: compare(reference.columns[c], frame[c]), compared))
-    features = [drift for drift, _ in results]
     notes: list[str] = []
-    predictions = None
-    if reference.prediction is not None or y is not None:
-        predictions = _predictions(store, version, reference, frame, trusted, notes)
+    with ThreadPoolExecutor(THREADS) as pool:  # the model predicts while the columns are compared
+        predicting = (pool.submit(_predictions, store, version, reference, frame, trusted, notes)
+                      if reference.prediction is not None or y is not None else None)
+        results = list(pool.map(lambda c: compare(reference.columns[c], frame[c]), compared))
+        predictions = predicting.result() if predicting else None
+    features = [drift for drift, _ in results]
     prediction = None
     if predictions is not None and reference.prediction is not None:
         prediction = compare(reference.prediction, pd.Series(predictions))[0]
@@ -191,8 +192,9 @@ def _quality(version: registry.ModelVersion, reference: ReferenceProfile, frame:
             nulls[drift.column] = (drift.reference_nulls, drift.current_nulls)
         if facts.unseen_rows:
             unseen[drift.column] = (facts.unseen, facts.unseen_rows)
-        if facts.out_of_range:
-            outside[drift.column] = (facts.out_of_range, facts.out_of_range / max(1, facts.rows - facts.nulls))
+        share = facts.out_of_range / max(1, facts.rows - facts.nulls)
+        if share > RANGE_TOLERANCE:
+            outside[drift.column] = (facts.out_of_range, share)
     return DataQuality(
         missing_columns=[c for c in expected if c not in found],
         extra_columns=[c for c in found if c not in expected],

@@ -117,12 +117,12 @@ def test_unseen_categories_nulls_and_out_of_range_values_are_reported(churn: Sto
     batch = customers(1000, seed=6)
     batch.loc[:99, "region"] = "atlantis"
     batch.loc[100:399, "income"] = np.nan
-    batch.loc[400:409, "age"] = 500.0
+    batch.loc[400:429, "age"] = 500.0
     report = nbmlops.monitor("churn@production", batch)
     examples, rows = report.quality.unseen_categories["region"]
     assert (examples, rows) == (["atlantis"], 100)
     assert report.quality.nulls["income"] == (0.0, pytest.approx(0.3))
-    assert report.quality.out_of_range["age"][0] >= 10
+    assert report.quality.out_of_range["age"][0] >= 30
     assert report.quality.schema_ok
     assert any("atlantis" in line for line in report.quality.issues())
 
@@ -306,3 +306,11 @@ def test_retrain_if_drift_runs_only_on_drift(store_env: Store, tmp_path: Path) -
     assert "dataset drift in" in audit["reason"] and "4 of 4 columns drifted" in audit["reason"]
     assert len(nbmlops.monitoring("iris")) == 2
     assert nbmlops.monitor("iris@production", features).drifted_columns == []  # v2 has its own reference
+
+
+def test_the_monitoring_notebook_runs_on_an_empty_store(store_env: Store) -> None:
+    run = nbmlops.run_notebook(Path(__file__).parent.parent / "notebooks" / "monitor.ipynb", experiment="nb")
+    assert run.status is nbmlops.RunStatus.FINISHED, run.error
+    history = nbmlops.monitoring("breast-cancer")
+    assert list(history["dataset_drift"]) == [False, True]
+    assert history["metrics.accuracy"].iloc[0] > history["metrics.accuracy"].iloc[1]
