@@ -111,6 +111,10 @@ function serve(models: ModelSummary[] = [summary], promote?: () => unknown): voi
       }
       return { name: 'churn', alias: 'production', version: 3, gate: null } as never;
     }
+    if (route === 'models/churn/aliases/production' && init.method === 'DELETE') {
+      posted.push({ path, body: null });
+      return undefined as never;
+    }
     throw new ApiError(`unexpected ${init.method ?? 'GET'} ${path}`, 500);
   });
 }
@@ -248,5 +252,17 @@ describe('ModelsView', () => {
     expect(document.activeElement).toBe(within(dialog).getByLabelText('Alias'));
     fireEvent.keyDown(dialog, { key: 'Escape' });
     expect(screen.queryByRole('dialog')).toBeNull();
+  });
+
+  it('removes an alias after confirmation, with the reason', async () => {
+    serve();
+    render(<ModelsView model={model} trans={trans} actions={actions()} name="churn" />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Remove alias production' }));
+    const dialog = screen.getByRole('dialog', { name: 'Remove alias production?' });
+    expect(posted).toEqual([]);
+    fireEvent.change(within(dialog).getByLabelText('Reason'), { target: { value: 'retired' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Confirm removal' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(posted).toEqual([{ path: 'models/churn/aliases/production?reason=retired', body: null }]);
   });
 });

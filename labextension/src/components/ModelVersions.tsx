@@ -58,7 +58,10 @@ export function ModelVersions(props: {
   const metrics = React.useMemo(() => keyMetrics(detail), [detail]);
   return (
     <div className="jp-nbmlops-model-scroll">
-      <table className="jp-nbmlops-run-table jp-nbmlops-model-table" aria-label={trans.__('Versions of %1', detail.name)}>
+      <table
+        className="jp-nbmlops-run-table jp-nbmlops-model-table jp-nbmlops-model-versions"
+        aria-label={trans.__('Versions of %1', detail.name)}
+      >
         <thead>
           <tr>
             <th scope="col">{trans.__('Version')}</th>
