@@ -51,15 +51,18 @@ async function fetchHistory(
   maxPoints: number,
   live: boolean
 ): Promise<History> {
-  const [history, running] = await Promise.all([
-    model.metricHistory(runId, metric, maxPoints).catch((error: unknown) => {
-      if (error instanceof ApiError && error.status === 404) {
-        return null;
-      }
-      throw error;
-    }),
-    live ? model.run(runId).then(run => run.status === 'RUNNING') : Promise.resolve(false)
-  ]);
+  // live: the run's detail says whether it still runs and whether it has the metric yet (no 404 per tick)
+  const run = live ? await model.run(runId) : null;
+  const history =
+    run && !(metric in run.metrics)
+      ? null
+      : await model.metricHistory(runId, metric, maxPoints).catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) {
+            return null; // the run never logged this metric
+          }
+          throw error;
+        });
+  const running = run?.status === 'RUNNING';
   const points = history?.points ?? { step: [], timestamp: [], value: [] };
   const time = new Float64Array(points.timestamp.length);
   points.timestamp.forEach((stamp, i) => {
