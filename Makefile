@@ -3,30 +3,84 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# jlpm and jupyter-builder live in the venv: every node step runs with it first on PATH.
+WITH_VENV := PATH=$(CURDIR)/$(VENV)/bin:$$PATH
+# One lab-extension build at a time in this checkout (several people and tools build it).
+BUILD_LOCK := flock /tmp/nbmlops-labbuild.lock
 
-.PHONY: demo test install bench clean
+LAB := labextension
+LAB_BUILT := nbmlops/labextension/package.json
+LAB_SOURCES := $(shell find $(LAB)/src $(LAB)/style -type f -not -path '*/__tests__/*' 2>/dev/null) \
+	$(LAB)/package.json $(LAB)/tsconfig.json
+LAB_INSTALLED := $(VENV)/share/jupyter/labextensions/nbmlops
+UI_TESTS := $(LAB)/ui-tests
+UI_DEPS := $(UI_TESTS)/node_modules/.yarn-state.yml
+CHROMIUM := /usr/bin/chromium
+LAB_PORT ?= 8888
+
+.PHONY: demo test test-python test-ts test-ui check-chromium install labextension bench bench-panel clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# Builds the lab extension too (hatch-jupyter-builder runs jlpm from the build environment).
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(WITH_VENV) $(BUILD_LOCK) $(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-## make demo: track several scikit-learn runs into ./.nbmlops and print the leaderboard
+## make labextension: rebuild the panel when labextension/src or style changed, and make Jupyter serve that build
+$(LAB_BUILT): $(LAB_SOURCES) | $(STAMP)
+	cd $(LAB) && $(WITH_VENV) $(BUILD_LOCK) sh -c 'jlpm install && jlpm build'
+
+labextension: $(LAB_BUILT)
+	@cmp -s $(LAB_INSTALLED)/package.json $(LAB_BUILT) || \
+		$(WITH_VENV) $(BUILD_LOCK) $(VENV)/bin/jupyter labextension develop --overwrite .
+
+## make demo: track several scikit-learn runs into ./.nbmlops, print the leaderboard, then open
+## JupyterLab on that store with the panel (NO_LAB=1: stop after the leaderboard)
 demo: $(STAMP)
 	$(PY) -m nbmlops.demo
+ifeq ($(filter-out 0,$(NO_LAB)),)
+	@$(MAKE) --no-print-directory labextension
+	@token=$$($(PY) -c 'import secrets; print(secrets.token_hex(24))'); \
+	echo ""; \
+	echo "Starting JupyterLab on this store: http://localhost:$(LAB_PORT)/lab?token=$$token"; \
+	echo "The panel is the left sidebar icon \"Experiments\" (or the command palette: \"Open All Runs\", \"Open Model Registry\")."; \
+	echo "Ctrl-C stops JupyterLab; NO_LAB=1 make demo skips this step; LAB_PORT=N picks another port."; \
+	echo ""; \
+	$(WITH_VENV) exec $(VENV)/bin/jupyter lab --no-browser --port $(LAB_PORT) --ServerApp.port_retries=0 \
+		--IdentityProvider.token=$$token $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+endif
 
-## make test: every test suite of the project
-test: $(STAMP)
+## make test: every test suite of the project: Python, TypeScript (jest), browser (Galata on Chromium)
+test: check-chromium test-python test-ts test-ui
+
+check-chromium:
+	@test -x $(CHROMIUM) || { echo "make test: the browser tests need $(CHROMIUM): install Debian's chromium: apt-get update && apt-get install -y chromium" >&2; exit 1; }
+
+test-python: $(STAMP) labextension
 	$(PY) -m pytest
+
+test-ts: labextension
+	cd $(LAB) && $(WITH_VENV) jlpm test
+
+$(UI_DEPS): $(UI_TESTS)/package.json $(UI_TESTS)/yarn.lock | $(STAMP)
+	cd $(UI_TESTS) && $(WITH_VENV) PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 jlpm install
+	touch $@
+
+test-ui: check-chromium labextension $(UI_DEPS)
+	cd $(UI_TESTS) && $(WITH_VENV) jlpm playwright test
 
 ## make bench: performance figures, side by side with MLflow when it can be installed
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
 
+## make bench-panel: the panel in Chromium: 10,000 runs painted, a 1,000,000-point metric history drawn
+bench-panel: check-chromium labextension $(UI_DEPS)
+	$(WITH_VENV) $(PY) benchmarks/bench_panel.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(UI_TESTS)/test-results $(UI_TESTS)/playwright-report

@@ -12,7 +12,7 @@ from jupyterlab.galata import configure_jupyter_server
 
 configure_jupyter_server(c)  # noqa: F821 (c is the config object jupyter passes in)
 c.ServerApp.allow_root = True  # noqa: F821
-c.ServerApp.port = int(os.environ.get("NBMLOPS_UI_PORT", "8894"))  # noqa: F821
+c.ServerApp.port = int(os.environ.get("NBMLOPS_UI_PORT", "8896"))  # noqa: F821
 
 store = os.environ.get("NBMLOPS_STORE") or tempfile.mkdtemp(prefix="nbmlops-ui-store-")
 os.environ["NBMLOPS_STORE"] = store

@@ -10,7 +10,7 @@ const path = require('path');
 
 const base = require('@jupyterlab/galata/lib/playwright-config');
 
-const PORT = process.env.NBMLOPS_UI_PORT || '8894';
+const PORT = process.env.NBMLOPS_UI_PORT || '8896';
 const VENV_BIN = path.resolve(__dirname, '..', '..', '.venv', 'bin');
 
 // One temporary store for the server, its kernels and the tests (workers inherit process.env).
