@@ -107,7 +107,8 @@ def _numeric(ref: ColumnReference, values: pd.Series) -> tuple[FeatureDrift, Col
     below = int(np.searchsorted(cur, ref.min, side="left"))
     above = cur.size - int(np.searchsorted(cur, ref.max, side="right"))
     facts = ColumnFacts(len(values), nulls, out_of_range=below + above)
-    if ref.categories is not None and np.count_nonzero(cur[1:] != cur[:-1]) < FEW_VALUES:
+    if ref.categories is not None and len(ref.categories) <= FEW_VALUES \
+            and np.count_nonzero(cur[1:] != cur[:-1]) < FEW_VALUES:
         distinct, counts = distinct_sorted(cur)
         if len(set(ref.categories) | set(distinct.tolist())) <= FEW_VALUES:
             batch = {float(v): int(n) for v, n in zip(distinct, counts)}

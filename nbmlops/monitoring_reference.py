@@ -3,8 +3,9 @@
 A profile keeps, per feature column, enough to run Evidently's default drift tests without the
 rows themselves: numeric columns keep their sorted values when the reference has at most
 SMALL_REFERENCE of them (exact KS tests), else QUANTILES quantiles (Wasserstein distance), plus
-mean, std (ddof=0, as Evidently normalizes by), min, max and the null count; categorical columns
-(and numeric ones with at most FEW_VALUES distinct values) keep their category counts. It also
+mean, std (ddof=0, as Evidently normalizes by), min, max and the null count, and their value
+counts when they have at most MAX_CATEGORIES distinct values; categorical columns keep their
+category counts (the MAX_CATEGORIES most frequent ones). It also
 keeps the model's predictions on (a sample of) the reference, for prediction drift.
 
 This module sits below the registry (which stores a profile with each model version) and imports
@@ -49,7 +50,8 @@ class ColumnReference:
     std: float | None = None
     min: float | None = None
     max: float | None = None
-    categories: dict[Any, int] | None = None  # value -> count (str keys; float keys if numeric)
+    categories: dict[Any, int] | None = None  # value -> count: str keys, or float keys for numeric
+    # columns with at most MAX_CATEGORIES distinct values
     other: int = 0  # values outside the kept categories
 
     @property
@@ -65,9 +67,13 @@ class ColumnReference:
         return np.interp(levels, np.r_[0.0, LEVELS, 1.0], np.r_[self.min, self.quantiles, self.max])
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
-        """Share of reference values <= x (interpolated between quantiles for large references)."""
+        """Share of reference values <= x (interpolated between quantiles for large continuous ones)."""
         if self.values is not None:
             return np.searchsorted(self.values, x, side="right") / self.values.size
+        if self.categories is not None:  # discrete: exact from the value counts
+            keys = np.array(sorted(self.categories), dtype=np.float64)
+            shares = np.r_[0.0, np.cumsum([self.categories[k] for k in keys]) / self.count]
+            return shares[np.searchsorted(keys, x, side="right")]
         assert self.quantiles is not None
         return np.interp(x, np.r_[self.min, self.quantiles, self.max], np.r_[0.0, LEVELS, 1.0],
                          left=0.0, right=1.0)
@@ -181,7 +187,7 @@ def column_reference(name: str, values: pd.Series) -> ColumnReference | None:
             values=ordered if small else None,
             quantiles=None if small else ordered[(LEVELS * ordered.size).astype(np.intp)],
             mean=float(ordered.mean()), std=float(ordered.std()), min=float(ordered[0]), max=float(ordered[-1]),
-            categories=({float(v): int(n) for v, n in zip(distinct, counts)} if distinct.size <= FEW_VALUES
+            categories=({float(v): int(n) for v, n in zip(distinct, counts)} if distinct.size <= MAX_CATEGORIES
                         else None))
     try:
         counts = value_counts(values)
