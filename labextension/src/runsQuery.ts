@@ -27,7 +27,7 @@ export interface FilterError {
   error: ApiError;
 }
 
-/** The attributes always shown, in order. */
+/** The attributes always shown, in order (plus `experiment` after the name when several are shown). */
 export const ATTRIBUTE_COLUMNS: Column[] = ['status', 'name', 'start_time', 'duration', 'notebook'].map(key => ({
   id: key,
   kind: 'attribute',
@@ -176,6 +176,9 @@ export class RunsQuery implements IDisposable {
   get columns(): Column[] {
     const chosen = this.chosenColumns();
     const columns = [...ATTRIBUTE_COLUMNS];
+    if (this._experiments === null || this._experiments.length > 1) {
+      columns.splice(2, 0, { id: 'experiment', kind: 'attribute', key: 'experiment' });
+    }
     for (const kind of KEY_KINDS) {
       for (const key of this._keys[kind]) {
         const column = keyColumn(kind, key);

@@ -171,6 +171,8 @@ describe('RunsQuery', () => {
     expect(again.columns.map(c => c.id).slice(5)).toEqual(['params.batch size', 'metrics.acc', 'tags.team']);
     const other = new RunsQuery({ model, experiments: ['other'], storage });
     expect(other.chosenColumns().has('tags.team')).toBe(false);
+    const all = new RunsQuery({ model, experiments: null, storage });
+    expect(all.columns.map(c => c.id).slice(0, 3)).toEqual(['status', 'name', 'experiment']);
   });
 
   it('reports a server that went away, and recovers', async () => {

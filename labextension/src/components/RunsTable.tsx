@@ -18,6 +18,7 @@ const CHECKBOX_WIDTH = 36;
 const WIDTHS: Record<string, number> = {
   status: 96,
   name: 200,
+  experiment: 140,
   start_time: 170,
   duration: 96,
   notebook: 170,
@@ -304,6 +305,7 @@ export function columnLabel(column: Column, trans: TranslationBundle): { kind: s
       const names: Record<string, string> = {
         status: trans.__('Status'),
         name: trans.__('Name'),
+        experiment: trans.__('Experiment'),
         start_time: trans.__('Start'),
         duration: trans.__('Duration'),
         notebook: trans.__('Notebook')
