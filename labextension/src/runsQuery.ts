@@ -230,6 +230,9 @@ export class RunsQuery implements IDisposable {
   /** The view shows rows [start, end): fetch their missing blocks once scrolling rests there. */
   ensureRange(start: number, end: number): void {
     this._view = [Math.max(0, start), Math.max(start, end)];
+    if (!this._loaded) {
+      return; // start() (or refresh() after it failed) loads the first page
+    }
     const missing = this._missingBlocks();
     if (missing.length === 0 || this._timer !== null || this._disposed) {
       return;
@@ -318,7 +321,14 @@ export class RunsQuery implements IDisposable {
 
   /** Re-fetch the blocks in view and the total (live status of running runs). */
   async refresh(): Promise<void> {
-    if (this._disposed || !this._loaded || this._refreshing) {
+    if (this._disposed || this._refreshing) {
+      return;
+    }
+    if (!this._loaded) {
+      // The first page failed (server away?): try again.
+      if (this._pending.size === 0) {
+        await this.start();
+      }
       return;
     }
     this._refreshing = true;
@@ -345,6 +355,8 @@ export class RunsQuery implements IDisposable {
     } finally {
       this._refreshing = false;
     }
+    // Rows in view whose blocks failed to load earlier are tried again.
+    this.ensureRange(...this._view);
   }
 
   dispose(): void {

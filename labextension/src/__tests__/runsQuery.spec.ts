@@ -183,9 +183,22 @@ describe('RunsQuery', () => {
     await settle();
     expect(query.error?.message).toMatch(/cannot reach/);
     mockedRequest.mockImplementation(((path: string) => server.handle(path)) as typeof requestAPI);
-    query.ensureRange(4000, 4011);
+    await query.refresh(); // the next tick retries the rows in view
     await settle();
     expect(query.error).toBeNull();
     expect(query.rowAt(4005)).toBeDefined();
+  });
+
+  it('retries the first page on the next refresh when the server was away', async () => {
+    mockedRequest.mockImplementation(() => Promise.reject(new ApiError('cannot reach the Jupyter server', 0)));
+    const query = newQuery();
+    await query.start();
+    expect(query.loaded).toBe(false);
+    expect(query.error?.status).toBe(0);
+    mockedRequest.mockImplementation(((path: string) => server.handle(path)) as typeof requestAPI);
+    await query.refresh();
+    expect(query.loaded).toBe(true);
+    expect(query.error).toBeNull();
+    expect(query.total).toBe(10_000);
   });
 });

@@ -208,6 +208,11 @@ export function RunsTable(props: RunsTableProps): React.ReactElement {
           }
         }}
         onKeyDown={event => onRowKey(event, index, run)}
+        onDoubleClick={event => {
+          if (run && (event.target as HTMLElement).tagName !== 'INPUT') {
+            onOpen(run);
+          }
+        }}
       >
         {run ? (
           <>
@@ -215,7 +220,7 @@ export function RunsTable(props: RunsTableProps): React.ReactElement {
               <input
                 type="checkbox"
                 tabIndex={-1}
-                aria-label={trans.__('Select run %1', run.name)}
+                aria-label={trans.__('Select run %1', run.name || run.run_id)}
                 checked={selected}
                 onChange={() => undefined}
                 onClick={event => query.toggle(index, event.shiftKey)}

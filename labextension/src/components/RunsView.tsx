@@ -46,7 +46,13 @@ export function RunsView(props: RunsViewProps): React.ReactElement {
     return () => query.dispose();
   }, [query]);
   useQueryChanged(query);
-  useTick(model, () => void query.refresh());
+  const root = React.useRef<HTMLDivElement>(null);
+  // Only a view on screen re-fetches: a tab behind another one waits until it is shown again.
+  useTick(model, () => {
+    if (root.current && !root.current.closest('.lm-mod-hidden')) {
+      void query.refresh();
+    }
+  });
 
   const selection = query.selection;
   const columns = query.columns;
@@ -95,7 +101,7 @@ export function RunsView(props: RunsViewProps): React.ReactElement {
   }
 
   return (
-    <div className="jp-nbmlops-runs">
+    <div className="jp-nbmlops-runs" ref={root}>
       <div className="jp-nbmlops-runs-toolbar">
         <FilterBox
           where={query.where}
