@@ -24,7 +24,7 @@ import pandas as pd
 from .errors import InvalidInputError
 
 PART_BYTES = 128 << 20
-COMPRESSION = "snappy"  # cheap; dictionary encoding already shrinks repetitive columns
+COMPRESSION = "uncompressed"  # speed first; dictionary and run-length encoding still shrink repetitive columns
 _INDEX = "__index_level_{}__"
 Finish = Callable[[Path], tuple[str, int]]  # a written part -> (sha256, size)
 
@@ -174,12 +174,17 @@ def _encode_pandas(obj: pd.DataFrame | pd.Series, folder: Path,
             if index.nlevels > 1 else index.rename(levels[0]["parquet"]), axis=0).reset_index()
     step = _part_rows(len(flat), int(flat.memory_usage(index=False).sum() // max(1, len(flat))))
     count = max(1, -(-len(flat) // step))
+    # Trying to dictionary-encode millions of distinct floats costs as much as writing them: in a
+    # frame of floats only, a dictionary is kept only when it stays tiny (a few-valued column).
+    options = f"FORMAT parquet, COMPRESSION {COMPRESSION}" + (
+        ", DICTIONARY_SIZE_LIMIT 8192" if all(t.kind == "f" for t in flat.dtypes if isinstance(t, np.dtype))
+        and all(isinstance(t, np.dtype) for t in flat.dtypes) else "")
 
     def write(i: int, path: Path) -> int:
         piece = flat.iloc[i * step:(i + 1) * step]
         with duckdb.connect(config={"threads": 1}) as con:  # two writers, one thread each
             con.register("part", piece)
-            con.execute(f"COPY part TO '{_quote(path)}' (FORMAT parquet, COMPRESSION {COMPRESSION})")
+            con.execute(f"COPY part TO '{_quote(path)}' ({options})")
         return len(piece)
 
     try:
@@ -220,9 +225,12 @@ def _decode_pandas(meta: dict[str, Any], paths: list[Path]) -> pd.DataFrame | pd
         names = [_unlabel(lv["name"]) for lv in index_meta["levels"]]
         index = pd.MultiIndex.from_arrays(arrays, names=names) if len(arrays) > 1 else \
             pd.Index(arrays[0], name=names[0])
-    data = {i: _restore(flat[c["parquet"]], c, nulls.get(c["parquet"])).reset_index(drop=True)
-            for i, c in enumerate(meta["columns"])}
-    frame = pd.DataFrame(data, index=None)
+    frame = flat[[c["parquet"] for c in meta["columns"]]]  # no copy of the data where types already match
+    for i, c in enumerate(meta["columns"]):
+        column = frame.iloc[:, i]
+        restored = _restore(column, c, nulls.get(c["parquet"]))
+        if restored is not column:
+            frame.isetitem(i, restored)
     frame.index = index
     names = [_unlabel(c["name"]) for c in meta["columns"]]
     col_names = [_unlabel(n) for n in meta["columns_index"]["names"]]

@@ -181,7 +181,9 @@ def to_svg(edges: pd.DataFrame, root: str | None = None) -> str:
     width = len(used) * (_W + _GAP_X) - _GAP_X + 20
     height = max(len(columns[t]) for t in used) * (_H + _GAP_Y) - _GAP_Y + 20
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="11" role="img" aria-label="lineage">']
+             f'font-family="sans-serif" font-size="11" role="img" aria-label="lineage">'
+             '<defs><marker id="nbmlops-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
+             'markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#888"/></marker></defs>']
     for _, e in edges.iterrows():
         (x1, y1), (x2, y2) = where[e["source"]], where[e["target"]]
         if x1 == x2:  # within a column (a run reproducing a run): an arc on the right
@@ -191,7 +193,7 @@ def to_svg(edges: pd.DataFrame, root: str | None = None) -> str:
             mid = (x1 + _W + x2) / 2
             path = f"M{x1 + _W},{y1 + _H / 2} C{mid},{y1 + _H / 2} {mid},{y2 + _H / 2} {x2},{y2 + _H / 2}"
         tip = html.escape(f"{e['kind']}" + (f" ({e['detail']})" if isinstance(e["detail"], str) else ""))
-        parts.append(f'<path d="{path}" fill="none" stroke="#888" stroke-width="1.5"><title>{tip}</title></path>')
+        parts.append(f'<path d="{path}" fill="none" stroke="#888" stroke-width="1.5" marker-end="url(#nbmlops-arrow)"><title>{tip}</title></path>')
     for node, (x, y) in where.items():
         kind = node.split(":", 1)[0]
         stroke = ' stroke="#000" stroke-width="2.5"' if node == root else ""
