@@ -254,3 +254,13 @@ def test_runs_of_many_params_types_become_typed_columns(fresh_store: Store) -> N
     assert df["params.mixed"].tolist() == [1, 2.5, "x", True, None]
     assert df["params.ints"].tolist() == [3] * 5
     assert isinstance(df, pd.DataFrame)
+
+
+def test_metric_history_is_by_step_whatever_the_logging_order(fresh_store: Store) -> None:
+    with nbmlops.start_run() as run:
+        for step, value in ((2, 0.2), (0, 0.0), (1, 0.1), (1, 0.15)):
+            nbmlops.log_metric("loss", value, step=step)
+    history = nbmlops.metric_history(run.run_id, "loss")
+    assert history["step"].tolist() == [0, 1, 1, 2]
+    assert history["value"].tolist() == [0.0, 0.1, 0.15, 0.2]  # same step: in logging order
+    assert str(history["timestamp"].dt.tz) == "UTC"

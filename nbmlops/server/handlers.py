@@ -182,13 +182,12 @@ def dataset_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def metric_points(store: Store, run_id: str, key: str, max_points: int) -> dict[str, Any]:
     """A metric's history, downsampled to at most `max_points` points keeping its extremes."""
-    history = search.metric_history(store, run_id, key)
-    steps, values = history["step"].to_numpy(), history["value"].to_numpy()
+    steps, stamps, values = search.metric_arrays(store, run_id, key)
     keep = downsample(steps, values, max_points)
-    stamps = history["timestamp"].dt.tz_convert(None).to_numpy()[keep]
+    kept = stamps[keep].astype("datetime64[us]")
     return {"key": key, "total": len(steps), "downsampled": len(keep) < len(steps), "max_points": max_points,
             "points": {"step": steps[keep].tolist(),
-                       "timestamp": np.datetime_as_string(stamps, unit="us", timezone="UTC").tolist(),
+                       "timestamp": np.datetime_as_string(kept, unit="us", timezone="UTC").tolist(),
                        "value": values[keep].tolist()}}
 
 
