@@ -88,7 +88,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     commands.addCommand(CommandIDs.openRun, {
       label: trans.__('Open Run'),
-      execute: args => show(createRunView(context, String(args.runId), args.name ? String(args.name) : undefined))
+      execute: args => {
+        const runId = String(args.runId);
+        const widget = createRunView(context, runId, args.name ? String(args.name) : undefined);
+        show(widget);
+        if (!args.name && !widget.isDisposed) {
+          // The tab shows the id until the run's name is known.
+          model.run(runId).then(
+            run => (widget.title.label = trans.__('Run %1', run.name)),
+            () => undefined
+          );
+        }
+      }
     });
     commands.addCommand(CommandIDs.compare, {
       label: trans.__('Compare Runs'),

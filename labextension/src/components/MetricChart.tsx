@@ -15,6 +15,9 @@ import { ErrorLine, formatNumber, useTick } from './common';
  */
 export const DEFAULT_MAX_POINTS = 4000;
 
+/** Up to this many points a series is drawn with markers too. */
+const FEW_POINTS = 60;
+
 export interface MetricChartProps {
   model: NbmlopsModel;
   trans: TranslationBundle;
@@ -307,7 +310,8 @@ function Plot(props: PlotProps): React.ReactElement {
       label: h.label,
       stroke: smoothed ? withAlpha(h.color, 0.25) : h.color,
       width: 1,
-      points: { show: false },
+      // Markers where a line alone would hide the data: a metric logged once or a few times.
+      points: { show: h.value.length <= FEW_POINTS, size: 5, fill: h.color },
       show: !hidden.has(h.runId)
     }));
     if (smoothed) {
