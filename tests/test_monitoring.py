@@ -235,9 +235,7 @@ def cli(store: Store, *args: str) -> object:
 def test_cli_monitor_exit_codes_and_formats(churn: Store, tmp_path: Path) -> None:
     same, shifted = tmp_path / "same.csv", tmp_path / "shifted.parquet"
     customers(1000, seed=17).to_csv(same, index=False)
-    frame = customers(1000, seed=18, shift=1.0, plans=(0.1, 0.3, 0.6))
-    with duckdb.connect() as con:
-        con.execute(f"COPY (SELECT * FROM frame) TO '{shifted}' (FORMAT parquet)")
+    duckdb.from_df(customers(1000, seed=18, shift=1.0, plans=(0.1, 0.3, 0.6))).write_parquet(str(shifted))
 
     ok = cli(churn, "monitor", "churn@production", str(same), "--fail-on-drift")
     assert ok.exit_code == 0, ok.output
@@ -256,13 +254,16 @@ def test_cli_monitor_exit_codes_and_formats(churn: Store, tmp_path: Path) -> Non
     (["nope@production", "{csv}"], "model 'nope' has no alias 'production'"),
     (["old@production", "{csv}"], "old/1 has no reference profile"),
     (["churn@production", "{csv}", "--labels", "y"], "labels column 'y' is not in the data"),
+    (["churn@production", "{txt}"], "cannot read batch.txt: give a .csv or .parquet file"),
 ])
 def test_cli_monitor_errors_are_one_line(fresh_store: Store, tmp_path: Path, args: list[str], message: str) -> None:
     train = customers(50, seed=19)
     register("churn", train, churned(train))
     register("old", train, churned(train), reference=False)
     train.to_csv(tmp_path / "batch.csv", index=False)
-    result = cli(fresh_store, "monitor", *[a.format(csv=tmp_path / "batch.csv") for a in args])
+    train.to_csv(tmp_path / "batch.txt", index=False)
+    files = {"csv": tmp_path / "batch.csv", "txt": tmp_path / "batch.txt"}
+    result = cli(fresh_store, "monitor", *[a.format(**files) for a in args])
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and message in result.output
 
