@@ -437,10 +437,12 @@ export class RunsQuery implements IDisposable {
             return;
           }
           const old = this._blocks.get(index);
-          if (!compare || !old || this._total !== page.total || JSON.stringify(old.runs) !== JSON.stringify(page.runs)) {
+          if (compare && old && this._total === page.total && JSON.stringify(old.runs) === JSON.stringify(page.runs)) {
+            old.fetched = Date.now(); // unchanged: keep the same objects so rows skip re-rendering
+          } else {
             changed = true;
+            this._store(index, page);
           }
-          this._store(index, page);
           if (this._error) {
             this._error = null;
             changed = true;

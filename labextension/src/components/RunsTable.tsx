@@ -56,6 +56,8 @@ export function RunsTable(props: RunsTableProps): React.ReactElement {
   const [scrollTop, setScrollTop] = React.useState(0);
   const [height, setHeight] = React.useState(0);
   const [focused, setFocused] = React.useState(0);
+  // Status and name are pinned only while scrolled sideways: sticky cells cost paint time otherwise.
+  const [scrolledX, setScrolledX] = React.useState(false);
 
   // Track the viewport's height.
   React.useLayoutEffect(() => {
@@ -182,72 +184,50 @@ export function RunsTable(props: RunsTableProps): React.ReactElement {
   const selectedVisible = visibleIds.filter(id => query.isSelected(id)).length;
   const allVisible = visibleIds.length > 0 && selectedVisible === visibleIds.length;
 
+  // Rows get stable callbacks that reach the latest render's state, so unchanged rows skip re-rendering.
+  const latest = React.useRef({ onRowKey, setFocused, onOpen, query });
+  latest.current = { onRowKey, setFocused, onOpen, query };
+  const handlers = React.useMemo<RowHandlers>(
+    () => ({
+      key: (event, index, run) => latest.current.onRowKey(event, index, run),
+      focus: index => latest.current.setFocused(index),
+      open: run => latest.current.onOpen(run),
+      toggle: (index, range) => latest.current.query.toggle(index, range)
+    }),
+    []
+  );
+
   const rows: React.ReactElement[] = [];
   for (let index = first; index < last; index++) {
     const run = query.rowAt(index);
-    const selected = run ? query.isSelected(run.run_id) : false;
     rows.push(
-      <div
+      <Row
         key={index}
-        role="row"
-        aria-rowindex={index + 2}
-        aria-selected={run ? selected : undefined}
-        aria-busy={run ? undefined : true}
-        data-index={index}
-        tabIndex={index === tabbable ? 0 : -1}
-        className={
-          'jp-nbmlops-runs-row' +
-          (run ? '' : ' jp-nbmlops-runs-row-loading') +
-          (selected ? ' jp-mod-selected' : '') +
-          (index % 2 ? ' jp-nbmlops-runs-row-odd' : '')
-        }
-        style={{ ...rowStyle, top: index * ROW_HEIGHT, height: ROW_HEIGHT }}
-        onFocus={event => {
-          if (event.target === event.currentTarget) {
-            setFocused(index);
-          }
-        }}
-        onKeyDown={event => onRowKey(event, index, run)}
-        onDoubleClick={event => {
-          if (run && (event.target as HTMLElement).tagName !== 'INPUT') {
-            onOpen(run);
-          }
-        }}
-      >
-        {run ? (
-          <>
-            <div role="gridcell" className="jp-nbmlops-runs-cell jp-nbmlops-runs-check jp-nbmlops-runs-pinned">
-              <input
-                type="checkbox"
-                tabIndex={-1}
-                aria-label={trans.__('Select run %1', run.name || run.run_id)}
-                checked={selected}
-                onChange={() => undefined}
-                onClick={event => query.toggle(index, event.shiftKey)}
-              />
-            </div>
-            {columns.map(column => (
-              <Cell key={column.id} run={run} column={column} trans={trans} onOpen={onOpen} />
-            ))}
-          </>
-        ) : (
-          <div role="gridcell" className="jp-nbmlops-runs-cell jp-nbmlops-runs-placeholder">
-            <span className="jp-nbmlops-runs-placeholder-bar">{trans.__('Loading…')}</span>
-          </div>
-        )}
-      </div>
+        index={index}
+        run={run}
+        selected={run ? query.isSelected(run.run_id) : false}
+        tabbable={index === tabbable}
+        columns={columns}
+        template={template}
+        width={width}
+        trans={trans}
+        handlers={handlers}
+      />
     );
   }
 
   return (
     <div
       ref={scroller}
-      className="jp-nbmlops-runs-scroller"
+      className={'jp-nbmlops-runs-scroller' + (scrolledX ? ' jp-mod-scrolled-x' : '')}
       role="grid"
       aria-label={trans.__('Runs')}
       aria-rowcount={total + 1}
       aria-multiselectable={true}
-      onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
+      onScroll={event => {
+        setScrollTop(event.currentTarget.scrollTop);
+        setScrolledX(event.currentTarget.scrollLeft > 0);
+      }}
     >
       <div role="rowgroup" className="jp-nbmlops-runs-head">
         <div role="row" aria-rowindex={1} className="jp-nbmlops-runs-row jp-nbmlops-runs-header" style={rowStyle}>
@@ -276,6 +256,80 @@ export function RunsTable(props: RunsTableProps): React.ReactElement {
     </div>
   );
 }
+
+interface RowHandlers {
+  key(event: React.KeyboardEvent<HTMLDivElement>, index: number, run: RunRecord | undefined): void;
+  focus(index: number): void;
+  open(run: RunRecord): void;
+  toggle(index: number, range: boolean): void;
+}
+
+interface RowProps {
+  index: number;
+  /** undefined while the row's block is loading: a placeholder is shown. */
+  run: RunRecord | undefined;
+  selected: boolean;
+  tabbable: boolean;
+  columns: Column[];
+  template: string;
+  width: number;
+  trans: TranslationBundle;
+  handlers: RowHandlers;
+}
+
+const Row = React.memo(function Row(props: RowProps): React.ReactElement {
+  const { index, run, selected, tabbable, columns, template, width, trans, handlers } = props;
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={run ? selected : undefined}
+      aria-busy={run ? undefined : true}
+      data-index={index}
+      tabIndex={tabbable ? 0 : -1}
+      className={
+        'jp-nbmlops-runs-row' +
+        (run ? '' : ' jp-nbmlops-runs-row-loading') +
+        (selected ? ' jp-mod-selected' : '') +
+        (index % 2 ? ' jp-nbmlops-runs-row-odd' : '')
+      }
+      style={{ gridTemplateColumns: template, minWidth: width, top: index * ROW_HEIGHT, height: ROW_HEIGHT }}
+      onFocus={event => {
+        if (event.target === event.currentTarget) {
+          handlers.focus(index);
+        }
+      }}
+      onKeyDown={event => handlers.key(event, index, run)}
+      onDoubleClick={event => {
+        if (run && (event.target as HTMLElement).tagName !== 'INPUT') {
+          handlers.open(run);
+        }
+      }}
+    >
+      {run ? (
+        <>
+          <div role="gridcell" className="jp-nbmlops-runs-cell jp-nbmlops-runs-check jp-nbmlops-runs-pinned">
+            <input
+              type="checkbox"
+              tabIndex={-1}
+              aria-label={trans.__('Select run %1', run.name || run.run_id)}
+              checked={selected}
+              onChange={() => undefined}
+              onClick={event => handlers.toggle(index, event.shiftKey)}
+            />
+          </div>
+          {columns.map(column => (
+            <Cell key={column.id} run={run} column={column} trans={trans} onOpen={handlers.open} />
+          ))}
+        </>
+      ) : (
+        <div role="gridcell" className="jp-nbmlops-runs-cell jp-nbmlops-runs-placeholder">
+          <span className="jp-nbmlops-runs-placeholder-bar">{trans.__('Loading…')}</span>
+        </div>
+      )}
+    </div>
+  );
+});
 
 function HeaderCheckbox(props: {
   label: string;
