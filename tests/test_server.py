@@ -319,6 +319,21 @@ async def test_promotion_preview_changes_nothing(api: Fetch, tracked: dict[str, 
     assert (await api("models", "ghost", "promotion", params={"version": 1})).code == 404
 
 
+async def test_model_monitoring_time_series(api: Fetch, tracked: dict[str, str]) -> None:
+    assert strict_json(await api("models", "churn", "monitoring")) == {"name": "churn", "reports": [], "features": []}
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    nbmlops.monitor("churn/1", data=X, labels=y, timestamp="2026-03-01T00:00:00Z")
+    nbmlops.monitor("churn/1", data=X * 1.5, timestamp="2026-03-02T00:00:00Z")
+    body = strict_json(await api("models", "churn", "monitoring"))
+    first, second = body["reports"]
+    assert (first["timestamp"], first["version"], first["n_rows"]) == ("2026-03-01T00:00:00.000000Z", 1, 150)
+    assert first["dataset_drift"] is False and first["metrics"]["accuracy"] > 0.9
+    assert second["dataset_drift"] is True and second["drift_share"] >= 0.5 and second["metrics"] == {}
+    columns = {f["column"]: f for f in body["features"]}
+    assert set(columns) == set(X.columns) and columns["petal length (cm)"]["drifted"] is True
+    assert (await api("models", "ghost", "monitoring")).code == 404
+
+
 # -- artifacts: served only by (run, path) from the catalog -------------------------------------
 async def test_artifact_download(api: Fetch, tracked: dict[str, str]) -> None:
     rid = tracked["baseline"]

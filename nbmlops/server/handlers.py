@@ -26,7 +26,7 @@ import pandas as pd
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
-from .. import data, registry, search
+from .. import data, monitoring_service, registry, search
 from ..errors import FilterSyntaxError, InvalidInputError, NbmlopsError, NotFoundError
 from ..gates import GateResult
 from ..query import build_runs_query
@@ -225,6 +225,17 @@ def promote(store: Store, name: str, body: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "alias": body["alias"], "version": body["version"], "gate": gate_json(result)}
 
 
+def model_monitoring(store: Store, name: str) -> dict[str, Any]:
+    """A model's monitoring reports over time and the per-feature drift of the latest one."""
+    reports = []
+    for row in _records(monitoring_service.monitoring(store, name),
+                        ints=("version", "n_rows", "n_columns", "drifted_columns")):
+        metrics = {k[8:]: row.pop(k) for k in list(row) if k.startswith("metrics.")}
+        reports.append({**row, "metrics": {k: v for k, v in metrics.items() if v is not None}})
+    features = _records(monitoring_service.feature_drift(store, name), ints=("version",))
+    return {"name": name, "reports": reports, "features": features}
+
+
 def promotion_check(store: Store, name: str, version: int, alias: str, gate: str | None) -> dict[str, Any]:
     """What a promotion would do, without doing it: the alias's holder and the gate's outcome."""
     current, result = registry.check_promotion(store, name, version, alias, gate=gate)
@@ -411,6 +422,14 @@ class AliasesHandler(NbmlopsHandler):
         self.reply(await self.call(promote, name, body))
 
 
+class MonitoringHandler(NbmlopsHandler):
+    """GET models/{name}/monitoring: drift reports over time and the latest per-feature drift."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        self.reply(await self.call(model_monitoring, name))
+
+
 class PromotionHandler(NbmlopsHandler):
     """GET models/{name}/promotion: the gate of a promotion evaluated against the holder; changes nothing."""
 
@@ -445,6 +464,7 @@ ROUTES: list[tuple[str, type[NbmlopsHandler]]] = [
     ("models", ModelsHandler),
     ("models/{name}", ModelHandler),
     ("models/{name}/history", ModelHistoryHandler),
+    ("models/{name}/monitoring", MonitoringHandler),
     ("models/{name}/promotion", PromotionHandler),
     ("models/{name}/aliases", AliasesHandler),
     ("models/{name}/aliases/{alias}", AliasHandler),
