@@ -83,10 +83,12 @@ describe('RunsView', () => {
     show(300);
     await screen.findByText('run-0');
     const header = screen.getAllByRole('columnheader').find(h => h.textContent === 'paramC')!;
-    expect(header.getAttribute('aria-sort')).toBe('none');
+    expect(header.getAttribute('aria-sort')).toBeNull();
     fireEvent.click(within(header).getByRole('button'));
     await waitFor(() => expect(server.requests[server.requests.length - 1].get('order_by')).toBe('params.C asc'));
     await waitFor(() => expect(header.getAttribute('aria-sort')).toBe('ascending'));
+    const start = screen.getAllByRole('columnheader').find(h => h.textContent?.startsWith('Start'))!;
+    expect(start.getAttribute('aria-sort')).toBeNull();
     fireEvent.click(within(header).getByRole('button'));
     await waitFor(() => expect(header.getAttribute('aria-sort')).toBe('descending'));
     expect(server.requests[server.requests.length - 1].get('order_by')).toBe('params.C desc');

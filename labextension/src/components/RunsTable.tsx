@@ -389,7 +389,8 @@ function HeaderCell(props: {
   const { column, order, trans, onSort } = props;
   const label = columnLabel(column, trans);
   const sorted = order.column === column.id;
-  const direction = sorted ? (order.descending ? 'descending' : 'ascending') : 'none';
+  // aria-sort goes on the sorted header only.
+  const direction = sorted ? (order.descending ? 'descending' : 'ascending') : undefined;
   const title = label.kind ? `${label.kind} ${label.name}` : label.name;
   return (
     <div
