@@ -1,6 +1,7 @@
 import { ApiError, requestAPI } from '../api';
 import { NbmlopsModel } from '../model';
-import { RunsQuery, orderByText, reference, columnOf } from '../runsQuery';
+import { columnOf, orderByText, reference } from '../runsColumns';
+import { RunsQuery } from '../runsQuery';
 import { FakeServer, fakeServer, makeRuns } from './runsFixture';
 
 jest.mock('../api', () => ({ ...jest.requireActual('../api'), requestAPI: jest.fn() }));

@@ -1,7 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { keyColumn } from '../runsQuery';
+import { keyColumn } from '../runsColumns';
 import { Keys } from '../types';
 
 export interface ColumnChooserProps {

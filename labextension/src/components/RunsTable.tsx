@@ -1,7 +1,8 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { Column, RunsQuery, SortOrder, cellValue } from '../runsQuery';
+import { Column, SortOrder, cellValue } from '../runsColumns';
+import { RunsQuery } from '../runsQuery';
 import { RunRecord } from '../types';
 import { StatusBadge, formatDuration, formatNumber, formatValue } from './common';
 

@@ -2,7 +2,8 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { NbmlopsModel } from '../model';
-import { RunsQuery, orderByText } from '../runsQuery';
+import { orderByText } from '../runsColumns';
+import { RunsQuery } from '../runsQuery';
 import { Actions } from '../types';
 import { ColumnChooser } from './ColumnChooser';
 import { EmptyState, ErrorLine, useTick } from './common';
