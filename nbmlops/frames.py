@@ -21,12 +21,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from . import parquet
 from .errors import InvalidInputError
 
 PART_BYTES = 128 << 20
 COMPRESSION = "uncompressed"  # speed first; dictionary and run-length encoding still shrink repetitive columns
 _INDEX = "__index_level_{}__"
-Finish = Callable[[Path], tuple[str, int]]  # a written part -> (sha256, size)
+Finish = Callable[[Path, "str | None"], tuple[str, int]]  # a written part (and its sha256 if known) -> (sha256, size)
 
 
 def encode(obj: object, folder: Path, finish: Finish) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -53,14 +54,14 @@ def decode(meta: dict[str, Any], paths: list[Path]) -> Any:
     return _decode_pandas(meta, paths)
 
 
-def _write_parts(count: int, write: Callable[[int, Path], int], folder: Path,
+def _write_parts(count: int, write: Callable[[int, Path], tuple[int, str | None]], folder: Path,
                  finish: Finish, suffix: str) -> list[dict[str, Any]]:
     """Write parts 0..count-1 on two threads; each is finished as soon as it is written."""
 
     def one(i: int) -> dict[str, Any]:
         path = folder / f"part-{i:05d}{suffix}"
-        rows = write(i, path)
-        sha, size = finish(path)
+        rows, known = write(i, path)
+        sha, size = finish(path, known)
         return {"path": path.name, "sha256": sha, "size": size, "rows": rows}
 
     if count == 1:
@@ -82,10 +83,10 @@ def _encode_array(arr: np.ndarray, folder: Path, finish: Finish) -> tuple[dict[s
     step = _part_rows(len(whole), whole.itemsize * int(np.prod(whole.shape[1:], dtype=np.int64)))
     count = max(1, -(-len(whole) // step))
 
-    def write(i: int, path: Path) -> int:
+    def write(i: int, path: Path) -> tuple[int, str | None]:
         piece = whole[i * step:(i + 1) * step]
         np.save(path, np.ascontiguousarray(piece), allow_pickle=False)
-        return len(piece)
+        return len(piece), None
 
     meta = {"format": "npy", "dtype": arr.dtype.str, "shape": list(arr.shape),
             "fortran": bool(arr.ndim > 1 and arr.flags.f_contiguous and not arr.flags.c_contiguous)}
@@ -180,12 +181,16 @@ def _encode_pandas(obj: pd.DataFrame | pd.Series, folder: Path,
         ", DICTIONARY_SIZE_LIMIT 8192" if all(t.kind == "f" for t in flat.dtypes if isinstance(t, np.dtype))
         and all(isinstance(t, np.dtype) for t in flat.dtypes) else "")
 
-    def write(i: int, path: Path) -> int:
+    numeric = parquet.supported(flat)
+
+    def write(i: int, path: Path) -> tuple[int, str | None]:
         piece = flat.iloc[i * step:(i + 1) * step]
+        if numeric:  # numbers only: written as they are, and hashed on the way
+            return len(piece), parquet.write(piece, path)
         with duckdb.connect(config={"threads": 1}) as con:  # two writers, one thread each
             con.register("part", piece)
             con.execute(f"COPY part TO '{_quote(path)}' ({options})")
-        return len(piece)
+        return len(piece), None
 
     try:
         return meta, _write_parts(count, write, folder, finish, ".parquet")
@@ -252,10 +257,10 @@ def _encode_polars(obj: Any, folder: Path, finish: Finish) -> tuple[dict[str, An
     step = _part_rows(frame.height, int(frame.estimated_size() // max(1, frame.height)))
     count = max(1, -(-frame.height // step))
 
-    def write(i: int, path: Path) -> int:
+    def write(i: int, path: Path) -> tuple[int, str | None]:
         piece = frame.slice(i * step, step)
         piece.write_parquet(path, compression=COMPRESSION)
-        return piece.height
+        return piece.height, None
 
     return {"format": "polars-parquet", "series": series}, _write_parts(count, write, folder, finish, ".parquet")
 

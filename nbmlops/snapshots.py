@@ -5,9 +5,10 @@ A snapshot is a manifest (a JSON artifact) listing content-addressed files:
 - a file or a folder: every file once by content, with its relative path and mode bits.
 The run that logs a snapshot records the manifest as its artifact `snapshots/<fingerprint>.json`,
 so the catalog knows which versions have data, and whatever follows a run's artifacts (bundles,
-`gc`, `du`) follows its snapshots. `cache/snapshots.sqlite` maps fingerprints to manifests and file
-digests to stored files (it is derived data: delete it and it fills again): the same content
-logged again costs one lookup, and a folder with one changed file reads and stores one file.
+`gc`, `du`) follows its snapshots. `cache/snapshots/<fingerprint>` names the manifest of content
+snapshotted before and `cache/snapshot-files.sqlite` maps file digests to stored files (derived
+data: deleted, they fill again): the same content logged again costs one small read, and a folder
+with one changed file reads and stores one file.
 """
 
 from __future__ import annotations
@@ -58,12 +59,13 @@ def artifact_name(fingerprint: str) -> str:
 
 def snapshot(store: Store, obj: object, info: DatasetInfo) -> Snapshot:
     """Store the data of `obj` (fingerprinted as `info`) unless the same content is stored already."""
-    with _cache(store) as db:
-        row = db.execute("SELECT sha256 FROM manifests WHERE fingerprint = ?", [info.fingerprint]).fetchone()
-    if row is not None:
-        found = _reuse(store, row[0])
+    index = store.root / "cache" / "snapshots" / info.fingerprint
+    try:
+        found = _reuse(store, index.read_text().strip())
         if found is not None:
             return found
+    except (OSError, UnicodeDecodeError):
+        pass  # not snapshotted here yet (or the cache was deleted): store it
     store.artifact_dir.mkdir(parents=True, exist_ok=True)
     if info.kind in ("file", "directory"):
         files, extra = _store_files(store, info), {}
@@ -72,8 +74,11 @@ def snapshot(store: Store, obj: object, info: DatasetInfo) -> Snapshot:
     manifest = {"format": FORMAT, "fingerprint": info.fingerprint, "kind": info.kind, "files": files,
                 "source": info.source, **extra}
     sha, _ = store.put_bytes(json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode())
-    with _cache(store) as db:
-        db.execute("INSERT OR REPLACE INTO manifests VALUES (?, ?)", [info.fingerprint, sha])
+    index.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=index.parent, prefix=".incoming-")
+    with os.fdopen(fd, "w") as out:
+        out.write(sha)
+    os.replace(tmp, index)
     return Snapshot(info.fingerprint, sha, info.kind, len(files), sum(f["size"] for f in files), False)
 
 
@@ -93,13 +98,12 @@ def _reuse(store: Store, sha: str) -> Snapshot | None:
 
 @contextmanager
 def _cache(store: Store) -> Iterator[sqlite3.Connection]:
-    path = store.root / "cache" / "snapshots.sqlite"
+    path = store.root / "cache" / "snapshot-files.sqlite"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=30)
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS manifests (fingerprint TEXT PRIMARY KEY, sha256 TEXT)")
             db.execute("CREATE TABLE IF NOT EXISTS blobs (xxh3_128 TEXT PRIMARY KEY, sha256 TEXT)")
             with db:
                 yield db
@@ -128,7 +132,7 @@ def _store_memory(store: Store, obj: object) -> tuple[list[dict[str, Any]], dict
     folder = _staging(store)
     try:
         meta, parts = frames.encode(obj, Path(folder),
-                                    lambda path: store.adopt_file(path, _hash_file(path)))
+                                    lambda path, sha: store.adopt_file(path, sha or _hash_file(path)))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return parts, {"meta": meta}
@@ -196,6 +200,17 @@ def _copy_in(store: Store, path: Path, digest: bytes, root: Path) -> str:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def forget(store: Store, removed: set[str]) -> None:
+    """Drop the cache entries of snapshots whose manifest was removed (by `gc`)."""
+    folder = store.root / "cache" / "snapshots"
+    for entry in os.scandir(folder) if folder.is_dir() else []:
+        try:
+            if Path(entry.path).read_text().strip() in removed:
+                os.unlink(entry.path)
+        except (OSError, UnicodeDecodeError):
+            continue
 
 
 # -- reading --------------------------------------------------------------------------------

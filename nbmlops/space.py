@@ -164,8 +164,7 @@ def gc(store: Store, *, dry_run: bool = True) -> Collection:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    with snapshots._cache(store) as db:  # forget snapshots whose manifest went
-        db.executemany("DELETE FROM manifests WHERE sha256 = ?", [(s,) for s in shas])
+    snapshots.forget(store, set(shas))
     result.files = [p for p, key in zip(result.files, garbage) if key in set(gone)]
     result.bytes = sum(garbage[k].st_size for k in gone)
     result.removed = True

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import nbmlops
-from nbmlops import frames, space
+from nbmlops import frames, parquet, space
 from nbmlops.bundle import export_bundle, import_bundle
 from nbmlops.cli import main
 from nbmlops.datadiff import diff
@@ -108,7 +108,9 @@ def test_file_and_folder_round_trip_and_one_changed_file_stores_one_file(fresh_s
 
 def test_appended_rows_store_only_new_parts(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(frames, "PART_BYTES", 8 * 1000)  # 1000 rows of one float64 column per part
+    monkeypatch.setattr(parquet, "PAGE_BYTES", 8 * 300)  # and pages of 300 values
     frame = pd.DataFrame({"x": np.arange(10_000, dtype=float)})
+    frame.loc[3, "x"] = np.nan
     with nbmlops.start_run():
         nbmlops.log_dataset(frame, "growing", snapshot=True)
     before = stored_files(fresh_store)
