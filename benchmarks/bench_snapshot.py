@@ -80,7 +80,7 @@ def bench_frame(gigabytes: float, root: Path) -> None:
     load_s, back = timed(lambda: nbmlops.load_dataset("big"))
     assert back.shape == frame.shape
     print(f"  load_dataset (read + fingerprint check) {load_s:6.2f} s", flush=True)
-    del back, frame
+    del back
     gc.collect()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,16 @@ def log_dataset(tracker: Tracker, obj: object, name: str | None = None, role: st
     cache.parent.mkdir(parents=True, exist_ok=True)
     info = fingerprint(obj, cache_path=cache)
     if snapshot or (snapshot is None and role == "train" and setting(tracker.store, "snapshot-train")):
-        stored = snapshots.snapshot(tracker.store, obj, info)
-        tracker.emit("artifact", {"path": snapshots.artifact_name(info.fingerprint),
-                                  "sha256": stored.manifest_sha256,
-                                  "size": tracker.store.artifact_path(stored.manifest_sha256).stat().st_size})
+        try:
+            stored = snapshots.snapshot(tracker.store, obj, info)
+            tracker.emit("artifact", {"path": snapshots.artifact_name(info.fingerprint),
+                                      "sha256": stored.manifest_sha256,
+                                      "size": tracker.store.artifact_path(stored.manifest_sha256).stat().st_size})
+        except InvalidInputError as exc:
+            if snapshot:  # asked for: the caller must know
+                raise
+            # the store setting asked for it: the run goes on with the fingerprint and profile
+            warnings.warn(f"dataset {name!r} was not snapshotted: {exc}", stacklevel=3)
     run_id = tracker.emit("dataset", {
         "name": name, "role": role, "fingerprint": info.fingerprint, "kind": info.kind,
         "rows": info.rows, "columns": info.columns, "size_bytes": info.size_bytes,

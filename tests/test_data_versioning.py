@@ -238,7 +238,7 @@ def test_gc_keeps_everything_referenced_and_removes_an_unreferenced_snapshot(
         nbmlops.log_dataset(frame(1), "scratch", snapshot=True)
     with nbmlops.start_run(name="kept") as pinned:
         nbmlops.log_dataset(frame(2), "pinned", snapshot=True)
-    with nbmlops.start_run(name="model") as registered:
+    with nbmlops.start_run(name="model"):
         nbmlops.log_dataset(frame(3), "modelled", snapshot=True)
         nbmlops.log_model(LinearRegression().fit(frame(3)[["x"]], frame(3)["y"]), "m")
     live = nbmlops.start_run(name="live")
@@ -292,3 +292,11 @@ def test_reproduce_after_the_source_files_were_deleted(store_env: Store, tmp_pat
     assert any("parameter data_path pointed at a copy restored" in w for w in again.data_warnings)
     assert any("restored from its snapshot at its original path" in w for w in again.data_warnings)
     assert not other.parent.exists() and not data.exists()  # the user's folders are as they were
+
+
+def test_the_setting_never_breaks_a_run_over_data_it_cannot_snapshot(fresh_store: Store) -> None:
+    cli(fresh_store, "config", "snapshot-train", "on")
+    with nbmlops.start_run():
+        with pytest.warns(UserWarning, match="was not snapshotted: cannot snapshot column 'mixed'"):
+            info = nbmlops.log_dataset(pd.DataFrame({"mixed": [1, "a"]}), "mixed")
+    assert nbmlops.datasets("mixed")["fingerprint"].tolist() == [info.fingerprint]
