@@ -228,6 +228,19 @@ def snapshotted(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {path[len(PREFIX):-len(".json")]: sha for path, sha in rows}
 
 
+def sizes(store: Store, fingerprints: Iterable[str]) -> dict[str, int]:
+    """Bytes of data stored for each of these dataset versions that has a snapshot (others left out)."""
+    with store.reading(refresh=False) as con:
+        known = snapshotted(con)
+    found = {}
+    for version in set(fingerprints) & set(known):
+        try:
+            found[version] = sum(f["size"] for f in read_manifest(store, known[version])["files"])
+        except (NotFoundError, TamperedArtifactError, ValueError, KeyError):
+            continue  # a missing or damaged manifest: shown as without snapshot
+    return found
+
+
 def read_manifest(store: Store, sha: str) -> dict[str, Any]:
     """A snapshot's manifest, after checking its hash."""
     return json.loads(store.read_verified(sha, f"snapshot manifest {sha[:12]}"))

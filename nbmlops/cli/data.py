@@ -20,14 +20,7 @@ def data_group() -> None:
 
 def _with_snapshots(store: Store, table: pd.DataFrame) -> pd.DataFrame:
     """The datasets table with a `snapshot` column (bytes of data stored, or empty)."""
-    with store.reading(refresh=False) as con:
-        known = snapshots.snapshotted(con)
-    sizes = {}
-    for fingerprint in set(table["fingerprint"]) & set(known):
-        try:
-            sizes[fingerprint] = sum(f["size"] for f in snapshots.read_manifest(store, known[fingerprint])["files"])
-        except Exception:  # a missing or damaged manifest: listed as without snapshot
-            continue
+    sizes = snapshots.sizes(store, table["fingerprint"])
     table = table.copy()
     table["snapshot"] = [space._size(sizes[f]) if f in sizes else "" for f in table["fingerprint"]]
     return table
