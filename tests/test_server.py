@@ -334,6 +334,22 @@ async def test_model_monitoring_time_series(api: Fetch, tracked: dict[str, str])
     assert (await api("models", "ghost", "monitoring")).code == 404
 
 
+async def test_lineage_of_a_promoted_model(api: Fetch, tracked: dict[str, str]) -> None:
+    await api("models", "churn", "aliases", method="POST", body=json.dumps({"alias": "production", "version": 1}))
+    body = strict_json(await api("lineage", params={"ref": "churn@production"}))
+    assert body["root"] == "alias:churn@production"
+    edges = {(e["source"], e["target"], e["kind"]) for e in body["edges"]}
+    baseline = f"run:{tracked['baseline']}"
+    assert {("dataset:iris@1", baseline, "used"), (baseline, "model:churn/1", "registered"),
+            ("model:churn/1", "alias:churn@production", "alias")} <= edges
+    assert not any(tracked["weaker"] in e["source"] + e["target"] for e in body["edges"])
+    by_run = strict_json(await api("lineage", params={"ref": tracked["baseline"]}))
+    assert by_run["root"] == baseline
+    for bad, code in (({}, 400), ({"ref": "ghost@production"}, 404), ({"ref": "dataset:iris@9"}, 404)):
+        response = await api("lineage", params=bad)
+        assert (response.code, strict_json(response)["status"]) == (code, code), bad
+
+
 # -- artifacts: served only by (run, path) from the catalog -------------------------------------
 async def test_artifact_download(api: Fetch, tracked: dict[str, str]) -> None:
     rid = tracked["baseline"]

@@ -29,6 +29,7 @@ from jupyter_server.base.handlers import APIHandler
 from .. import data, monitoring_service, registry, search
 from ..errors import FilterSyntaxError, InvalidInputError, NbmlopsError, NotFoundError
 from ..gates import GateResult
+from ..lineage import lineage as lineage_of
 from ..query import build_runs_query
 from ..store import Store
 from .downsample import MIN_POINTS, downsample
@@ -223,6 +224,12 @@ def promote(store: Store, name: str, body: dict[str, Any]) -> dict[str, Any]:
     result = registry.promote(store, name, body["version"], body["alias"], gate=body.get("gate"),
                               reason=body.get("reason"))
     return {"name": name, "alias": body["alias"], "version": body["version"], "gate": gate_json(result)}
+
+
+def lineage_graph(store: Store, ref: str) -> dict[str, Any]:
+    """The lineage graph through `ref`: dataset versions -> runs -> model versions -> aliases."""
+    edges = lineage_of(store, ref)
+    return {"root": edges.root, "edges": _records(pd.DataFrame(edges))}
 
 
 def model_monitoring(store: Store, name: str) -> dict[str, Any]:
@@ -422,6 +429,17 @@ class AliasesHandler(NbmlopsHandler):
         self.reply(await self.call(promote, name, body))
 
 
+class LineageHandler(NbmlopsHandler):
+    """GET lineage?ref=...: what a model, run or dataset version came from and what came of it."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        ref = self.get_query_argument("ref", "")
+        if not ref.strip():
+            raise InvalidInputError("give what to trace: ?ref=name@alias, name/3, a run id or dataset:name@3")
+        self.reply(await self.call(lineage_graph, ref))
+
+
 class MonitoringHandler(NbmlopsHandler):
     """GET models/{name}/monitoring: drift reports over time and the latest per-feature drift."""
 
@@ -461,6 +479,7 @@ ROUTES: list[tuple[str, type[NbmlopsHandler]]] = [
     ("runs/{run_id}/metrics/{key}", MetricHandler),
     ("runs/{run_id}/artifacts/{path}", ArtifactHandler),
     ("datasets", DatasetsHandler),
+    ("lineage", LineageHandler),
     ("models", ModelsHandler),
     ("models/{name}", ModelHandler),
     ("models/{name}/history", ModelHistoryHandler),
