@@ -11,6 +11,7 @@ import {
   Keys,
   MetricHistory,
   ModelDetail,
+  ModelMonitoring,
   ModelSummary,
   PromotionCheck,
   PromotionResult,
@@ -176,6 +177,29 @@ export class NbmlopsModel implements IDisposable {
   /** The audit log of a model's aliases, oldest first. */
   async history(name: string): Promise<AuditEntry[]> {
     return (await this._get<{ history: AuditEntry[] }>(apiPath('models', name, 'history'))).history;
+  }
+
+  /** A model's monitoring reports (oldest first) and the latest report's per-feature drift. */
+  async monitoring(name: string): Promise<ModelMonitoring> {
+    const body = await this._get<ModelMonitoring>(apiPath('models', name, 'monitoring'));
+    const optional = (value: unknown): number | null => (value === null || value === undefined ? null : decodeNumber(value));
+    return {
+      ...body,
+      reports: body.reports.map(report => ({
+        ...report,
+        drift_share: decodeNumber(report.drift_share),
+        prediction_score: optional(report.prediction_score),
+        metrics: decodeMetrics(report.metrics)
+      })),
+      features: body.features.map(feature => ({
+        ...feature,
+        score: optional(feature.score),
+        threshold: decodeNumber(feature.threshold),
+        psi: optional(feature.psi),
+        reference_nulls: optional(feature.reference_nulls),
+        current_nulls: optional(feature.current_nulls)
+      }))
+    };
   }
 
   /** What promoting `version` to `alias` would do (current holder, gate outcome); changes nothing. */

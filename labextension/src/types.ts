@@ -165,6 +165,51 @@ export interface PromotionResult {
   gate: GateResult | null;
 }
 
+/** One stored monitoring report of a model version (GET models/{name}/monitoring). */
+export interface MonitoringReport {
+  timestamp: string;
+  version: number;
+  n_rows: number;
+  n_columns: number;
+  drifted_columns: number;
+  /** Share of compared columns that drifted, 0..1; dataset drift at >= 0.5. */
+  drift_share: number;
+  dataset_drift: boolean;
+  /** null when the model's predictions could not be compared. */
+  prediction_drift: boolean | null;
+  prediction_score: number | null;
+  report_id: string;
+  /** The batch file of `nbmlops monitor`, null for data frames. */
+  source: string | null;
+  /** Performance metrics; empty when the report had no labels. */
+  metrics: Record<string, number>;
+}
+
+/** One column's drift in a report. */
+export interface FeatureDriftRow {
+  report_id: string;
+  version: number;
+  timestamp: string;
+  column: string;
+  kind: string;
+  /** ks, chisquare (score is a p-value), wasserstein, jensenshannon (score is a distance), or empty. */
+  stat_test: string;
+  score: number | null;
+  threshold: number;
+  drifted: boolean;
+  psi: number | null;
+  /** Shares of missing values, 0..1. */
+  reference_nulls: number | null;
+  current_nulls: number | null;
+}
+
+/** A model's monitoring history: reports oldest first, and the latest report's features, drifted first. */
+export interface ModelMonitoring {
+  name: string;
+  reports: MonitoringReport[];
+  features: FeatureDriftRow[];
+}
+
 /** What any view can ask the application to do; index.ts implements it with commands. */
 export interface Actions {
   /** Open the runs view of one experiment, or of all when null. */

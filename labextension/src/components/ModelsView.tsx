@@ -7,6 +7,7 @@ import { Actions, AuditEntry, ModelDetail, ModelSummary } from '../types';
 import { EmptyState, ErrorLine, useTick } from './common';
 import { ModelHistory } from './ModelHistory';
 import { ModelLineage } from './ModelLineage';
+import { ModelMonitoring } from './ModelMonitoring';
 import { ModelDialogButtons, ModelInput, ModelModal } from './ModelModal';
 import { ModelAliasChip, ModelVersions } from './ModelVersions';
 import { PromoteDialog } from './PromoteDialog';
@@ -230,6 +231,7 @@ function ModelPane(props: {
         <h3 id="jp-nbmlops-model-history">{trans.__('Alias history')}</h3>
         <ModelHistory name={detail.name} history={history} trans={trans} now={now} />
       </section>
+      <ModelMonitoring model={model} trans={trans} detail={detail} />
 
       {promoting !== null ? (
         <PromoteDialog
