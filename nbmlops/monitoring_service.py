@@ -47,6 +47,11 @@ def reference_of(store: Store, version: registry.ModelVersion) -> ReferenceProfi
     with store.reading(refresh=False) as con:
         row = con.execute("SELECT sha256 FROM model_references WHERE name = ? AND version = ?",
                           [version.name, version.version]).fetchone()
+        if row is None and version.run_id:
+            # A version that came through a bundle (import, Dask sweep) has its profile only as
+            # the run's artifact: the registry row stays in the store that registered it.
+            row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?",
+                              [version.run_id, f"models/{version.name}/reference.json"]).fetchone()
     if row is None:
         raise NoReferenceError(
             f"model {version.uri} has no reference profile to compare with (logged before monitoring "

@@ -315,3 +315,17 @@ def test_the_monitoring_notebook_runs_on_an_empty_store(store_env: Store) -> Non
     history = nbmlops.monitoring("breast-cancer")
     assert list(history["dataset_drift"]) == [False, True]
     assert history["metrics.accuracy"].iloc[0] > history["metrics.accuracy"].iloc[1]
+
+
+def test_a_model_imported_through_a_bundle_keeps_its_reference(fresh_store: Store, tmp_path: Path) -> None:
+    """Dask sweeps and `nbmlops import` bring versions as bundles: they can still be monitored."""
+    from nbmlops.bundle import export_bundle, import_bundle
+    from nbmlops.monitoring_service import monitor
+
+    train = customers(800, seed=1)
+    register("churn", train, churned(train))
+    target = Store(tmp_path / "other" / ".nbmlops")
+    target.init()
+    import_bundle(target, export_bundle(fresh_store))
+    report = monitor(target, "churn/1", customers(2000, seed=3, shift=1.0, plans=(0.1, 0.3, 0.6)))
+    assert report.dataset_drift and "age" in report.drifted_columns
