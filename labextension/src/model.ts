@@ -9,6 +9,7 @@ import {
   DatasetVersion,
   Experiment,
   Keys,
+  LineageGraph,
   MetricHistory,
   ModelDetail,
   ModelMonitoring,
@@ -200,6 +201,11 @@ export class NbmlopsModel implements IDisposable {
         current_nulls: optional(feature.current_nulls)
       }))
     };
+  }
+
+  /** The lineage graph through `ref`: name@alias, name/3, name, a run id or dataset:name@3. */
+  lineage(ref: string): Promise<LineageGraph> {
+    return this._get<LineageGraph>('lineage' + query({ ref }));
   }
 
   /** What promoting `version` to `alias` would do (current holder, gate outcome); changes nothing. */

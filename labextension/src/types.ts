@@ -210,6 +210,29 @@ export interface ModelMonitoring {
   features: FeatureDriftRow[];
 }
 
+/** A lineage node's kind: its id starts with it (`dataset:NAME@V`, `run:ID`, `model:NAME/V`, `alias:NAME@ALIAS`). */
+export type LineageNodeType = 'dataset' | 'run' | 'model' | 'alias';
+
+/** One edge of a lineage graph (GET lineage?ref=). */
+export interface LineageEdge {
+  source: string;
+  target: string;
+  /** used: dataset -> run; registered: run -> model; alias: model -> alias; retrains: model -> run; reproduces: run -> run. */
+  kind: 'used' | 'registered' | 'alias' | 'retrains' | 'reproduces';
+  /** The role (train, test) of a used edge, the alias of an alias edge, else null. */
+  detail: string | null;
+  source_type: LineageNodeType;
+  target_type: LineageNodeType;
+  source_label: string | null;
+  target_label: string | null;
+}
+
+/** Every edge into and out of `root`, the node the ref named. */
+export interface LineageGraph {
+  root: string;
+  edges: LineageEdge[];
+}
+
 /** What any view can ask the application to do; index.ts implements it with commands. */
 export interface Actions {
   /** Open the runs view of one experiment, or of all when null. */

@@ -81,11 +81,18 @@ function serve(models: ModelSummary[] = [summary], promote?: () => unknown): voi
     if (route === 'models/churn/history') {
       return { name: 'churn', history } as never;
     }
-    if (route === 'datasets') {
+    if (route === 'lineage') {
+      const [, n] = (params.get('ref') as string).split('/');
+      const run = `run:run${n}00000000`;
+      const edges = [
+        { source: 'dataset:customers@1', target: run, kind: 'used', detail: 'train', source_label: 'customers v1',
+          target_label: `train-${n}` },
+        { source: run, target: `model:churn/${n}`, kind: 'registered', detail: null, source_label: `train-${n}`,
+          target_label: `churn v${n}` }
+      ];
       return {
-        datasets: [{ name: 'customers', version: 1, fingerprint: 'ff00', kind: 'dataframe', rows: 10, columns: 2,
-          size_bytes: null, files: null, source: null, created_at: '2026-03-01T10:00:00Z', roles: ['train'],
-          runs: 3, run_ids: [params.get('run_id')] }]
+        root: `model:churn/${n}`,
+        edges: edges.map(e => ({ ...e, source_type: e.source.split(':')[0], target_type: e.target.split(':')[0] }))
       } as never;
     }
     if (route === 'models/churn/promotion') {
@@ -178,8 +185,13 @@ describe('ModelsView', () => {
     fireEvent.click(within(rows[2]).getByRole('button', { name: 'train-2' }));
     expect(acts.openRun).toHaveBeenCalledWith('run200000000');
 
-    const lineage = screen.getByRole('list', { name: 'Lineage of churn' });
-    await waitFor(() => expect(within(lineage).getAllByText(/customers v1/)).toHaveLength(3));
+    // the lineage of the latest version, and of another one when picked
+    const lineage = await screen.findByRole('group', { name: 'Lineage of churn v3' });
+    expect(within(lineage).getByRole('img', { name: 'Dataset customers v1' })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Lineage of version'), { target: { value: '2' } });
+    fireEvent.click(await screen.findByRole('link', { name: 'Open run train-2' }));
+    expect(acts.openRun).toHaveBeenLastCalledWith('run200000000');
+    expect(api.mock.calls.map(call => call[0])).toContain('lineage?ref=model%3Achurn%2F2');
 
     const audit = screen.getByRole('table', { name: 'Alias history of churn' });
     expect(within(audit).getByText('first model')).toBeTruthy();
@@ -259,7 +271,6 @@ describe('ModelsView', () => {
     render(<ModelsView model={model} trans={trans} actions={actions()} name="churn" />);
     fireEvent.click(await screen.findByRole('button', { name: 'Remove alias production' }));
     const dialog = screen.getByRole('dialog', { name: 'Remove alias production?' });
-    expect(posted).toEqual([]);
     fireEvent.change(within(dialog).getByLabelText('Reason'), { target: { value: 'retired' } });
     fireEvent.click(within(dialog).getByRole('button', { name: 'Confirm removal' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());

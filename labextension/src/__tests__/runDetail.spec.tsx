@@ -64,6 +64,12 @@ function serve(run: RunDetail | ApiError): void {
       return { key: 'accuracy', total: 2, downsampled: false, max_points: 4000,
         points: { step: [0, 1], timestamp: ['2026-03-01T12:00:00Z', '2026-03-01T12:00:01Z'], value: [0.8, 0.91] } } as never;
     }
+    if (path.startsWith('lineage?')) {
+      return { root: `run:${base.run_id}`, edges: [
+        { source: 'dataset:customers@2', target: `run:${base.run_id}`, kind: 'used', detail: 'train', source_type: 'dataset',
+          target_type: 'run', source_label: 'customers v2', target_label: 'train-rf' }
+      ] } as never;
+    }
     if (path.startsWith('runs/')) {
       if (run instanceof ApiError) {
         throw run;
@@ -106,6 +112,8 @@ describe('RunDetailView', () => {
     serve(base);
     render(<RunDetailView model={model} trans={trans} actions={actions()} runId={base.run_id} />);
     const datasets = await screen.findByRole('table', { name: 'Datasets' });
+    const lineage = screen.getByRole('region', { name: 'Lineage' });
+    expect(await within(lineage).findByRole('group', { name: 'Lineage of train-rf' })).toBeTruthy();
     expect(within(datasets).getByText('customers')).toBeTruthy();
     const fingerprint = within(datasets).getByText('0123456789ab');
     expect(fingerprint.getAttribute('title')).toBe('0123456789abcdef0123456789abcdef');

@@ -6,6 +6,7 @@ import { NbmlopsModel } from '../model';
 import { NOTEBOOK_ARTIFACTS } from '../notebooks';
 import { Actions, RunDetail } from '../types';
 import { ErrorLine, formatDuration, formatNumber, formatValue, StatusBadge, timeAgo, useTick } from './common';
+import { LineageGraph } from './LineageGraph';
 import { MetricChart } from './MetricChart';
 import { RunArtifacts } from './RunArtifacts';
 import { RunDatasets } from './RunDatasets';
@@ -22,7 +23,7 @@ export interface RunDetailViewProps {
 /** Charts drawn before the user asks for all of them (each one fetches a history). */
 const FIRST_CHARTS = 12;
 
-/** One run: failure, header, params, metrics with charts, tags, datasets, environment, artifacts. */
+/** One run: failure, header, params, metrics with charts, tags, datasets, lineage, environment, artifacts. */
 export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
   const { model, trans, actions, runId } = props;
   const [run, setRun] = React.useState<RunDetail | null>(null);
@@ -86,6 +87,9 @@ export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
       <RunMetrics run={run} trans={trans} model={model} />
       <RunTags run={run} trans={trans} />
       <RunDatasets datasets={run.datasets} trans={trans} />
+      <RunSection id="lineage" title={trans.__('Lineage')}>
+        <LineageGraph model={model} trans={trans} actions={actions} subject={`run:${run.run_id}`} />
+      </RunSection>
       <RunEnvironment model={model} run={run} trans={trans} />
       <RunArtifacts model={model} run={run} trans={trans} />
     </div>
