@@ -43,3 +43,13 @@ export async function searchPalette(page: IJupyterLabPageFixture, text: string) 
   await palette.getByRole('textbox').fill(text);
   return palette;
 }
+
+/** Run Python `code` with the project's venv against the test store; its stdout. */
+export function python(code: string): string {
+  const bin = path.join(process.env.NBMLOPS_UI_VENV_BIN as string, 'python');
+  return execFileSync(bin, ['-c', code], {
+    encoding: 'utf-8',
+    timeout: 120_000,
+    env: { ...process.env, NBMLOPS_STORE: STORE }
+  });
+}
