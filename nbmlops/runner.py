@@ -193,7 +193,10 @@ def run_notebook(tracker: Tracker, path: str | os.PathLike[str], parameters: Map
                     papermill.execute_notebook(
                         node, str(out), parameters=_given(values, parameters or {}),
                         kernel_name=kernel or node.metadata.kernelspec.get("name") or "python3", execution_timeout=timeout, progress_bar=False,
-                        log_output=False, start_timeout=60, cwd=str(notebook.parent))
+                        log_output=False, start_timeout=60, cwd=str(notebook.parent),
+                        # The kernel's own log (transport warnings, interrupts at shutdown) is noise
+                        # on the user's terminal; a dead kernel is still reported by the client.
+                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
                     break
                 except papermill.PapermillExecutionError as exc:
                     status, failed_cell = RunStatus.FAILED, int(exc.cell_index)
