@@ -11,6 +11,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 MAX_DIFF_BYTES = 256 * 1024
 # Tags every run gets from `capture` (plus `source`, the script path): hidden in compact views.
 SYSTEM_TAGS = ("python", "platform", "source", "git.commit", "git.root", "git.dirty", "git.branch",
-               "git.remote")
+               "git.remote", "jupyter.kernel")
 _GIT_TIMEOUT = 5.0
 
 
@@ -138,6 +139,25 @@ def notebook_path(namespace: dict[str, object] | None = None) -> str | None:
     return None
 
 
+def kernel_id() -> str | None:
+    """The id of the Jupyter kernel this code runs in, or None outside a kernel.
+
+    A notebook's path is only known at kernel start (JPY_SESSION_NAME) and goes stale when the user
+    renames or moves it; the kernel id lets the panel find the notebook's current path through the
+    server's sessions while the kernel lives.
+    """
+    if "ipykernel" not in sys.modules:
+        return None
+    try:
+        from ipykernel.connect import get_connection_file
+
+        name = Path(get_connection_file()).name
+    except Exception:  # not inside a kernel app, or an ipykernel without connection files
+        return None
+    match = re.fullmatch(r"kernel-(.+)\.json", name)
+    return match.group(1) if match else None
+
+
 def _here() -> str:
     """The working directory, or "" when it was deleted (then there is no git state to find)."""
     try:
@@ -172,6 +192,9 @@ def capture(cwd: str | None = None) -> Provenance:
     env = environment()
     tags["python"] = str(env["python"])
     tags["platform"] = str(env["platform"])
+    kernel = kernel_id()
+    if kernel:
+        tags["jupyter.kernel"] = kernel
     files["provenance/environment.json"] = environment_json()
     where = str(Path(cwd).resolve()) if cwd else _here()
     state = git_state(where) if where else None

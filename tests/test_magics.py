@@ -67,6 +67,7 @@ def test_tracked_cell_records_params_it_reads_metrics_model_and_dataset(
     assert nbmlops.metric_history(run.run_id, "loss")["step"].tolist() == [0, 1, 2]
     assert run.tags["owner"] == "ana"
     assert run.notebook == str(ROOT / "notebooks" / "demo.ipynb")
+    assert "jupyter.kernel" not in run.tags  # nbclient's kernel has no server-side id
     paths = {a.path for a in run.artifacts}
     assert {"cell.py", "provenance/history.py", "provenance/environment.json"} <= paths
     history = fresh_store.artifact_path(next(a.sha256 for a in run.artifacts
@@ -183,3 +184,23 @@ def test_every_magic_option_and_subcommand_is_documented() -> None:
     for sub in ("runs", "show", "compare", "help"):
         assert f"`{sub}" in readme, sub
     assert "%%track" in readme and "%nbmlops" in readme and "%load_ext nbmlops" in readme
+
+
+def test_a_kernel_started_by_a_jupyter_server_knows_its_id() -> None:
+    """The id lets the panel find a renamed notebook's current path through the server's sessions."""
+    from jupyter_client.multikernelmanager import MultiKernelManager
+
+    manager = MultiKernelManager()
+    kernel_id = manager.start_kernel(kernel_name="python3")
+    try:
+        client = manager.get_kernel(kernel_id).client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        printed: list[str] = []
+        client.execute_interactive("from nbmlops.provenance import kernel_id; print(kernel_id())", timeout=60,
+                                   output_hook=lambda msg: printed.append(msg["content"].get("text", "")))
+        client.stop_channels()
+    finally:
+        manager.shutdown_all(now=True)
+    assert "".join(printed).strip() == kernel_id
+

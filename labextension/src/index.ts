@@ -5,6 +5,7 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { ILauncher } from '@jupyterlab/launcher';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { nbmlopsIcon } from './icon';
@@ -35,13 +36,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'nbmlops:plugin',
   description: 'Experiments, runs, comparisons and the model registry of the nbmlops store.',
   autoStart: true,
-  optional: [ICommandPalette, ITranslator, ILayoutRestorer, ILauncher],
+  optional: [ICommandPalette, ITranslator, ILayoutRestorer, ILauncher, INotebookTracker],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     translator: ITranslator | null,
     restorer: ILayoutRestorer | null,
-    launcher: ILauncher | null
+    launcher: ILauncher | null,
+    notebooks: INotebookTracker | null
   ) => {
     const trans = (translator ?? nullTranslator).load('nbmlops');
     const model = new NbmlopsModel();
@@ -116,7 +118,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Open Run Notebook'),
       execute: async args => {
         try {
-          await openRunNotebook(app, model, String(args.runId));
+          await openRunNotebook(app, model, String(args.runId), notebooks);
         } catch (error) {
           await showErrorMessage(trans.__('Cannot open the notebook'), (error as Error).message);
         }

@@ -8,7 +8,7 @@ import { RunCopyButton } from './RunDatasets';
 import { RunPairs, RunSection } from './RunSection';
 
 /** Tags every run gets from provenance capture (nbmlops/provenance.py SYSTEM_TAGS). */
-export const SYSTEM_TAGS = ['python', 'platform', 'source', 'git.commit', 'git.root', 'git.dirty', 'git.branch', 'git.remote'];
+export const SYSTEM_TAGS = ['python', 'platform', 'source', 'git.commit', 'git.root', 'git.dirty', 'git.branch', 'git.remote', 'jupyter.kernel'];
 
 export const ENVIRONMENT_ARTIFACT = 'provenance/environment.json';
 export const DIFF_ARTIFACT = 'provenance/git.diff';

@@ -5,7 +5,7 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 
-import { nbmlopsJson, openExperiments } from './helpers';
+import { execute, nbmlopsJson, openExperiments } from './helpers';
 
 const EXPERIMENT = 'ui-workflow';
 const SETUP = [
@@ -85,6 +85,20 @@ test('track twice, compare, promote', async ({ page }) => {
     await dialog.getByLabel('Reason').fill('promoted by the UI test');
     await dialog.getByRole('button', { name: 'Confirm promotion' }).click();
     await expect(dialog).toHaveCount(0);
+  });
+
+  await test.step("a run's Open notebook opens the notebook it was tracked in, renamed since", async () => {
+    const [tracked] = nbmlopsJson<any[]>('runs', '-e', EXPERIMENT, '--where', "name = 'c-1.0'");
+    await execute(page, 'nbmlops:open-run', { runId: tracked.run_id });
+    const run = page.locator('.jp-nbmlops-RunDetailView');
+    await expect(run.getByRole('heading', { name: 'c-1.0' })).toBeVisible();
+    // Galata creates the notebook as Untitled.ipynb, then renames it: the run recorded the old name,
+    // and the panel finds the notebook where it is now through the run's kernel.
+    const notebookTab = page.getByRole('tab', { name: 'track.ipynb' });
+    await expect(notebookTab).toHaveAttribute('aria-selected', 'false');
+    await run.getByRole('button', { name: 'Open notebook' }).click();
+    await expect(notebookTab).toHaveAttribute('aria-selected', 'true');
+    await expect(page.getByRole('dialog')).toHaveCount(0);
   });
 
   await test.step('the alias moved in the store', async () => {
