@@ -4,8 +4,8 @@ import * as React from 'react';
 import { ApiError } from '../api';
 import { LayoutEdge, LayoutNode, layoutLineage, LineageLayout, NODE_HEIGHT, NODE_WIDTH } from '../lineageLayout';
 import { NbmlopsModel } from '../model';
-import { Actions, LineageGraph as LineageData, LineageNodeType } from '../types';
-import { ErrorLine, useTick } from './common';
+import { Actions, LineageNodeType } from '../types';
+import { ErrorLine, useLiveData } from './common';
 
 /** Characters of a label that fit in a node box; the full label is in the node's tooltip. */
 const LABEL_CHARS = 25;
@@ -25,40 +25,7 @@ export interface LineageGraphProps {
  */
 export function LineageGraph(props: LineageGraphProps): React.ReactElement {
   const { model, trans, actions, subject } = props;
-  const [graph, setGraph] = React.useState<LineageData | null>(null);
-  const [error, setError] = React.useState<unknown>(null);
-  const current = React.useRef(subject);
-  current.current = subject;
-  const loading = React.useRef(false);
-
-  const load = React.useCallback(async () => {
-    if (loading.current) {
-      return;
-    }
-    loading.current = true;
-    try {
-      const found = await model.lineage(subject);
-      if (current.current === subject) {
-        setGraph(previous => (previous && JSON.stringify(previous) === JSON.stringify(found) ? previous : found));
-        setError(null);
-      }
-    } catch (reason) {
-      if (current.current === subject) {
-        setError(reason);
-      }
-    } finally {
-      loading.current = false;
-    }
-  }, [model, subject]);
-
-  React.useEffect(() => {
-    setGraph(null);
-    setError(null);
-    loading.current = false;
-    void load();
-  }, [load]);
-
-  useTick(model, () => void load());
+  const { data: graph, error } = useLiveData(model, subject, () => model.lineage(subject));
 
   const layout = React.useMemo(() => (graph && graph.edges.length ? layoutLineage(graph) : null), [graph]);
 

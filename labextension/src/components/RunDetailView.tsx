@@ -5,7 +5,7 @@ import { ApiError } from '../api';
 import { NbmlopsModel } from '../model';
 import { NOTEBOOK_ARTIFACTS } from '../notebooks';
 import { Actions, RunDetail } from '../types';
-import { ErrorLine, formatDuration, formatNumber, formatValue, StatusBadge, timeAgo, useTick } from './common';
+import { ErrorLine, formatDuration, formatNumber, formatValue, StatusBadge, timeAgo, useLiveData, useTick } from './common';
 import { LineageGraph } from './LineageGraph';
 import { MetricChart } from './MetricChart';
 import { RunArtifacts } from './RunArtifacts';
@@ -26,37 +26,12 @@ const FIRST_CHARTS = 12;
 /** One run: failure, header, params, metrics with charts, tags, datasets, lineage, environment, artifacts. */
 export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
   const { model, trans, actions, runId } = props;
-  const [run, setRun] = React.useState<RunDetail | null>(null);
-  const [error, setError] = React.useState<unknown>(null);
   const [now, setNow] = React.useState(Date.now());
-  const loading = React.useRef(false);
-
-  const load = React.useCallback(async () => {
-    if (loading.current) {
-      return;
-    }
-    loading.current = true;
-    try {
-      const detail = await model.run(runId);
-      setRun(previous => (previous && JSON.stringify(previous) === JSON.stringify(detail) ? previous : detail));
-      setError(null);
-    } catch (reason) {
-      setError(reason);
-    } finally {
-      loading.current = false;
-    }
-  }, [model, runId]);
-
-  React.useEffect(() => {
-    setRun(null);
-    setError(null);
-    void load();
-  }, [load]);
-
+  const running = (data: RunDetail | null): boolean => data?.status === 'RUNNING';
+  const { data: run, error } = useLiveData(model, runId, () => model.run(runId), running);
   useTick(model, () => {
-    if (run?.status === 'RUNNING') {
+    if (running(run)) {
       setNow(Date.now());
-      void load();
     }
   });
 

@@ -28,6 +28,67 @@ export function useTick(model: NbmlopsModel, callback: () => void): void {
   }, [model]);
 }
 
+/**
+ * What `fetch` answers: fetched when `key` changes, and again on each refresh round for which
+ * `again(data)` is true. One fetch runs at a time, an answer for an earlier key is dropped, and an
+ * answer equal to the last one keeps the old object (so nothing re-renders).
+ */
+export function useLiveData<T>(
+  model: NbmlopsModel,
+  key: string,
+  fetch: () => Promise<T>,
+  again: (data: T | null) => boolean = () => true
+): { data: T | null; error: unknown } {
+  const [state, setState] = React.useState<{ key: string; data: T | null; error: unknown }>({
+    key,
+    data: null,
+    error: null
+  });
+  const currentKey = React.useRef(key);
+  currentKey.current = key;
+  const latestFetch = React.useRef(fetch);
+  latestFetch.current = fetch;
+  const loading = React.useRef(false);
+
+  const load = React.useCallback(async () => {
+    if (loading.current) {
+      return;
+    }
+    loading.current = true;
+    const asked = currentKey.current;
+    try {
+      const found = await latestFetch.current();
+      if (currentKey.current === asked) {
+        setState(previous =>
+          previous.key === asked && previous.error === null && JSON.stringify(previous.data) === JSON.stringify(found)
+            ? previous
+            : { key: asked, data: found, error: null }
+        );
+      }
+    } catch (reason) {
+      if (currentKey.current === asked) {
+        setState(previous => ({ key: asked, data: previous.key === asked ? previous.data : null, error: reason }));
+      }
+    } finally {
+      loading.current = false;
+    }
+  }, []);
+
+  React.useEffect(() => {
+    loading.current = false; // a fetch for the previous key may still run: its answer is dropped
+    void load();
+  }, [key, load]);
+
+  const data = state.key === key ? state.data : null;
+  const error = state.key === key ? state.error : null;
+  useTick(model, () => {
+    if (again(data)) {
+      void load();
+    }
+  });
+  return { data, error };
+}
+
 /** "3 min ago" style age of an ISO timestamp, relative to `now`. */
 export function timeAgo(iso: string | null, now: number = Date.now()): string {
   if (!iso) {
