@@ -296,11 +296,19 @@ def check_promotion(store: Store, name: str, version: int, alias: str = "product
     """What promoting `version` to `alias` would do: the current holder and the gate's outcome; changes nothing."""
     _check_target(name, version, alias)
     with store.reading() as con:
-        candidate = _facts(con, name, version)
-        row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?", [name, alias]).fetchone()
-        current = int(row[0]) if row else None
-        champion = _facts(con, name, current) if current is not None else None
-    return current, (evaluate_gate(gate, candidate, champion) if gate else None)
+        return _against_holder(con, name, version, alias, gate)
+
+
+def _against_holder(con: duckdb.DuckDBPyConnection, name: str, version: int, alias: str,
+                    gate: str | None) -> tuple[int | None, GateResult | None]:
+    """The version `alias` points at now, and `gate` evaluated for `version` against it."""
+    candidate = _facts(con, name, version)
+    row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?", [name, alias]).fetchone()
+    current = int(row[0]) if row else None
+    if not gate:
+        return current, None
+    champion = _facts(con, name, current) if current is not None else None
+    return current, evaluate_gate(gate, candidate, champion)
 
 
 def promote(store: Store, name: str, version: int, alias: str = "production", *,
@@ -313,16 +321,9 @@ def promote(store: Store, name: str, version: int, alias: str = "production", *,
         con.execute("BEGIN TRANSACTION")
         now = _now()  # taken while holding the catalog: audit order is commit order
         try:
-            candidate = _facts(con, name, version)
-            row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
-                              [name, alias]).fetchone()
-            current = int(row[0]) if row else None
-            result = None
-            if gate:
-                champion = _facts(con, name, current) if current is not None else None
-                result = evaluate_gate(gate, candidate, champion)
-                if not result.passed:
-                    raise GateFailedError(result)
+            current, result = _against_holder(con, name, version, alias, gate)
+            if result is not None and not result.passed:
+                raise GateFailedError(result)
             con.execute(
                 "INSERT INTO model_aliases VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE "
                 "SET version = excluded.version, updated_at = excluded.updated_at", [name, alias, version, now])

@@ -89,6 +89,13 @@ def _records(frame: pd.DataFrame, ints: tuple[str, ...] = ()) -> list[dict[str, 
             for row in frame.to_dict("records")]
 
 
+def _nest_metrics(row: dict[str, Any]) -> dict[str, Any]:
+    """A record whose `metrics.KEY` columns become one `metrics` map (missing values left out)."""
+    nested = {k: v for k, v in row.items() if not k.startswith("metrics.")}
+    nested["metrics"] = {k[8:]: v for k, v in row.items() if k.startswith("metrics.") and v is not None}
+    return nested
+
+
 def gate_json(result: GateResult | None) -> dict[str, Any] | None:
     """A gate outcome for the API."""
     return None if result is None else dataclasses.asdict(result)
@@ -205,9 +212,8 @@ def model_detail(store: Store, name: str) -> dict[str, Any]:
     """A model's versions (newest first) with the run's metrics and aliases."""
     versions = []
     for row in _records(registry.model_versions(store, name), ints=("version",)):
-        entry = {k: v for k, v in row.items() if not k.startswith("metrics.")}
+        entry = _nest_metrics(row)
         entry["aliases"] = row["aliases"].split(", ") if row["aliases"] else []
-        entry["metrics"] = {k[8:]: v for k, v in row.items() if k.startswith("metrics.") and v is not None}
         versions.append(entry)
     aliases = {alias: v["version"] for v in versions for alias in v["aliases"]}
     return {"name": name, "aliases": aliases, "versions": versions}
@@ -237,8 +243,7 @@ def model_monitoring(store: Store, name: str) -> dict[str, Any]:
     reports = []
     for row in _records(monitoring_service.monitoring(store, name),
                         ints=("version", "n_rows", "n_columns", "drifted_columns")):
-        metrics = {k[8:]: row.pop(k) for k in list(row) if k.startswith("metrics.")}
-        reports.append({**row, "metrics": {k: v for k, v in metrics.items() if v is not None}})
+        reports.append(_nest_metrics(row))
     features = _records(monitoring_service.feature_drift(store, name), ints=("version",))
     return {"name": name, "reports": reports, "features": features}
 
