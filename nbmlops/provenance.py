@@ -139,6 +139,7 @@ def notebook_path(namespace: dict[str, object] | None = None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)  # a process's kernel never changes; capture runs per tracked cell
 def kernel_id() -> str | None:
     """The id of the Jupyter kernel this code runs in, or None outside a kernel.
 
