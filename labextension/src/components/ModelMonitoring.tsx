@@ -2,8 +2,8 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { NbmlopsModel } from '../model';
-import { FeatureDriftRow, ModelDetail, ModelMonitoring as Monitoring, MonitoringReport } from '../types';
-import { ErrorLine, formatNumber, useTick } from './common';
+import { FeatureDriftRow, ModelDetail, MonitoringReport } from '../types';
+import { ErrorLine, formatNumber, useLiveData } from './common';
 import { DriftChart, formatShare, PerformanceChart, short } from './ModelMonitoringCharts';
 
 export { DATASET_DRIFT_SHARE, formatShare } from './ModelMonitoringCharts';
@@ -31,48 +31,6 @@ function monitorTarget(detail: ModelDetail): string {
   return `${detail.name}/${detail.versions[0].version}`;
 }
 
-/** The model's monitoring history, re-fetched on every refresh round; unchanged answers keep their objects. */
-function useMonitoring(model: NbmlopsModel, name: string): { data: Monitoring | null; error: unknown } {
-  const [data, setData] = React.useState<Monitoring | null>(null);
-  const [error, setError] = React.useState<unknown>(null);
-  const last = React.useRef('');
-  const alive = React.useRef(true);
-  const busy = React.useRef(false);
-
-  const load = React.useCallback(async () => {
-    if (busy.current) {
-      return; // a tick while the previous answer is on its way
-    }
-    busy.current = true;
-    try {
-      const found = await model.monitoring(name);
-      const text = JSON.stringify(found);
-      if (alive.current && text !== last.current) {
-        last.current = text;
-        setData(found);
-      }
-      if (alive.current) {
-        setError(null);
-      }
-    } catch (reason) {
-      if (alive.current) {
-        setError(reason);
-      }
-    } finally {
-      busy.current = false;
-    }
-  }, [model, name]);
-
-  React.useEffect(() => {
-    alive.current = true;
-    void load();
-    return () => {
-      alive.current = false;
-    };
-  }, [load]);
-  useTick(model, () => void load());
-  return { data, error };
-}
 
 /**
  * The Models view's monitoring section: drift share over time (one point per report, the 50%
@@ -82,7 +40,7 @@ function useMonitoring(model: NbmlopsModel, name: string): { data: Monitoring | 
 export function ModelMonitoring(props: ModelMonitoringProps): React.ReactElement {
   const { model, trans, detail } = props;
   const name = detail.name;
-  const { data, error } = useMonitoring(model, name);
+  const { data, error } = useLiveData(model, name, () => model.monitoring(name));
   const [hover, setHover] = React.useState<number | null>(null);
 
   let body: React.ReactNode;
