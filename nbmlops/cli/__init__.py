@@ -33,6 +33,13 @@ def _one_line_errors(fn: F) -> F:
             raise
         except KeyboardInterrupt:
             raise click.ClickException("interrupted") from None
+        except ModuleNotFoundError as exc:
+            if os.environ.get("NBMLOPS_DEBUG"):
+                raise
+            package = (exc.name or "a package").split(".")[0]
+            raise click.ClickException(
+                f"this command needs the Python package {package}, which is not installed here: "
+                f"pip install {package} (or reinstall nbmlops, which depends on it)") from None
         except Exception as exc:
             if os.environ.get("NBMLOPS_DEBUG"):
                 raise
