@@ -229,6 +229,8 @@ def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
         "value": value,
         # DuckDB reads a float NaN from Python as NULL; carry NaN-ness separately.
         "isnan": np.isnan(value),
+        # Arrival order breaks ties of (step, timestamp): the point logged last wins.
+        "seq": np.arange(len(pts), dtype=np.int64),
     }
     series = pd.DataFrame({"sid": np.arange(len(p.series), dtype=np.int32),
                            "run_id": [s[0] for s in p.series], "key": [s[1] for s in p.series]})
@@ -239,13 +241,17 @@ def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
             "INSERT INTO metrics SELECT s.run_id, s.key, x.step, make_timestamp(x.ts), "
             "CASE WHEN x.isnan THEN 'NaN'::DOUBLE ELSE x.value END "
             "FROM nb_points x JOIN nb_series s USING (sid)")
-        # Latest value per series: highest step, then latest timestamp.
+        # Latest value per metric: highest step, then latest timestamp. Group by (run, key), not
+        # by series id: each frame has its own series table, so one metric folded from several
+        # frames has several ids, and ON CONFLICT must never see one key twice in one statement.
         con.execute(
-            "INSERT INTO latest_metrics SELECT s.run_id, s.key, x.step, make_timestamp(x.ts), "
-            "CASE WHEN x.isnan THEN 'NaN'::DOUBLE ELSE x.value END "
-            "FROM (SELECT sid, arg_max(step, (step, ts)) AS step, arg_max(ts, (step, ts)) AS ts, "
-            "arg_max_null(value, (step, ts)) AS value, arg_max(isnan, (step, ts)) AS isnan "
-            "FROM nb_points GROUP BY sid) x JOIN nb_series s USING (sid) "
+            "INSERT INTO latest_metrics SELECT run_id, key, step, make_timestamp(ts), "
+            "CASE WHEN isnan THEN 'NaN'::DOUBLE ELSE value END "
+            "FROM (SELECT s.run_id, s.key, arg_max(x.step, (x.step, x.ts, x.seq)) AS step, "
+            "arg_max(x.ts, (x.step, x.ts, x.seq)) AS ts, "
+            "arg_max_null(x.value, (x.step, x.ts, x.seq)) AS value, "
+            "arg_max(x.isnan, (x.step, x.ts, x.seq)) AS isnan "
+            "FROM nb_points x JOIN nb_series s USING (sid) GROUP BY s.run_id, s.key) "
             "ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, "
             "timestamp = excluded.timestamp, value = excluded.value "
             "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
