@@ -1,8 +1,9 @@
 """Serializing fitted models into run artifacts and loading them back safely.
 
 scikit-learn estimators and pipelines are written with skops, whose loader builds only the types
-it is allowed to: loading accepts scikit-learn's, NumPy's and SciPy's own types and refuses any
-other type the file names unless the caller says `trusted=True`. Anything that is not a
+it is allowed to: loading accepts the exact names `modeltrust` allows (scikit-learn's own classes, a
+few pure functions, listed NumPy and SciPy types) and refuses any other name the file gives unless
+the caller says `trusted=True`. Anything that is not a
 scikit-learn model is pickled with a warning, and loading a pickle always needs `trusted=True`.
 Each model is stored as `models/<name>/` in its run: the model file and a `meta.json` (class,
 flavor, params), so it can be understood without loading it.
@@ -17,14 +18,12 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from . import validation
+from . import modeltrust, validation
 from .errors import NbmlopsError
 from .tracking import Tracker
 
 SKOPS = "sklearn-skops"
 PICKLE = "pickle"
-# Modules whose types a skops file may build without `trusted=True`: the libraries' own code.
-SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 
 
 class UntrustedModelError(NbmlopsError):
@@ -73,11 +72,11 @@ def load(data: bytes, flavor: str, *, trusted: bool = False, label: str = "the m
         import skops.io as sio
 
         unknown = sio.get_untrusted_types(data=data)
-        risky = [t for t in unknown if not t.startswith(SAFE_TYPE_PREFIXES)]
+        risky = modeltrust.risky(unknown)
         if risky and not trusted:
             raise UntrustedModelError(
-                f"{label} contains types from outside scikit-learn/NumPy/SciPy ({', '.join(risky[:5])}); "
-                "load it with trusted=True only if you trust whoever stored it")
+                f"{label} names types or functions that nbmlops does not trust ({', '.join(risky[:5])}): "
+                "loading it could run code; load it with trusted=True only if you trust whoever stored it")
         return sio.loads(data, trusted=unknown)
     if flavor == PICKLE:
         if not trusted:
