@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import data, snapshots
 from .errors import InvalidInputError
+from .sqltext import quote_ident, quote_literal
 from .store import Store
 
 STATISTICS = ("type", "count", "nulls", "distinct", "mean", "std", "min", "p50", "max")
@@ -122,8 +123,9 @@ def _frame_sql(store: Store, manifest: dict[str, Any], con: duckdb.DuckDBPyConne
         levels = meta["index"].get("levels", [])
         pairs = [(lv["parquet"], str(lv["name"]) if lv["name"] is not None else "index") for lv in levels]
         pairs += [(c["parquet"], str(c["name"])) for c in meta["columns"]]
-        files = ", ".join(f"'{str(store.artifact_path(f['sha256']))}'" for f in manifest["files"])
-        select = ", ".join(f'"{p}" AS "{_ident(n)}"' for p, n in pairs)
+        # Names and paths come from the manifest, which a bundle from elsewhere may have written.
+        files = ", ".join(quote_literal(store.artifact_path(f["sha256"])) for f in manifest["files"])
+        select = ", ".join(f"{quote_ident(p)} AS {quote_ident(n)}" for p, n in pairs)
         con.execute(f"CREATE TEMP VIEW {view} AS SELECT {select} FROM read_parquet([{files}])")
         return [n for _, n in pairs]
     loaded = snapshots.load(store, manifest, f"snapshot {manifest['fingerprint'][:12]}")
@@ -136,10 +138,6 @@ def _frame_sql(store: Store, manifest: dict[str, Any], con: duckdb.DuckDBPyConne
     return list(frame.columns)
 
 
-def _ident(name: str) -> str:
-    return name.replace('"', '""')
-
-
 def _row_changes(store: Store, result: DatasetDiff, manifests: list[dict[str, Any]]) -> DatasetDiff:
     with duckdb.connect(config={"threads": 2}) as con:
         old_cols, new_cols = (_frame_sql(store, m, con, v) for m, v in zip(manifests, ("a", "b")))
@@ -149,18 +147,18 @@ def _row_changes(store: Store, result: DatasetDiff, manifests: list[dict[str, An
             if key not in common:
                 raise InvalidInputError(f"key column {key!r} is not in both versions; their common columns: "
                                         f"{', '.join(common[:20])}")
-        cols = lambda names, t: ", ".join(f'{t}."{_ident(c)}"' for c in names)  # noqa: E731
+        cols = lambda names, t: ", ".join(f"{t}.{quote_ident(c)}" for c in names)  # noqa: E731
         if keys:
             for view, version in (("a", result.versions[0]), ("b", result.versions[1])):
                 dupes = con.execute(f"SELECT count(*) - count(DISTINCT ({cols(keys, view)})) FROM {view}").fetchone()[0]
                 if dupes:
                     raise InvalidInputError(f"key {', '.join(keys)} repeats in {dupes} rows of version {version}: "
                                             "give --key columns that identify each row")
-            using = ", ".join(f'"{_ident(k)}"' for k in keys)
+            using = ", ".join(quote_ident(k) for k in keys)
             added = con.execute(f"SELECT count(*) FROM b ANTI JOIN a USING ({using})").fetchone()[0]
             removed = con.execute(f"SELECT count(*) FROM a ANTI JOIN b USING ({using})").fetchone()[0]
             others = [c for c in common if c not in keys]
-            differs = " OR ".join(f'a."{_ident(c)}"::VARCHAR IS DISTINCT FROM b."{_ident(c)}"::VARCHAR'
+            differs = " OR ".join(f"a.{quote_ident(c)}::VARCHAR IS DISTINCT FROM b.{quote_ident(c)}::VARCHAR"
                                   for c in others) or "false"
             changed = con.execute(f"SELECT count(*) FROM a JOIN b USING ({using}) WHERE {differs}").fetchone()[0]
         else:

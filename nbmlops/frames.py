@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import parquet
 from .errors import InvalidInputError
+from .sqltext import quote_literal
 
 PART_BYTES = 128 << 20
 COMPRESSION = "uncompressed"  # speed first; dictionary and run-length encoding still shrink repetitive columns
@@ -189,7 +190,7 @@ def _encode_pandas(obj: pd.DataFrame | pd.Series, folder: Path,
             return len(piece), parquet.write(piece, path)
         with duckdb.connect(config={"threads": 1}) as con:  # two writers, one thread each
             con.register("part", piece)
-            con.execute(f"COPY part TO '{_quote(path)}' ({options})")
+            con.execute(f"COPY part TO {quote_literal(path)} ({options})")
         return len(piece), None
 
     try:
@@ -197,10 +198,6 @@ def _encode_pandas(obj: pd.DataFrame | pd.Series, folder: Path,
     except (duckdb.Error, TypeError, ValueError) as exc:  # a column type DuckDB cannot write
         raise InvalidInputError(f"cannot snapshot this frame as Parquet: {str(exc).splitlines()[0]}; "
                                 "convert unusual columns to strings or numbers first") from None
-
-
-def _quote(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _restore(column: pd.Series, info: dict[str, Any], nulls: str | None) -> pd.Series:
@@ -219,7 +216,7 @@ def _restore(column: pd.Series, info: dict[str, Any], nulls: str | None) -> pd.S
 
 def _decode_pandas(meta: dict[str, Any], paths: list[Path]) -> pd.DataFrame | pd.Series:
     with duckdb.connect(config={"threads": 2}) as con:
-        files = ", ".join(f"'{_quote(p)}'" for p in paths)
+        files = ", ".join(quote_literal(p) for p in paths)
         flat = con.execute(f"SELECT * FROM read_parquet([{files}])").df()
     nulls = meta.get("object_nulls", {})
     index_meta = meta["index"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -130,3 +133,91 @@ def test_real_models_still_load_without_trust(fresh_store: Store) -> None:
         loaded = modelio.load(data, flavor)
         features = X if hasattr(model, "steps") and isinstance(model.steps[0][1], ColumnTransformer) else numeric
         assert (loaded.predict(features) == model.predict(features)).all()
+
+
+# -- column names that are SQL -----------------------------------------------------------------------
+INJECTION = "x\" FROM (SELECT 1 AS x); COPY (SELECT 'owned') TO 'f.csv'; --"
+KEY = "id'); COPY (SELECT 1) TO 'f.csv'; --"
+HOSTILE = [INJECTION, "it's", "semi;colon", "new\nline", "ünï ✓ 列", "back`tick", "\"", "'"]
+
+
+def hostile_frame(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    columns = {KEY: np.arange(n)}
+    for i, name in enumerate(HOSTILE):
+        columns[name] = rng.normal(i, 1, n).round(3) if i % 2 == 0 else rng.choice(["a'b", 'c"d', "e;f"], n)
+    return pd.DataFrame(columns)
+
+
+def no_injected_files(*folders: Path) -> None:
+    for folder in folders:
+        assert not (folder / "f.csv").exists(), f"a column name ran SQL: {folder / 'f.csv'} was written"
+
+
+@pytest.fixture
+def hostile_versions(fresh_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[pd.DataFrame, ...]:
+    """Dataset `hostile` v1 and v2 with snapshots: v2 drops 2 rows, changes 1 and adds 1."""
+    monkeypatch.chdir(tmp_path)  # where a COPY ... TO 'f.csv' would land
+    old = hostile_frame()
+    new = old.drop(index=[3, 4]).copy()
+    new.loc[new[KEY] == 10, INJECTION] = -99.0
+    new = pd.concat([new, old.iloc[[0]].assign(**{KEY: 1000})], ignore_index=True)
+    for frame in (old, new):
+        with nbmlops.start_run(experiment="hostile"):
+            nbmlops.log_dataset(frame, "hostile", role="train", snapshot=True)
+    return old, new
+
+
+def test_hostile_column_names_diff_and_profile_without_running_sql(
+        fresh_store: Store, hostile_versions: tuple[pd.DataFrame, ...], tmp_path: Path) -> None:
+    from nbmlops.datadiff import diff
+
+    old, new = hostile_versions
+    by_key = diff(fresh_store, "hostile", 1, 2, [KEY])
+    assert (by_key.added, by_key.removed, by_key.changed) == (1, 2, 1)
+    whole = diff(fresh_store, "hostile", 1, 2)
+    assert (whole.added, whole.removed, whole.changed) == (2, 3, None)
+    pd.testing.assert_frame_equal(nbmlops.load_dataset("hostile", 2), new)
+    store = ["--store", str(fresh_store.root)]
+    for args in (["data", "diff", "hostile", "1", "2", "--key", KEY], ["data", "diff", "hostile", "1", "2"],
+                 ["data", "show", "hostile@2"], ["data", "show", "hostile@1", "--format", "json"]):
+        result = CliRunner().invoke(main, [*store, *args])
+        assert result.exit_code == 0, result.output
+    shown = json.loads(CliRunner().invoke(main, [*store, "data", "show", "hostile@1", "--format", "json"]).output)
+    assert set(shown["schema"]) == {KEY, *HOSTILE} and shown["profile"][INJECTION]["count"] == 60
+    no_injected_files(tmp_path, Path(tempfile.gettempdir()), fresh_store.root)
+
+
+def test_a_bundle_carries_hostile_column_names_intact(
+        fresh_store: Store, hostile_versions: tuple[pd.DataFrame, ...], tmp_path: Path) -> None:
+    from nbmlops.bundle import export_bundle, import_bundle
+    from nbmlops.datadiff import diff
+
+    written = export_bundle(fresh_store, tmp_path / "hostile.tar.gz")
+    target = Store(tmp_path / "target" / ".nbmlops")
+    target.init()
+    report = import_bundle(target, written)
+    assert report.runs_added == 2
+    moved = diff(target, "hostile", 1, 2, [KEY])
+    assert (moved.added, moved.removed, moved.changed) == (1, 2, 1)
+    nbmlops.set_store(target.root)
+    pd.testing.assert_frame_equal(nbmlops.load_dataset("hostile", 2), hostile_versions[1])
+    no_injected_files(tmp_path, Path(tempfile.gettempdir()), target.root)
+
+
+def test_monitoring_a_model_whose_features_have_hostile_names(
+        fresh_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    monkeypatch.chdir(tmp_path)
+    train = hostile_frame(300)[[KEY, *HOSTILE[::2]]]
+    labels = (train[INJECTION] > 0).astype(int).to_numpy()
+    with nbmlops.start_run(experiment="hostile"):
+        nbmlops.log_dataset(train, "hostile-train", role="train", snapshot=True)
+        version = nbmlops.log_model(LogisticRegression().fit(train, labels), "hostile", reference_data=train)
+    nbmlops.promote("hostile", version.version)
+    shifted = hostile_frame(200, seed=1)[[KEY, *HOSTILE[::2]]].assign(**{INJECTION: lambda f: f[INJECTION] + 5})
+    report = nbmlops.monitor("hostile@production", shifted, labels=(shifted[INJECTION] > 0).astype(int).to_numpy())
+    assert INJECTION in report.drifted_columns
+    assert set(nbmlops.feature_drift("hostile")["column"]) >= set(HOSTILE[::2])
+    no_injected_files(tmp_path, Path(tempfile.gettempdir()), fresh_store.root)
