@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from . import pivot
 from .entities import Artifact, Run, RunStatus
 from .errors import InvalidInputError, NotFoundError
 from .query import build_runs_query
@@ -45,52 +45,23 @@ def runs(store: Store, experiment: str | list[str] | None = None, where: str | N
                 "r.user_name AS user, r.host, r.parent_run_id, r.notebook "
                 "FROM runs r JOIN nb_selected s USING (run_id) ORDER BY s.pos").df()
             params = con.execute(
-                "SELECT p.run_id, p.key, p.value, p.value_num, p.value_type "
+                "SELECT s.pos, p.key, p.value, p.value_type "
                 "FROM params p JOIN nb_selected s USING (run_id)").df()
             metrics = con.execute(
-                "SELECT m.run_id, m.key, m.value FROM latest_metrics m "
+                "SELECT s.pos, m.key, m.value FROM latest_metrics m "
                 "JOIN nb_selected s USING (run_id)").df()
             tags = con.execute(
-                "SELECT t.run_id, t.key, t.value FROM tags t JOIN nb_selected s USING (run_id)").df()
+                "SELECT s.pos, t.key, t.value FROM tags t JOIN nb_selected s USING (run_id)").df()
         finally:
             con.unregister("nb_selected")
     for column in ("start_time", "end_time"):
         base[column] = pd.to_datetime(base[column]).dt.tz_localize("UTC")
-    index = pd.Index(base["run_id"])
-    wide: dict[str, Any] = {}
-    for key, group in _groups(params):
-        wide[f"params.{key}"] = _param_column(group, index)
-    for key, group in _groups(metrics):
-        wide[f"metrics.{key}"] = pd.Series(group["value"].to_numpy(dtype=float),
-                                           index=group["run_id"]).reindex(index).to_numpy()
-    for key, group in _groups(tags):
-        wide[f"tags.{key}"] = pd.Series(group["value"].to_numpy(dtype=object),
-                                        index=group["run_id"]).reindex(index).to_numpy()
+    n = len(base)
+    wide = [frame for frame, rows in ((pivot.params(params, n), params), (pivot.numbers("metrics", metrics, n), metrics),
+                                      (pivot.texts("tags", tags, n), tags)) if len(rows)]
     if wide:
-        base = pd.concat([base, pd.DataFrame(wide, index=base.index)], axis=1)
+        base = pd.concat([base, *wide], axis=1)  # every frame has the same RangeIndex
     return base
-
-
-def _groups(long: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    if long.empty:
-        return []
-    return sorted(long.groupby("key", sort=False), key=lambda kv: str(kv[0]))
-
-
-def _param_column(group: pd.DataFrame, index: pd.Index) -> np.ndarray:
-    kinds = set(group["value_type"].unique())
-    by_run = group.set_index("run_id")
-    if kinds <= {"int"}:
-        values = by_run["value"].astype("int64").reindex(index)
-        return values.astype("Int64").to_numpy() if values.isna().any() else values.to_numpy()
-    if kinds <= {"int", "float"}:
-        return by_run["value"].astype(float).reindex(index).to_numpy()
-    if kinds == {"str"}:
-        return by_run["value"].astype(object).reindex(index).to_numpy()
-    if kinds == {"bool"}:
-        return (by_run["value"] == "true").astype(object).reindex(index).to_numpy()
-    decoded = [decode_param(v, k) for v, k in zip(by_run["value"], by_run["value_type"])]
-    return pd.Series(decoded, index=by_run.index, dtype=object).reindex(index).to_numpy()
 
 
 def resolve_run_id(con: duckdb.DuckDBPyConnection, run_id: str) -> str:

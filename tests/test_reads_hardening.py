@@ -1,0 +1,94 @@
+"""Reading runs back never breaks and says what it sees: huge ints, wide runs, unknown keys, terminals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import nbmlops
+from nbmlops import search, tracking
+from nbmlops.server import handlers
+from nbmlops.store import Store
+
+BIG = 2**64
+
+
+def nb(store: Store, *args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the `nbmlops` command against `store`, with $COLUMNS set when given."""
+    env = {**os.environ, "NBMLOPS_STORE": str(store.root)}
+    env.pop("COLUMNS", None)
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
+    return subprocess.run([sys.executable, "-m", "nbmlops.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def store_with_huge_int(fresh_store: Store) -> Store:
+    """A run whose `seed` param is 2**64 written the way older versions did, beside a plain run."""
+    with nbmlops.start_run(experiment="e", name="old"):
+        # The journal event older versions wrote for seed=2**64: [key, text, number, type].
+        tracking.tracker().emit("params", {"items": [["seed", str(BIG), float(BIG), "int"],
+                                                     ["n_estimators", "300", 300.0, "int"]]})
+    with nbmlops.start_run(experiment="e", name="plain"):
+        nbmlops.log_params({"seed": 7})
+    return fresh_store
+
+
+def test_int_param_beyond_64_bits_reads_back_exactly_as_text(store_with_huge_int: Store) -> None:
+    df = nbmlops.runs().set_index("name")
+    assert df.loc["old", "params.seed"] == str(BIG)
+    assert df.loc["plain", "params.seed"] == 7
+    run = nbmlops.get_run(df.loc["old", "run_id"])
+    assert run.params["seed"] == BIG
+    assert list(nbmlops.runs(where="params.seed > 100")["name"]) == ["old"]
+
+
+def test_int_params_are_nullable_ints_beside_runs_that_lack_them(store_with_huge_int: Store) -> None:
+    df = nbmlops.runs().set_index("name")
+    assert str(df["params.n_estimators"].dtype) == "Int64"
+    assert df.loc["old", "params.n_estimators"] == 300
+    assert df.loc["plain", "params.n_estimators"] is pd.NA
+    assert "300.0" not in df.to_string()
+
+
+def test_cli_and_rest_show_huge_and_missing_int_params(store_with_huge_int: Store) -> None:
+    records = {r["name"]: r for r in json.loads(nb(store_with_huge_int, "runs", "--format", "json").stdout)}
+    assert records["old"]["params.seed"] == str(BIG) and records["old"]["params.n_estimators"] == 300
+    assert records["plain"]["params.seed"] == 7 and records["plain"]["params.n_estimators"] is None
+    csv = nb(store_with_huge_int, "runs", "--format", "csv", "--columns", "name,params.*")
+    assert csv.stdout.splitlines()[1:] == ["plain,,7", f"old,300,{BIG}"]
+    table = nb(store_with_huge_int, "runs", columns=200)
+    assert table.returncode == 0, table.stderr
+    assert str(BIG) in table.stdout and "300.0" not in table.stdout
+    body = json.loads(handlers.dumps(handlers.run_list(store_with_huge_int, None, None, None, 100, 0, None)))
+    params = {r["name"]: r["params"] for r in body["runs"]}
+    assert params == {"old": {"seed": str(BIG), "n_estimators": 300}, "plain": {"seed": 7}}
+
+
+def test_a_run_with_10000_params_reads_back_every_value_with_its_type(fresh_store: Store) -> None:
+    with nbmlops.start_run(experiment="wide", name="wide"):
+        nbmlops.log_params({f"p{i:05d}": i for i in range(10_000)})
+        nbmlops.log_params({"lr": 0.1, "opt": "adam", "bn": True, "layers": [64, 32], "none": None})
+    for i in range(3):
+        with nbmlops.start_run(experiment="wide", name=f"narrow{i}"):
+            nbmlops.log_params({"p00001": i, "lr": float("nan") if i else 1, "opt": "sgd"})
+            nbmlops.log_metric("auc", i / 10)
+    df = nbmlops.runs(order_by="name").set_index("name")
+    params = [c for c in df.columns if c.startswith("params.p")]
+    assert params == sorted(params) and len(params) == 10_000
+    assert df.loc["wide", params].tolist() == list(range(10_000))
+    assert str(df["params.p09999"].dtype) == "Int64" and df["params.p09999"].isna().sum() == 3
+    assert df["params.p00001"].tolist() == [0, 1, 2, 1]  # narrow0-2, wide
+    assert df.loc["wide", ["params.opt", "params.bn", "params.layers", "params.none"]].tolist() == \
+        ["adam", True, [64, 32], None]
+    assert df["params.lr"].dtype == float and df["params.lr"].tolist()[::2] == [1.0, 0.1]
+    assert pd.isna(df.loc["narrow1", "params.lr"])
+    assert df["params.opt"].tolist() == ["sgd", "sgd", "sgd", "adam"]
+    assert df["metrics.auc"].tolist()[:3] == [0.0, 0.1, 0.2] and pd.isna(df.loc["wide", "metrics.auc"])
+    assert df.loc["narrow2", "tags.python"] == df.loc["wide", "tags.python"]
