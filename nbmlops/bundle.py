@@ -4,15 +4,19 @@ A bundle moves runs between stores: a colleague's laptop, CI, Dask workers shipp
 back. It is built from the catalog (journals may be compacted away) and is a `.tar.gz` holding:
 
     manifest.json             format, nbmlops version, created_at, source store, run ids, row count
-                              per table, sha256 of every table file, size of every artifact
+                              per table, sha256 of every table file, size of every artifact and table
     tables/<table>.parquet    the selected rows of runs, params, metrics (every point), latest_metrics,
                               tags, artifacts, run_datasets, experiments, datasets and, with models,
                               registered_models, model_versions, model_aliases, alias_audit
     artifacts/<sha256>        each artifact file once, named by its content hash (with the data
                               files that the runs' dataset snapshots list)
 
-Importing verifies every member before anything changes, installs the artifact files, then merges
-all rows in one DuckDB transaction, run by run:
+Importing treats the bundle as untrusted: it stages every member in a private folder inside the
+store, refusing links, names that climb out, sizes other than the manifest declares (a member is
+never read past its declared size) and totals above `max_size` (`--max-size`, 20 GiB by default)
+or the free disk space, and checks every sha256. Only then does it move the artifact files into
+place (read-only, whatever mode the bundle gave them) and merge all rows in one DuckDB
+transaction, run by run:
   - a run the store lacks is added with all its rows;
   - a run the store has is replaced wholesale (delete + insert) when the bundle's copy is further
     along: the store has it RUNNING and the bundle has it ended, or the bundle has more metric
@@ -37,6 +41,7 @@ import io
 import json
 import os
 import re
+import shutil
 import tarfile
 import tempfile
 import zlib
@@ -47,9 +52,10 @@ from typing import IO, Any
 
 import duckdb
 
-from .errors import CorruptStoreError, InvalidInputError, NotFoundError, StoreVersionError
+from .errors import CorruptStoreError, InvalidInputError, NbmlopsError, NotFoundError, StoreVersionError
 from .query import build_runs_query
 from .search import resolve_run_id
+from .sqltext import quote_ident, quote_literal
 from . import snapshots
 from .store import Store
 
@@ -71,8 +77,14 @@ _EXPORT_SQL = {
     "model_aliases": f"SELECT * FROM model_aliases WHERE (name, version) IN (SELECT (name, version) FROM {_VERSIONS})",
     "alias_audit": f"SELECT * FROM alias_audit WHERE name IN (SELECT name FROM {_VERSIONS}) ORDER BY changed_at, rowid",
 }
+DEFAULT_MAX_SIZE = 20 << 30  # bytes an import may write unless told otherwise (20 GiB)
+MAX_MANIFEST_BYTES = 256 << 20
 _ARTIFACT = re.compile(r"artifacts/([0-9a-f]{64})")
 _TABLE = re.compile(r"tables/([a-z_]+)\.parquet")
+
+
+class BundleTooLargeError(NbmlopsError):
+    """A bundle would write more than the import cap or the free disk space allows."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,7 @@ def export_bundle(store: Store, destination: str | os.PathLike[str] | None = Non
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "store": str(store.root), "include_models": include_models, "run_ids": ids, "counts": counts,
             "members": {f"tables/{t}.parquet": _sha256(folder / f"{t}.parquet") for t in tables},
+            "sizes": {f"tables/{t}.parquet": (folder / f"{t}.parquet").stat().st_size for t in tables},
             "artifacts": {sha: path.stat().st_size for sha, path in files.items()},
         }
         if target is None:
@@ -156,17 +169,28 @@ def read_manifest(source: str | os.PathLike[str] | bytes) -> dict[str, Any]:
         raise _corrupt(label, str(exc)) from exc
 
 
-def import_bundle(store: Store, source: str | os.PathLike[str] | bytes) -> ImportReport:
-    """Merge a bundle into `store` without duplicates, however often it is imported."""
+def import_bundle(store: Store, source: str | os.PathLike[str] | bytes, *,
+                  max_size: int | None = DEFAULT_MAX_SIZE) -> ImportReport:
+    """Merge a bundle into `store` without duplicates, however often it is imported.
+
+    Nothing lands in the store until every member was checked: its name, its size against the
+    manifest, its sha256, and the total against `max_size` bytes (default 20 GiB; None: no cap, but
+    never more than the free disk space).
+    """
     label = _label(source)
-    with tempfile.TemporaryDirectory(prefix="nbmlops-import-") as tmp:
-        folder = Path(tmp)
-        manifest = _unpack(source, label, folder)  # everything verified before anything changes
-        store.root.mkdir(parents=True, exist_ok=True)
+    if max_size is not None and (not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 0):
+        raise InvalidInputError(f"max_size must be a number of bytes >= 0 or None, not {max_size!r}")
+    store.artifact_dir.mkdir(parents=True, exist_ok=True)
+    # Staged inside the store (same filesystem: moved into place by renaming, and the free space that
+    # counts is the store's); `gc` removes a staging folder a killed import leaves behind.
+    folder = Path(tempfile.mkdtemp(dir=store.artifact_dir, prefix=".incoming-bundle-"))
+    try:
+        manifest = _unpack(source, label, folder, max_size,
+                           shutil.disk_usage(store.artifact_dir).free)  # everything verified first
         added = 0
         for sha in manifest["artifacts"]:
             added += not store.artifact_path(sha).exists()
-            store.put_file(folder / sha)
+            store.adopt_file(folder / sha, sha)
         with store.reading() as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -175,6 +199,8 @@ def import_bundle(store: Store, source: str | os.PathLike[str] | bytes) -> Impor
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return report
 
 
@@ -216,8 +242,8 @@ def _dump(store: Store, con: duckdb.DuckDBPyConnection, ids: list[str], tables: 
 
 
 def _copy_table(con: duckdb.DuckDBPyConnection, table: str, target: Path) -> int:
-    quoted = str(target).replace("'", "''")
-    row = con.execute(f"COPY ({_EXPORT_SQL[table]}) TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)").fetchone()
+    row = con.execute(f"COPY ({_EXPORT_SQL[table]}) TO {quote_literal(target)} (FORMAT parquet, COMPRESSION zstd)"
+                      ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -242,37 +268,111 @@ def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 # -- import ---------------------------------------------------------------------------------
-def _unpack(source: str | os.PathLike[str] | bytes, label: str, folder: Path) -> dict[str, Any]:
-    """Extract the tables and artifacts into `folder`, checking every hash; returns the manifest."""
+def _unpack(source: str | os.PathLike[str] | bytes, label: str, folder: Path, max_size: int | None,
+            free: int) -> dict[str, Any]:
+    """Extract the tables and artifacts into `folder`, checking names, sizes and hashes; returns the manifest.
+
+    A bundle comes from elsewhere: its manifest declares each artifact's size (and, since nbmlops
+    writes them, each table's), so a member that claims more, or a total beyond the cap, is refused
+    before a byte of it is read, and a member is never read past its declared size.
+    """
     seen: set[str] = set()
+    cap = free if max_size is None else min(max_size, free)
     try:
         with _open(source, label) as tar:
-            manifest = _parse_manifest(tar, tar.next(), label)
+            manifest = _parse_manifest(tar, tar.next(), label, cap)
+            declared = _declared_sizes(manifest, label)
+            total = sum(declared.values())
+            if total > cap:
+                raise _too_big(label, total, max_size, free)
+            read = 0  # every member's bytes, read or skipped: a bomb costs time even unwritten
             for member in tar:
+                _check_member(member, label)
+                read += member.size
+                if read > cap:
+                    raise _too_big(label, read, max_size, free)
                 table, artifact = _TABLE.fullmatch(member.name), _ARTIFACT.fullmatch(member.name)
-                if not member.isfile() or not (table or artifact) or member.name in seen:
-                    continue  # never extract a name we did not write
+                if not (table or artifact):
+                    continue  # a name this nbmlops does not write: never extracted
+                if member.name in seen:
+                    raise _corrupt(label, f"member {member.name} appears twice")
                 name = table.group(1) + ".parquet" if table else artifact.group(1)  # type: ignore[union-attr]
                 expected = manifest["members"].get(member.name) if table else \
                     (name if name in manifest["artifacts"] else None)
                 if expected is None:
                     continue
-                digest = hashlib.sha256()
-                with tar.extractfile(member) as src, open(folder / name, "wb") as dst:  # type: ignore[union-attr]
-                    while chunk := src.read(1 << 20):
-                        digest.update(chunk)
-                        dst.write(chunk)
-                if digest.hexdigest() != expected:
-                    raise _corrupt(label, f"member {member.name} does not match its sha256 (damaged or edited)")
+                size = declared.get(member.name)
+                if size is not None and member.size != size:
+                    raise _corrupt(label, f"member {member.name} holds {member.size} bytes, its manifest says {size}")
+                _extract(tar, member, folder / name, member.size if size is None else size, expected, label)
                 seen.add(member.name)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise _corrupt(label, str(exc)) from exc
     required = [f"tables/{t}.parquet" for t in (*RUN_TABLES, "experiments", "datasets")]
-    expected = [*manifest["members"], *required, *(f"artifacts/{sha}" for sha in manifest["artifacts"])]
-    missing = [m for m in expected if m not in seen]
+    expected_members = [*manifest["members"], *required, *(f"artifacts/{sha}" for sha in manifest["artifacts"])]
+    missing = [m for m in expected_members if m not in seen]
     if missing:
         raise _corrupt(label, f"member {missing[0]} is missing")
     return manifest
+
+
+def _declared_sizes(manifest: dict[str, Any], label: str) -> dict[str, int]:
+    """Member name -> size in bytes, as the manifest declares them (tables only in newer bundles)."""
+    sizes = {f"artifacts/{sha}": size for sha, size in manifest["artifacts"].items()}
+    sizes.update(manifest.get("sizes") or {})
+    for name, size in sizes.items():
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise _corrupt(label, f"its manifest gives member {name} the size {size!r}")
+    return sizes
+
+
+def _check_member(member: tarfile.TarInfo, label: str) -> None:
+    """Refuse links, devices and names that climb out of the bundle (never extracted, but never normal)."""
+    name = member.name
+    if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or "\x00" in name:
+        raise _corrupt(label, f"member {name!r} names a path outside the bundle")
+    if not member.isfile():
+        kind = "a link" if member.issym() or member.islnk() else "a folder" if member.isdir() else "a special file"
+        raise _corrupt(label, f"member {name!r} is {kind}, which nbmlops bundles never hold")
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, size: int, sha256: str,
+             label: str) -> None:
+    """Copy one member to `target` (a new private file), hashing it and reading no more than `size` bytes."""
+    digest, written = hashlib.sha256(), 0
+    source = tar.extractfile(member)
+    assert source is not None  # a regular file (checked)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with source, os.fdopen(fd, "wb") as out:
+        while chunk := source.read(min(1 << 20, size - written + 1)):
+            written += len(chunk)
+            if written > size:
+                raise _corrupt(label, f"member {member.name} holds more than the {size} bytes its manifest says")
+            digest.update(chunk)
+            out.write(chunk)
+    if written != size:
+        raise _corrupt(label, f"member {member.name} holds {written} bytes, its manifest says {size}")
+    if digest.hexdigest() != sha256:
+        raise _corrupt(label, f"member {member.name} does not match its sha256 (damaged or edited)")
+
+
+def _too_big(label: str, size: int, max_size: int | None, free: int) -> BundleTooLargeError:
+    if max_size is not None and size > max_size and max_size <= free:
+        return BundleTooLargeError(
+            f"bundle {label} holds more than {_bytes(max_size)} (at least {_bytes(size)}), the import cap; "
+            "nothing was imported: pass a larger --max-size (max_size=) if you trust it")
+    return BundleTooLargeError(
+        f"bundle {label} holds at least {_bytes(size)}, more than the {_bytes(free)} free where the store is; "
+        "nothing was imported: free some space first")
+
+
+def _bytes(n: int) -> str:
+    value, unit = float(n), "bytes"
+    for bigger in ("KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
 def _open(source: str | os.PathLike[str] | bytes, label: str) -> tarfile.TarFile:
@@ -284,9 +384,12 @@ def _open(source: str | os.PathLike[str] | bytes, label: str) -> tarfile.TarFile
     return tarfile.open(path, mode="r:gz")
 
 
-def _parse_manifest(tar: tarfile.TarFile, first: tarfile.TarInfo | None, label: str) -> dict[str, Any]:
+def _parse_manifest(tar: tarfile.TarFile, first: tarfile.TarInfo | None, label: str,
+                    cap: int = MAX_MANIFEST_BYTES) -> dict[str, Any]:
     if first is None or first.name != "manifest.json" or not first.isfile():
         raise _corrupt(label, "it does not start with manifest.json")
+    if first.size > min(cap, MAX_MANIFEST_BYTES):  # read into memory: never an unbounded one
+        raise _corrupt(label, f"its manifest.json holds {first.size} bytes, more than a manifest ever needs")
     try:
         manifest = json.loads(tar.extractfile(first).read())  # type: ignore[union-attr]
         version = int(manifest["format"])
@@ -294,8 +397,9 @@ def _parse_manifest(tar: tarfile.TarFile, first: tarfile.TarInfo | None, label: 
             raise StoreVersionError(
                 f"bundle {label} is format {version}, this nbmlops reads up to {FORMAT_VERSION}: "
                 "pip install -U nbmlops (nothing was imported)")
-        if not isinstance(manifest["members"], dict) or not isinstance(manifest["artifacts"], dict):
-            raise TypeError("members and artifacts must be objects")
+        if not isinstance(manifest["members"], dict) or not isinstance(manifest["artifacts"], dict) \
+                or not isinstance(manifest.get("sizes", {}), dict):
+            raise TypeError("members, artifacts and sizes must be objects")
     except (ValueError, KeyError, TypeError) as exc:
         raise _corrupt(label, f"its manifest is unreadable ({exc})") from exc
     return manifest
@@ -370,7 +474,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, path: str) -> str:
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
         "ORDER BY ordinal_position", [table]).fetchall()]
     theirs = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()}
-    return ", ".join(f'"{c}"' for c in ours if c in theirs)
+    return ", ".join(quote_ident(c) for c in ours if c in theirs)
 
 
 def _merge_models(con: duckdb.DuckDBPyConnection, src: Callable[[str], str | None],

@@ -38,6 +38,7 @@ from .store import Store
 FORMAT = "nbmlops-snapshot/1"
 PREFIX = "snapshots/"
 READ_BYTES = 8 << 20
+FOLDER_MODE = 0o755  # folders a restore creates (the umask may take more away)
 
 
 @dataclass(frozen=True)
@@ -292,9 +293,19 @@ def restore_files(store: Store, manifest: dict[str, Any], folder: Path, label: s
         if target.exists():
             raise InvalidInputError(f"{target} exists already: restore {label} into an empty or new folder")
     for f, target in zip(manifest["files"], targets):
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         _copy_out(store, f, target, label)
     return targets[0] if manifest["kind"] == "file" else folder
+
+
+def restored_mode(mode: object) -> int:
+    """The mode bits a restored file gets from the ones its manifest recorded.
+
+    A manifest may come from a bundle made elsewhere: only read and execute bits survive (never
+    setuid, setgid, sticky, group- or world-writable), and the owner can always read and write.
+    """
+    bits = mode if isinstance(mode, int) and not isinstance(mode, bool) else 0o644
+    return (bits & 0o755) | stat.S_IRUSR | stat.S_IWUSR
 
 
 def _copy_out(store: Store, entry: dict[str, Any], target: Path, label: str) -> None:
@@ -313,7 +324,7 @@ def _copy_out(store: Store, entry: dict[str, Any], target: Path, label: str) -> 
         if digest.hexdigest() != entry["sha256"]:
             raise TamperedArtifactError(f"{label}: stored file {source} ({entry['path']}) no longer matches "
                                         "its hash; it was not restored")
-        os.chmod(tmp, entry.get("mode", 0o644) | stat.S_IRUSR | stat.S_IWUSR)
+        os.chmod(tmp, restored_mode(entry.get("mode")))
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

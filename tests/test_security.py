@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -221,3 +222,152 @@ def test_monitoring_a_model_whose_features_have_hostile_names(
     assert INJECTION in report.drifted_columns
     assert set(nbmlops.feature_drift("hostile")["column"]) >= set(HOSTILE[::2])
     no_injected_files(tmp_path, Path(tempfile.gettempdir()), fresh_store.root)
+
+
+# -- bundles that lie -------------------------------------------------------------------------------
+def store_state(store: Store) -> dict[str, object]:
+    """Runs, stored files and anything else under the artifact folder, comparable with ==."""
+    with store.reading() as con:
+        runs = sorted(r[0] for r in con.execute("SELECT run_id FROM runs").fetchall())
+    entries = sorted(str(p.relative_to(store.root)) for p in store.root.rglob("*")
+                     if "artifacts" in p.parts)
+    return {"runs": runs, "artifacts": entries}
+
+
+@pytest.fixture
+def small_bundle(fresh_store: Store, tmp_path: Path) -> bytes:
+    """A bundle of one run with one artifact file and one model-free dataset."""
+    (tmp_path / "notes.txt").write_text("hello\n")
+    with nbmlops.start_run(experiment="bundled"):
+        nbmlops.log_metric("auc", 0.9)
+        nbmlops.log_artifact(tmp_path / "notes.txt")
+    from nbmlops.bundle import export_bundle
+
+    data = export_bundle(fresh_store)
+    assert isinstance(data, bytes)
+    return data
+
+
+@pytest.fixture
+def empty_target(tmp_path: Path) -> Store:
+    target = Store(tmp_path / "target" / ".nbmlops")
+    target.init()
+    return target
+
+
+def rebuild(bundle: bytes, manifest_change: object = None, extra: list[tuple[tarfile.TarInfo, bytes]] = (),
+            member_change: object = None) -> bytes:
+    """The bundle with its manifest edited, members edited and `extra` members appended."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as src, \
+            tarfile.open(fileobj=out, mode="w:gz", compresslevel=9) as dst:
+        for member in src:
+            data = src.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == "manifest.json" and manifest_change is not None:
+                manifest = json.loads(data)
+                manifest_change(manifest)  # type: ignore[operator]
+                data = json.dumps(manifest).encode()
+            if member_change is not None:
+                member, data = member_change(member, data)  # type: ignore[operator]
+            member.size = len(data)
+            dst.addfile(member, io.BytesIO(data))
+        for info, data in extra:
+            info.size = len(data) if info.isfile() else 0
+            dst.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    return out.getvalue()
+
+
+def refused(target: Store, bundle: bytes, match: str, **options: object) -> None:
+    from nbmlops.bundle import import_bundle
+
+    before = store_state(target)
+    with pytest.raises(nbmlops.NbmlopsError, match=match) as raised:
+        import_bundle(target, bundle, **options)  # type: ignore[arg-type]
+    assert "\n" not in str(raised.value) and "nothing was imported" in str(raised.value)
+    assert store_state(target) == before
+
+
+BOMB = 64 << 20  # 64 MiB of zeros: about 64 KiB once gzipped
+
+
+def test_a_member_larger_than_its_manifest_says_is_refused_before_it_is_read(
+        small_bundle: bytes, empty_target: Store) -> None:
+    import hashlib
+
+    bomb = b"\0" * BOMB
+    sha = hashlib.sha256(bomb).hexdigest()
+    info = tarfile.TarInfo(f"artifacts/{sha}")
+    lying = rebuild(small_bundle, lambda m: m["artifacts"].__setitem__(sha, 100), [(info, bomb)])
+    assert len(lying) < 1 << 20
+    refused(empty_target, lying, f"member artifacts/{sha} holds {BOMB} bytes, its manifest says 100")
+    # A table member of a bundle that declares table sizes, likewise.
+    fat_table = rebuild(small_bundle, member_change=lambda m, d: (m, d + b"\0" * BOMB if m.name == "tables/tags.parquet" else d))
+    refused(empty_target, fat_table, "member tables/tags.parquet holds .* bytes, its manifest says")
+
+
+def test_an_honest_bundle_over_the_cap_is_refused(small_bundle: bytes, empty_target: Store, tmp_path: Path) -> None:
+    import hashlib
+
+    from nbmlops.bundle import DEFAULT_MAX_SIZE, import_bundle
+
+    bomb = b"\0" * BOMB
+    sha = hashlib.sha256(bomb).hexdigest()
+    big = rebuild(small_bundle, lambda m: m["artifacts"].__setitem__(sha, BOMB), [(tarfile.TarInfo(f"artifacts/{sha}"), bomb)])
+    refused(empty_target, big, r"more than 16.0 MiB .* the import cap", max_size=16 << 20)
+    # A bundle from before table sizes were declared: its tables count against the cap as they stream.
+    old_style = rebuild(small_bundle, lambda m: m.pop("sizes"),
+                        member_change=lambda m, d: (m, d + b"\0" * BOMB if m.name == "tables/tags.parquet" else d))
+    refused(empty_target, old_style, "the import cap", max_size=16 << 20)
+    path = tmp_path / "big.tar.gz"
+    path.write_bytes(big)
+    result = CliRunner().invoke(main, ["--store", str(empty_target.root), "import", str(path), "--max-size", "16M"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "the import cap" in result.output
+    assert DEFAULT_MAX_SIZE == 20 << 30
+    assert import_bundle(empty_target, big).runs_added == 1  # under the default cap it imports
+    assert empty_target.artifact_path(sha).stat().st_size == BOMB
+
+
+@pytest.mark.parametrize("kind", ["traversal", "absolute", "symlink", "hardlink", "device"])
+def test_links_and_names_outside_the_bundle_are_refused(small_bundle: bytes, empty_target: Store, kind: str) -> None:
+    info = tarfile.TarInfo({"traversal": "artifacts/../../../evil", "absolute": "/tmp/nbmlops-evil"}.get(kind, "artifacts/x"))
+    if kind == "symlink":
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    elif kind == "hardlink":
+        info.type, info.linkname = tarfile.LNKTYPE, "manifest.json"
+    elif kind == "device":
+        info.type = tarfile.CHRTYPE
+    refused(empty_target, rebuild(small_bundle, extra=[(info, b"evil")]),
+            "names a path outside the bundle" if kind in ("traversal", "absolute") else "which nbmlops bundles never hold")
+
+
+def test_restored_files_never_keep_setuid_or_world_writable_bits(fresh_store: Store, empty_target: Store,
+                                                                  tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from nbmlops.bundle import export_bundle, import_bundle
+
+    folder = tmp_path / "tools"
+    folder.mkdir()
+    script = folder / "run.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    os.chmod(script, 0o4777)
+    (folder / "data.txt").write_text("x\n")
+    os.chmod(folder / "data.txt", 0o666)
+    with nbmlops.start_run(experiment="modes"):
+        nbmlops.log_dataset(folder, "tools", snapshot=True)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    restored = nbmlops.load_dataset("tools", path=tmp_path / "here")
+    assert (mode(restored / "run.sh"), mode(restored / "data.txt")) == (0o755, 0o644)
+    # Through a bundle whose members also claim mode 0o4777.
+    def setuid(member: tarfile.TarInfo, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+        member.mode = 0o4777
+        return member, data
+    import_bundle(empty_target, rebuild(export_bundle(fresh_store), member_change=setuid))
+    stored = [p for p in empty_target.artifact_dir.rglob("*") if p.is_file()]
+    assert stored and all(mode(p) == 0o444 for p in stored)
+    nbmlops.set_store(empty_target.root)
+    there = nbmlops.load_dataset("tools", path=tmp_path / "there")
+    for path in there.rglob("*"):
+        assert not mode(path) & (stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX | stat.S_IWOTH | stat.S_IWGRP), path
+    assert (mode(there / "run.sh"), mode(there / "data.txt")) == (0o755, 0o644)

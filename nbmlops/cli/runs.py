@@ -173,15 +173,36 @@ def export_command(ctx: click.Context, output: str, experiment: tuple[str, ...],
                f"{_size(path.stat().st_size)}")
 
 
+def _byte_count(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """`--max-size` as bytes: a number with an optional K, M, G or T suffix (powers of 1024), or 'none'."""
+    if value is None or value.strip().lower() == "none":
+        return None
+    text = value.strip().upper().removesuffix("IB").removesuffix("B")
+    scale = 1 << (10 * ("KMGT".index(text[-1]) + 1)) if text and text[-1] in "KMGT" else 1
+    try:
+        number = float(text[:-1] if scale > 1 else text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a size: give bytes, or e.g. 500M, 20G, none") from None
+    if number < 0:
+        raise click.BadParameter("a size cannot be negative")
+    return int(number * scale)
+
+
 @main.command("import")
 @click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False))
+@click.option("--max-size", "max_size", default="20G", show_default=True, callback=_byte_count, metavar="SIZE",
+              help="Refuse a bundle that would write more than SIZE bytes (K, M, G, T suffixes: powers of "
+                   "1024; 'none': only the free disk space limits it). Checked before anything is written.")
 @click.pass_context
 @_one_line_errors
-def import_command(ctx: click.Context, bundle_path: str) -> None:
+def import_command(ctx: click.Context, bundle_path: str, max_size: int | None) -> None:
     """Merge the runs, artifacts and model versions of BUNDLE (from `nbmlops export`) into this
-    store without duplicates: importing it again changes nothing, and aliases here never move."""
+    store without duplicates: importing it again changes nothing, and aliases here never move.
+
+    Every member is checked (name, size, sha256) in a staging folder inside the store before
+    anything lands in it; a bundle over --max-size or the free disk space is refused whole."""
     store = _store(ctx)
-    report = bundle.import_bundle(store, bundle_path)
+    report = bundle.import_bundle(store, bundle_path, max_size=max_size)
     click.echo(f"Imported {bundle_path} into {store.root}: {report.summary()}")
 
 
