@@ -146,9 +146,13 @@ def delete_tag(key: str) -> None:
     _tracker().delete_tag(key)
 
 
-def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> list[str]:
-    """Store a file or folder with the active run; returns the artifact names."""
-    return _tracker().log_artifact(path, name)
+def log_artifact(path: str | os.PathLike[str], name: str | None = None, *,
+                 follow_symlinks: bool = False) -> list[str]:
+    """Store a file or folder with the active run; returns the artifact names.
+
+    A symbolic link leading outside `path` is refused unless `follow_symlinks=True`.
+    """
+    return _tracker().log_artifact(path, name, follow_symlinks=follow_symlinks)
 
 
 def log_dataset(data: Any, name: str | None = None, role: str = "train",
@@ -288,14 +292,16 @@ def feature_drift(model: str, report_id: str | None = None) -> pd.DataFrame:
 def run_notebook(path: str | os.PathLike[str], parameters: dict[str, Any] | None = None,
                  experiment: str | None = None, name: str | None = None, *, timeout: float | None = None,
                  kernel: str | None = None, output: str | os.PathLike[str] | None = None,
-                 strict: bool = False) -> Run:
+                 allow_new_params: bool = False) -> Run:
     """Execute a notebook with papermill as one run and return it (FINISHED or FAILED).
+
+    A parameter the notebook's `parameters` cell does not declare is an error unless `allow_new_params`.
 
     >>> run = nbmlops.run_notebook("notebooks/train.ipynb", {"C": 0.5}, experiment="churn")
     >>> run.status, run.metrics["roc_auc_score"]
     """
     result = _runner.run_notebook(_tracker(), path, parameters, experiment, name, timeout=timeout, kernel=kernel,
-                  output=output, strict=strict)
+                  output=output, allow_new_params=allow_new_params)
     return get_run(result.run_id)
 
 
@@ -303,8 +309,12 @@ def sweep(notebook: str | os.PathLike[str], grid: dict[str, Any] | None = None, 
           random: int | None = None, dists: dict[str, str] | None = None, workers: int = 2,
           executor: str = "local", scheduler: str | None = None, metric: str | None = None,
           maximize: bool = True, resume: bool = False, experiment: str | None = None,
-          name: str | None = None, timeout: float | None = None, seed: int = 0) -> Any:
+          name: str | None = None, timeout: float | None = None, seed: int = 0,
+          allow_new_params: bool = False, register_all: bool = False) -> Any:
     """Execute a notebook once per parameter combination, in parallel, as children of one run.
+
+    A model the notebook registers is registered once, from the best child by `metric`
+    (`register_all=True`: from every child).
 
     >>> result = nbmlops.sweep("notebooks/train.ipynb", {"C": [0.01, 0.1, 1]}, metric="roc_auc_score")
     >>> result.table.head()
@@ -314,7 +324,7 @@ def sweep(notebook: str | os.PathLike[str], grid: dict[str, Any] | None = None, 
     return _sweeps.sweep(t.store, notebook, grid=grid, random=random, dists=dists, workers=workers,
                         executor=executor, scheduler=scheduler, metric=metric, maximize=maximize,
                         resume=resume, experiment=experiment, timeout=timeout, name=name, seed=seed,
-                        progress=False)
+                        progress=False, allow_new_params=allow_new_params, register_all=register_all)
 
 
 def _fresh_store() -> Store:

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import atexit
 import getpass
+import json
 import os
 import socket
 import sys
 import threading
 import time
 import traceback
+import warnings
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from collections.abc import Callable
+from concurrent.futures import Future
 from types import TracebackType
 from typing import Any
 
@@ -103,7 +106,10 @@ class Tracker:
         self._user = _user()
         self._host = socket.gethostname()
         self._stored_blobs: dict[bytes, tuple[str, int]] = {}  # provenance files already stored
-        self._provenance_jobs: list[threading.Thread] = []
+        # Runs started before the process's one provenance look-up ended; they get their tags when it does.
+        self._provenance_waiting: list[_ProvenanceRequest] = []
+        self._provenance_busy = 0  # callbacks writing provenance events right now
+        self._provenance_done = threading.Condition()
         provenance.prewarm()
         _register(self)
 
@@ -117,6 +123,7 @@ class Tracker:
 
     def set_store(self, path: str | os.PathLike[str]) -> Store:
         """Write to and read from the store at `path` from now on in this process."""
+        self.wait_for_provenance()  # waiting runs' provenance belongs in the store they were started in
         self.flush()
         if self._writer is not None:
             self._writer.close()
@@ -149,9 +156,10 @@ class Tracker:
             parent_id = self._stack[-1].run_id if self._stack else os.environ.get("NBMLOPS_RUN_ID") or None
         state = RunState(new_run_id(), run_name, exp)
         now = time.time()
+        path = notebook or provenance.notebook_path(namespace)
         event = {"run_id": state.run_id, "experiment": exp, "name": run_name, "at": now,
                  "user": self._user, "host": self._host, "parent": parent_id,
-                 "notebook": notebook or provenance.notebook_path(namespace)}
+                 "notebook": _utf8(path) if path else None}  # a non-UTF-8 file name must not block the run
         with self._lock:
             self._events.append(["run_start", event])
         self._record_provenance(state.run_id, clean_tags, now, script=event["notebook"] is None)
@@ -163,26 +171,49 @@ class Tracker:
     def _record_provenance(self, run_id: str, user_tags: dict[str, str], now: float, script: bool) -> None:
         """The user's tags now; git, environment and source tags and files as soon as known.
 
-        The first lookup of installed packages takes a few hundred milliseconds: it happens on a
-        background thread so starting the first run never waits for it.
+        The first look-up of installed packages and git takes tens to hundreds of milliseconds: it
+        runs once per process on a background thread, so no run start waits for it; runs started
+        meanwhile (even those already ended) get their provenance events when it ends.
         """
         if user_tags:
             with self._lock:
                 self._events.append(["tags", {"run_id": run_id, "at": now, "items": list(user_tags.items())}])
-        if provenance.ready():
-            self._provenance_events(run_id, set(user_tags), now, script)
+        request = _ProvenanceRequest(run_id, frozenset(user_tags), now, script, provenance.working_dir())
+        lookup = provenance.look_up(request.cwd or None)
+        if lookup.done():
+            self._provenance_events(request)
             return
-        job = threading.Thread(target=self._provenance_events, args=(run_id, set(user_tags), now, script),
-                               name="nbmlops-provenance", daemon=True)
-        self._provenance_jobs.append(job)
-        job.start()
+        with self._provenance_done:
+            self._provenance_waiting.append(request)
+            first = len(self._provenance_waiting) == 1
+        if first:  # later requests ride on this callback
+            lookup.add_done_callback(self._provenance_ready)
 
-    def _provenance_events(self, run_id: str, user_keys: set[str], now: float, script: bool) -> None:
-        found = provenance.capture()
+    def _provenance_ready(self, _lookup: Future[None]) -> None:
+        """On the look-up thread: emit the provenance of every run that waited for it."""
+        with self._provenance_done:
+            waiting, self._provenance_waiting = self._provenance_waiting, []
+            self._provenance_busy += 1
+        try:
+            for request in waiting:
+                try:
+                    self._provenance_events(request)
+                except Exception as exc:  # provenance is best effort: the run itself is recorded
+                    print(f"nbmlops: provenance of run {request.run_id} was not recorded: {exc}", file=sys.stderr)
+        finally:
+            with self._provenance_done:
+                self._provenance_busy -= 1
+                self._provenance_done.notify_all()
+        self._wake.set()
+
+    def _provenance_events(self, request: _ProvenanceRequest) -> None:
+        found = provenance.capture(request.cwd or None)
         tags = dict(found.tags)
-        if script and sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]) and "ipykernel" not in sys.modules:
-            tags["source"] = os.path.abspath(sys.argv[0])  # a script (a notebook has its own column)
-        items = [[k, v] for k, v in tags.items() if k not in user_keys]
+        if request.script and sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]) \
+                and "ipykernel" not in sys.modules:
+            tags["source"] = _utf8(os.path.abspath(sys.argv[0]))  # a script (a notebook has its own column)
+        run_id, now = request.run_id, request.at
+        items = [[k, v] for k, v in tags.items() if k not in request.user_keys]
         events: list[list[Any]] = [["tags", {"run_id": run_id, "at": now, "items": items}]]
         for path, data in found.files.items():
             stored = self._stored_blobs.get(data)
@@ -194,11 +225,10 @@ class Tracker:
             self._events.extend(events)
 
     def wait_for_provenance(self, timeout: float = 10.0) -> None:
-        """Let background provenance lookups finish (before exit, or in tests)."""
-        deadline = time.monotonic() + timeout
-        for job in list(self._provenance_jobs):
-            job.join(max(0.0, deadline - time.monotonic()))
-        self._provenance_jobs = [j for j in self._provenance_jobs if j.is_alive()]
+        """Let the background provenance look-up finish and its events be buffered (before exit, or in tests)."""
+        with self._provenance_done:
+            self._provenance_done.wait_for(lambda: not self._provenance_waiting and not self._provenance_busy,
+                                           timeout)
 
     def emit(self, kind: str, body: dict[str, Any], run_id: str | None = None) -> str:
         """Append an event for the active run (or `run_id`) to the journal buffer; returns the run id."""
@@ -236,7 +266,7 @@ class Tracker:
         for state in reversed(self._stack[index:]):
             if state.owned:
                 body = {"run_id": state.run_id, "status": status.value, "at": time.time(),
-                        "error": error if state is self._stack[index] else None}
+                        "error": _utf8(error) if error is not None and state is self._stack[index] else None}
                 with self._lock:
                     self._events.append(["run_end", body])
         del self._stack[index:]
@@ -326,6 +356,9 @@ class Tracker:
                     f"write-once: log {stored[0]!s:.60} under another key or start a new run")
             if old is None:
                 fresh[k] = stored
+                if stored[2] == "str" and not isinstance(v, str):  # validation keeps such an int as text
+                    warnings.warn(f"param {k!r} = {stored[0]:.40} does not fit in 64 bits: kept exactly as "
+                                  "text (read back as the string of its digits)", stacklevel=3)
         if fresh:
             state.params.update(fresh)
             with self._lock:
@@ -354,16 +387,23 @@ class Tracker:
             raise InvalidInputError(f"tags must be a dict of name -> text, got {type(tags).__name__}")
         return {validation.key("tag", k): validation.tag_value(k, v) for k, v in tags.items()}
 
-    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> list[str]:
-        """Copy a file (or a folder's files) into the store as artifacts of the active run."""
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None, *,
+                     follow_symlinks: bool = False) -> list[str]:
+        """Copy a file (or a folder's files) into the store as artifacts of the active run.
+
+        A symbolic link that leads outside the logged path (the path itself, or a link inside a
+        logged folder pointing out of it) is refused unless `follow_symlinks=True`: a link must
+        not smuggle e.g. /etc/passwd into a store that gets shared.
+        """
         source = Path(path)
         if not source.exists():
             raise InvalidInputError(f"cannot log artifact {str(source)!r}: no such file or folder")
         state = self._current()
+        if name is None and _utf8(source.name) != source.name:
+            raise InvalidInputError(f"cannot log artifact {_utf8(str(source))!r}: its file name is not UTF-8; "
+                                    "pass name='...' to store it under another name")
         base = validation.artifact_name(name if name is not None else source.name)
-        files = [(source, base)] if source.is_file() else [
-            (f, f"{base}/{f.relative_to(source).as_posix()}")
-            for f in sorted(source.rglob("*")) if f.is_file()]
+        files = _artifact_files(source, base, follow_symlinks)  # every check before anything is stored
         logged = []
         for file, artifact in files:
             sha, size = self.store.put_file(file)
@@ -375,7 +415,12 @@ class Tracker:
 
     # -- writing -------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write everything buffered to this process's journal now."""
+        """Write everything buffered to this process's journal now.
+
+        Nothing buffered is ever dropped for a failure of the store: the data goes back into the
+        buffer for the next flush. An event that cannot be encoded at all is dropped alone, with a
+        warning that names it; the other events and the points are written.
+        """
         with self._flush_lock:
             with self._lock:
                 events, self._events = self._events, []
@@ -386,24 +431,53 @@ class Tracker:
             series = self._series_names  # the writer only reads the ids it needs
             if not points and not events:
                 return
-            array = np.fromiter(points, dtype=POINT_DTYPE, count=len(points)) if points else None
+            array = None
             try:
+                array = np.fromiter(points, dtype=POINT_DTYPE, count=len(points)) if points else None
                 if self._writer is None:
                     self.store.ensure_layout()
                     self._writer = JournalWriter(self.store.journal_dir)
-                self._writer.write(events, series, array)
+                try:
+                    self._writer.write(events, series, array)
+                except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+                    events = _writable_events(events)
+                    self._writer.write(events, series, array)
                 self._write_error = None
-                if array is not None and self._listeners:
-                    self._notify(array, series)
-            except OSError as exc:
+            except Exception as exc:
                 # Keep the data and try again on the next flush; tell the user once.
                 self._points[:0] = points
                 with self._lock:
                     self._events[:0] = events
                 if self._write_error != str(exc):
                     self._write_error = str(exc)
-                    print(f"nbmlops: cannot write to the store at {self.store.root} ({exc}); "
+                    why = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+                    print(f"nbmlops: cannot write to the store at {self._store_root()} ({why}); "
                           "keeping the data in memory and retrying", file=sys.stderr)
+                return
+            if array is not None and self._listeners:
+                self._notify(array, series)
+
+    def _store_root(self) -> str:
+        return str(self._store.root) if self._store is not None else "(not found)"
+
+    def sync(self) -> None:
+        """Ask the OS to put the journal's written frames on the disk.
+
+        The fsync runs on a descriptor of its own, outside the locks that run starts, ends and
+        logging take: a caller never waits on an fsync it did not ask for.
+        """
+        with self._flush_lock:
+            target = self._writer.path if self._writer is not None else None
+        if target is None:
+            return
+        try:
+            fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)  # syncs the file, whichever descriptor asks
+        finally:
+            os.close(fd)
 
     def add_listener(self, listener: Callable[[np.ndarray, dict[int, tuple[str, str]]], None],
                      interval: float | None = None) -> None:
@@ -445,10 +519,11 @@ class Tracker:
             self._wake.clear()
             try:
                 self.flush()
-                if self._writer is not None:
-                    self._writer.heartbeat()
+                writer = self._writer
+                if writer is not None:
+                    writer.heartbeat()
                     if time.monotonic() - synced > FLUSH_INTERVAL:
-                        self._writer.sync()
+                        self.sync()
                         synced = time.monotonic()
             except Exception as exc:  # the flusher must never die silently
                 print(f"nbmlops: background flush failed: {exc}", file=sys.stderr)
@@ -473,6 +548,9 @@ class Tracker:
         self._flush_lock = threading.Lock()
         self._points, self._events = [], []
         self._thread = None
+        # The parent records its runs' provenance; the look-up thread does not exist in the child.
+        self._provenance_waiting, self._provenance_busy = [], 0
+        self._provenance_done = threading.Condition()
         self._wake = threading.Event()
         if self._writer is not None:
             self._writer.abandon()
@@ -481,6 +559,104 @@ class Tracker:
             state.owned = False
         if self._stack:
             self._ensure_thread()
+
+
+@dataclass(frozen=True)
+class _ProvenanceRequest:
+    """A run whose provenance is recorded when the process's look-up ends."""
+
+    run_id: str
+    user_keys: frozenset[str]  # tags the user set: provenance never overwrites them
+    at: float
+    script: bool
+    cwd: str
+
+
+def _utf8(text: str) -> str:
+    """`text` with anything UTF-8 cannot hold (lone surrogates) replaced: for text nbmlops captures itself."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _writable_events(events: list[list[Any]]) -> list[list[Any]]:
+    """`events` without what cannot be encoded as journal JSON, each drop reported once.
+
+    Params and tags lose only their bad items; a run end is kept with its error text repaired, so
+    the run still ends; any other bad event is dropped whole.
+    """
+    kept: list[list[Any]] = []
+    for event in events:
+        problem = _encoding_problem(event)
+        if problem is None:
+            kept.append(event)
+            continue
+        kind, body = event[0], event[1] if len(event) > 1 and isinstance(event[1], dict) else {}
+        run = body.get("run_id", "?")
+        if kind == "run_end":
+            kept.append([kind, {**body, "error": _utf8(str(body.get("error") or "")) or None}])
+            if _encoding_problem(kept[-1]) is not None:
+                kept[-1] = [kind, {k: body.get(k) for k in ("run_id", "status", "at")}]
+            _warn_dropped(f"the unwritable part of run {run}'s end", problem)
+        elif kind in ("params", "tags") and isinstance(body.get("items"), list):
+            items = [item for item in body["items"] if _encoding_problem(item) is None]
+            bad = [str(item[0])[:60] if isinstance(item, list) and item else repr(item)[:60]
+                   for item in body["items"] if _encoding_problem(item) is not None]
+            if items:
+                kept.append([kind, {**body, "items": items}])
+            _warn_dropped(f"{kind} {', '.join(map(repr, bad))} of run {run}", problem)
+        else:
+            _warn_dropped(f"a {kind!r} event of run {run}", problem)
+    return kept
+
+
+def _encoding_problem(value: object) -> str | None:
+    """Why `value` cannot be written as journal JSON (the journal's own encoding), or None."""
+    try:
+        json.dumps(value, allow_nan=True, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        return f"{type(exc).__name__}: {str(exc)[:120]}"
+    return None
+
+
+def _warn_dropped(what: str, problem: str) -> None:
+    warnings.warn(f"nbmlops dropped {what}: it cannot be written to the journal ({problem}); "
+                  "the run's other data was written", RuntimeWarning, stacklevel=2)
+
+
+def _artifact_files(source: Path, base: str, follow_symlinks: bool) -> list[tuple[Path, str]]:
+    """The files to store for `source` with their artifact names; a link leading out of it is refused."""
+    if source.is_symlink() and not follow_symlinks:
+        raise InvalidInputError(
+            f"cannot log artifact {str(source)!r}: it is a symbolic link to {os.readlink(source)!r}; "
+            "pass follow_symlinks=True to store what it points to, or log the target itself")
+    if not source.is_dir():
+        return [(source, base)]
+    root = Path(os.path.realpath(source))
+    files: list[tuple[Path, str]] = []
+
+    def walk(folder: Path, prefix: str, above: frozenset[Path]) -> None:
+        for entry in os.scandir(folder):
+            path, name = Path(entry.path), f"{prefix}/{entry.name}"
+            real = Path(os.path.realpath(path))
+            if entry.is_symlink():
+                if not follow_symlinks and not real.is_relative_to(root):
+                    inner = path.relative_to(source).as_posix()
+                    raise InvalidInputError(
+                        f"cannot log artifact {str(source)!r}: {inner!r} in it is a symbolic link to "
+                        f"{os.readlink(path)!r}, outside the folder; pass follow_symlinks=True to store "
+                        "what it points to, or remove the link")
+                if real in above:
+                    continue  # a link to a folder around it: following it would never end
+            if real.is_dir():
+                walk(path, name, above | {real})
+            elif real.is_file():  # a broken link has nothing to store
+                if _utf8(entry.name) != entry.name:
+                    raise InvalidInputError(
+                        f"cannot log artifact {str(source)!r}: the name of {_utf8(name)!r} in it is not UTF-8 "
+                        "(shown with '?'): rename that file")
+                files.append((path, validation.artifact_name(name)))
+
+    walk(source, base, frozenset({root}))
+    return sorted(files, key=lambda f: PurePosixPath(f[1]))
 
 
 def _same_number(a: tuple[str | None, float | None, str], b: tuple[str | None, float | None, str]) -> bool:

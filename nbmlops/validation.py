@@ -16,6 +16,24 @@ MAX_VALUE_LENGTH = 8000  # params and tag values, as text
 INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
+def encodable(what: str, value: str) -> str:
+    """`value` unchanged if it can be written as UTF-8; else InvalidInputError naming `what`.
+
+    A lone surrogate (what Python makes of the bytes of a non-UTF-8 file name) is a valid str but
+    cannot be encoded: accepted here, it would make every later journal write fail.
+    """
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{what} holds {value[exc.start:exc.end]!r} at character {exc.start}, a lone surrogate that cannot "
+            "be stored as UTF-8 (e.g. from a non-UTF-8 file name): decode the bytes with errors='replace' "
+            "(for a str: s.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')) and log that") from None
+    return value
+
+
 def key(kind: str, value: object) -> str:
     """A param, metric or tag key: non-empty text, printable, at most 250 characters."""
     if not isinstance(value, str):
@@ -25,6 +43,7 @@ def key(kind: str, value: object) -> str:
     if len(value) > MAX_KEY_LENGTH:
         raise InvalidInputError(
             f"{kind} key {value[:40]!r}... is {len(value)} characters long; the limit is {MAX_KEY_LENGTH}")
+    encodable(f"{kind} key {value!r:.80}", value)  # before isprintable: a surrogate is not a control character
     if not value.isprintable():
         raise InvalidInputError(
             f"{kind} key {value!r:.80} contains control characters (newline, tab, ...): remove them")
@@ -42,6 +61,7 @@ def name(kind: str, value: object) -> str:
         raise InvalidInputError(f"{kind} name is empty: give it a name or leave it out")
     if len(text) > MAX_NAME_LENGTH:
         raise InvalidInputError(f"{kind} name is {len(text)} characters long; the limit is {MAX_NAME_LENGTH}")
+    encodable(f"{kind} name {text!r:.80}", text)
     if not text.isprintable():
         raise InvalidInputError(f"{kind} name {text!r:.80} contains control characters: remove them")
     return text
@@ -60,7 +80,11 @@ def param_value(k: str, value: object) -> tuple[str | None, float | None, str]:
             raise InvalidInputError(
                 f"param {k!r} is an integer of {number.bit_length()} bits: too large to store")
         text = str(number)
-        return text, (float(number) if abs(number) < 1 << 1023 else None), "int"
+        if not INT64[0] <= number <= INT64[1]:
+            # Readers (pandas, DuckDB) hold int params in 64 bits: keep this one exactly, as text
+            # (the tracker warns when it records it).
+            return text, None, "str"
+        return text, float(number), "int"
     if isinstance(value, numbers.Real):
         number = float(value)
         return repr(number), (number if math.isfinite(number) else None), "float"
@@ -69,7 +93,7 @@ def param_value(k: str, value: object) -> tuple[str | None, float | None, str]:
             raise InvalidInputError(
                 f"param {k!r} is a string of {len(value)} characters; the limit is {MAX_VALUE_LENGTH}: "
                 "log long text with log_artifact instead")
-        return value, None, "str"
+        return encodable(f"param {k!r} value", value), None, "str"
     if isinstance(value, (list, tuple, dict, set, frozenset)):
         try:
             text = json.dumps(sorted(value) if isinstance(value, (set, frozenset)) else value,
@@ -80,7 +104,7 @@ def param_value(k: str, value: object) -> tuple[str | None, float | None, str]:
             raise InvalidInputError(
                 f"param {k!r} is a {type(value).__name__} of {len(text)} characters as JSON; the limit is "
                 f"{MAX_VALUE_LENGTH}: log it with log_artifact instead")
-        return text, None, "json"
+        return encodable(f"param {k!r} value", text), None, "json"
     raise InvalidInputError(
         f"param {k!r} has type {type(value).__name__}; params are numbers, strings, booleans, None "
         "or small lists/dicts: log objects with log_artifact instead")
@@ -149,11 +173,14 @@ def tag_value(k: str, value: object) -> str:
         raise InvalidInputError(f"tag {k!r} got a {type(value).__name__}: tags are text")
     if len(text) > MAX_VALUE_LENGTH:
         raise InvalidInputError(f"tag {k!r} is {len(text)} characters long; the limit is {MAX_VALUE_LENGTH}")
-    return text
+    return encodable(f"tag {k!r} value", text)
 
 
 def artifact_name(value: str) -> str:
     """A relative path inside a run's artifacts, never escaping it."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"artifact name must be a string, got {type(value).__name__}")
+    encodable(f"artifact name {value!r:.80}", value)
     parts = PurePosixPath(value.replace("\\", "/")).parts
     if not value or value.startswith(("/", "\\")) or any(p in ("..", ".") for p in parts) or not parts:
         raise InvalidInputError(f"artifact name {value!r} must be a relative path without '..'")
