@@ -34,7 +34,8 @@ from typing import Union
 
 # And, Not, Or and the limits belong to this language's API too, so they are importable from here.
 from nbmlops.lexer import (COMPARISONS, CONSTANTS, KEYWORDS, MAX_DEPTH, MAX_TEXT, NULL_IN_LIST, OPERATOR_HINTS,
-                           And, Not, Or, Token, Tokens, lexeme, require_string, syntax_error)
+                           And, Not, Or, Token, Tokens, closest_fields, did_you_mean, lexeme, require_string,
+                           syntax_error)
 
 KINDS = ("metrics", "params", "tags")
 ROOTS_HINT = ("valid references are metrics.<key>, params.<key>, tags.<key>, version, "
@@ -336,6 +337,31 @@ def references(text: str | Gate) -> set[str]:
     """The references a gate names, e.g. {"metrics.accuracy", "champion.metrics.accuracy"}."""
     gate = text if isinstance(text, Gate) else parse_gate(text)
     return {node.name for node in _walk(gate.condition) if isinstance(node, Ref)}
+
+
+_NOUNS = {"metrics": "metric", "params": "param", "tags": "tag"}
+
+
+def missing_references(text: str | Gate, candidate: Facts | None, champion: Facts | None) -> list[str]:
+    """One line per metrics/params/tags reference whose key its side lacks, naming the closest keys
+    that side has: `champion.metrics.acu: the champion has no such metric; did you mean champion.metrics.auc?`.
+    A side given as None is not checked."""
+    gate = text if isinstance(text, Gate) else parse_gate(text)
+    lines: dict[str, None] = {}
+    for node in _walk(gate.condition):
+        facts = champion if isinstance(node, Ref) and node.champion else candidate
+        if not isinstance(node, Ref) or node.root == "version" or facts is None:
+            continue
+        if node.key in getattr(facts, node.root):
+            continue
+        have = {root: list(getattr(facts, root)) for root in KINDS}
+        close = [Ref(root if root != "attribute" else key, key if root != "attribute" else "", node.champion).name
+                 for root, key in closest_fields(node.root, node.key, have, ("version",))]
+        hint = did_you_mean(close)
+        side = "the champion" + (f" v{facts.version}" if facts.version is not None else "") if node.champion \
+            else "the candidate"
+        lines.setdefault(f"{node.name}: {side} has no such {_NOUNS[node.root]}{hint}")
+    return list(lines)
 
 
 _MISSING = object()  # a value that cannot be known; why is in the notes

@@ -10,8 +10,9 @@ offset in the text; its message gives the 1-based column and an excerpt, on one 
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, NoReturn, TypeVar
 
@@ -191,3 +192,24 @@ class Tokens:
         if quoted.kind != "qkey" or not quoted.value:
             self.fail(f"expected a key name after '{head.text}' (quote odd names: {head.text}`my key`)", quoted.pos)
         return quoted
+
+
+def closest_fields(kind: str, key: str, have: Mapping[str, Sequence[str]],
+                   attributes: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """Up to three (kind, key) fields that exist and look like `kind.key`, best first; an attribute
+    comes back as ("attribute", name). `have` maps each kind (params, metrics, tags) to its keys."""
+    # The same key under another kind (metrics.lr for params.lr) is the likeliest slip of all.
+    same = [(other, key) for other, keys in have.items() if other != kind and key in keys]
+    scored = []
+    for other, keys in [*have.items(), ("attribute", attributes)]:
+        for found in difflib.get_close_matches(key, keys, n=3):
+            ratio = difflib.SequenceMatcher(None, key, found).ratio()
+            scored.append((-ratio, other != kind, other, found))
+    return list(dict.fromkeys(same + [(other, found) for _, _, other, found in sorted(scored)]))[:3]
+
+
+def did_you_mean(names: Sequence[str]) -> str:
+    """`; did you mean a, b or c?`, or nothing when there is no name."""
+    if not names:
+        return ""
+    return f"; did you mean {', '.join(names[:-1])}{' or ' if len(names) > 1 else ''}{names[-1]}?"

@@ -271,6 +271,32 @@ def parse_order_by(text: str | None) -> tuple[SortKey, ...]:
     return () if parser.peek().kind == "end" else parser.finish(parser.sort_keys())
 
 
+def references(where: Expr | None, order_by: tuple[SortKey, ...] = ()) -> list[Ref]:
+    """The params / metrics / tags fields a parsed filter and order name, each once, in text order."""
+    found: dict[Ref, None] = {}
+    stack: list[object] = [where] if where is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (And, Or)):
+            stack.extend(reversed(node.operands))
+        elif isinstance(node, Not):
+            stack.append(node.operand)
+        elif isinstance(node, (Compare, Like, In, IsNull)) and node.ref.kind != "attribute":
+            found.setdefault(node.ref)
+    for key in order_by:
+        if key.ref.kind != "attribute":
+            found.setdefault(key.ref)
+    return list(found)
+
+
+def field_name(ref: Ref) -> str:
+    """How a field is written: `metrics.acc`, or with backticks when its key needs them."""
+    if ref.kind == "attribute":
+        return ref.key
+    plain = re.fullmatch(r"[\w\-/.:]+", ref.key) is not None
+    return f"{ref.kind}.{ref.key}" if plain else f"{ref.kind}.`{ref.key.replace('`', '``')}`"
+
+
 def _nan_null(sql: str) -> str:
     # DuckDB ranks NaN above every number; treating it as unknown keeps diverged runs out of `> x`.
     return f"CASE WHEN isnan({sql}) THEN NULL ELSE {sql} END"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import duckdb
 import numpy as np
@@ -11,7 +12,9 @@ import pandas as pd
 from . import pivot
 from .entities import Artifact, Run, RunStatus
 from .errors import InvalidInputError, NotFoundError
-from .query import build_runs_query
+from .lexer import closest_fields, did_you_mean
+from .query import (ATTRIBUTES, Ref, build_runs_query, field_name, parse_order_by, parse_where,
+                    references)
 from .store import Store
 from .validation import decode_param
 
@@ -32,10 +35,14 @@ def _experiment_list(experiment: str | list[str] | None) -> list[str] | None:
 def runs(store: Store, experiment: str | list[str] | None = None, where: str | None = None,
          order_by: str | None = None, limit: int | None = None, offset: int = 0) -> pd.DataFrame:
     """One row per matching run: attributes, then `params.*`, `metrics.*` (latest), `tags.*`."""
-    sql, args = build_runs_query(experiments=_experiment_list(experiment), where=where,
-                                 order_by=order_by, limit=limit, offset=offset)
+    experiments = _experiment_list(experiment)
+    sql, args = build_runs_query(experiments=experiments, where=where, order_by=order_by, limit=limit,
+                                 offset=offset)
+    named = references(parse_where(where), parse_order_by(order_by))
     with store.reading() as con:
         ids = [r[0] for r in con.execute(sql, args).fetchall()]
+        for line in unknown_keys(con, experiments, named):
+            warnings.warn(line, UserWarning, stacklevel=3)
         selected = pd.DataFrame({"run_id": ids, "pos": np.arange(len(ids))})
         con.register("nb_selected", selected)
         try:
@@ -62,6 +69,46 @@ def runs(store: Store, experiment: str | list[str] | None = None, where: str | N
     if wide:
         base = pd.concat([base, *wide], axis=1)  # every frame has the same RangeIndex
     return base
+
+
+_TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
+_NOUNS = {"params": "param", "metrics": "metric", "tags": "tag"}
+
+
+def unknown_keys(con: duckdb.DuckDBPyConnection, experiments: list[str] | None, refs: list[Ref]) -> list[str]:
+    """One line per field that no run (of `experiments`) has, naming the closest fields that exist:
+    `metrics.acu: no run has this metric; did you mean metrics.auc?`."""
+    missing = []
+    for kind, table in _TABLES.items():
+        keys = [ref.key for ref in refs if ref.kind == kind]
+        if keys:
+            present = {row[0] for row in con.execute(
+                f"SELECT DISTINCT t.key FROM {table} t JOIN runs r USING (run_id) WHERE list_contains(?, t.key) "
+                "AND (? IS NULL OR list_contains(?, r.experiment))", [keys, experiments, experiments]).fetchall()}
+            missing += [ref for ref in refs if ref.kind == kind and ref.key not in present]
+    if not missing:
+        return []
+    missing.sort(key=refs.index)
+    existing = _keys(con, experiments)
+    lines = []
+    for ref in missing:
+        name = field_name(ref)
+        close = [field_name(Ref(kind, key)) if kind != "attribute" else key
+                 for kind, key in closest_fields(ref.kind, ref.key, existing, ATTRIBUTES)]
+        hint = did_you_mean(close)
+        lines.append(f"{name}: no run has this {_NOUNS[ref.kind]}{hint}")
+    return lines
+
+
+def _keys(con: duckdb.DuckDBPyConnection, experiments: list[str] | None) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for kind, table in _TABLES.items():
+        rows = con.execute(
+            f"SELECT DISTINCT t.key FROM {table} t JOIN runs r USING (run_id) "
+            "WHERE ? IS NULL OR list_contains(?, r.experiment) ORDER BY t.key",
+            [experiments, experiments]).fetchall()
+        keys[kind] = [row[0] for row in rows]
+    return keys
 
 
 def resolve_run_id(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
@@ -144,15 +191,8 @@ def metric_arrays(store: Store, run_id: str, key: str) -> tuple[np.ndarray, np.n
 def run_keys(store: Store, experiment: str | list[str] | None = None) -> dict[str, list[str]]:
     """The param, metric and tag keys the runs of `experiment` (default: all) have, sorted."""
     experiments = _experiment_list(experiment)
-    keys: dict[str, list[str]] = {}
     with store.reading() as con:
-        for kind, table in (("params", "params"), ("metrics", "latest_metrics"), ("tags", "tags")):
-            rows = con.execute(
-                f"SELECT DISTINCT t.key FROM {table} t JOIN runs r USING (run_id) "
-                "WHERE ? IS NULL OR list_contains(?, r.experiment) ORDER BY t.key",
-                [experiments, experiments]).fetchall()
-            keys[kind] = [row[0] for row in rows]
-    return keys
+        return _keys(con, experiments)
 
 
 def experiments(store: Store) -> pd.DataFrame:

@@ -87,8 +87,69 @@ def test_a_run_with_10000_params_reads_back_every_value_with_its_type(fresh_stor
     assert df["params.p00001"].tolist() == [0, 1, 2, 1]  # narrow0-2, wide
     assert df.loc["wide", ["params.opt", "params.bn", "params.layers", "params.none"]].tolist() == \
         ["adam", True, [64, 32], None]
-    assert df["params.lr"].dtype == float and df["params.lr"].tolist()[::2] == [1.0, 0.1]
+    assert df["params.lr"].dtype == float and df["params.lr"].tolist()[::3] == [1.0, 0.1]
     assert pd.isna(df.loc["narrow1", "params.lr"])
     assert df["params.opt"].tolist() == ["sgd", "sgd", "sgd", "adam"]
     assert df["metrics.auc"].tolist()[:3] == [0.0, 0.1, 0.2] and pd.isna(df.loc["wide", "metrics.auc"])
     assert df.loc["narrow2", "tags.python"] == df.loc["wide", "tags.python"]
+
+
+@pytest.fixture
+def churn_runs(fresh_store: Store) -> Store:
+    """Two experiments: churn runs with metrics.auc and params.lr, one other run with metrics.rmse."""
+    for lr in (0.1, 0.01):
+        with nbmlops.start_run(experiment="churn"):
+            nbmlops.log_params({"lr": lr})
+            nbmlops.log_metric("auc", 0.8 + lr)
+    with nbmlops.start_run(experiment="prices"):
+        nbmlops.log_metric("rmse", 3.0)
+    return fresh_store
+
+
+def test_where_or_order_by_naming_an_unknown_key_warns_with_the_closest_keys(churn_runs: Store) -> None:
+    with pytest.warns(UserWarning) as caught:
+        assert nbmlops.runs(where="metrics.acu > 0.5", order_by="metrics.lr desc").empty
+    assert [str(w.message) for w in caught] == [
+        "metrics.acu: no run has this metric; did you mean metrics.auc?",
+        "metrics.lr: no run has this metric; did you mean params.lr?"]
+    with pytest.warns(UserWarning, match=r"^metrics.rmse: no run has this metric$"):
+        nbmlops.runs("churn", where="metrics.rmse < 5")
+
+
+def test_no_warning_when_a_searched_run_has_the_key(churn_runs: Store, recwarn: pytest.WarningsRecorder) -> None:
+    assert len(nbmlops.runs("churn", where="metrics.auc > 2 and params.lr is not null", order_by="tags.python")) == 0
+    assert len(nbmlops.runs(where="metrics.rmse < 5")) == 1
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+
+
+def test_cli_prints_an_unknown_key_warning_as_one_line_on_stderr(churn_runs: Store) -> None:
+    result = nb(churn_runs, "runs", "--where", "metrics.acu > 0.5")
+    assert result.returncode == 0 and "No runs match." in result.stdout
+    assert result.stderr == "Warning: metrics.acu: no run has this metric; did you mean metrics.auc?\n"
+
+
+def test_gate_keys_the_champion_or_candidate_lack_are_named_with_the_closest_keys() -> None:
+    from nbmlops.gates import Facts, missing_references
+    candidate, champion = Facts({"auc": 0.9}, {"lr": 0.1}), Facts({"auc": 0.8}, {}, {}, 3)
+    assert missing_references("metrics.auc >= champion.metrics.acu and metrics.lr < 1 and version > 0",
+                              candidate, champion) == [
+        "champion.metrics.acu: the champion v3 has no such metric; did you mean champion.metrics.auc?",
+        "metrics.lr: the candidate has no such metric; did you mean params.lr?"]
+    assert missing_references("metrics.auc >= champion.metrics.auc", candidate, champion) == []
+
+
+HOSTILE = 'x" FROM (SELECT 1); --'
+
+
+def test_a_hostile_key_in_where_and_order_by_is_only_a_key(fresh_store: Store) -> None:
+    with nbmlops.start_run(experiment="e", name="plain"):
+        nbmlops.log_metric("auc", 0.5)
+    with pytest.warns(UserWarning, match="no run has this metric"):
+        assert nbmlops.runs(where=f"metrics.`{HOSTILE}` > 0", order_by=f"metrics.`{HOSTILE}`").empty
+    with nbmlops.start_run(experiment="e", name="odd"):
+        nbmlops.log_params({HOSTILE: 1})
+        nbmlops.log_metric(HOSTILE, 2.0)
+    with pytest.warns(UserWarning, match="no run has this tag; did you mean params"):
+        found = nbmlops.runs(where=f"params.`{HOSTILE}` = 1 and metrics.`{HOSTILE}` > 1", order_by=f"tags.`{HOSTILE}`")
+    assert list(found["name"]) == ["odd"] and found[f"metrics.{HOSTILE}"].tolist() == [2.0]
+    assert sorted(nbmlops.runs()["name"]) == ["odd", "plain"]
