@@ -528,3 +528,70 @@ def test_nan_and_infinities_survive() -> None:
     assert {5_000, 60_000, 70_000} <= set(keep.tolist()) and len(keep) <= 300
     assert np.isnan(kept[keep >= 90_000]).all() and (keep >= 90_000).sum() >= 5
     assert np.isfinite(values[keep[(keep < 90_000) & ~np.isin(keep, [5_000, 60_000, 70_000])]]).all()
+
+
+# -- large downloads and hostile bodies --------------------------------------------------------
+@pytest.fixture
+def big_artifact(fresh_store: Store, tmp_path: Path) -> tuple[str, bytes]:
+    """A run with a 5 MiB + 123 bytes artifact (several download chunks, the last one partial)."""
+    content = np.random.default_rng(0).bytes((5 << 20) + 123)
+    (tmp_path / "weights.bin").write_bytes(content)
+    with nbmlops.start_run(experiment="big") as run:
+        nbmlops.log_artifact(tmp_path / "weights.bin")
+    return run.run_id, content
+
+
+async def test_a_multi_megabyte_artifact_streams_byte_equal(api: Fetch, big_artifact: tuple[str, bytes]) -> None:
+    rid, content = big_artifact
+    response = await api("runs", rid, "artifacts", "weights.bin")
+    assert response.code == 200 and response.body == content
+    assert response.headers["Content-Length"] == str(len(content))
+    assert response.headers["Content-Type"] == "application/octet-stream"
+
+
+async def test_a_large_artifact_tampered_after_logging_never_arrives_whole(
+        api: Fetch, big_artifact: tuple[str, bytes], fresh_store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    rid, content = big_artifact
+    run = strict_json(await api("runs", rid))
+    [art] = [a for a in run["artifacts"] if a["path"] == "weights.bin"]
+    stored = fresh_store.artifact_path(art["sha256"])
+    os.chmod(stored, 0o644)
+    stored.write_bytes(content[:-1] + bytes([content[-1] ^ 1]))  # the same size, the last byte changed
+    try:
+        response = await api("runs", rid, "artifacts", "weights.bin")
+    except Exception as exc:  # the connection was cut: what a client must see
+        assert "599" in str(exc) or "closed" in str(exc).lower(), exc
+    else:
+        assert response.code != 200 and response.body != content[:-1] + bytes([content[-1] ^ 1])
+    assert any("does not match the hash" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000,
+                                  '{"alias": "production", "version": ' + "[" * 50 + "]" * 50 + "}",
+                                  '{"alias": "production", "version": 1, "reason": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"])
+async def test_a_deeply_nested_body_is_400_not_500(api: Fetch, tracked: dict[str, str], body: str) -> None:
+    response = await api("models", "churn", "aliases", method="POST", body=body)
+    answer = strict_json(response)
+    assert (response.code, answer["status"]) == (400, 400) and set(answer) == {"error", "status"}
+    assert "nests deeper than" in answer["error"]
+
+
+async def test_a_download_holds_a_few_chunks_in_memory_not_the_file(jp_fetch: Fetch, fresh_store: Store,
+                                                                    tmp_path: Path) -> None:
+    import hashlib
+    import tracemalloc
+
+    content = np.random.default_rng(1).bytes(48 << 20)
+    (tmp_path / "big.bin").write_bytes(content)
+    with nbmlops.start_run(experiment="big") as run:
+        nbmlops.log_artifact(tmp_path / "big.bin")
+    received = hashlib.sha256()
+    tracemalloc.start()
+    try:
+        response = await jp_fetch("nbmlops", "api", "runs", run.run_id, "artifacts", "big.bin",
+                                  streaming_callback=received.update)  # the client keeps nothing either
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.code == 200 and received.hexdigest() == hashlib.sha256(content).hexdigest()
+    assert peak < 16 << 20, f"serving a 48 MiB file allocated {peak >> 20} MiB at once"

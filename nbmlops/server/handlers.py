@@ -12,13 +12,16 @@ import asyncio
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import json
 import math
 import mimetypes
+import os
 import re
 import urllib.parse
 from collections.abc import Callable
 from http.client import responses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +30,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from .. import data, monitoring_service, registry, search
-from ..errors import FilterSyntaxError, InvalidInputError, NbmlopsError, NotFoundError
+from ..errors import FilterSyntaxError, InvalidInputError, NbmlopsError, NotFoundError, TamperedArtifactError
 from ..gates import GateResult
 from ..lineage import lineage as lineage_of
 from ..query import build_runs_query
@@ -38,6 +41,8 @@ API_PREFIX = "nbmlops/api"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 DEFAULT_POINTS, MAX_POINTS = 1000, 10_000
 KINDS = ("params", "metrics", "tags")
+DOWNLOAD_CHUNK = 1 << 20  # artifact downloads are streamed in pieces of this many bytes
+MAX_BODY_DEPTH = 32  # JSON request bodies nest no deeper (ours nest 1 level)
 
 
 # -- JSON ------------------------------------------------------------------------------------
@@ -255,14 +260,36 @@ def promotion_check(store: Store, name: str, version: int, alias: str, gate: str
             "allowed": result is None or result.passed}
 
 
-def artifact_bytes(store: Store, run_id: str, path: str) -> bytes:
-    """The verified bytes of a run's artifact; only a catalog row of that run can name a file."""
+def artifact_file(store: Store, run_id: str, path: str) -> tuple[str, str, Path]:
+    """(run id, sha256, stored file) of a run's artifact; only a catalog row of that run can name a file."""
     with store.reading() as con:
         rid = search.resolve_run_id(con, run_id)
         row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?", [rid, path]).fetchone()
     if row is None:
         raise NotFoundError(f"run {rid} has no artifact {path!r}: GET runs/{rid} lists its artifacts")
-    return store.read_verified(row[0], f"artifact {path!r} of run {rid}")
+    return rid, row[0], store.artifact_path(row[0])
+
+
+def _tampered(label: str, source: Path) -> TamperedArtifactError:
+    return TamperedArtifactError(f"{label} ({source}) does not match the hash it was stored under: it was "
+                                 "changed after it was logged, so it was not used")
+
+
+def json_body(raw: bytes) -> Any:
+    """A request body as JSON, refusing (400) what is not JSON or nests deeper than MAX_BODY_DEPTH."""
+    try:
+        body = json.loads(raw or b"null")
+    except RecursionError:  # [[[[...]]]] deeper than the parser's stack
+        raise InvalidInputError(f"the request body nests deeper than {MAX_BODY_DEPTH} levels") from None
+    except ValueError as exc:
+        raise InvalidInputError(f"the request body is not JSON ({str(exc)[:200]})") from None
+    level = [body]  # breadth first, without recursion: later code may recurse (repr, validation)
+    for _ in range(MAX_BODY_DEPTH + 1):
+        level = [v for item in level if isinstance(item, (list, dict))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return body
+    raise InvalidInputError(f"the request body nests deeper than {MAX_BODY_DEPTH} levels")
 
 
 # -- handlers -------------------------------------------------------------------------------
@@ -369,17 +396,57 @@ class MetricHandler(NbmlopsHandler):
 
 
 class ArtifactHandler(NbmlopsHandler):
-    """GET runs/{run_id}/artifacts/{path}: an artifact's bytes, as a download."""
+    """GET runs/{run_id}/artifacts/{path}: an artifact's bytes, as a download.
+
+    Streamed in chunks (memory stays flat however large the file) and hashed on the way. The last
+    chunk is held back until the hash is known: a file that no longer matches it is a 409 when it
+    fits in one chunk, and otherwise the connection is cut before the last chunk, so a client never
+    receives a complete-looking tampered file.
+    """
 
     @tornado.web.authenticated
     async def get(self, run_id: str, path: str) -> None:
-        content = await self.call(artifact_bytes, run_id, path)
-        name = path.rsplit("/", 1)[-1]
-        fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", name)
-        self.set_header("Content-Disposition",
-                        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name)}")
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.finish(content, set_content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
+        rid, sha, source = await self.call(artifact_file, run_id, path)
+        label = f"artifact {path!r} of run {rid}"
+        try:
+            file = open(source, "rb", buffering=0)  # noqa: SIM115 - closed below, across awaits
+        except FileNotFoundError:
+            raise NotFoundError(f"{label} is missing from the store ({source})") from None
+        loop = asyncio.get_running_loop()
+        digest = hashlib.sha256()
+
+        size, total = os.fstat(file.fileno()).st_size, 0
+
+        def read() -> bytes:
+            nonlocal total
+            chunk = file.read(min(DOWNLOAD_CHUNK, size + 1 - total))  # one byte past size tells it grew
+            total += len(chunk)
+            digest.update(chunk)
+            return chunk
+
+        with file:
+            pending = await loop.run_in_executor(None, read)
+            name = path.rsplit("/", 1)[-1]
+            fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", name)
+            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            self.set_header("Content-Type", kind)
+            self.set_header("Content-Disposition",
+                            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name)}")
+            self.set_header("X-Content-Type-Options", "nosniff")
+            self.set_header("Content-Length", size)
+            sent = 0
+            while following := await loop.run_in_executor(None, read):
+                self.write(pending)
+                sent += len(pending)
+                await self.flush()  # waits for the client: at most a chunk or two in memory
+                pending = following
+            if digest.hexdigest() != sha or sent + len(pending) != size:
+                if not sent:
+                    raise _tampered(label, source)
+                self.log.error("nbmlops API: %s", _tampered(label, source))
+                self.detach().close()  # no last chunk: the client sees a cut download, not a whole one
+                return
+            self.finish(pending, set_content_type=kind)  # APIHandler.finish would say JSON otherwise
 
 
 class DatasetsHandler(NbmlopsHandler):
@@ -421,10 +488,7 @@ class AliasesHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def post(self, name: str) -> None:
-        try:
-            body = json.loads(self.request.body or b"null")
-        except ValueError as exc:
-            raise InvalidInputError(f"the request body is not JSON ({exc})") from None
+        body = json_body(self.request.body)
         if not isinstance(body, dict) or "alias" not in body or "version" not in body:
             raise InvalidInputError('send a JSON object like {"alias": "production", "version": 3, '
                                     '"gate": "metrics.auc >= champion.metrics.auc", "reason": "..."}')
