@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -153,3 +154,58 @@ def test_a_hostile_key_in_where_and_order_by_is_only_a_key(fresh_store: Store) -
         found = nbmlops.runs(where=f"params.`{HOSTILE}` = 1 and metrics.`{HOSTILE}` > 1", order_by=f"tags.`{HOSTILE}`")
     assert list(found["name"]) == ["odd"] and found[f"metrics.{HOSTILE}"].tolist() == [2.0]
     assert sorted(nbmlops.runs()["name"]) == ["odd", "plain"]
+
+
+@pytest.fixture
+def wide_store(fresh_store: Store) -> Store:
+    """Three runs with 200 params each (some varying, one with a 300-character value) and long metric names."""
+    for i in range(3):
+        with nbmlops.start_run(experiment="wide", name=f"run-{i}"):
+            nbmlops.log_params({**{f"param_{j:03d}": j * (i + 1) for j in range(200)}, "fixed": "same",
+                                "note": "x" * 300 + str(i)})
+            nbmlops.log_metrics({"a_rather_long_metric_name_for_validation_auc": 0.5 + i / 10, "loss": 1.0 / (i + 1)})
+    return fresh_store
+
+
+def test_runs_table_fits_80_columns_and_says_how_to_show_hidden_columns(wide_store: Store) -> None:
+    result = nb(wide_store, "runs", columns=80)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert lines[0].split()[:4] == ["name", "status", "start", "duration"]
+    assert lines[0].split()[4] == "metrics.a_rather_long_metric_na…"  # headers are ellipsised too
+    assert "params.fixed" not in result.stdout  # the same in every run
+    assert [line.split()[0] for line in lines[1:4]] == ["run-2", "run-1", "run-0"]
+    assert lines[-1] == "200 more columns hidden: show with --columns name,metrics.loss,..."
+    picked = nb(wide_store, "runs", "--columns", "name,params.note,params.param_199", columns=80).stdout.splitlines()
+    assert max(len(line) for line in picked) <= 80 and "…" in picked[1] and "x" * 40 not in picked[1]
+    assert picked[1].split()[-1] == "597"
+    everything = nb(wide_store, "runs", "--columns", "all", columns=80).stdout.splitlines()
+    assert max(len(line) for line in everything) <= 80 and everything[0].startswith("run_id")
+
+
+def test_runs_csv_and_json_stay_complete(wide_store: Store) -> None:
+    csv = nb(wide_store, "runs", "--format", "csv", columns=80).stdout.splitlines()
+    assert csv[0].split(",") == list(nbmlops.runs().columns) and "params.fixed" in csv[0]
+    assert any("x" * 300 + "2" in line for line in csv)
+    records = json.loads(nb(wide_store, "runs", "--format", "json", columns=80).stdout)
+    assert records[0]["params.note"] == "x" * 300 + "2" and records[0]["params.param_199"] == 597
+
+
+EVIL = "ok\x1b]0;pwned\x07-still\x1b[2Jhere\x9b31m\x07\x00!"
+
+
+def test_show_and_runs_strip_terminal_control_sequences(fresh_store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        with nbmlops.start_run(experiment="e", name="evil", tags={"evil": EVIL}):
+            nbmlops.log_params({"p": EVIL})
+            raise RuntimeError("\x1b[31mred\x1b[0m failure")
+    run_id = nbmlops.runs()["run_id"][0]
+    for args in (["show", run_id], ["runs", "--columns", "name,tags.evil,params.p"], ["experiments"]):
+        out = nb(fresh_store, *args, columns=200)
+        assert out.returncode == 0, out.stderr
+        assert not set(out.stdout) & {"\x1b", "\x07", "\x9b", "\x00"}, args
+    shown = nb(fresh_store, "show", run_id).stdout
+    assert re.search(r"\n  evil +ok-stillhere!\n", shown) and "RuntimeError: red failure" in shown
+    assert "ok-stillhere!" in nb(fresh_store, "runs", "--columns", "name,tags.evil", columns=200).stdout
+    assert json.loads(nb(fresh_store, "show", run_id, "--format", "json").stdout)["tags"]["evil"] == EVIL

@@ -88,6 +88,11 @@ def _emit(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
     elif fmt == "json":
         click.echo(df.to_json(orient="records", date_format="iso", force_ascii=False))
     else:
+        from .terminal import printable  # a text table never passes on a value's escape sequences
+
+        text = df.select_dtypes(include="object").columns
+        df = df.assign(**{c: df[c].map(lambda v: printable(v, keep_newlines=False) if isinstance(v, str) else v)
+                          for c in text})
         with pd.option_context("display.max_columns", None, "display.width", 200,
                                "display.max_colwidth", 40):
             click.echo(df.to_string(index=False))

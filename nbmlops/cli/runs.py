@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from pathlib import Path
@@ -10,9 +11,8 @@ import click
 import pandas as pd
 
 from .. import bundle, search
-from ..provenance import SYSTEM_TAGS
 from ..store import Store
-from . import FORMAT, _emit, _one_line_errors, _store, main
+from . import FORMAT, _emit, _one_line_errors, _store, main, terminal
 
 
 @main.command()
@@ -44,7 +44,9 @@ def experiments(ctx: click.Context, fmt: str) -> None:
 @click.option("-o", "--order-by", metavar="EXPR", help="Sort, e.g. \"metrics.acc desc, start_time\".")
 @click.option("-n", "--limit", type=click.IntRange(min=0), metavar="N", help="At most N runs.")
 @click.option("-c", "--columns", metavar="COLS",
-              help="Comma-separated columns; a trailing * selects a prefix (e.g. 'name,metrics.*').")
+              help="Comma-separated columns (e.g. 'name,params.lr,metrics.*': a trailing * selects a prefix), "
+                   "or 'all'. The table shows by default name, status, start, duration, the metrics and the "
+                   "params that differ between the listed runs, fitted to the terminal ($COLUMNS).")
 @FORMAT
 @click.pass_context
 @_one_line_errors
@@ -52,17 +54,58 @@ def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, ord
          limit: int | None, columns: str | None, fmt: str) -> None:
     """List runs, newest first, with params, latest metrics and tags as columns."""
     df = search.runs(_store(ctx), list(experiment) or None, where, order_by, limit)
-    if columns:
+    if columns and columns.strip().lower() != "all":
         df = df[_select_columns(df, columns)]
-    elif fmt == "table":
-        hidden = ["end_time", "user", "host", "parent_run_id", "notebook",
-                  *(f"tags.{t}" for t in SYSTEM_TAGS)]
-        df = df.drop(columns=[c for c in hidden if c in df.columns])
-    if df.empty and fmt == "table":
+    if fmt != "table":
+        _emit(df, fmt)
+        return
+    if df.empty:
         click.echo("No runs match." if where or experiment else
                    "No runs yet: start one with nbmlops.start_run() or %%track in a notebook.")
         return
-    _emit(df, fmt)
+    chosen = list(df.columns) if columns else _default_columns(df)
+    limit_width = terminal.width()
+    lines, hidden = terminal.table([_HEADERS.get(c, c) for c in chosen], lambda i: _shown(df, chosen[i]),
+                                   [c in ("duration", "start_time", "end_time") or c.startswith("metrics.")
+                                    or pd.api.types.is_numeric_dtype(df[c].dtype) for c in chosen], limit_width)
+    click.echo("\n".join(lines))
+    if hidden:
+        first = chosen[len(chosen) - hidden]
+        note = f"{hidden} more column{'s' if hidden > 1 else ''} hidden: show with --columns name,{first},..."
+        click.echo(terminal.ellipsis(terminal.printable(note, keep_newlines=False), limit_width))
+
+
+_HEADERS = {"start_time": "start", "end_time": "end"}
+
+
+def _default_columns(df: pd.DataFrame) -> list[str]:
+    """name, status, start, duration, every metric, and the params whose values differ between runs."""
+    params = [c for c in df.columns if c.startswith("params.")
+              and len({terminal.cell(v) for v in df[c].tolist()}) > 1]
+    return ["name", "status", "start_time", "duration", *(c for c in df.columns if c.startswith("metrics.")),
+            *params]
+
+
+def _shown(df: pd.DataFrame, column: str) -> list[object]:
+    """A column's values as the table shows them: times to the minute, durations readable."""
+    values = df[column].tolist()
+    if column in ("start_time", "end_time"):
+        return ["" if pd.isna(v) else f"{v:%Y-%m-%d %H:%M}" for v in values]
+    if column == "duration":
+        return [_duration(v) for v in values]
+    return values
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 def _select_columns(df: pd.DataFrame, spec: str) -> list[str]:
@@ -73,7 +116,9 @@ def _select_columns(df: pd.DataFrame, spec: str) -> list[str]:
         if not matches and part.endswith("*"):
             continue
         if not matches:
-            raise click.ClickException(f"no column {part!r}; columns are: {', '.join(df.columns)}")
+            close = difflib.get_close_matches(part, list(df.columns), n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else "use --columns all to see every column"
+            raise click.ClickException(f"no column {part!r}; {hint}")
         chosen.extend(c for c in matches if c not in chosen)
     return chosen
 
@@ -101,29 +146,32 @@ def show(ctx: click.Context, run_id: str, fmt: str) -> None:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     duration = f"{run.duration:.3f} s" if run.duration is not None else "running"
+    clean = terminal.printable
     lines = [
-        f"Run {run.name}  ({run.run_id})",
-        f"  experiment  {run.experiment}",
+        f"Run {clean(run.name)}  ({run.run_id})",
+        f"  experiment  {clean(run.experiment)}",
         f"  status      {run.status.value}",
         f"  started     {run.start_time:%Y-%m-%d %H:%M:%S} UTC   duration {duration}",
-        f"  by          {run.user or '?'} on {run.host or '?'}",
+        f"  by          {clean(run.user or '?')} on {clean(run.host or '?')}",
     ]
     if run.parent_run_id:
-        lines.append(f"  parent      {run.parent_run_id}")
+        lines.append(f"  parent      {clean(run.parent_run_id)}")
     if run.notebook:
-        lines.append(f"  notebook    {run.notebook}")
+        lines.append(f"  notebook    {clean(run.notebook)}")
     for title, items in (("Params", run.params), ("Metrics", run.metrics), ("Tags", run.tags)):
         if items:
             lines.append(f"{title}:")
             width = max(len(k) for k in items)
-            lines.extend(f"  {k:<{width}}  {v!r}" if title == "Params" else f"  {k:<{width}}  {v}"
+            # One line per value: a newline in a tag must not make up a line of its own.
+            lines.extend(f"  {clean(k, keep_newlines=False):<{width}}  "
+                         f"{clean(repr(v) if title == 'Params' else v, keep_newlines=False)}"
                          for k, v in items.items())
     if run.artifacts:
         lines.append("Artifacts:")
-        lines.extend(f"  {a.path}  ({a.size} bytes, sha256 {a.sha256[:12]})" for a in run.artifacts)
+        lines.extend(f"  {clean(a.path)}  ({a.size} bytes, sha256 {a.sha256[:12]})" for a in run.artifacts)
     if run.error:
         lines.append("Error:")
-        lines.extend(f"  {line}" for line in run.error.rstrip().splitlines())
+        lines.extend(f"  {line}" for line in clean(run.error).rstrip().splitlines())
     click.echo("\n".join(lines))
 
 
