@@ -25,6 +25,7 @@ MAX_DIFF_BYTES = 256 * 1024
 SYSTEM_TAGS = ("python", "platform", "source", "git.commit", "git.root", "git.dirty", "git.branch",
                "git.remote", "jupyter.kernel")
 _GIT_TIMEOUT = 5.0
+SWITCH_INTERVAL_S = 2e-4  # the GIL switch interval while the background look-up runs
 
 
 @dataclass(frozen=True)
@@ -81,17 +82,72 @@ def git_state(cwd: str) -> GitState | None:
                     truncated, remote)
 
 
+# Run in a child interpreter by `_installed`: its CPU time holds no GIL of ours.
+_SCAN = """
+import importlib.metadata as m, json, platform, sys
+sys.path[:] = json.loads(sys.stdin.read())
+owners = {k: list(v) for k, v in m.packages_distributions().items()}
+versions = {}
+for names in owners.values():
+    for name in names:
+        if name not in versions:
+            try:
+                versions[name] = m.version(name)
+            except Exception:
+                versions[name] = None
+json.dump({"owners": owners, "versions": versions, "platform": platform.platform()}, sys.stdout)
+"""
+_SCAN_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class _Installed:
+    """Which distribution owns each top-level module, their versions, and the platform string."""
+
+    owners: dict[str, list[str]]
+    versions: dict[str, str | None]
+    platform: str
+
+
 @functools.lru_cache(maxsize=1)
-def _module_distributions() -> dict[str, list[str]]:
-    return dict(importlib.metadata.packages_distributions())
+def _installed() -> _Installed:
+    """The installed packages of this interpreter's sys.path, scanned in a child interpreter.
 
-
-@functools.lru_cache(maxsize=4096)
-def _version(distribution: str) -> str | None:
+    The scan reads the metadata of every installed distribution and `platform.platform()` reads
+    the interpreter's binary: ~0.3 s of pure Python in all. Done on a thread of this process it
+    holds the GIL against every run started meanwhile (and any thread holding the GIL can be
+    descheduled by a busy OS), so a run of 0.1 ms took 10-60 ms. A child interpreter costs the same
+    CPU on another core and none of ours; if it cannot run, the scan runs here.
+    """
     try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+        done = subprocess.run([sys.executable, "-E", "-S", "-c", _SCAN], input=json.dumps(sys.path).encode(),
+                              capture_output=True, timeout=_SCAN_TIMEOUT)
+        if done.returncode == 0:
+            found = json.loads(done.stdout)
+            return _Installed(found["owners"], found["versions"], str(found["platform"]))
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError):
+        pass
+    owners = {k: list(v) for k, v in importlib.metadata.packages_distributions().items()}
+    return _Installed(owners, {}, platform.platform())
+
+
+def _module_distributions() -> dict[str, list[str]]:
+    return _installed().owners
+
+
+_versions: dict[str, str | None] = {}
+
+
+def _version(distribution: str) -> str | None:
+    known = _installed().versions
+    if distribution in known:
+        return known[distribution]
+    if distribution not in _versions:
+        try:
+            _versions[distribution] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            _versions[distribution] = None
+    return _versions[distribution]
 
 
 def imported_packages() -> dict[str, str]:
@@ -118,7 +174,7 @@ def environment() -> dict[str, object]:
     env: dict[str, object] = {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
+        "platform": _installed().platform,
         "executable": sys.executable,
         "packages": imported_packages(),
     }
@@ -198,6 +254,11 @@ class _Lookups:
 
 
 def _look_up(where: str, future: Future[None]) -> None:
+    # The package scan is pure Python holding the GIL for ~0.3 s. At the default 5 ms switch
+    # interval, a run started meanwhile waits up to 5 ms each time it gives the GIL up (every
+    # journal write, every stat): 10-60 ms a run. A short interval while it lasts bounds that.
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, SWITCH_INTERVAL_S))
     try:
         _module_distributions()
         if where:
@@ -207,6 +268,8 @@ def _look_up(where: str, future: Future[None]) -> None:
         future.set_exception(exc)
     else:
         future.set_result(None)
+    finally:
+        sys.setswitchinterval(previous)
 
 
 _lookups = _Lookups()
