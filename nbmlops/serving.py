@@ -8,13 +8,21 @@ bool takes true/false; object, str, string and category take strings; datetime64
 strings. null is accepted only where pandas keeps missing values: the nullable dtypes (Int64,
 Float64, boolean, ...) and the text dtypes. Classifiers with `predict_proba` also answer
 `probabilities` and `classes` (one more pass over the same rows).
+
+Any web page the user visits can send requests to a server on localhost, so every POST must say
+`Content-Type: application/json` (a page cannot send that cross-origin without the server's CORS
+consent, which it never gives), and `POST /reload` also needs the server's reload token, as
+`Authorization: Bearer TOKEN` or `X-Nbmlops-Token: TOKEN`, unless it was started with
+`allow_reload=True` (`--allow-reload`). The token is random per start unless given.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import re
+import secrets
 import signal
 import socket
 import socketserver
@@ -64,6 +72,12 @@ class PredictionError(InvalidInputError):
     """The input passed the signature checks, but the model could not predict from it."""
 
     status = 422
+
+
+class UnauthorizedError(NbmlopsError):
+    """The request needs the server's reload token."""
+
+    status = 401
 
 
 class ReloadFailedError(NbmlopsError):
@@ -239,9 +253,12 @@ class ModelServer:
     """Serves one model over HTTP; `reload()` swaps in the URI's current version atomically."""
 
     def __init__(self, store: Store, uri: str, host: str = "127.0.0.1", port: int = 0, *,
-                 trusted: bool = False, max_body: int = MAX_BODY_BYTES, access_log: bool = False) -> None:
+                 trusted: bool = False, max_body: int = MAX_BODY_BYTES, access_log: bool = False,
+                 reload_token: str | None = None, allow_reload: bool = False) -> None:
         self.store, self.uri, self.host, self.port = store, uri, host, port
         self.trusted, self.max_body, self.access_log = trusted, max_body, access_log
+        # POST /reload needs this token unless allow_reload; None when reloads are open to anyone.
+        self.reload_token: str | None = None if allow_reload else (reload_token or secrets.token_urlsafe(24))
         self._lock, self._reload_lock = threading.Lock(), threading.Lock()
         self._current: ServedModel | None = None
         self._httpd: _HTTPServer | None = None
@@ -344,6 +361,8 @@ class _Handler(BaseHTTPRequestHandler):
                 served = app.current  # this request keeps this model even if a reload swaps it meanwhile
                 doc = predict(served, self._json_body())
             elif path == "/reload":
+                self._check_token(app.reload_token, headers)
+                self._check_json()  # a plain cross-site form or fetch cannot send this type
                 app.reload()
                 doc = app.health()
             else:
@@ -357,10 +376,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET  # noqa: N815
 
-    def _json_body(self) -> Any:
+    def _check_token(self, token: str | None, headers: dict[str, str]) -> None:
+        if token is None:
+            return
+        given = self.headers.get("X-Nbmlops-Token") or ""
+        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        if not given and scheme.lower() == "bearer":
+            given = value.strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            headers["WWW-Authenticate"] = 'Bearer realm="nbmlops-serve"'
+            raise UnauthorizedError("POST /reload needs the reload token printed when the server started, as "
+                                    "'Authorization: Bearer TOKEN' or 'X-Nbmlops-Token: TOKEN' (or send SIGHUP)")
+
+    def _check_json(self) -> None:
         ctype = self.headers.get("Content-Type", "")
         if ctype.split(";")[0].strip().lower() != "application/json":
             raise UnsupportedMediaTypeError(f"send JSON with Content-Type: application/json, not {ctype or 'none'!r}")
+
+    def _json_body(self) -> Any:
+        self._check_json()
         length = _int(self.headers.get("Content-Length"))
         if length is None or length < 0:
             raise InvalidInputError("the request needs a Content-Length header (chunked bodies are not supported)")
@@ -408,13 +442,18 @@ def _no_constants(name: str) -> None:
 
 
 def serve(store: Store, uri: str, host: str = "127.0.0.1", port: int = 0, *, trusted: bool = False,
-          echo: Callable[[str], None] = print) -> None:
+          echo: Callable[[str], None] = print, reload_token: str | None = None, allow_reload: bool = False) -> None:
     """Serve `uri` until Ctrl-C or SIGTERM; SIGHUP reloads. For the `nbmlops serve` command."""
-    server = ModelServer(store, uri, host, port, trusted=trusted, access_log=True).start()
+    server = ModelServer(store, uri, host, port, trusted=trusted, access_log=True, reload_token=reload_token,
+                         allow_reload=allow_reload).start()
     v = server.current.version
     echo(f"Serving {v.name} v{v.version} ({uri}) on {server.url}")
+    if server.reload_token is None:
+        echo("POST /reload needs no token (--allow-reload): any local program can reload the model")
+    else:
+        echo(f"Reload token: {server.reload_token} (POST /reload with 'Authorization: Bearer TOKEN', or SIGHUP)")
     if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"nbmlops: {host} may be reachable from other machines, and the server has no authentication",
+        print(f"nbmlops: {host} may be reachable from other machines, and /predict has no authentication",
               file=sys.stderr)
     sys.stdout.flush()
 

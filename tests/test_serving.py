@@ -39,12 +39,12 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never 
 
 
 def call(url: str, method: str = "GET", body: Any = None, *, data: bytes | None = None,
-         content_type: str = "application/json") -> tuple[int, Any]:
+         content_type: str = "application/json", headers: dict[str, str] | None = None) -> tuple[int, Any]:
     """Send one request; the status and the decoded JSON answer (errors included)."""
     if body is not None:
         data = json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": content_type} if data is not None else {})
+    sent = {"Content-Type": content_type} if data is not None else {}
+    request = urllib.request.Request(url, data=data, method=method, headers={**sent, **(headers or {})})
     try:
         with _opener.open(request, timeout=60) as response:
             return response.status, json.loads(response.read())
@@ -93,6 +93,11 @@ def server(fresh_store: Store, champion: object) -> Iterator[ModelServer]:
     """A running in-process server for churn@production on a free port."""
     with ModelServer(fresh_store, "churn@production") as running:
         yield running
+
+
+def reload(server: ModelServer) -> tuple[int, Any]:
+    """POST /reload as its owner does: JSON, with the server's token."""
+    return call(f"{server.url}/reload", "POST", {}, headers={"Authorization": f"Bearer {server.reload_token}"})
 
 
 def records(X: pd.DataFrame) -> list[dict[str, Any]]:
@@ -180,14 +185,14 @@ def test_reload_follows_the_alias_and_keeps_serving_on_failure(server: ModelServ
     register(challenger, X)
     nbmlops.promote("churn", 2, "production")
     assert call(f"{server.url}/health")[1]["version"] == 1  # nothing changes until a reload
-    status, health = call(f"{server.url}/reload", "POST")
+    status, health = reload(server)
     assert status == 200 and health["version"] == 2
     assert call(f"{server.url}/health")[1]["version"] == 2
     status, answer = call(f"{server.url}/predict", "POST", records(X.head(20)))
     assert answer["version"] == 2 and answer["predictions"] == challenger.predict(X.head(20)).tolist() == [1] * 20
 
     nbmlops.unalias("churn", "production")
-    status, answer = call(f"{server.url}/reload", "POST")
+    status, answer = reload(server)
     assert status == 409
     assert answer["error"].startswith("reload failed, still serving churn v2: model 'churn' has no alias")
     assert call(f"{server.url}/health")[1]["version"] == 2
@@ -203,9 +208,43 @@ def test_reload_refuses_a_tampered_file(server: ModelServer, fresh_store: Store,
     data[-10] ^= 0xFF
     path.write_bytes(bytes(data))
     nbmlops.promote("churn", 2, "production")
-    status, answer = call(f"{server.url}/reload", "POST")
+    status, answer = reload(server)
     assert status == 409 and "does not match the hash" in answer["error"]
     assert call(f"{server.url}/health")[1]["version"] == 1
+
+
+def test_reload_needs_the_token_and_json(server: ModelServer, customers: tuple) -> None:
+    X, y = customers
+    register(fit(X, y, DummyClassifier(strategy="constant", constant=1)), X)
+    nbmlops.promote("churn", 2, "production")
+    url, token = f"{server.url}/reload", server.reload_token
+    assert token and len(token) >= 24
+    # What a web page can send cross-site without asking: a simple POST, text/plain or a form.
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        status, answer = call(url, "POST", data=b"{}", content_type=content_type)
+        assert (status, answer["status"]) == (401, 401) and "reload token" in answer["error"]
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-Nbmlops-Token": token[:-1]},
+                    {"Authorization": f"Basic {token}"}):
+        assert call(url, "POST", {}, headers=headers)[0] == 401
+    status, answer = call(url, "POST", data=b"{}", content_type="text/plain", headers={"X-Nbmlops-Token": token})
+    assert (status, answer["status"]) == (415, 415)
+    assert call(f"{server.url}/health")[1]["version"] == 1  # none of these reloaded
+    status, health = call(url, "POST", {}, headers={"X-Nbmlops-Token": token})
+    assert status == 200 and health["version"] == 2
+    # /predict is JSON only too.
+    status, answer = call(f"{server.url}/predict", "POST", data=json.dumps(records(X.head(1))).encode(),
+                          content_type="text/plain")
+    assert (status, answer["status"]) == (415, 415)
+
+
+def test_allow_reload_still_takes_json_only(fresh_store: Store, champion: Any) -> None:
+    with ModelServer(fresh_store, "churn@production", allow_reload=True) as open_server:
+        assert open_server.reload_token is None
+        url = f"{open_server.url}/reload"
+        assert call(url, "POST", data=b"{}", content_type="text/plain")[0] == 415
+        assert call(url, "POST", data=b"a=1", content_type="application/x-www-form-urlencoded")[0] == 415
+        status, health = call(url, "POST", {})
+        assert status == 200 and health["version"] == 1
 
 
 def test_requests_during_reloads_get_one_consistent_model(server: ModelServer, champion: Any,
@@ -225,7 +264,7 @@ def test_requests_during_reloads_get_one_consistent_model(server: ModelServer, c
         t.start()
     for version in (2, 1, 2, 1):
         nbmlops.promote("churn", version, "production")
-        assert call(f"{server.url}/reload", "POST")[1]["version"] == version
+        assert reload(server)[1]["version"] == version
     for t in clients:
         t.join()
     assert len(answers) == 60
@@ -243,6 +282,11 @@ def test_cli_serve_reloads_on_sighup_and_stops_cleanly(fresh_store: Store, champ
         match = re.fullmatch(r"Serving churn v1 \(churn@production\) on (http://127\.0\.0\.1:\d+)\n", first)
         assert match, (first, proc.poll(), proc.stderr.read() if proc.poll() is not None else "")  # type: ignore[union-attr]
         url = match.group(1)
+        token_line = proc.stdout.readline()  # type: ignore[union-attr]
+        token = re.fullmatch(r"Reload token: (\S+) \(POST /reload with 'Authorization: Bearer TOKEN', or SIGHUP\)\n",
+                             token_line)
+        assert token, token_line
+        assert call(f"{url}/reload", "POST", {})[0] == 401
         assert call(f"{url}/health")[1]["version"] == 1
         X, y = customers
         register(fit(X, y, DummyClassifier(strategy="constant", constant=1)), X)

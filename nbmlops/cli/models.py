@@ -86,12 +86,26 @@ def export_model(ctx: click.Context, uri: str, directory: str) -> None:
               help="Port to listen on; 0 picks a free one.")
 @click.option("--trusted", is_flag=True,
               help="Also load pickles and skops types outside scikit-learn/NumPy/SciPy: only for models you trust.")
+@click.option("--reload-token", envvar="NBMLOPS_RELOAD_TOKEN", metavar="TOKEN",
+              help="The token POST /reload must send (default: a random one, printed at start). "
+                   "Env: NBMLOPS_RELOAD_TOKEN.")
+@click.option("--allow-reload", is_flag=True,
+              help="Let POST /reload work without a token (still JSON only): any program on this machine "
+                   "can then reload the model.")
 @click.pass_context
 @_one_line_errors
-def serve(ctx: click.Context, uri: str, host: str, port: int, trusted: bool) -> None:
+def serve(ctx: click.Context, uri: str, host: str, port: int, trusted: bool, reload_token: str | None,
+          allow_reload: bool) -> None:
     """Serve a model over local HTTP: GET /health, GET /signature, POST /predict, POST /reload.
 
     Inputs are checked against the model's signature. POST /reload or SIGHUP re-resolves the
     alias, so a promotion takes effect without a restart; Ctrl-C stops the server.
+
+    POST requests must send Content-Type: application/json (else 415), so a web page cannot post
+    to the server. POST /reload also needs the reload token printed at start, sent as
+    'Authorization: Bearer TOKEN' or 'X-Nbmlops-Token: TOKEN' (else 401), unless --allow-reload.
     """
-    serving.serve(_store(ctx), uri, host, port, trusted=trusted, echo=click.echo)
+    if reload_token is not None and allow_reload:
+        raise click.UsageError("give --reload-token or --allow-reload, not both")
+    serving.serve(_store(ctx), uri, host, port, trusted=trusted, echo=click.echo, reload_token=reload_token,
+                  allow_reload=allow_reload)
