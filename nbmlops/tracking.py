@@ -102,7 +102,7 @@ class Tracker:
         self._write_error: str | None = None
         self._interval = FLUSH_INTERVAL
         self._listeners: list[Callable[[np.ndarray, dict[int, tuple[str, str]]], None]] = []
-        self.experiment = os.environ.get("NBMLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT
+        self.experiment = _utf8(os.environ.get("NBMLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT)
         self._user = _user()
         self._host = socket.gethostname()
         self._stored_blobs: dict[bytes, tuple[str, int]] = {}  # provenance files already stored
@@ -580,8 +580,8 @@ def _utf8(text: str) -> str:
 def _writable_events(events: list[list[Any]]) -> list[list[Any]]:
     """`events` without what cannot be encoded as journal JSON, each drop reported once.
 
-    Params and tags lose only their bad items; a run end is kept with its error text repaired, so
-    the run still ends; any other bad event is dropped whole.
+    Params and tags lose only their bad items; a run's start and end are kept with their text
+    repaired, so the run exists and ends; any other bad event is dropped whole.
     """
     kept: list[list[Any]] = []
     for event in events:
@@ -591,11 +591,13 @@ def _writable_events(events: list[list[Any]]) -> list[list[Any]]:
             continue
         kind, body = event[0], event[1] if len(event) > 1 and isinstance(event[1], dict) else {}
         run = body.get("run_id", "?")
-        if kind == "run_end":
-            kept.append([kind, {**body, "error": _utf8(str(body.get("error") or "")) or None}])
+        if kind in ("run_start", "run_end"):  # repaired, never dropped: the run must exist and end
+            kept.append([kind, _repaired(body)])
             if _encoding_problem(kept[-1]) is not None:
-                kept[-1] = [kind, {k: body.get(k) for k in ("run_id", "status", "at")}]
-            _warn_dropped(f"the unwritable part of run {run}'s end", problem)
+                keys = ("run_id", "experiment", "name", "at") if kind == "run_start" else ("run_id", "status", "at")
+                kept[-1] = [kind, {k: _repaired(body.get(k)) for k in keys}]
+            warnings.warn(f"nbmlops wrote the {kind.replace('_', ' ')} of run {run} with what cannot be encoded "
+                          f"replaced by '?' ({problem})", RuntimeWarning, stacklevel=2)
         elif kind in ("params", "tags") and isinstance(body.get("items"), list):
             items = [item for item in body["items"] if _encoding_problem(item) is None]
             bad = [str(item[0])[:60] if isinstance(item, list) and item else repr(item)[:60]
@@ -606,6 +608,19 @@ def _writable_events(events: list[list[Any]]) -> list[list[Any]]:
         else:
             _warn_dropped(f"a {kind!r} event of run {run}", problem)
     return kept
+
+
+def _repaired(value: Any) -> Any:
+    """`value` with its text made writable and anything JSON cannot hold as its repr."""
+    if isinstance(value, str):
+        return _utf8(value)
+    if isinstance(value, dict):
+        return {_utf8(str(k)): _repaired(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_repaired(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return _utf8(repr(value))
 
 
 def _encoding_problem(value: object) -> str | None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import warnings
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 import nbmlops
-from nbmlops import tracking
+from nbmlops import provenance, tracking
 from nbmlops.entities import RunStatus
 from nbmlops.errors import InvalidInputError
 from nbmlops.store import Store
@@ -89,6 +91,16 @@ def test_an_exception_whose_text_utf8_cannot_hold_still_ends_the_run_failed(fres
     assert done.metrics == {"loss": 0.5}
 
 
+def test_a_run_start_with_unencodable_text_is_repaired_not_dropped(fresh_store: Store) -> None:
+    t = tracking.tracker()
+    t.experiment = f"exp-{BAD}"  # past validation, as an experiment from the environment could be
+    with pytest.warns(RuntimeWarning, match="wrote the run start of run .* replaced by '\\?'"):
+        with nbmlops.start_run() as run:
+            nbmlops.log_metric("loss", 0.5)
+    done = nbmlops.get_run(run.run_id)
+    assert done.status == RunStatus.FINISHED and done.experiment == "exp-bad?" and done.metrics == {"loss": 0.5}
+
+
 # -- integers beyond 64 bits -----------------------------------------------------------------
 
 def test_int_param_beyond_64_bits_is_kept_exactly_as_text(fresh_store: Store) -> None:
@@ -155,6 +167,25 @@ def test_many_short_runs_in_a_fresh_process_share_one_provenance_lookup(fresh_st
         run = nbmlops.get_run(run_id)
         assert "provenance/environment.json" in {a.path for a in run.artifacts}
         assert run.status == RunStatus.FINISHED and len(run.params) == 10 and len(run.metrics) == 5
+
+
+def test_runs_ended_before_the_lookup_ends_get_their_provenance_when_it_does(
+        fresh_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    pending: Future[None] = Future()  # the look-up for this folder, not ended yet
+    monkeypatch.setitem(provenance._lookups.futures, provenance.working_dir(), pending)
+    ended = []
+    for i in range(3):
+        with nbmlops.start_run(tags={"python": "mine"} if i == 0 else None) as run:
+            nbmlops.log_param("i", i)
+        ended.append(run.run_id)
+    assert all("platform" not in nbmlops.get_run(r).tags for r in ended)
+
+    pending.set_result(None)
+    tracking.tracker().wait_for_provenance()
+    tags = [nbmlops.get_run(r).tags for r in ended]
+    assert all(t["platform"] == platform.platform() for t in tags)
+    assert [t["python"] for t in tags] == ["mine", platform.python_version(), platform.python_version()]
 
 
 # -- symbolic links in artifacts -------------------------------------------------------------
