@@ -290,6 +290,11 @@ def refused(target: Store, bundle: bytes, match: str, **options: object) -> None
 BOMB = 64 << 20  # 64 MiB of zeros: about 64 KiB once gzipped
 
 
+def pad_tags(member: tarfile.TarInfo, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    """Member edit: the tags table grows by BOMB zero bytes (a gzip bomb inside the bundle)."""
+    return member, data + b"\0" * BOMB if member.name == "tables/tags.parquet" else data
+
+
 def test_a_member_larger_than_its_manifest_says_is_refused_before_it_is_read(
         small_bundle: bytes, empty_target: Store) -> None:
     import hashlib
@@ -301,7 +306,7 @@ def test_a_member_larger_than_its_manifest_says_is_refused_before_it_is_read(
     assert len(lying) < 1 << 20
     refused(empty_target, lying, f"member artifacts/{sha} holds {BOMB} bytes, its manifest says 100")
     # A table member of a bundle that declares table sizes, likewise.
-    fat_table = rebuild(small_bundle, member_change=lambda m, d: (m, d + b"\0" * BOMB if m.name == "tables/tags.parquet" else d))
+    fat_table = rebuild(small_bundle, member_change=pad_tags)
     refused(empty_target, fat_table, "member tables/tags.parquet holds .* bytes, its manifest says")
 
 
@@ -312,11 +317,11 @@ def test_an_honest_bundle_over_the_cap_is_refused(small_bundle: bytes, empty_tar
 
     bomb = b"\0" * BOMB
     sha = hashlib.sha256(bomb).hexdigest()
-    big = rebuild(small_bundle, lambda m: m["artifacts"].__setitem__(sha, BOMB), [(tarfile.TarInfo(f"artifacts/{sha}"), bomb)])
+    big = rebuild(small_bundle, lambda m: m["artifacts"].__setitem__(sha, BOMB),
+                  [(tarfile.TarInfo(f"artifacts/{sha}"), bomb)])
     refused(empty_target, big, r"more than 16.0 MiB .* the import cap", max_size=16 << 20)
     # A bundle from before table sizes were declared: its tables count against the cap as they stream.
-    old_style = rebuild(small_bundle, lambda m: m.pop("sizes"),
-                        member_change=lambda m, d: (m, d + b"\0" * BOMB if m.name == "tables/tags.parquet" else d))
+    old_style = rebuild(small_bundle, lambda m: m.pop("sizes"), member_change=pad_tags)
     refused(empty_target, old_style, "the import cap", max_size=16 << 20)
     path = tmp_path / "big.tar.gz"
     path.write_bytes(big)
@@ -329,7 +334,8 @@ def test_an_honest_bundle_over_the_cap_is_refused(small_bundle: bytes, empty_tar
 
 @pytest.mark.parametrize("kind", ["traversal", "absolute", "symlink", "hardlink", "device"])
 def test_links_and_names_outside_the_bundle_are_refused(small_bundle: bytes, empty_target: Store, kind: str) -> None:
-    info = tarfile.TarInfo({"traversal": "artifacts/../../../evil", "absolute": "/tmp/nbmlops-evil"}.get(kind, "artifacts/x"))
+    names = {"traversal": "artifacts/../../../evil", "absolute": "/tmp/nbmlops-evil"}
+    info = tarfile.TarInfo(names.get(kind, "artifacts/x"))
     if kind == "symlink":
         info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
     elif kind == "hardlink":
@@ -337,7 +343,7 @@ def test_links_and_names_outside_the_bundle_are_refused(small_bundle: bytes, emp
     elif kind == "device":
         info.type = tarfile.CHRTYPE
     refused(empty_target, rebuild(small_bundle, extra=[(info, b"evil")]),
-            "names a path outside the bundle" if kind in ("traversal", "absolute") else "which nbmlops bundles never hold")
+            "names a path outside the bundle" if kind in names else "which nbmlops bundles never hold")
 
 
 def test_restored_files_never_keep_setuid_or_world_writable_bits(fresh_store: Store, empty_target: Store,

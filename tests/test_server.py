@@ -566,9 +566,10 @@ async def test_a_large_artifact_tampered_after_logging_never_arrives_whole(
     assert any("does not match the hash" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000,
-                                  '{"alias": "production", "version": ' + "[" * 50 + "]" * 50 + "}",
-                                  '{"alias": "production", "version": 1, "reason": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"])
+@pytest.mark.parametrize("body", [
+    "[" * 100_000 + "]" * 100_000,
+    '{"alias": "production", "version": ' + "[" * 50 + "]" * 50 + "}",
+    '{"alias": "production", "version": 1, "reason": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"])
 async def test_a_deeply_nested_body_is_400_not_500(api: Fetch, tracked: dict[str, str], body: str) -> None:
     response = await api("models", "churn", "aliases", method="POST", body=body)
     answer = strict_json(response)
