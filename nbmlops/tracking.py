@@ -648,11 +648,11 @@ def _artifact_files(source: Path, base: str, follow_symlinks: bool) -> list[tupl
     root = Path(os.path.realpath(source))
     files: list[tuple[Path, str]] = []
 
-    def walk(folder: Path, prefix: str, above: frozenset[Path]) -> None:
+    def walk(folder: Path, real_folder: Path, prefix: str, above: frozenset[Path]) -> None:
         for entry in os.scandir(folder):
             path, name = Path(entry.path), f"{prefix}/{entry.name}"
-            real = Path(os.path.realpath(path))
             if entry.is_symlink():
+                real = Path(os.path.realpath(path))
                 if not follow_symlinks and not real.is_relative_to(root):
                     inner = path.relative_to(source).as_posix()
                     raise InvalidInputError(
@@ -661,16 +661,20 @@ def _artifact_files(source: Path, base: str, follow_symlinks: bool) -> list[tupl
                         "what it points to, or remove the link")
                 if real in above:
                     continue  # a link to a folder around it: following it would never end
-            if real.is_dir():
-                walk(path, name, above | {real})
-            elif real.is_file():  # a broken link has nothing to store
+                is_dir, is_file = real.is_dir(), real.is_file()  # a broken link is neither: nothing to store
+            else:  # no extra system call: the folder listing says what the entry is
+                real = real_folder / entry.name
+                is_dir, is_file = entry.is_dir(follow_symlinks=False), entry.is_file(follow_symlinks=False)
+            if is_dir:
+                walk(path, real, name, above | {real})
+            elif is_file:
                 if _utf8(entry.name) != entry.name:
                     raise InvalidInputError(
                         f"cannot log artifact {str(source)!r}: the name of {_utf8(name)!r} in it is not UTF-8 "
                         "(shown with '?'): rename that file")
                 files.append((path, validation.artifact_name(name)))
 
-    walk(source, base, frozenset({root}))
+    walk(source, root, base, frozenset({root}))
     return sorted(files, key=lambda f: PurePosixPath(f[1]))
 
 

@@ -57,6 +57,21 @@ def test_unencodable_artifact_name_is_refused_and_nothing_is_stored(fresh_store:
     assert _user_artifacts(run.run_id) == set()
 
 
+def test_a_file_name_that_is_not_utf8_is_refused_with_what_to_do(fresh_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("ok")
+    odd = folder / os.fsdecode(b"caf\xe9.csv")  # Latin-1 bytes: a lone surrogate once decoded
+    odd.write_text("a,b")
+    with nbmlops.start_run() as run:
+        with pytest.raises(InvalidInputError, match=r"'results/caf\?\.csv' in it is not UTF-8 .*rename that file"):
+            nbmlops.log_artifact(folder)
+        with pytest.raises(InvalidInputError, match="its file name is not UTF-8; pass name="):
+            nbmlops.log_artifact(odd)
+        assert nbmlops.log_artifact(odd, name="cafe.csv") == ["cafe.csv"]
+    assert _user_artifacts(run.run_id) == {"cafe.csv"}
+
+
 def test_an_unencodable_event_at_flush_is_dropped_alone_and_the_run_ends_finished(fresh_store: Store) -> None:
     t = tracking.tracker()
     with pytest.warns(RuntimeWarning) as caught:
