@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -16,7 +17,7 @@ from .lexer import closest_fields, did_you_mean
 from .query import (ATTRIBUTES, Ref, build_runs_query, field_name, parse_order_by, parse_where,
                     references)
 from .store import Store
-from .validation import decode_param
+from .validation import INT64, decode_param
 
 RUN_COLUMNS = ["run_id", "name", "experiment", "status", "start_time", "end_time", "duration",
                "user", "host", "parent_run_id", "notebook"]
@@ -35,14 +36,54 @@ def _experiment_list(experiment: str | list[str] | None) -> list[str] | None:
 def runs(store: Store, experiment: str | list[str] | None = None, where: str | None = None,
          order_by: str | None = None, limit: int | None = None, offset: int = 0) -> pd.DataFrame:
     """One row per matching run: attributes, then `params.*`, `metrics.*` (latest), `tags.*`."""
-    experiments = _experiment_list(experiment)
+    base, params, metrics, tags = _select(store, _experiment_list(experiment), where, order_by, limit, offset)
+    n = len(base)
+    wide = [frame for frame, rows in ((pivot.params(params, n), params), (pivot.numbers("metrics", metrics, n), metrics),
+                                      (pivot.texts("tags", tags, n), tags)) if len(rows)]
+    if wide:
+        base = pd.concat([base, *wide], axis=1)  # every frame has the same RangeIndex
+    return base
+
+
+def run_records(store: Store, experiment: str | list[str] | None = None, where: str | None = None,
+                order_by: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """Matching runs as records: the attributes of `RUN_COLUMNS` plus `params`, `metrics` and `tags` maps.
+
+    Unlike `runs()` nothing is pivoted, so the cost follows the values that exist, not runs x keys (a
+    page holding a run with 10,000 params). An int param beyond 64 bits is given as its exact text."""
+    base, params, metrics, tags = _select(store, _experiment_list(experiment), where, order_by, limit, offset)
+    records: list[dict[str, Any]] = []
+    for row in base.to_dict("records"):
+        record = {c: None if row[c] is None or row[c] is pd.NaT or (isinstance(row[c], float) and np.isnan(row[c]))
+                  else row[c] for c in RUN_COLUMNS}
+        records.append({**record, "params": {}, "metrics": {}, "tags": {}})
+    for pos, key, value, kind in params.itertuples(index=False):
+        records[pos]["params"][key] = _param_value(value, kind)
+    for pos, key, value in metrics.itertuples(index=False):
+        records[pos]["metrics"][key] = float(value)
+    for pos, key, value in tags.itertuples(index=False):
+        records[pos]["tags"][key] = value
+    return records
+
+
+def _param_value(text: str | None, kind: str) -> Any:
+    value = decode_param(text, kind)
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        return str(value)
+    return value
+
+
+def _select(store: Store, experiments: list[str] | None, where: str | None, order_by: str | None,
+            limit: int | None, offset: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The matching runs' attributes in order, and their params, latest metrics and tags as long rows
+    whose `pos` is the run's row number."""
     sql, args = build_runs_query(experiments=experiments, where=where, order_by=order_by, limit=limit,
                                  offset=offset)
     named = references(parse_where(where), parse_order_by(order_by))
     with store.reading() as con:
         ids = [r[0] for r in con.execute(sql, args).fetchall()]
         for line in unknown_keys(con, experiments, named):
-            warnings.warn(line, UserWarning, stacklevel=3)
+            warnings.warn(line, UserWarning, stacklevel=4)
         selected = pd.DataFrame({"run_id": ids, "pos": np.arange(len(ids))})
         con.register("nb_selected", selected)
         try:
@@ -63,12 +104,7 @@ def runs(store: Store, experiment: str | list[str] | None = None, where: str | N
             con.unregister("nb_selected")
     for column in ("start_time", "end_time"):
         base[column] = pd.to_datetime(base[column]).dt.tz_localize("UTC")
-    n = len(base)
-    wide = [frame for frame, rows in ((pivot.params(params, n), params), (pivot.numbers("metrics", metrics, n), metrics),
-                                      (pivot.texts("tags", tags, n), tags)) if len(rows)]
-    if wide:
-        base = pd.concat([base, *wide], axis=1)  # every frame has the same RangeIndex
-    return base
+    return base, params, metrics, tags
 
 
 _TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}

@@ -117,34 +117,13 @@ def experiment_list(store: Store) -> dict[str, Any]:
 def run_list(store: Store, experiments: list[str] | None, where: str | None, order_by: str | None,
              limit: int, offset: int, columns: list[str] | None) -> dict[str, Any]:
     """A page of matching runs, the number of all matching runs, and the page bounds."""
-    frame = search.runs(store, experiments, where, order_by, limit, offset)
+    runs = search.run_records(store, experiments, where, order_by, limit, offset)
     sql, args = build_runs_query(experiments=experiments, where=where)
-    ids = list(frame["run_id"])
     with store.reading() as con:
         row = con.execute(f"SELECT count(*) FROM ({sql}) AS matching", args).fetchone()
-        # In the wide frame NaN also means "no such key": ask which NaNs are real values.
-        nans = set(con.execute(
-            "SELECT run_id, 'metrics.' || key FROM latest_metrics WHERE isnan(value) AND list_contains(?, run_id) "
-            "UNION ALL SELECT run_id, 'params.' || key FROM params "
-            "WHERE value_type = 'float' AND value = 'nan' AND list_contains(?, run_id)", [ids, ids]).fetchall()) \
-            if ids else set()
-    runs = [_run_record(rec, nans) for rec in frame.to_dict("records")]
     if columns:
         runs = [_columns(run, columns) for run in runs]
     return {"runs": runs, "total": int(row[0]) if row else 0, "offset": offset, "limit": limit}
-
-
-def _run_record(row: dict[str, Any], nans: set[tuple[str, str]]) -> dict[str, Any]:
-    record: dict[str, Any] = {c: None if _missing(row[c]) else row[c] for c in search.RUN_COLUMNS}
-    record.update({kind: {} for kind in KINDS})
-    for column, value in row.items():
-        kind, _, key = column.partition(".")
-        if kind in KINDS and key:
-            if not _missing(value):
-                record[kind][key] = value
-            elif (row["run_id"], column) in nans:
-                record[kind][key] = math.nan
-    return record
 
 
 def parse_columns(text: str | None) -> list[str] | None:
