@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import getpass
-import json
 import os
 import socket
 import sys
@@ -20,19 +19,21 @@ import traceback
 import warnings
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from collections.abc import Callable
-from concurrent.futures import Future
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from . import provenance, validation
+from .artifact_files import artifact_files
 from .entities import RunStatus
 from .errors import InvalidInputError, NbmlopsError, ParamConflictError
 from .journal import POINT_DTYPE, JournalWriter
 from .names import new_run_id, new_run_name
+from .run_provenance import ProvenanceRecorder
+from .salvage import utf8, writable_events
 from .store import Store, find_store_path
 
 FLUSH_INTERVAL = 1.0
@@ -102,14 +103,10 @@ class Tracker:
         self._write_error: str | None = None
         self._interval = FLUSH_INTERVAL
         self._listeners: list[Callable[[np.ndarray, dict[int, tuple[str, str]]], None]] = []
-        self.experiment = _utf8(os.environ.get("NBMLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT)
+        self.experiment = utf8(os.environ.get("NBMLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT)
         self._user = _user()
         self._host = socket.gethostname()
-        self._stored_blobs: dict[bytes, tuple[str, int]] = {}  # provenance files already stored
-        # Runs started before the process's one provenance look-up ended; they get their tags when it does.
-        self._provenance_waiting: list[_ProvenanceRequest] = []
-        self._provenance_busy = 0  # callbacks writing provenance events right now
-        self._provenance_done = threading.Condition()
+        self._provenance = ProvenanceRecorder(self._buffer, lambda: self.store)
         provenance.prewarm()
         _register(self)
 
@@ -131,7 +128,7 @@ class Tracker:
         if self._store is not None:
             self._store.release()
         self._store = Store(Path(path))
-        self._stored_blobs.clear()  # blobs stored in the old store are not in the new one
+        self._provenance.forget_blobs()
         return self._store
 
     # -- runs ----------------------------------------------------------------------------
@@ -159,7 +156,7 @@ class Tracker:
         path = notebook or provenance.notebook_path(namespace)
         event = {"run_id": state.run_id, "experiment": exp, "name": run_name, "at": now,
                  "user": self._user, "host": self._host, "parent": parent_id,
-                 "notebook": _utf8(path) if path else None}  # a non-UTF-8 file name must not block the run
+                 "notebook": utf8(path) if path else None}  # a non-UTF-8 file name must not block the run
         with self._lock:
             self._events.append(["run_start", event])
         self._record_provenance(state.run_id, clean_tags, now, script=event["notebook"] is None)
@@ -169,66 +166,19 @@ class Tracker:
         return ActiveRun(self, state)
 
     def _record_provenance(self, run_id: str, user_tags: dict[str, str], now: float, script: bool) -> None:
-        """The user's tags now; git, environment and source tags and files as soon as known.
-
-        The first look-up of installed packages and git takes tens to hundreds of milliseconds: it
-        runs once per process on a background thread, so no run start waits for it; runs started
-        meanwhile (even those already ended) get their provenance events when it ends.
-        """
+        """The user's tags now; git, environment and source tags and files as soon as known."""
         if user_tags:
             with self._lock:
                 self._events.append(["tags", {"run_id": run_id, "at": now, "items": list(user_tags.items())}])
-        request = _ProvenanceRequest(run_id, frozenset(user_tags), now, script, provenance.working_dir())
-        lookup = provenance.look_up(request.cwd or None)
-        if lookup.done():
-            self._provenance_events(request)
-            return
-        with self._provenance_done:
-            self._provenance_waiting.append(request)
-            first = len(self._provenance_waiting) == 1
-        if first:  # later requests ride on this callback
-            lookup.add_done_callback(self._provenance_ready)
+        self._provenance.record(run_id, frozenset(user_tags), now, script)
 
-    def _provenance_ready(self, _lookup: Future[None]) -> None:
-        """On the look-up thread: emit the provenance of every run that waited for it."""
-        with self._provenance_done:
-            waiting, self._provenance_waiting = self._provenance_waiting, []
-            self._provenance_busy += 1
-        try:
-            for request in waiting:
-                try:
-                    self._provenance_events(request)
-                except Exception as exc:  # provenance is best effort: the run itself is recorded
-                    print(f"nbmlops: provenance of run {request.run_id} was not recorded: {exc}", file=sys.stderr)
-        finally:
-            with self._provenance_done:
-                self._provenance_busy -= 1
-                self._provenance_done.notify_all()
-        self._wake.set()
-
-    def _provenance_events(self, request: _ProvenanceRequest) -> None:
-        found = provenance.capture(request.cwd or None)
-        tags = dict(found.tags)
-        if request.script and sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]) \
-                and "ipykernel" not in sys.modules:
-            tags["source"] = _utf8(os.path.abspath(sys.argv[0]))  # a script (a notebook has its own column)
-        run_id, now = request.run_id, request.at
-        items = [[k, v] for k, v in tags.items() if k not in request.user_keys]
-        events: list[list[Any]] = [["tags", {"run_id": run_id, "at": now, "items": items}]]
-        for path, data in found.files.items():
-            stored = self._stored_blobs.get(data)
-            if stored is None:
-                stored = self._stored_blobs[data] = self.store.put_bytes(data)
-            events.append(["artifact", {"run_id": run_id, "path": path, "sha256": stored[0],
-                                        "size": stored[1], "at": now}])
+    def _buffer(self, events: list[list[Any]]) -> None:
         with self._lock:
             self._events.extend(events)
 
     def wait_for_provenance(self, timeout: float = 10.0) -> None:
-        """Let the background provenance look-up finish and its events be buffered (before exit, or in tests)."""
-        with self._provenance_done:
-            self._provenance_done.wait_for(lambda: not self._provenance_waiting and not self._provenance_busy,
-                                           timeout)
+        """Let the background provenance look-up end and its events be buffered (before exit, or in tests)."""
+        self._provenance.wait(timeout)
 
     def emit(self, kind: str, body: dict[str, Any], run_id: str | None = None) -> str:
         """Append an event for the active run (or `run_id`) to the journal buffer; returns the run id."""
@@ -266,7 +216,7 @@ class Tracker:
         for state in reversed(self._stack[index:]):
             if state.owned:
                 body = {"run_id": state.run_id, "status": status.value, "at": time.time(),
-                        "error": _utf8(error) if error is not None and state is self._stack[index] else None}
+                        "error": utf8(error) if error is not None and state is self._stack[index] else None}
                 with self._lock:
                     self._events.append(["run_end", body])
         del self._stack[index:]
@@ -399,11 +349,11 @@ class Tracker:
         if not source.exists():
             raise InvalidInputError(f"cannot log artifact {str(source)!r}: no such file or folder")
         state = self._current()
-        if name is None and _utf8(source.name) != source.name:
-            raise InvalidInputError(f"cannot log artifact {_utf8(str(source))!r}: its file name is not UTF-8; "
+        if name is None and utf8(source.name) != source.name:
+            raise InvalidInputError(f"cannot log artifact {utf8(str(source))!r}: its file name is not UTF-8; "
                                     "pass name='...' to store it under another name")
         base = validation.artifact_name(name if name is not None else source.name)
-        files = _artifact_files(source, base, follow_symlinks)  # every check before anything is stored
+        files = artifact_files(source, base, follow_symlinks)  # every check before anything is stored
         logged = []
         for file, artifact in files:
             sha, size = self.store.put_file(file)
@@ -440,7 +390,7 @@ class Tracker:
                 try:
                     self._writer.write(events, series, array)
                 except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
-                    events = _writable_events(events)
+                    events = writable_events(events)
                     self._writer.write(events, series, array)
                 self._write_error = None
             except Exception as exc:
@@ -548,9 +498,7 @@ class Tracker:
         self._flush_lock = threading.Lock()
         self._points, self._events = [], []
         self._thread = None
-        # The parent records its runs' provenance; the look-up thread does not exist in the child.
-        self._provenance_waiting, self._provenance_busy = [], 0
-        self._provenance_done = threading.Condition()
+        self._provenance.after_fork()
         self._wake = threading.Event()
         if self._writer is not None:
             self._writer.abandon()
@@ -559,123 +507,6 @@ class Tracker:
             state.owned = False
         if self._stack:
             self._ensure_thread()
-
-
-@dataclass(frozen=True)
-class _ProvenanceRequest:
-    """A run whose provenance is recorded when the process's look-up ends."""
-
-    run_id: str
-    user_keys: frozenset[str]  # tags the user set: provenance never overwrites them
-    at: float
-    script: bool
-    cwd: str
-
-
-def _utf8(text: str) -> str:
-    """`text` with anything UTF-8 cannot hold (lone surrogates) replaced: for text nbmlops captures itself."""
-    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _writable_events(events: list[list[Any]]) -> list[list[Any]]:
-    """`events` without what cannot be encoded as journal JSON, each drop reported once.
-
-    Params and tags lose only their bad items; a run's start and end are kept with their text
-    repaired, so the run exists and ends; any other bad event is dropped whole.
-    """
-    kept: list[list[Any]] = []
-    for event in events:
-        problem = _encoding_problem(event)
-        if problem is None:
-            kept.append(event)
-            continue
-        kind, body = event[0], event[1] if len(event) > 1 and isinstance(event[1], dict) else {}
-        run = body.get("run_id", "?")
-        if kind in ("run_start", "run_end"):  # repaired, never dropped: the run must exist and end
-            kept.append([kind, _repaired(body)])
-            if _encoding_problem(kept[-1]) is not None:
-                keys = ("run_id", "experiment", "name", "at") if kind == "run_start" else ("run_id", "status", "at")
-                kept[-1] = [kind, {k: _repaired(body.get(k)) for k in keys}]
-            warnings.warn(f"nbmlops wrote the {kind.replace('_', ' ')} of run {run} with what cannot be encoded "
-                          f"replaced by '?' ({problem})", RuntimeWarning, stacklevel=2)
-        elif kind in ("params", "tags") and isinstance(body.get("items"), list):
-            items = [item for item in body["items"] if _encoding_problem(item) is None]
-            bad = [str(item[0])[:60] if isinstance(item, list) and item else repr(item)[:60]
-                   for item in body["items"] if _encoding_problem(item) is not None]
-            if items:
-                kept.append([kind, {**body, "items": items}])
-            _warn_dropped(f"{kind} {', '.join(map(repr, bad))} of run {run}", problem)
-        else:
-            _warn_dropped(f"a {kind!r} event of run {run}", problem)
-    return kept
-
-
-def _repaired(value: Any) -> Any:
-    """`value` with its text made writable and anything JSON cannot hold as its repr."""
-    if isinstance(value, str):
-        return _utf8(value)
-    if isinstance(value, dict):
-        return {_utf8(str(k)): _repaired(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_repaired(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    return _utf8(repr(value))
-
-
-def _encoding_problem(value: object) -> str | None:
-    """Why `value` cannot be written as journal JSON (the journal's own encoding), or None."""
-    try:
-        json.dumps(value, allow_nan=True, ensure_ascii=False).encode("utf-8")
-    except (TypeError, ValueError, RecursionError) as exc:
-        return f"{type(exc).__name__}: {str(exc)[:120]}"
-    return None
-
-
-def _warn_dropped(what: str, problem: str) -> None:
-    warnings.warn(f"nbmlops dropped {what}: it cannot be written to the journal ({problem}); "
-                  "the run's other data was written", RuntimeWarning, stacklevel=2)
-
-
-def _artifact_files(source: Path, base: str, follow_symlinks: bool) -> list[tuple[Path, str]]:
-    """The files to store for `source` with their artifact names; a link leading out of it is refused."""
-    if source.is_symlink() and not follow_symlinks:
-        raise InvalidInputError(
-            f"cannot log artifact {str(source)!r}: it is a symbolic link to {os.readlink(source)!r}; "
-            "pass follow_symlinks=True to store what it points to, or log the target itself")
-    if not source.is_dir():
-        return [(source, base)]
-    root = Path(os.path.realpath(source))
-    files: list[tuple[Path, str]] = []
-
-    def walk(folder: Path, real_folder: Path, prefix: str, above: frozenset[Path]) -> None:
-        for entry in os.scandir(folder):
-            path, name = Path(entry.path), f"{prefix}/{entry.name}"
-            if entry.is_symlink():
-                real = Path(os.path.realpath(path))
-                if not follow_symlinks and not real.is_relative_to(root):
-                    inner = path.relative_to(source).as_posix()
-                    raise InvalidInputError(
-                        f"cannot log artifact {str(source)!r}: {inner!r} in it is a symbolic link to "
-                        f"{os.readlink(path)!r}, outside the folder; pass follow_symlinks=True to store "
-                        "what it points to, or remove the link")
-                if real in above:
-                    continue  # a link to a folder around it: following it would never end
-                is_dir, is_file = real.is_dir(), real.is_file()  # a broken link is neither: nothing to store
-            else:  # no extra system call: the folder listing says what the entry is
-                real = real_folder / entry.name
-                is_dir, is_file = entry.is_dir(follow_symlinks=False), entry.is_file(follow_symlinks=False)
-            if is_dir:
-                walk(path, real, name, above | {real})
-            elif is_file:
-                if _utf8(entry.name) != entry.name:
-                    raise InvalidInputError(
-                        f"cannot log artifact {str(source)!r}: the name of {_utf8(name)!r} in it is not UTF-8 "
-                        "(shown with '?'): rename that file")
-                files.append((path, validation.artifact_name(name)))
-
-    walk(source, root, base, frozenset({root}))
-    return sorted(files, key=lambda f: PurePosixPath(f[1]))
 
 
 def _same_number(a: tuple[str | None, float | None, str], b: tuple[str | None, float | None, str]) -> bool:
