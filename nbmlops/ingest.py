@@ -68,10 +68,10 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
         last_event: float | None = None
         if size > offset:
             result = journal.read_frames(path, offset)
-            if result.corrupt_at is not None:
+            if result.damage:
                 report.corrupt.append(entry.name)
-                log.warning("journal %s is damaged at byte %d; the damaged frame was skipped",
-                            path, result.corrupt_at)
+            for damage in result.damage:
+                log.warning("journal %s is damaged: %s", path, damage.describe())
             for frame in result.frames:
                 last_event = _collect(frame, pending, entry.name) or last_event
                 closed = closed or any(e[0] == "close" for e in frame.events)
@@ -84,6 +84,11 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
                 offset = path.stat().st_size
             closed = True
             dead.append(entry.name)
+        elif closed and offset < path.stat().st_size and not journal.writer_alive(path):
+            # Nothing is written after a close event: such bytes are damage, not a torn write.
+            log.warning("journal %s has %d bytes after its close event that are not a complete "
+                        "frame (damaged); they were ignored", path, path.stat().st_size - offset)
+            offset = path.stat().st_size
         if (offset, closed) != state.get(entry.name) or last_event is not None:
             updates[entry.name] = (offset, closed, last_event)
             report.journals += 1

@@ -152,54 +152,126 @@ def _batch_payload(events: list[list[Any]], series: dict[int, tuple[str, str]],
 
 
 @dataclass
+class Damage:
+    """A stretch of a journal that was not a valid frame, and how reading went on after it."""
+
+    at: int  # file offset where the damage starts
+    resumed_at: int  # file offset of the next valid frame (the file's end if none follows)
+    cause: str  # what is wrong with the bytes at `at`
+    recovered: bool = False  # only the length field was wrong: the frame's data was kept
+
+    def describe(self) -> str:
+        if self.recovered:
+            return f"{self.cause}; its data matches its checksum and was kept"
+        return f"{self.cause}; resumed at the next valid frame at byte {self.resumed_at}"
+
+
+@dataclass
 class ReadResult:
     frames: list[Frame]
-    end: int  # offset after the last complete frame
-    corrupt_at: int | None = None  # offset of a damaged frame that was skipped
+    end: int  # offset after the last complete frame (or skipped damage)
+    damage: list[Damage] = field(default_factory=list)
+
+    @property
+    def corrupt_at(self) -> int | None:
+        """Offset of the first damaged stretch, if any."""
+        return self.damage[0].at if self.damage else None
 
 
 def read_frames(path: Path, offset: int) -> ReadResult:
-    """Decode the complete frames of a journal from `offset`; a torn tail is left for later."""
+    """Decode the complete frames of a journal from `offset`; a torn tail is left for later.
+
+    Damage is skipped, never a reason to stop: reading resumes at the next frame whose magic and
+    checksum are valid. Only bytes that no valid frame follows and that start like a frame are
+    taken for a torn tail (a writer mid-write, or one that died mid-write).
+    """
     with open(path, "rb") as f:
         f.seek(offset)
         data = f.read()
     frames: list[Frame] = []
+    damage: list[Damage] = []
     pos = 0
-    corrupt_at: int | None = None
     while pos + _HEAD.size <= len(data):
         magic, kind, _, length, crc = _HEAD.unpack_from(data, pos)
         start, stop = pos + _HEAD.size, pos + _HEAD.size + length
-        if magic != _MAGIC:
-            corrupt_at = offset + pos if corrupt_at is None else corrupt_at
-            pos = _resync(data, pos + 1)
+        framed = magic == _MAGIC
+        if framed and stop <= len(data) and zlib.crc32(data[start:stop]) == crc:
+            _accept(path, kind, data[start:stop], offset + stop, frames)
+            pos = stop
             continue
-        if stop > len(data):
-            break  # incomplete: the writer is mid-write, or died mid-write
-        payload = data[start:stop]
-        if zlib.crc32(payload) != crc:
-            corrupt_at = offset + pos if corrupt_at is None else corrupt_at
-            pos = _resync(data, pos + 1)
+        following = _resync(data, pos + 1)
+        end = len(data) if following is None else following
+        if framed and kind in _KINDS and end > start and zlib.crc32(data[start:end]) == crc:
+            # Only the length field is wrong: the bytes up to the next frame are this frame.
+            _accept(path, kind, data[start:end], offset + end, frames)
+            damage.append(Damage(offset + pos, offset + end, _length_cause(
+                offset + pos, length, end - start, offset + len(data), following is None), recovered=True))
+            pos = end
             continue
-        if kind == KIND_HEADER:
-            _check_header(path, payload)
-        elif kind == KIND_BATCH:
-            frame = _decode_batch(payload)
-            frame.end = offset + stop
-            frames.append(frame)
-        pos = stop
-    return ReadResult(frames, offset + pos, corrupt_at)
+        if following is None:
+            if framed and stop > len(data):
+                break  # incomplete: the writer is mid-write, or died mid-write
+            tail = _tail_start(data, pos + 1)
+            damage.append(Damage(offset + pos, offset + tail, _cause(
+                offset + pos, framed, length, stop > len(data), offset + len(data))))
+            pos = tail
+            break
+        damage.append(Damage(offset + pos, offset + following, _cause(
+            offset + pos, framed, length, stop > len(data), offset + len(data))))
+        pos = following
+    return ReadResult(frames, offset + pos, damage)
 
 
-def _resync(data: bytes, pos: int) -> int:
-    """Position of the next frame whose header and checksum are valid, or the end."""
+_KINDS = (KIND_HEADER, KIND_BATCH)
+
+
+def _accept(path: Path, kind: int, payload: bytes, end: int, frames: list[Frame]) -> None:
+    if kind == KIND_HEADER:
+        _check_header(path, payload)
+    elif kind == KIND_BATCH:
+        frame = _decode_batch(payload)
+        frame.end = end
+        frames.append(frame)
+
+
+def _cause(at: int, framed: bool, length: int, past_end: bool, size: int) -> str:
+    if not framed:
+        return f"bytes at {at} are not a frame (no frame marker)"
+    if past_end:
+        return (f"frame at byte {at} has a damaged header: its length field says {length} bytes, "
+                f"past the end of the journal ({size} bytes)")
+    return f"frame at byte {at} is damaged: its data does not match its checksum"
+
+
+def _length_cause(at: int, length: int, actual: int, size: int, last: bool) -> str:
+    where = "the journal ends" if last else "the next valid frame starts"
+    return (f"frame at byte {at} has a damaged header: its length field says {length} bytes, "
+            f"but {where} {actual} bytes after its header (journal of {size} bytes)")
+
+
+def _resync(data: bytes, pos: int) -> int | None:
+    """Position of the next frame whose header and checksum are valid, or None."""
     while True:
         pos = data.find(_MAGIC, pos)
         if pos < 0 or pos + _HEAD.size > len(data):
-            return len(data)
+            return None
         _, kind, _, length, crc = _HEAD.unpack_from(data, pos)
         stop = pos + _HEAD.size + length
-        if kind in (KIND_HEADER, KIND_BATCH) and stop <= len(data) \
-                and zlib.crc32(data[pos + _HEAD.size:stop]) == crc:
+        if kind in _KINDS and stop <= len(data) and zlib.crc32(data[pos + _HEAD.size:stop]) == crc:
+            return pos
+        pos += 1
+
+
+def _tail_start(data: bytes, pos: int) -> int:
+    """Where a frame that is still being written may start after damage (else the end)."""
+    while True:
+        pos = data.find(_MAGIC, pos)
+        if pos < 0:
+            return len(data)
+        if pos + _HEAD.size > len(data):
+            return pos  # a header cut short
+        _, kind, _, length, _ = _HEAD.unpack_from(data, pos)
+        if kind in _KINDS and pos + _HEAD.size + length > len(data):
             return pos
         pos += 1
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from pathlib import Path
+
+import pytest
 
 import nbmlops
 from nbmlops import tracking
+from nbmlops.journal import _HEAD as HEAD
+from nbmlops.journal import KIND_BATCH, _batch_payload, _frame, read_frames
 from nbmlops.store import Store
+from tests.conftest import run_python
 
 
 def _flush() -> None:
@@ -62,3 +69,92 @@ def test_nan_latest_value_folded_from_several_frames_stays_nan(fresh_store: Stor
     with fresh_store.reading() as con:  # NaN, not NULL, in the catalog itself
         rows = con.execute("SELECT key, isnan(value) FROM latest_metrics ORDER BY key").fetchall()
     assert rows == [("grad", True), ("ok", False)]
+
+
+FINISHED_IN_FRAMES = """
+import nbmlops
+from nbmlops import tracking
+run = nbmlops.start_run(name="finished")
+for step in range(4):
+    nbmlops.log_metric("m", float(step), step=step)
+    nbmlops.log_param(f"p{step}", step)
+    tracking.tracker().flush()  # one frame per step
+nbmlops.end_run()
+print(run.run_id, tracking.tracker()._writer.path, flush=True)
+"""
+
+
+def _finished_journal(store: Store) -> tuple[str, Path, int, int]:
+    """A closed journal of a FINISHED run: (run id, path, start and end offset of step 1's frame)."""
+    out = run_python(FINISHED_IN_FRAMES, store).stdout.split()
+    run_id, path = out[0], Path(out[1])
+    frames = read_frames(path, 0).frames
+    index = next(i for i, f in enumerate(frames) if f.points is not None and 1 in f.points["step"])
+    return run_id, path, frames[index - 1].end, frames[index].end
+
+
+def _damage(path: Path, *offsets: int, mask: int = 0x40) -> None:
+    data = bytearray(path.read_bytes())
+    for at in offsets:
+        data[at] ^= mask
+    path.write_bytes(bytes(data))
+
+
+def _length_field(path: Path, at: int) -> int:
+    return int(HEAD.unpack_from(path.read_bytes(), at)[3])
+
+
+def test_damaged_length_field_keeps_later_frames_and_the_run_finished(
+        fresh_store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    run_id, path, start, _ = _finished_journal(fresh_store)
+    _damage(path, start + 7)  # the high byte of the frame's length: it now runs past the end
+    length = _length_field(path, start)
+    with caplog.at_level(logging.WARNING, logger="nbmlops"):
+        run = nbmlops.get_run(run_id)
+    assert run.status is nbmlops.RunStatus.FINISHED
+    assert run.params == {"p0": 0, "p1": 1, "p2": 2, "p3": 3}  # the damaged frame's data too
+    assert run.metrics == {"m": 3.0}
+    assert nbmlops.metric_history(run_id, "m")["step"].tolist() == [0, 1, 2, 3]
+    assert path.name in caplog.text
+    assert f"frame at byte {start} has a damaged header: its length field says {length} bytes" in caplog.text
+    assert "killed" not in caplog.text
+
+
+def test_damaged_header_and_data_skip_one_frame_and_name_the_offset_and_cause(
+        fresh_store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    run_id, path, start, end = _finished_journal(fresh_store)
+    _damage(path, start + 7, start + 30)  # length and payload: this frame is lost
+    length = _length_field(path, start)
+    with caplog.at_level(logging.WARNING, logger="nbmlops"):
+        run = nbmlops.get_run(run_id)
+    assert run.status is nbmlops.RunStatus.FINISHED
+    assert run.params == {"p0": 0, "p2": 2, "p3": 3}
+    assert run.metrics == {"m": 3.0}
+    assert nbmlops.metric_history(run_id, "m")["step"].tolist() == [0, 2, 3]
+    assert f"journal {path} is damaged: frame at byte {start} has a damaged header: its length field " \
+        f"says {length} bytes, past the end of the journal" in caplog.text
+    assert f"resumed at the next valid frame at byte {end}" in caplog.text
+    assert "killed" not in caplog.text
+    assert nbmlops.runs()["status"].tolist() == ["FINISHED"]  # and the journal was retired as read
+    assert not list(fresh_store.journal_dir.glob("*.jnl"))
+
+
+def test_damaged_length_of_the_last_frame_is_not_taken_for_a_killed_writer(
+        fresh_store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    run_id, path, _, _ = _finished_journal(fresh_store)
+    last = [f.end for f in read_frames(path, 0).frames][-2]  # where the close frame starts
+    _damage(path, last + 7)
+    with caplog.at_level(logging.WARNING, logger="nbmlops"):
+        run = nbmlops.get_run(run_id)
+    assert run.status is nbmlops.RunStatus.FINISHED and run.metrics == {"m": 3.0}
+    assert f"frame at byte {last} has a damaged header" in caplog.text and "killed" not in caplog.text
+
+
+def test_torn_tail_after_damage_waits_for_its_writer(tmp_path: Path) -> None:
+    path = tmp_path / "x.jnl"
+    frame = _frame(KIND_BATCH, _batch_payload([["close", {"at": 1.0}]], {}, None))
+    path.write_bytes(frame + b"garbage!" * 3 + frame[:len(frame) // 2])
+    result = read_frames(path, 0)
+    assert len(result.frames) == 1
+    assert result.end == len(frame) + 24  # the garbage is skipped, the torn frame is left for later
+    assert [d.at for d in result.damage] == [len(frame)]
