@@ -83,6 +83,17 @@ def cell_outputs(source: str) -> list[str]:
     return list(_analyze(source)[1])
 
 
+def line_reads(line: str) -> list[str]:
+    """Global names a magic's line reads through IPython's `{expr}` and `$name` expansion, in order.
+
+    >>> line_reads("-e {experiment} --tag owner=$owner")
+    ['experiment', 'owner']
+    """
+    names = [n.id for expr in _expansions(line) for n in ast.walk(expr)
+             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    return [n for n in dict.fromkeys(names) if n not in _BUILTINS]
+
+
 def scalar_params(source: str, namespace: Mapping[str, object]) -> dict[str, Scalar]:
     """The cell's inputs whose value in `namespace` is an int, float, str, bool or None.
 

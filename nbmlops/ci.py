@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from xml.etree import ElementTree as ET
 from . import registry
 from .data import datasets
 from .entities import Run, RunStatus
-from .gates import Facts, GateResult, evaluate_gate, parse_gate
-from .runner import NotebookResult, run_notebook
+from .gates import Facts, GateResult, evaluate_gate, missing_references, parse_gate
+from .runner import (NotebookResult, known_values, notebook_experiment, notebook_parameters, read_notebook,
+                     resolve_parameters, run_notebook)
 from .search import get_run
 from .tracking import Tracker
 
@@ -58,12 +60,26 @@ def _facts(run: Run) -> Facts:
     return Facts(metrics=dict(run.metrics), params=dict(run.params), tags=dict(run.tags))
 
 
+DEFAULT_EXPERIMENT = "ci"
+
+
 def check(tracker: Tracker, notebooks: list[str | os.PathLike[str]], gates: list[str], *,
           parameters: dict[str, Any] | None = None, compare_to: str | None = None,
-          experiment: str = "ci", timeout: float | None = None) -> CheckReport:
-    """Run each notebook and evaluate the gates; never raises for a failing notebook or gate."""
+          experiment: str | None = None, timeout: float | None = None,
+          allow_new_params: bool = False) -> CheckReport:
+    """Run each notebook and evaluate the gates; never raises for a failing notebook or gate.
+
+    Each run goes to `experiment`, else to the one its notebook names (`%%track -e NAME`), else to
+    "ci". A parameter a notebook does not declare is an error unless `allow_new_params`.
+    """
     for gate in gates:
         parse_gate(gate)  # a typo in a gate fails fast, before any notebook runs
+    experiments = {}
+    for notebook in notebooks:  # and so does a parameter a notebook lacks
+        declared = notebook_parameters(notebook)
+        values = resolve_parameters(Path(notebook), parameters or {}, allow_new_params, declared=declared)
+        experiments[str(notebook)] = experiment if experiment is not None else notebook_experiment(
+            read_notebook(notebook), known_values(values, declared, parameters or {})) or DEFAULT_EXPERIMENT
     started = dt.datetime.now(dt.timezone.utc)
     champion = registry.resolve(tracker.store, compare_to) if compare_to else None
     champion_facts = None
@@ -71,13 +87,17 @@ def check(tracker: Tracker, notebooks: list[str | os.PathLike[str]], gates: list
         champion_run = get_run(tracker.store, champion.run_id)
         champion_facts = Facts(champion.metrics, dict(champion_run.params), dict(champion_run.tags),
                                champion.version)
+    for line in (line for gate in gates for line in missing_references(gate, None, champion_facts)):
+        warnings.warn(line, UserWarning, stacklevel=2)  # a misspelt champion key, before any notebook runs
     checks = []
     for notebook in notebooks:
-        result = run_notebook(tracker, notebook, parameters or {}, experiment, Path(notebook).stem,
-                              timeout=timeout, tags={"ci": "true"})
+        result = run_notebook(tracker, notebook, parameters or {}, experiments[str(notebook)], Path(notebook).stem,
+                              timeout=timeout, tags={"ci": "true"}, allow_new_params=allow_new_params)
         run = get_run(tracker.store, result.run_id)
         evaluated = [evaluate_gate(g, _facts(run), champion_facts) for g in gates] \
             if result.status is RunStatus.FINISHED else []
+        for line in (line for gate in evaluated for line in missing_references(gate.expression, _facts(run), None)):
+            warnings.warn(line, UserWarning, stacklevel=2)
         used = datasets(tracker.store, run_id=run.run_id).to_dict("records")
         checks.append(NotebookCheck(str(notebook), result, run, evaluated, used))
     seconds = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()

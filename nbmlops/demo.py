@@ -71,9 +71,11 @@ def monitor_and_retrain(result: Any) -> None:
     finished = [c for c in result.children if c.run_id and c.metric is not None]
     if len(finished) < 2 or result.best is None:
         return
-    versions = nbmlops.model_versions(MODEL)
+    from nbmlops.registry import register_logged
+
     weakest = min(finished, key=lambda c: c.metric)
-    version = int(versions.loc[versions["run_id"] == weakest.run_id, "version"].max())
+    # The sweep registered only its best child's model; the weakest child kept its own as an artifact.
+    version = register_logged(nbmlops.get_store(), weakest.run_id, MODEL).version
     nbmlops.promote(MODEL, version, "production", reason="demo: the sweep's weakest model goes first")
     print(f"\n{MODEL}@production is version {version} ({weakest.describe()}, ROC AUC {weakest.metric:.4f})")
     features = load_breast_cancer(as_frame=True).frame.drop(columns="target").sample(200, random_state=1)

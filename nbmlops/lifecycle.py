@@ -21,7 +21,7 @@ from .fingerprint import fingerprint
 from .gates import GateResult
 from .monitoring_report import MonitoringReport
 from .monitoring_service import monitor
-from .runner import NotebookResult, notebook_parameters, run_notebook
+from .runner import NotebookResult, notebook_parameters, run_notebook, unknown_parameters
 from .search import get_run
 from .substitution import substituted
 from .tracking import Tracker
@@ -140,10 +140,12 @@ class Retraining:
 
 def retrain(tracker: Tracker, model: str, overrides: dict[str, Any] | None = None, *,
             promote_if: str | None = None, alias: str = "production",
-            timeout: float | None = None, reason: str | None = None) -> Retraining:
+            timeout: float | None = None, reason: str | None = None,
+            allow_new_params: bool = False) -> Retraining:
     """Re-execute the notebook behind a model version with overrides, register, gate, promote.
 
-    `reason` (why retrain, e.g. the drift found) goes into the audit log and the run's tags.
+    `reason` (why retrain, e.g. the drift found) goes into the audit log and the run's tags. An
+    override the notebook's parameters cell does not declare is an error unless `allow_new_params`.
     """
     tracker.flush()
     previous = registry.resolve(tracker.store, model)
@@ -157,7 +159,7 @@ def retrain(tracker: Tracker, model: str, overrides: dict[str, Any] | None = Non
         notebook = _snapshot(tracker, source_run, Path(tmp))
         result = run_notebook(tracker, notebook, _notebook_params(notebook, source_run, overrides or {}),
                               source_run.experiment, f"retrain-{previous.name}",
-                              timeout=timeout, tags=tags)
+                              timeout=timeout, tags=tags, allow_new_params=allow_new_params)
     if result.status is not RunStatus.FINISHED:
         decision = f"not promoted: the retraining run {result.status.value}"
         _decide(tracker, result.run_id, decision)
@@ -185,20 +187,32 @@ def retrain(tracker: Tracker, model: str, overrides: dict[str, Any] | None = Non
 
 def retrain_on_drift(tracker: Tracker, model: str, data: Any, overrides: dict[str, Any] | None = None, *,
                      labels: Any = None, promote_if: str | None = None, alias: str = "production",
-                     timeout: float | None = None,
-                     source: str | None = None) -> tuple[MonitoringReport, Retraining | None]:
+                     timeout: float | None = None, source: str | None = None,
+                     allow_new_params: bool = False) -> tuple[MonitoringReport, Retraining | None]:
     """Monitor `data` against the model; retrain it (gate, promotion, audit) only on dataset drift.
 
     The monitoring report is stored either way; the retraining is None when there was no drift.
     """
     tracker.flush()
+    if overrides:  # a typo in an override fails before the batch is monitored
+        _check_overrides(tracker, model, overrides, allow_new_params)
     report = monitor(tracker.store, model, data, labels, source=source)
     if not report.dataset_drift:
         return report, None
     why = (f"dataset drift in {source or 'the monitored batch'}: {len(report.drifted_columns)} of "
            f"{len(report.features)} columns drifted (report {report.report_id})")
     return report, retrain(tracker, model, overrides, promote_if=promote_if, alias=alias, timeout=timeout,
-                           reason=why)
+                           reason=why, allow_new_params=allow_new_params)
+
+
+def _check_overrides(tracker: Tracker, model: str, overrides: dict[str, Any], allow_new_params: bool) -> None:
+    """An UnknownParameterError if an override names no parameter of the model's notebook."""
+    version = registry.resolve(tracker.store, model)
+    if version.run_id is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="nbmlops-retrain-") as tmp:
+        notebook = _snapshot(tracker, get_run(tracker.store, version.run_id), Path(tmp))
+        unknown_parameters(notebook, overrides, notebook_parameters(notebook), allow_new_params)
 
 
 def _decide(tracker: Tracker, run_id: str, decision: str) -> None:

@@ -209,7 +209,9 @@ def _start(t: Tracker, args: Any, ns: dict[str, Any]) -> Any:
 
 def _record_inputs(t: Tracker, plan: _Plan, ns: dict[str, Any], cell: str, shell: Any) -> None:
     """Params the cell reads, tags, the cell's code and the kernel's history so far."""
-    params = {**_papermill_parameters(ns), **capture.scalar_params(cell, ns)}
+    options = _option_names(ns, cell)
+    params = {k: v for k, v in {**_papermill_parameters(ns), **capture.scalar_params(cell, ns)}.items()
+              if k not in options}
     params.update({name: ns[name] for name in plan.params})
     t.log_params(params)
     t.set_tags({"cell.execution_count": str(getattr(shell, "execution_count", "")), **plan.tags})
@@ -217,6 +219,24 @@ def _record_inputs(t: Tracker, plan: _Plan, ns: dict[str, Any], cell: str, shell
     history = "\n\n".join(str(code) for code in ns.get("In", [])[1:])
     if history:
         t.put_bytes(history.encode(), "provenance/history.py")
+
+
+def _option_names(ns: dict[str, Any], cell: str) -> set[str]:
+    """Names this cell's `%%track` line expands in its options (`-e {experiment}`) and its body does
+    not read: settings of the magic, not params. IPython expands the line before the magic sees it,
+    so the names come from the cell as it entered the history."""
+    history = ns.get("In") or [""]
+    try:
+        tree = ast.parse(str(history[-1]))
+    except (SyntaxError, ValueError):
+        return set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "run_cell_magic" and len(node.args) == 3
+                and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
+                and node.args[0].value == "track" and node.args[2].value == cell):  # type: ignore[attr-defined]
+            return set(capture.line_reads(node.args[1].value)) - set(capture.cell_inputs(cell))  # type: ignore
+    return set()
 
 
 def _papermill_parameters(ns: dict[str, Any]) -> dict[str, Any]:

@@ -234,8 +234,12 @@ def task_of(model: Any) -> str | None:
     return {"classifier": "classification", "regressor": "regression"}.get(kind)
 
 
-def build_profile(data: Any, model: Any = None) -> ReferenceProfile:
-    """The reference profile of training data (only the model's features) and the model's predictions."""
+def build_profile(data: Any, model: Any = None, *, predictions: bool = True) -> ReferenceProfile:
+    """The reference profile of training data (only the model's features) and the model's predictions.
+
+    `predictions=False`: the data is not what the model takes (features made outside it), so only
+    the columns are profiled, for data drift.
+    """
     frame = as_frame(data, "reference data")
     frame = frame.rename(columns=str)
     names = feature_names(model) if model is not None else None
@@ -247,7 +251,7 @@ def build_profile(data: Any, model: Any = None) -> ReferenceProfile:
         if column is not None:
             columns[name] = column
     prediction = None
-    if model is not None and hasattr(model, "predict") and len(frame):
+    if predictions and model is not None and hasattr(model, "predict") and len(frame):
         sample = frame.sample(PREDICTION_SAMPLE, random_state=0) if len(frame) > PREDICTION_SAMPLE else frame
         try:
             prediction = column_reference("prediction", pd.Series(predict(model, sample)))

@@ -70,7 +70,9 @@ def monitor(store: Store, model: str, data: Any, labels: Any = None, timestamp: 
     frame, y = _split_labels(as_frame(data).rename(columns=str), labels)
     when = _timestamp(timestamp)
     compared = [c for c in reference.columns if c in frame.columns]
-    notes: list[str] = []
+    notes: list[str] = [] if reference.prediction is not None else [
+        "prediction drift unavailable: the reference holds no predictions of the model (see the warning "
+        "log_model gave; register with reference_data= holding the model's inputs)"]
     with ThreadPoolExecutor(THREADS) as pool:  # the model predicts while the columns are compared
         predicting = (pool.submit(_predictions, store, version, reference, frame, trusted, notes)
                       if reference.prediction is not None or y is not None else None)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +26,16 @@ import pandas as pd
 from . import modelio, validation
 from .errors import InvalidInputError, NbmlopsError, NotFoundError
 from .gates import Facts, GateResult, evaluate_gate
-from .monitoring_reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile
+from .monitoring_reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile, feature_names
 from .search import resolve_run_id
 from .store import Store
 from .tracking import Tracker
 from .validation import decode_param
 
+# Set by a sweep for its children's kernels: `log_model(model, NAME)` keeps the model as an artifact
+# of the run and tags it, and the sweep registers only its best child's model (`register_logged`).
+DEFER_REGISTRATION_ENV = "NBMLOPS_DEFER_REGISTRATION"
+DEFERRED = "deferred: the sweep registers its best child's model"
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 _NAME = re.compile(r"[^\s@/:][^@/:]{0,199}")
 
@@ -101,7 +107,8 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
     """Store `model` with the active run; with `name`, register it as that model's next version.
 
     The version keeps a profile of its training data for monitoring: of `reference_data`, else of
-    the newest in-memory training data (role train) this process logged for the run.
+    the newest in-memory training data (role train) this process logged for the run. In a sweep's
+    child run the version is not registered (version 0): the sweep registers its best child's.
     """
     registered = model_name(name) if name is not None else None
     sig = signature if signature is not None else (signature_of(input_example) if input_example is not None else None)
@@ -113,51 +120,111 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
     stored = modelio.log_model_artifact(tracker, model, registered or "model")
     run_id = run_id or tracker.active_run().run_id  # type: ignore[union-attr]
     reference = _store_reference(tracker, model, registered, run_id, reference_data) if registered else None
+    deferred = registered is not None and os.environ.get(DEFER_REGISTRATION_ENV) == "1"
+    if deferred:
+        if sig is not None:
+            tracker.put_bytes(json.dumps(sig).encode(), f"models/{registered}/signature.json")
+        tracker.set_tags({f"model.{registered}.registration": DEFERRED})
     tracker.flush()  # the run and its datasets reach the catalog in the transaction below
     with tracker.store.reading() as con:
         now = _now()
         if sig is None:
             sig = _signature_from_training_data(con, run_id)
-        if registered is None:
-            version = 0
-        else:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute("INSERT INTO registered_models VALUES (?, ?, NULL) ON CONFLICT DO NOTHING",
-                            [registered, now])
-                row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?",
-                                  [registered]).fetchone()
-                version = int(row[0]) if row else 1
-                con.execute(
-                    "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [registered, version, run_id, stored.path, stored.sha256, stored.size, stored.flavor,
-                     stored.model_class, json.dumps(sig) if sig else None, now, _user()])
-                if reference is not None:
-                    con.execute("INSERT INTO model_references VALUES (?, ?, ?, ?, ?, ?)",
-                                [registered, version, reference[0], reference[1].rows,
-                                 len(reference[1].columns), now])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-    if registered is not None:
+        version = 0
+        if registered is not None and not deferred:
+            version = _insert_version(con, registered, run_id, stored.path, stored.sha256, stored.size,
+                                      stored.flavor, stored.model_class, sig,
+                                      (reference[0], reference[1].rows, len(reference[1].columns))
+                                      if reference is not None else None, now)
+    if version:
         tracker.set_tags({f"model.{registered}.version": str(version)})
     return ModelVersion(registered or "model", version, run_id, stored.flavor, stored.model_class,
                         stored.sha256, stored.size, stored.path,
                         now.replace(tzinfo=dt.timezone.utc), _user(), sig)
 
 
+def _insert_version(con: duckdb.DuckDBPyConnection, name: str, run_id: str, path: str, sha256: str, size: int,
+                    flavor: str, model_class: str, sig: dict[str, Any] | None,
+                    reference: tuple[str, int, int] | None, now: dt.datetime) -> int:
+    """Register the next version of `name` (and its reference profile) in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("INSERT INTO registered_models VALUES (?, ?, NULL) ON CONFLICT DO NOTHING", [name, now])
+        row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?",
+                          [name]).fetchone()
+        version = int(row[0]) if row else 1
+        con.execute("INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [name, version, run_id, path, sha256, size, flavor, model_class,
+                     json.dumps(sig) if sig else None, now, _user()])
+        if reference is not None:
+            con.execute("INSERT INTO model_references VALUES (?, ?, ?, ?, ?, ?)", [name, version, *reference, now])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return version
+
+
+def deferred_models(store: Store, run_id: str) -> list[str]:
+    """Names of the models a sweep child logged for registration and that are not registered yet."""
+    with store.reading() as con:
+        tags = dict(con.execute("SELECT key, value FROM tags WHERE run_id = ?", [run_id]).fetchall())
+    names = [k[len("model."):-len(".registration")] for k, v in tags.items()
+             if k.startswith("model.") and k.endswith(".registration") and v == DEFERRED]
+    return sorted(n for n in names if f"model.{n}.version" not in tags)
+
+
+def register_logged(store: Store, run_id: str, name: str) -> ModelVersion:
+    """Register the model that run `run_id` logged as `name` (kept back in a sweep) as `name`'s next version."""
+    model_name(name)
+    with store.reading() as con:
+        logged = _from_run(con, store, f"{run_id}/{name}")
+        found = dict(con.execute("SELECT path, sha256 FROM artifacts WHERE run_id = ? AND path IN (?, ?)",
+                                 [logged.run_id, f"models/{name}/signature.json",
+                                  f"models/{name}/reference.json"]).fetchall())
+        sig_sha = found.get(f"models/{name}/signature.json")
+        sig = json.loads(store.read_verified(sig_sha, f"the signature of {name}")) if sig_sha else \
+            _signature_from_training_data(con, logged.run_id)  # type: ignore[arg-type]
+        ref_sha = found.get(f"models/{name}/reference.json")
+        reference = None
+        if ref_sha:
+            profile = ReferenceProfile.from_bytes(store.read_verified(ref_sha, f"the reference profile of {name}"))
+            reference = (ref_sha, profile.rows, len(profile.columns))
+        version = _insert_version(con, name, logged.run_id, logged.artifact_path,  # type: ignore[arg-type]
+                                  logged.sha256, logged.size, logged.flavor, logged.model_class, sig, reference,
+                                  _now())
+        return _version(con, name, version)
+
+
 def _store_reference(tracker: Tracker, model: object, name: str, run_id: str,
                      data: Any) -> tuple[str, ReferenceProfile] | None:
-    """Profile the model's training data and store it as `models/<name>/reference.json` of the run."""
+    """Profile the model's training data and store it as `models/<name>/reference.json` of the run.
+
+    When no training frame of the run holds the model's input columns (features made outside the
+    model), the newest training frame as logged is profiled for data drift, without predictions.
+    """
+    predictions = True
     if data is None:
         data = TRAINING_DATA.for_model(run_id, model)
         if data is None:
-            return None
-    profile = build_profile(data, model)
+            data = next(TRAINING_DATA.newest_first(run_id), None)
+            if data is None:
+                return None
+            predictions = False
+            wanted = feature_names(model)
+            needs = f"the model's input columns ({_few(wanted)})" if wanted else \
+                f"the model's {getattr(model, 'n_features_in_', '?')} input columns"
+            warnings.warn(f"model {name!r}: no training data of the run holds {needs}, so its reference "
+                          "profiles the training frame as logged: data drift is monitored, prediction drift "
+                          "is not (pass reference_data= with the model's inputs for both)", stacklevel=4)
+    profile = build_profile(data, model, predictions=predictions)
     sha, size = tracker.store.put_bytes(profile.to_bytes())
     tracker.emit("artifact", {"path": f"models/{name}/reference.json", "sha256": sha, "size": size})
     return sha, profile
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f", ... {len(names)} in all" if len(names) > 5 else "")
 
 
 def _valid_signature(sig: Any) -> bool:

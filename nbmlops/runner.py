@@ -4,35 +4,56 @@ The run is created here, before the kernel starts, and its id is handed to the k
 the environment (NBMLOPS_RUN_ID), so every `%%track` cell and API call in the notebook logs into
 it. This process owns the run: it ends it FINISHED, FAILED (with the failing cell, the error and
 the executed notebook with papermill's error banner) or KILLED.
+
+What the run records is what the notebook used:
+- a name its `parameters` cell does not declare is an error before any kernel starts (a typo would
+  otherwise be recorded as a param the notebook never read); `allow_new_params` injects it anyway
+  and tags the run `nbmlops.new_params`;
+- the run goes to the experiment given, else the one the notebook names (its first `%%track -e` or
+  literal `start_run(experiment=...)`/`set_experiment(...)`), else the current one;
+- a parameter the notebook only uses as a `%%track` option (`-e {experiment}`) is not a param.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import hashlib
 import logging
 import os
+import re
+import shlex
+import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import capture
 from .entities import RunStatus
 from .errors import InvalidInputError, NbmlopsError
+from .registry import DEFER_REGISTRATION_ENV
 from .tracking import Tracker
 
 KERNEL_START_RETRIES = 3
-_RUN_ENV = ("NBMLOPS_RUN_ID", "NBMLOPS_RUN_NAME", "NBMLOPS_EXPERIMENT", "NBMLOPS_NOTEBOOK", "NBMLOPS_STORE")
+NEW_PARAMS_TAG = "nbmlops.new_params"
+_RUN_ENV = ("NBMLOPS_RUN_ID", "NBMLOPS_RUN_NAME", "NBMLOPS_EXPERIMENT", "NBMLOPS_NOTEBOOK", "NBMLOPS_STORE",
+            DEFER_REGISTRATION_ENV)
+_EXPANSION = re.compile(r"\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
 
 
 class NotebookFailedError(NbmlopsError):
     """The notebook raised in a cell; the run is FAILED and the executed notebook kept."""
 
     status = 422
+
+
+class UnknownParameterError(InvalidInputError):
+    """A parameter name the notebook's `parameters` cell does not declare (a typo, usually)."""
 
 
 class KernelStartError(NbmlopsError):
@@ -64,6 +85,7 @@ class Parameter:
     default: Any
     type_name: str
     help: str
+    literal: bool = True  # False: the default is an expression, kept as its source text
 
 
 def notebook_parameters(path: str | os.PathLike[str]) -> dict[str, Parameter]:
@@ -72,11 +94,12 @@ def notebook_parameters(path: str | os.PathLike[str]) -> dict[str, Parameter]:
 
     found: dict[str, Parameter] = {}
     for name, info in papermill.inspect_notebook(read_notebook(path)).items():
+        literal = True
         try:
             default = ast.literal_eval(info["default"])
         except (ValueError, SyntaxError):
-            default = info["default"]  # an expression: kept as its source text
-        found[name] = Parameter(name, default, type(default).__name__, info.get("help", ""))
+            default, literal = info["default"], False  # an expression: kept as its source text
+        found[name] = Parameter(name, default, type(default).__name__, info.get("help", ""), literal)
     return found
 
 
@@ -129,16 +152,46 @@ def _existing(path: str | os.PathLike[str]) -> Path:
     return notebook.resolve()
 
 
-def resolve_parameters(path: Path, given: Mapping[str, Any], strict: bool) -> dict[str, Any]:
-    """Defaults overridden by `given` (strings coerced to the defaults' types); unknown names warned."""
-    declared = notebook_parameters(path)
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        message = (f"{path.name} has no parameter {', '.join(map(repr, unknown))}; its parameters: "
-                   f"{', '.join(declared) or 'none (tag a cell parameters)'}")
-        if strict:
-            raise InvalidInputError(message)
-        warnings.warn(message, stacklevel=3)
+def unknown_parameters(notebook: str | os.PathLike[str], names: Iterable[str],
+                       declared: Mapping[str, Parameter], allow_new_params: bool = False) -> list[str]:
+    """The names `declared` lacks; an UnknownParameterError unless `allow_new_params`."""
+    unknown = [n for n in dict.fromkeys(names) if n not in declared]
+    if unknown and not allow_new_params:
+        raise UnknownParameterError(_unknown_message(Path(notebook).name, unknown, list(declared)))
+    return unknown
+
+
+def _unknown_message(notebook: str, unknown: list[str], declared: list[str]) -> str:
+    names, them = ", ".join(unknown), "it" if len(unknown) == 1 else "them"
+    if not declared:
+        return (f"{notebook} has no parameters cell, so {names} cannot be set: tag the cell that assigns the "
+                "defaults 'parameters' (JupyterLab: Property Inspector > Cell Tags); --allow-new-params "
+                f"injects {them} anyway")
+    guesses = {u: _closest(u, declared) for u in unknown}
+    found = {u: g for u, g in guesses.items() if g}
+    if len(unknown) == 1:
+        hint = f" did you mean {found[unknown[0]]}?" if found else ""
+    else:
+        hint = f" did you mean {', '.join(f'{g} for {u}' for u, g in found.items())}?" if found else ""
+    verb = "is not a parameter" if len(unknown) == 1 else "are not parameters"
+    return (f"{names} {verb} of {notebook} (its parameters: {', '.join(declared)});{hint} "
+            f"--allow-new-params injects {them} anyway")
+
+
+def _closest(name: str, declared: list[str]) -> str | None:
+    same_case = [d for d in declared if d.lower() == name.lower()]
+    if same_case:
+        return same_case[0]
+    close = difflib.get_close_matches(name, declared, n=1)
+    return close[0] if close else None
+
+
+def resolve_parameters(path: Path, given: Mapping[str, Any], allow_new_params: bool = False, *,
+                       declared: Mapping[str, Parameter] | None = None) -> dict[str, Any]:
+    """Defaults overridden by `given` (strings coerced to the defaults' types); undeclared names are
+    an UnknownParameterError unless `allow_new_params`."""
+    declared = notebook_parameters(path) if declared is None else declared
+    unknown_parameters(path, given, declared, allow_new_params)
     values = {name: p.default for name, p in declared.items()}
     for name, value in given.items():
         default = declared[name].default if name in declared else None
@@ -147,43 +200,173 @@ def resolve_parameters(path: Path, given: Mapping[str, Any], strict: bool) -> di
     return values
 
 
+def _track_cells(node: Any) -> Iterator[tuple[str, str]]:
+    """(magic line, body) of every `%%track` cell of a notebook."""
+    for cell in node.cells:
+        if cell.cell_type != "code":
+            continue
+        source = "".join(cell.source).lstrip("\n")
+        first, _, body = source.partition("\n")
+        if first.startswith("%%track") and first[7:8] in ("", " ", "\t"):
+            yield first[7:], body
+
+
+def option_parameters(node: Any) -> set[str]:
+    """Names the notebook's `%%track` lines expand in their options (`-e {experiment}`) and no
+    tracked cell reads: the magic's own settings, not parameters of the model."""
+    used, read = set(), set()
+    for line, body in _track_cells(node):
+        used.update(capture.line_reads(line))
+        read.update(capture.cell_inputs(body))
+    return used - read
+
+
+def known_values(values: Mapping[str, Any], declared: Mapping[str, Parameter],
+                 given: Iterable[str]) -> dict[str, Any]:
+    """The parameter values known before the notebook runs: given ones and literal defaults."""
+    given = set(given)
+    return {k: v for k, v in values.items() if k in given or k not in declared or declared[k].literal}
+
+
+def notebook_experiment(node: Any, values: Mapping[str, Any]) -> str | None:
+    """The experiment the notebook names: its first `%%track -e NAME` (with `{param}` expanded from
+    `values`, see `known_values`) or literal `start_run(experiment=...)` / `set_experiment(...)`;
+    None if it names none."""
+    for cell in node.cells:
+        if cell.cell_type != "code":
+            continue
+        source = "".join(cell.source).lstrip("\n")
+        if source.startswith("%%track"):
+            raw = _experiment_option(source.partition("\n")[0][7:])
+            if raw is None:
+                continue
+            named = _expand(raw, values)
+            if named is None:
+                warnings.warn(f"cannot tell which experiment `%%track -e {raw}` names before running it, so the run "
+                              "goes to the current one: give -e NAME", stacklevel=3)
+            return named
+        named = _experiment_call(source)
+        if named is not None:
+            return named
+    return None
+
+
+def _experiment_option(line: str) -> str | None:
+    """The value of -e/--experiment in a `%%track` line, as written."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return None
+    for i, word in enumerate(words):
+        option, eq, value = word.partition("=")
+        if word == "-e" or (len(option) >= 3 and "--experiment".startswith(option)):
+            if eq:
+                return value
+            return words[i + 1] if i + 1 < len(words) else None
+        if word.startswith("-e") and len(word) > 2:
+            return word[2:]
+    return None
+
+
+def _expand(text: str, values: Mapping[str, Any]) -> str | None:
+    """`text` with `{name}`/`$name` replaced from `values` as IPython would; None if it cannot be."""
+    names = [a or b for a, b in _EXPANSION.findall(text)]
+    rest = _EXPANSION.sub("", text)
+    if any(n not in values for n in names) or "{" in rest or "$" in rest:  # an expression: known only when run
+        return None
+    return _EXPANSION.sub(lambda m: str(values[m.group(1) or m.group(2)]), text)
+
+
+def _experiment_call(source: str) -> str | None:
+    """A literal experiment in `start_run(experiment=...)`/`start_run("x")`/`set_experiment("x")`."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None  # IPython syntax: such a cell names its experiment through %%track, if at all
+    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
+    for call in calls:
+        name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", None)
+        if name not in ("start_run", "set_experiment"):
+            continue
+        arg = next((k.value for k in call.keywords if k.arg == "experiment"), call.args[0] if call.args else None)
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return arg.value
+    return None
+
+
 @contextmanager
-def _kernel_environment(values: dict[str, str]) -> Iterator[None]:
-    """Environment variables the kernel inherits, restored afterwards."""
+def _kernel_environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Environment variables the kernel inherits (None: unset), restored afterwards."""
     saved = {k: os.environ.get(k) for k in _RUN_ENV}
-    os.environ.update(values)
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
+        for key, old in saved.items():
+            if old is None:
                 os.environ.pop(key, None)
             else:
-                os.environ[key] = value
+                os.environ[key] = old
 
 
 def run_notebook(tracker: Tracker, path: str | os.PathLike[str], parameters: Mapping[str, Any] | None = None,
                  experiment: str | None = None, name: str | None = None, *, timeout: float | None = None,
                  kernel: str | None = None, output: str | os.PathLike[str] | None = None,
-                 strict: bool = False, parent: str | None = None,
-                 tags: dict[str, str] | None = None) -> NotebookResult:
-    """Execute a notebook as one run and return how it ended (raises only for bad arguments)."""
-    import papermill
+                 allow_new_params: bool = False, parent: str | None = None,
+                 tags: dict[str, str] | None = None, defer_registration: bool = False) -> NotebookResult:
+    """Execute a notebook as one run and return how it ended (raises only for bad arguments).
 
+    `defer_registration`: `log_model(model, NAME)` in the notebook keeps the model as an artifact
+    of the run without registering a version (a sweep registers its best child's model once).
+    """
     notebook = _existing(path)
-    values = resolve_parameters(notebook, parameters or {}, strict)
-    source = notebook.read_bytes()
     node = read_notebook(notebook)
+    declared = notebook_parameters(notebook)
+    values = resolve_parameters(notebook, parameters or {}, allow_new_params, declared=declared)
+    new = [k for k in parameters or {} if k not in declared]
+    if experiment is None:
+        experiment = notebook_experiment(node, known_values(values, declared, parameters or {}))
+    source = notebook.read_bytes()
+    options = option_parameters(node)
     run = tracker.start_run(experiment, name or notebook.stem, tags, parent, notebook=str(notebook))
     started = time.monotonic()
-    tracker.log_params({k: v for k, v in values.items()})
-    tracker.set_tags({"notebook.sha256": hashlib.sha256(source).hexdigest(), "runner": "papermill"})
+    tracker.log_params({k: v for k, v in values.items() if k not in options})
+    tracker.set_tags({"notebook.sha256": hashlib.sha256(source).hexdigest(), "runner": "papermill",
+                      **({NEW_PARAMS_TAG: ",".join(new)} if new else {})})
     tracker.put_bytes(source, "notebook/source.ipynb")
     tracker.flush()
-    out = Path(output) if output is not None else Path(tempfile.mkdtemp(prefix="nbmlops-run-")) / notebook.name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    env = {"NBMLOPS_RUN_ID": run.run_id, "NBMLOPS_RUN_NAME": run.name, "NBMLOPS_EXPERIMENT": run.experiment,
-           "NBMLOPS_NOTEBOOK": str(notebook), "NBMLOPS_STORE": str(tracker.store.root)}
+    # Without --output the executed notebook lives in a scratch folder until it is stored with the
+    # run (as notebook/executed.ipynb): the folder goes once the run has ended, however it ended.
+    scratch = None if output is not None else Path(tempfile.mkdtemp(prefix="nbmlops-run-"))
+    out = Path(output) if output is not None else scratch / notebook.name  # type: ignore[operator]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        env = {"NBMLOPS_RUN_ID": run.run_id, "NBMLOPS_RUN_NAME": run.name, "NBMLOPS_EXPERIMENT": run.experiment,
+               "NBMLOPS_NOTEBOOK": str(notebook), "NBMLOPS_STORE": str(tracker.store.root),
+               DEFER_REGISTRATION_ENV: "1" if defer_registration else None}
+        status, error, failed_cell, retries = _execute(node, out, notebook, values, parameters or {}, kernel,
+                                                       timeout, env, tracker, run.run_id)
+        _finish(tracker, run.run_id, out, status, error, failed_cell, retries)
+        kept = out if scratch is None and out.exists() else None
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return NotebookResult(run.run_id, run.name, status, values, kept, time.monotonic() - started, error,
+                          failed_cell, retries)
+
+
+def _execute(node: Any, out: Path, notebook: Path, values: dict[str, Any], given: Mapping[str, Any],
+             kernel: str | None, timeout: float | None, env: dict[str, str | None], tracker: Tracker,
+             run_id: str) -> tuple[RunStatus, str | None, int | None, int]:
+    """Run the notebook with papermill into `out`: (status, error, failed cell, kernel retries).
+
+    Ctrl-C and a kernel that never starts end the run here (KILLED, FAILED) and re-raise."""
+    import papermill
+
     status, error, failed_cell, retries = RunStatus.FINISHED, None, None, 0
     logging.getLogger("papermill").setLevel(logging.ERROR)  # we report unknown parameters ourselves
     try:
@@ -191,8 +374,9 @@ def run_notebook(tracker: Tracker, path: str | os.PathLike[str], parameters: Map
             while True:
                 try:
                     papermill.execute_notebook(
-                        node, str(out), parameters=_given(values, parameters or {}),
-                        kernel_name=kernel or node.metadata.kernelspec.get("name") or "python3", execution_timeout=timeout, progress_bar=False,
+                        node, str(out), parameters=_given(values, given),
+                        kernel_name=kernel or node.metadata.kernelspec.get("name") or "python3",
+                        execution_timeout=timeout, progress_bar=False,
                         log_output=False, start_timeout=60, cwd=str(notebook.parent),
                         # The kernel's own log (transport warnings, interrupts at shutdown) is noise
                         # on the user's terminal; a dead kernel is still reported by the client.
@@ -218,14 +402,12 @@ def run_notebook(tracker: Tracker, path: str | os.PathLike[str], parameters: Map
                         error = f"timed out after {timeout} s per cell: {error}"
                     break
     except KeyboardInterrupt:
-        _finish(tracker, run.run_id, out, RunStatus.KILLED, "interrupted (Ctrl-C)", None, retries)
+        _finish(tracker, run_id, out, RunStatus.KILLED, "interrupted (Ctrl-C)", None, retries)
         raise
     except KernelStartError as exc:
-        _finish(tracker, run.run_id, out, RunStatus.FAILED, str(exc), None, retries, infra=True)
+        _finish(tracker, run_id, out, RunStatus.FAILED, str(exc), None, retries, infra=True)
         raise
-    _finish(tracker, run.run_id, out, status, error, failed_cell, retries)
-    return NotebookResult(run.run_id, run.name, status, values, out if out.exists() else None,
-                          time.monotonic() - started, error, failed_cell, retries)
+    return status, error, failed_cell, retries
 
 
 def _given(values: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,10 @@ the distributions. Children run `runner.run_notebook` in a process pool or on da
 - Resume finds the parent by name (latest run with a `sweep.combinations` tag), reuses FINISHED
   children whose notebook parameters all match, runs the rest as new children of that parent, tags
   it `sweep.resumed_at` and ends it again with the new status (status and error overwritten).
+- A notebook that registers its model (`%%track --model VAR:NAME`, `log_model(m, NAME)`) registers
+  nothing from a child: each child keeps its model as a run artifact, and the sweep registers the
+  best child's (by `metric`) once at the end; `register_all` registers every child's, as a plain
+  run would. Children of every executor defer the same way (the runner tells their kernels).
 - Dask tasks get the notebook as bytes, run it against a temporary store, and return the child as a
   bundle that this process imports. A worker runs one notebook at a time (the runner sets
   environment variables): give workers one thread each, and nbmlops.
@@ -30,6 +34,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -38,11 +43,12 @@ from typing import Any
 
 import pandas as pd
 
-from . import search, validation
+from . import registry, search, validation
 from .entities import RunStatus
 from .errors import InvalidInputError, NbmlopsError, NotFoundError
-from .runner import (KernelStartError, coerce, kernel_start_failed, notebook_parameters, resolve_parameters,
-                     run_notebook)
+from .runner import (KernelStartError, coerce, kernel_start_failed, known_values, notebook_experiment,
+                     notebook_parameters, option_parameters, read_notebook, resolve_parameters, run_notebook,
+                     unknown_parameters)
 from .store import Store
 from .tracking import Tracker
 
@@ -124,6 +130,7 @@ class SweepResult:
     infrastructure_retries: int = 0
     resumed: bool = False
     failed: list[ChildResult] = field(default_factory=list)
+    registered: list[registry.ModelVersion] = field(default_factory=list)  # the best child's models
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,8 @@ class _Spec:
     name: str
     timeout: float | None
     fixed: dict[str, Any]
+    allow_new_params: bool = False
+    defer_registration: bool = True
 
 
 # -- planning ----------------------------------------------------------------------------------
@@ -183,7 +192,7 @@ def parse_dist(spec: str) -> tuple[str, Dist]:
 
 def plan(notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = None, random: int | None = None,
          dists: Mapping[str, str] | Sequence[str] | None = None, seed: int = 0,
-         fixed: Mapping[str, Any] | None = None) -> SweepPlan:
+         fixed: Mapping[str, Any] | None = None, *, allow_new_params: bool = False) -> SweepPlan:
     """The combinations a sweep of `notebook` runs, checked against its parameters cell.
 
     >>> plan("train.ipynb", ["C=0.1,1"], random=4, dists=["max_iter=int(50,500)"], seed=1).combinations
@@ -206,13 +215,11 @@ def plan(notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = 
     both = sorted(set(raw) & set(found))
     if both:
         raise InvalidInputError(f"{', '.join(map(repr, both))} is both in --grid and --dist: choose one")
-    unknown = [n for n in [*raw, *found] if n not in declared]
-    if unknown:
-        raise InvalidInputError(f"{Path(notebook).name} has no parameter {', '.join(map(repr, unknown))}; its "
-                                f"parameters: {', '.join(declared) or 'none (tag a cell parameters)'}")
-    typed = {k: [coerce(k, v, declared[k].default) if isinstance(v, str) else v for v in vs] for k, vs in raw.items()}
-    laws = {k: _typed(k, d, declared[k].default) for k, d in found.items()}
-    base = resolve_parameters(Path(notebook), dict(fixed or {}), strict=True)
+    unknown_parameters(notebook, [*raw, *found, *(fixed or {})], declared, allow_new_params)
+    defaults = {k: p.default for k, p in declared.items()}
+    typed = {k: [coerce(k, v, defaults.get(k)) if isinstance(v, str) else v for v in vs] for k, vs in raw.items()}
+    laws = {k: _typed(k, d, defaults.get(k)) for k, d in found.items()}
+    base = resolve_parameters(Path(notebook), dict(fixed or {}), allow_new_params, declared=declared)
     rng = _random.Random(seed)
     samples = [{k: d.sample(rng) for k, d in laws.items()} for _ in range(random or 0)] or [{}]
     points = [{**dict(zip(typed, p)), **s} for p in itertools.product(*typed.values()) for s in samples]
@@ -256,13 +263,18 @@ def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence
           maximize: bool = True, resume: bool = False, experiment: str | None = None,
           timeout: float | None = None, name: str | None = None, fixed: Mapping[str, Any] | None = None,
           seed: int = 0, progress: bool = True,
-          on_child: Callable[[ChildResult], None] | None = None) -> SweepResult:
+          on_child: Callable[[ChildResult], None] | None = None, *, allow_new_params: bool = False,
+          register_all: bool = False) -> SweepResult:
     """Run `notebook` once per combination as child runs of one parent run, `workers` at a time.
+
+    The runs go to `experiment`, else to the one the notebook names (`%%track -e NAME`). A model
+    the notebook registers is registered once, from the best child by `metric` (`register_all`:
+    from every child).
 
     >>> sweep(store, "train.ipynb", grid=["C=0.01,0.1,1"], metric="accuracy").best.run_id
     """
     path = Path(notebook)
-    the_plan = plan(path, grid, random, dists, seed, fixed)
+    the_plan = plan(path, grid, random, dists, seed, fixed, allow_new_params=allow_new_params)
     if executor not in EXECUTORS:
         raise InvalidInputError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     if scheduler and executor != "dask":
@@ -273,12 +285,16 @@ def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence
         validation.key("metric", metric)
     sweep_name = validation.name("run", name) if name is not None else f"sweep-{path.stem}"
     tracker = Tracker(store)
-    exp = validation.name("experiment", experiment) if experiment is not None else tracker.experiment
+    node = read_notebook(path)
+    first = the_plan.combinations[0]
+    named = notebook_experiment(node, known_values(first.values, notebook_parameters(path),
+                                                   [*first.swept, *the_plan.fixed])) if experiment is None else None
+    exp = validation.name("experiment", experiment if experiment is not None else named or tracker.experiment)
     tags = {**the_plan.tags, "sweep.notebook": str(path.resolve()), "sweep.executor": executor,
             "sweep.workers": str(workers), **({"sweep.metric": metric} if metric else {})}
     previous = _previous_sweep(store, exp, sweep_name) if resume else None
-    reused, todo = _split_done(store, previous, the_plan.combinations, metric) if previous else \
-        ([], the_plan.combinations)
+    reused, todo = (_split_done(store, previous, the_plan.combinations, metric, option_parameters(node))
+                    if previous else ([], the_plan.combinations))
     # The pool starts before the parent run: an unreachable scheduler leaves no run behind.
     pool = _Pool(executor, min(workers, len(todo)), scheduler, store) if todo else None
     if previous:
@@ -289,7 +305,8 @@ def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence
     for child in reused:
         if on_child:
             on_child(child)
-    spec = _Spec(str(store.root), str(path.resolve()), exp, parent_id, sweep_name, timeout, the_plan.fixed)
+    spec = _Spec(str(store.root), str(path.resolve()), exp, parent_id, sweep_name, timeout, the_plan.fixed,
+                 allow_new_params, not register_all)
     try:
         ran, infra = _drive(pool, spec, store, todo, metric, progress, on_child)
     except BaseException as exc:
@@ -311,10 +328,39 @@ def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence
     if best is not None and best.metric is not None:
         tracker.log_metric(f"best_{metric}", best.metric)
         tracker.set_tags({"sweep.best_run": str(best.run_id)})
+    registered = _register_best(tracker, best, children) if not register_all else []
     status = RunStatus.FAILED if failed else RunStatus.FINISHED
     _end_parent(tracker, parent_id, status, error, bool(previous))
     return SweepResult(parent_id, sweep_name, exp, status, children, table, metric, best, infra, bool(previous),
-                       failed)
+                       failed, registered)
+
+
+def _register_best(tracker: Tracker, best: ChildResult | None,
+                   children: list[ChildResult]) -> list[registry.ModelVersion]:
+    """Register the models the best child kept back; warn (and tag the parent) when none can be."""
+    held = sorted({n for c in children if c.run_id for n in registry.deferred_models(tracker.store, c.run_id)})
+    if not held:
+        return []
+    if best is None or best.run_id is None:
+        why = (f"registered no version of {', '.join(held)}: the sweep has no best run "
+               "(give a metric to rank the runs, or register_all)")
+        tracker.set_tags({"sweep.registered": why})
+        warnings.warn(why, stacklevel=3)
+        return []
+    versions = []
+    try:
+        for name in registry.deferred_models(tracker.store, best.run_id):
+            version = registry.register_logged(tracker.store, best.run_id, name)
+            # the child's tag, as if it had registered the version itself
+            tracker.emit("tags", {"items": [[f"model.{name}.version", str(version.version)]]}, run_id=best.run_id)
+            versions.append(version)
+    except NbmlopsError as exc:  # the children's runs stand; say what could not be registered
+        why = f"the best run's model could not be registered: {exc}"
+        tracker.set_tags({"sweep.registered": why[:7900]})
+        warnings.warn(why, stacklevel=3)
+        return versions
+    tracker.set_tags({"sweep.registered": ", ".join(v.uri for v in versions) or "nothing"})
+    return versions
 
 
 def _end_parent(tracker: Tracker, parent_id: str, status: RunStatus, error: str | None, attached: bool) -> None:
@@ -381,18 +427,20 @@ def _previous_sweep(store: Store, experiment: str, name: str) -> str:
     return str(found["run_id"].iloc[0])
 
 
-def _split_done(store: Store, parent: str, combos: list[Combination],
-                metric: str | None) -> tuple[list[ChildResult], list[Combination]]:
-    """Combinations with a FINISHED child of `parent` (reused) and the others (to run)."""
+def _split_done(store: Store, parent: str, combos: list[Combination], metric: str | None,
+                unrecorded: set[str]) -> tuple[list[ChildResult], list[Combination]]:
+    """Combinations with a FINISHED child of `parent` (reused) and the others (to run), matched on
+    the parameters a run records (not `unrecorded`: the notebook's %%track options)."""
     rows = search.runs(store, where=f"parent_run_id = '{parent}' and status = 'FINISHED'")
     if "tags.runner.infrastructure_failure" in rows.columns:
         rows = rows[rows["tags.runner.infrastructure_failure"] != "true"]
     available: dict[tuple[Any, ...], list[Any]] = {}
     for _, row in rows.sort_values("start_time").iterrows():
-        available.setdefault(_key({n: row.get(f"params.{n}") for n in combos[0].values}), []).append(row)
+        available.setdefault(_key({n: row.get(f"params.{n}") for n in combos[0].values if n not in unrecorded}),
+                             []).append(row)
     reused, todo = [], []
     for combo in combos:
-        matches = available.get(_key(combo.values))
+        matches = available.get(_key({k: v for k, v in combo.values.items() if k not in unrecorded}))
         if not matches:
             todo.append(combo)
             continue
@@ -447,7 +495,8 @@ def _attempt(tracker: Tracker, spec: _Spec, notebook: str, combo: Combination) -
     tags = {"sweep.index": str(combo.index), "sweep.notebook": spec.notebook}
     try:
         r = run_notebook(tracker, notebook, overrides, spec.experiment, f"{spec.name}-{combo.index}",
-                         timeout=spec.timeout, parent=spec.parent, tags=tags, strict=True)
+                         timeout=spec.timeout, parent=spec.parent, tags=tags,
+                         allow_new_params=spec.allow_new_params, defer_registration=spec.defer_registration)
     except KernelStartError as exc:  # the runner tagged its run runner.infrastructure_failure
         return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=str(exc)), True
     except Exception as exc:

@@ -50,12 +50,11 @@ def test_failing_notebook_keeps_the_cell_error_and_executed_notebook(store_env: 
     assert "diverged" in text and "papermill-error-cell" in text  # papermill's banner is in the file
 
 
-def test_unknown_parameters_warn_or_fail_when_strict(store_env: Store, tmp_path: Path) -> None:
+def test_unknown_parameters_fail_unless_allowed(store_env: Store, tmp_path: Path) -> None:
     notebook = make_notebook(tmp_path / "p.ipynb", "a = 1", "b = a + 1")
-    with pytest.warns(UserWarning, match="has no parameter 'zzz'; its parameters: a"):
-        assert nbmlops.run_notebook(notebook, {"zzz": 1}).status is nbmlops.RunStatus.FINISHED
-    with pytest.raises(nbmlops.InvalidInputError, match="has no parameter 'zzz'"):
-        nbmlops.run_notebook(notebook, {"zzz": 1}, strict=True)
+    with pytest.raises(nbmlops.InvalidInputError, match=r"^zzz is not a parameter of p.ipynb \(its parameters: a\)"):
+        nbmlops.run_notebook(notebook, {"zzz": 1})
+    assert nbmlops.run_notebook(notebook, {"zzz": 1}, allow_new_params=True).status is nbmlops.RunStatus.FINISHED
     with pytest.raises(nbmlops.InvalidInputError, match="expects a int like 1, got 'x'"):
         nbmlops.run_notebook(notebook, {"a": "x"})
     with pytest.raises(nbmlops.InvalidInputError, match="not found"):
@@ -86,19 +85,21 @@ def test_cli_run_exit_codes(store_env: Store, tmp_path: Path) -> None:
     failed = cli(str(bad))
     assert failed.returncode == 1
     assert "FAILED" in failed.stderr and "ZeroDivisionError" in failed.stderr and "Traceback" not in failed.stderr
-    unknown = cli(str(good), "-p", "nope", "1", "--strict")
-    assert unknown.returncode == 1 and "has no parameter 'nope'" in unknown.stderr
+    unknown = cli(str(good), "-p", "nope", "1")
+    assert unknown.returncode == 1 and "nope is not a parameter of good.ipynb" in unknown.stderr
     assert nbmlops.get_run(nbmlops.runs(where="name = 'five'")["run_id"][0]).metrics == {"n": 5.0}
 
 
-def test_ctrl_c_ends_the_run_as_killed(store_env: Store, tmp_path: Path) -> None:
+def test_ctrl_c_ends_the_run_as_killed_and_leaves_no_scratch_folder(store_env: Store, tmp_path: Path) -> None:
     import signal
     import time
 
     notebook = make_notebook(tmp_path / "long.ipynb", "seconds = 60",
                              "import nbmlops\nnbmlops.log_metric('started', 1)\nprint('working', flush=True)",
                              "import time\ntime.sleep(seconds)")
-    env = {**os.environ, "NBMLOPS_STORE": str(store_env.root)}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "NBMLOPS_STORE": str(store_env.root), "TMPDIR": str(scratch)}
     proc = subprocess.Popen([sys.executable, "-m", "nbmlops.cli", "run", str(notebook), "--name", "stopped"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
@@ -111,3 +112,5 @@ def test_ctrl_c_ends_the_run_as_killed(store_env: Store, tmp_path: Path) -> None
     run = nbmlops.get_run(nbmlops.runs(where="name = 'stopped'")["run_id"][0])
     assert run.status is nbmlops.RunStatus.KILLED
     assert run.metrics == {"started": 1.0}
+    assert "notebook/executed.ipynb" in {a.path for a in run.artifacts}
+    assert not list(scratch.glob("nbmlops-run-*"))

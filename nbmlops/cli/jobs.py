@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
@@ -10,6 +11,11 @@ from ..entities import RunStatus
 from ..store import Store
 from . import _emit, _one_line_errors, _store, main
 
+EXPERIMENT_HELP = ("Experiment of the run (default: the one the notebook names with %%track -e NAME, "
+                   "else the current one).")
+NEW_PARAMS_HELP = ("Inject parameter names the notebook's parameters cell does not declare (by default "
+                   "an error, usually a typo); the run is tagged nbmlops.new_params.")
+
 
 @main.command("run")
 @click.argument("notebook", type=click.Path(dir_okay=False))
@@ -17,22 +23,24 @@ from . import _emit, _one_line_errors, _store, main
               help="Set a parameter (repeatable); converted to the type of its default.")
 @click.option("-f", "--params-file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="YAML or JSON file of parameters (-p values win).")
-@click.option("-e", "--experiment", metavar="NAME", help="Experiment of the run.")
+@click.option("-e", "--experiment", metavar="NAME", help=EXPERIMENT_HELP)
 @click.option("--name", metavar="NAME", help="Run name (default: the notebook's name).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Fail a cell that runs longer than this.")
 @click.option("--kernel", metavar="NAME", help="Kernel to use (default: the notebook's).")
 @click.option("--output", type=click.Path(dir_okay=False), metavar="PATH",
-              help="Also write the executed notebook here.")
-@click.option("--strict", is_flag=True, help="Unknown parameter names are an error, not a warning.")
+              help="Also write the executed notebook here (it is always stored with the run).")
+@click.option("--allow-new-params", is_flag=True, help=NEW_PARAMS_HELP)
+@click.option("--strict", is_flag=True, hidden=True)  # the default now; kept so old scripts still run
 @click.pass_context
 @_one_line_errors
 def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str], ...],
                 params_file: str | None, experiment: str | None, name: str | None, timeout: float | None,
-                kernel: str | None, output: str | None, strict: bool) -> None:
-    """Execute NOTEBOOK with papermill as one tracked run (its %%track cells join it)."""
-    import warnings
+                kernel: str | None, output: str | None, allow_new_params: bool, strict: bool) -> None:
+    """Execute NOTEBOOK with papermill as one tracked run (its %%track cells join it).
 
+    Parameters must be declared in the notebook's cell tagged `parameters`; the run goes to -e, else
+    to the experiment the notebook names (`%%track -e NAME`), else to the current one."""
     from ..runner import run_notebook
     from ..tracking import Tracker
 
@@ -42,10 +50,10 @@ def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_notebook(tracker, notebook, values, experiment, name, timeout=timeout,
-                              kernel=kernel, output=output, strict=strict)
-    for warning in caught:
-        click.echo(f"warning: {warning.message}", err=True)
-    where = f"; executed notebook: {result.output}" if result.output else ""
+                              kernel=kernel, output=output, allow_new_params=allow_new_params)
+    _echo_warnings(caught)
+    where = f"; executed notebook: {result.output}" if result.output else \
+        f"; executed notebook stored with the run (nbmlops show {result.run_id[:12]})"
     if result.status is not RunStatus.FINISHED:
         first = (result.error or "").splitlines()[0] if result.error else "failed"
         raise click.ClickException(f"run {result.name} ({result.run_id}) {result.status.value}: {first}{where}")
@@ -91,11 +99,14 @@ def reproduce(ctx: click.Context, run_id: str, tolerance: float, timeout: float 
 @click.option("--if-drift", "drift_data", metavar="DATA",
               help="Retrain only when DATA (.csv or .parquet) shows dataset drift against MODEL's training "
                    "data (the report is stored); otherwise say so and exit 0 without running.")
+@click.option("--allow-new-params", is_flag=True, help=NEW_PARAMS_HELP)
 @click.pass_context
 @_one_line_errors
 def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...], promote_if: str | None,
-            alias: str, timeout: float | None, drift_data: str | None) -> None:
-    """Retrain MODEL[@ALIAS] from its notebook and params, register, and promote if the gate passes."""
+            alias: str, timeout: float | None, drift_data: str | None, allow_new_params: bool) -> None:
+    """Retrain MODEL[@ALIAS] from its notebook and params, register, and promote if the gate passes.
+
+    The run goes to the experiment of the run that made MODEL."""
     from ..lifecycle import retrain as _retrain, retrain_on_drift
     from ..monitoring_service import read_batch
     from ..tracking import Tracker
@@ -104,14 +115,16 @@ def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...],
     if drift_data:
         report, retrained = retrain_on_drift(tracker, model, read_batch(drift_data), dict(params),
                                              promote_if=promote_if, alias=alias, timeout=timeout,
-                                             source=str(Path(drift_data).resolve()))
+                                             source=str(Path(drift_data).resolve()),
+                                             allow_new_params=allow_new_params)
         click.echo(report.summary())
         if retrained is None:
             click.echo(f"not retraining: no dataset drift in {drift_data}")
             return
         outcome = retrained
     else:
-        outcome = _retrain(tracker, model, dict(params), promote_if=promote_if, alias=alias, timeout=timeout)
+        outcome = _retrain(tracker, model, dict(params), promote_if=promote_if, alias=alias, timeout=timeout,
+                           allow_new_params=allow_new_params)
     if outcome.new_version is not None:
         click.echo(f"registered {outcome.new_version.uri} from run {outcome.result.run_id}")
     click.echo(outcome.decision)
@@ -128,22 +141,26 @@ def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...],
 @click.option("--compare-to", metavar="MODEL@ALIAS", help="Registered version that `champion.` refers to.")
 @click.option("--report", type=click.Path(dir_okay=False), metavar="FILE", help="Write a Markdown report.")
 @click.option("--junit", type=click.Path(dir_okay=False), metavar="FILE", help="Write JUnit XML.")
-@click.option("--experiment", default="ci", show_default=True, help="Experiment of the CI runs.")
+@click.option("-e", "--experiment", metavar="NAME",
+              help="Experiment of the CI runs (default: the one each notebook names with %%track -e NAME, "
+                   "else ci).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Fail a cell that runs longer than this.")
 @click.option("--store", "ci_store", metavar="PATH", help="Store for this check (e.g. a fresh one in CI).")
+@click.option("--allow-new-params", is_flag=True, help=NEW_PARAMS_HELP)
 @click.pass_context
 @_one_line_errors
 def ci_command(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str, str], ...],
                gates: tuple[str, ...], compare_to: str | None, report: str | None, junit: str | None,
-               experiment: str, timeout: float | None, ci_store: str | None) -> None:
+               experiment: str | None, timeout: float | None, ci_store: str | None, allow_new_params: bool) -> None:
     """Run NOTEBOOKS headless, check the gates, write reports; exit 1 if anything failed."""
     from .. import ci
     from ..tracking import Tracker
 
     store = Store(Path(ci_store)) if ci_store else _store(ctx)
     outcome = ci.check(Tracker(store), list(notebooks), list(gates), parameters=dict(params),
-                       compare_to=compare_to, experiment=experiment, timeout=timeout)
+                       compare_to=compare_to, experiment=experiment, timeout=timeout,
+                       allow_new_params=allow_new_params)
     if report:
         Path(report).write_text(ci.markdown(outcome))
     if junit:
@@ -155,6 +172,15 @@ def ci_command(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tup
     if not outcome.passed:
         failed = sum(not c.passed for c in outcome.checks)
         raise click.ClickException(f"{failed} of {len(outcome.checks)} notebook(s) failed their checks")
+
+
+def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """nbmlops's own warnings as one `warning:` line each; other libraries' as Python shows them."""
+    for w in caught:
+        if "nbmlops" in Path(w.filename).parts:
+            click.echo(f"warning: {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _read_params_file(path: str) -> dict[str, object]:
@@ -197,20 +223,26 @@ def _read_params_file(path: str) -> dict[str, object]:
 @click.option("--resume", is_flag=True,
               help="Continue the sweep with this --name in this experiment: run only the combinations "
                    "without a FINISHED child.")
-@click.option("-e", "--experiment", metavar="NAME", help="Experiment of the runs.")
+@click.option("-e", "--experiment", metavar="NAME", help=EXPERIMENT_HELP.replace("the run", "the runs"))
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Fail a cell that runs longer than this.")
 @click.option("--name", metavar="NAME", help="Name of the parent run (default: sweep-<notebook name>).")
 @click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
               help="Set a parameter for every run (repeatable); converted to the type of its default.")
+@click.option("--allow-new-params", is_flag=True, help=NEW_PARAMS_HELP)
+@click.option("--register-all", is_flag=True,
+              help="Register the model of every run (default: a model the notebook registers is registered "
+                   "once, from the best run by --metric; the other runs keep theirs as run artifacts).")
 @click.pass_context
 @_one_line_errors
 def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samples: int | None,
                   dist: tuple[str, ...], seed: int, workers: int, executor: str | None, scheduler: str | None,
                   metric: str | None, maximize: bool, resume: bool, experiment: str | None,
-                  timeout: float | None, name: str | None, params: tuple[tuple[str, str], ...]) -> None:
+                  timeout: float | None, name: str | None, params: tuple[tuple[str, str], ...],
+                  allow_new_params: bool, register_all: bool) -> None:
     """Execute NOTEBOOK once per parameter combination, in parallel, as child runs of one parent
-    run; print each run as it ends, then the runs ranked by --metric (best marked *)."""
+    run; print each run as it ends, then the runs ranked by --metric (best marked *). A model the
+    notebook registers (%%track --model VAR:NAME) is registered once, from the best run."""
     from ..sweeps import ChildResult, sweep
 
     def report(child: ChildResult) -> None:
@@ -220,10 +252,14 @@ def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samp
         first = f"  {child.error.splitlines()[0]}" if child.error and not child.reused else ""
         click.echo(f"#{child.index} {what}  {child.describe()}{value}{took}{first}")
 
-    result = sweep(_store(ctx), notebook, grid=list(grid) or None, random=samples, dists=list(dist) or None,
-                   workers=workers, executor=executor or ("dask" if scheduler else "local"), scheduler=scheduler,
-                   metric=metric, maximize=maximize, resume=resume, experiment=experiment, timeout=timeout,
-                   name=name, fixed=dict(params) or None, seed=seed, on_child=report)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = sweep(_store(ctx), notebook, grid=list(grid) or None, random=samples, dists=list(dist) or None,
+                       workers=workers, executor=executor or ("dask" if scheduler else "local"),
+                       scheduler=scheduler, metric=metric, maximize=maximize, resume=resume, experiment=experiment,
+                       timeout=timeout, name=name, fixed=dict(params) or None, seed=seed, on_child=report,
+                       allow_new_params=allow_new_params, register_all=register_all)
+    _echo_warnings(caught)
     table = result.table.copy()
     table.insert(0, "best", ["*" if result.best and r == result.best.run_id else "" for r in table["run_id"]])
     table["error"] = [str(e)[:60] if isinstance(e, str) else "" for e in table["error"]]
@@ -236,6 +272,8 @@ def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samp
     done = len(result.children) - len(result.failed)
     click.echo(f"sweep {result.name} ({result.parent_run_id}): {done} of {len(result.children)} FINISHED"
                f"{best}{retries}")
+    for version in result.registered:
+        click.echo(f"registered {version.uri} from the best run {version.run_id}")
     if result.failed:
         raise click.ClickException(f"{len(result.failed)} of {len(result.children)} runs failed "
                                    f"({', '.join('#' + str(c.index) for c in result.failed)}); parent run "
