@@ -162,7 +162,34 @@ def resolve_run_id(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
             return str(rows[0][0])
         if len(rows) > 1:
             raise InvalidInputError(f"run id prefix {run_id!r} matches several runs: give more characters")
-    raise NotFoundError(f"no run {run_id!r} in this store: list runs with `nbmlops runs`")
+    named = con.execute("SELECT run_id, experiment FROM runs WHERE name = ? ORDER BY start_time DESC LIMIT 6",
+                        [run_id]).fetchall()
+    if len(named) == 1:
+        return str(named[0][0])
+    if named:
+        listed = ", ".join(f"{rid[:12]} ({experiment})" for rid, experiment in named[:5])
+        raise InvalidInputError(f"several runs are named {run_id!r}: give one of their ids ({listed}"
+                                f"{', ...' if len(named) > 5 else ''})")
+    raise NotFoundError(f"no run {run_id!r} in this store (by id, id prefix or name): list runs with `nbmlops runs`")
+
+
+def short_ids(store: Store, ids: list[str], shortest: int = 8) -> dict[str, str]:
+    """The shortest prefix (at least `shortest` characters) of each of `ids` that no other run of the
+    store starts with: what a table can show and `nbmlops show` accepts."""
+    with store.reading() as con:
+        every = sorted(r[0] for r in con.execute("SELECT run_id FROM runs").fetchall())
+    where = {rid: i for i, rid in enumerate(every)}
+    shown = {}
+    for rid in ids:
+        i = where.get(rid)
+        need = shortest
+        for j in (i - 1, i + 1) if i is not None else ():
+            if 0 <= j < len(every):
+                other = every[j]
+                common = next((k for k, (a, b) in enumerate(zip(rid, other)) if a != b), min(len(rid), len(other)))
+                need = max(need, common + 1)
+        shown[rid] = rid[:need]
+    return shown
 
 
 def get_run(store: Store, run_id: str) -> Run:

@@ -172,10 +172,11 @@ def test_runs_table_fits_80_columns_and_says_how_to_show_hidden_columns(wide_sto
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert lines[0].split()[:4] == ["name", "status", "start", "duration"]
-    assert lines[0].split()[4] == "metrics.a_rather_long_metric_na…"  # headers are ellipsised too
+    assert lines[0].split()[:5] == ["id", "name", "status", "start", "duration"]
+    metric_header = lines[0].split()[5]  # long headers are ellipsised, the more to fit
+    assert metric_header.startswith("metrics.a_rather") and metric_header.endswith("…")
     assert "params.fixed" not in result.stdout  # the same in every run
-    assert [line.split()[0] for line in lines[1:4]] == ["run-2", "run-1", "run-0"]
+    assert [line.split()[1] for line in lines[1:4]] == ["run-2", "run-1", "run-0"]
     assert lines[-1] == "200 more columns hidden: show with --columns name,metrics.loss,..."
     picked = nb(wide_store, "runs", "--columns", "name,params.note,params.param_199", columns=80).stdout.splitlines()
     assert max(len(line) for line in picked) <= 80 and "…" in picked[1] and "x" * 40 not in picked[1]
@@ -209,3 +210,23 @@ def test_show_and_runs_strip_terminal_control_sequences(fresh_store: Store) -> N
     assert re.search(r"\n  evil +ok-stillhere!\n", shown) and "RuntimeError: red failure" in shown
     assert "ok-stillhere!" in nb(fresh_store, "runs", "--columns", "name,tags.evil", columns=200).stdout
     assert json.loads(nb(fresh_store, "show", run_id, "--format", "json").stdout)["tags"]["evil"] == EVIL
+
+
+def test_runs_table_shows_short_ids_that_show_accepts_and_show_takes_a_unique_name(fresh_store: Store) -> None:
+    for name in ("alpha", "beta", "beta"):
+        with nbmlops.start_run(experiment="ids", name=name):
+            nbmlops.log_metric("auc", 0.5)
+    table = nb(fresh_store, "runs", columns=120)
+    assert table.stdout.splitlines()[0].split()[0] == "id"
+    short = [line.split()[0] for line in table.stdout.splitlines()[1:4]]
+    full = list(nbmlops.runs(experiment="ids")["run_id"])
+    assert [next(f for f in full if f.startswith(s)) for s in short] == full
+    assert all(8 <= len(s) < len(f) for s, f in zip(short, full))
+    for prefix, run_id in zip(short, full):
+        shown = nb(fresh_store, "show", prefix)
+        assert shown.returncode == 0 and run_id in shown.stdout.splitlines()[0]
+    by_name = nb(fresh_store, "show", "alpha")
+    assert by_name.returncode == 0 and by_name.stdout.startswith("Run alpha")
+    ambiguous = nb(fresh_store, "show", "beta")
+    assert ambiguous.returncode == 1
+    assert ambiguous.stderr.count("\n") == 1 and "several runs are named 'beta'" in ambiguous.stderr

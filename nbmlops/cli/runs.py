@@ -63,7 +63,12 @@ def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, ord
         click.echo("No runs match." if where or experiment else
                    "No runs yet: start one with nbmlops.start_run() or %%track in a notebook.")
         return
-    chosen = list(df.columns) if columns else _default_columns(df)
+    if columns:
+        chosen = list(df.columns)
+    else:
+        short = search.short_ids(_store(ctx), list(df["run_id"]))
+        df = df.assign(id=[short[rid] for rid in df["run_id"]])
+        chosen = _default_columns(df)
     limit_width = terminal.width()
     lines, hidden = terminal.table([_HEADERS.get(c, c) for c in chosen], lambda i: _shown(df, chosen[i]),
                                    [c in ("duration", "start_time", "end_time") or c.startswith("metrics.")
@@ -79,10 +84,11 @@ _HEADERS = {"start_time": "start", "end_time": "end"}
 
 
 def _default_columns(df: pd.DataFrame) -> list[str]:
-    """name, status, start, duration, every metric, and the params whose values differ between runs."""
+    """A short id (enough for `nbmlops show`), name, status, start, duration, every metric, and the params
+    whose values differ between runs."""
     params = [c for c in df.columns if c.startswith("params.")
               and len({terminal.cell(v) for v in df[c].tolist()}) > 1]
-    return ["name", "status", "start_time", "duration", *(c for c in df.columns if c.startswith("metrics.")),
+    return ["id", "name", "status", "start_time", "duration", *(c for c in df.columns if c.startswith("metrics.")),
             *params]
 
 
@@ -124,13 +130,13 @@ def _select_columns(df: pd.DataFrame, spec: str) -> list[str]:
 
 
 @main.command()
-@click.argument("run_id")
+@click.argument("run_id", metavar="RUN")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
 @click.pass_context
 @_one_line_errors
 def show(ctx: click.Context, run_id: str, fmt: str) -> None:
-    """Show one run (RUN_ID may be a unique prefix): params, metrics, tags, artifacts, error."""
+    """Show one run (RUN: its id, a unique id prefix, or a unique name): params, metrics, tags, artifacts, error."""
     run = search.get_run(_store(ctx), run_id)
     if fmt == "json":
         doc = {

@@ -16,6 +16,7 @@ import pandas as pd
 
 ELLIPSIS = "…"
 MAX_CELL = 32  # characters of one value before it is ellipsised
+MIN_SHRUNK = 10  # a header is cut to fit down to this many characters before its column is dropped
 _GAP = "  "
 
 # OSC, DCS, SOS, PM and APC strings run to BEL or ST (or, unterminated, to the end); CSI to its final
@@ -67,10 +68,15 @@ def table(headers: Sequence[str], column: Callable[[int], Sequence[object]], num
         head = ellipsis(printable(header, keep_newlines=False), MAX_CELL)
         values = [cell(v) for v in column(i)]
         w = max([len(head), *(len(v) for v in values)])
-        if used + len(_GAP) + w > limit:
+        room = limit - used - len(_GAP)
+        if w > room:
             if i == 0:  # even the first column is too wide: cut it to the width
                 heads, cells, widths = [head], [values], [limit]
-            break
+                break
+            # A long header over short values (metric names) gives up letters before the column goes.
+            if room < max([MIN_SHRUNK, *(len(v) for v in values)]):
+                break
+            head, w = ellipsis(head, room), room
         heads.append(head)
         cells.append(values)
         widths.append(w)
