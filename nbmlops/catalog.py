@@ -10,9 +10,11 @@ Other processes wait for it with backoff.
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import random
 import re
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import CorruptStoreError, StoreLockedError, StoreVersionError
+from .errors import CorruptStoreError, NbmlopsError, StoreError, StoreLockedError, StoreVersionError
 from .schema import MIGRATIONS, latest_version
 
 LOCK_WAIT_SECONDS = 60.0
@@ -50,16 +52,19 @@ def open_catalog(path: Path, *, wait: float | None = None) -> Iterator[duckdb.Du
         if lease is None:
             con = _connect(path, LOCK_WAIT_SECONDS if wait is None else wait)
             try:
+                _check_complete(path)
                 con.execute("SET TimeZone = 'UTC'")  # stored timestamps are naive UTC
                 _migrate(con, path)
-            except BaseException:
+            except BaseException as exc:
                 con.close()
+                _raise_explained(path, exc)
                 raise
             lease = _leases[path] = _Lease(con)
         try:
             yield lease.con
-        except BaseException:
+        except BaseException as exc:
             _close(path)  # never reuse a connection that saw an error
+            _raise_explained(path, exc)
             raise
         lease.used = time.monotonic()
         if lease.used - lease.opened > MAX_HOLD_SECONDS:
@@ -125,7 +130,7 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" not in text.lower():
-                raise _corrupt(path, exc) from exc
+                raise _unreadable(path, exc) from exc
             if time.monotonic() >= deadline:
                 found = re.search(r"held in (.*?) \(PID (\d+)\)", text)
                 holder = f"PID {found.group(2)} ({found.group(1)})" if found else "another process"
@@ -135,14 +140,119 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.05)
         except duckdb.Error as exc:
-            raise _corrupt(path, exc) from exc
+            raise _unreadable(path, exc) from exc
 
 
-def _corrupt(path: Path, exc: Exception) -> CorruptStoreError:
+def _corrupt(path: Path, exc: Exception | str) -> CorruptStoreError:
     detail = str(exc).splitlines()[0][:200]
+    wal = path.with_name(path.name + ".wal")
+    files = f"it and {wal.name}" if wal.exists() else "it"
     return CorruptStoreError(
-        f"catalog {path} cannot be read ({detail}); it was left untouched: restore it from a "
-        "backup, or move it aside to start an empty catalog")
+        f"catalog {path} is damaged ({detail}); it was left untouched: restore it from a backup, "
+        f"or move {files} aside (e.g. to {path.name}.damaged) and the next read rebuilds it from the "
+        f"journals under {path.parent / 'journals'}, which hold every run not yet removed by "
+        "`nbmlops compact` (registered models, aliases, monitoring reports and imported bundles "
+        "are kept only in the catalog)")
+
+
+def _unreadable(path: Path, exc: Exception) -> StoreError:
+    """Why the catalog cannot be opened: a full disk, else damage."""
+    return _disk_full(path, exc) if "No space left on device" in str(exc) else _corrupt(path, exc)
+
+
+def _disk_full(path: Path, exc: BaseException) -> StoreError:
+    detail = str(exc).splitlines()[0][:200]
+    return StoreError(
+        f"store at {path.parent}: No space left on device ({detail}); free space on that disk, "
+        "then retry: the catalog was left as it was and the journals still hold the data")
+
+
+def _raise_explained(path: Path, exc: BaseException) -> None:
+    """Raise what the user should see instead of `exc`, if `exc` does not say it already."""
+    better = _explain(path, exc)
+    if better is None:
+        return
+    if isinstance(better, NbmlopsError):
+        raise better from exc
+    raise better from None  # the original error that a failed clean-up masked
+
+
+def _explain(path: Path, exc: BaseException) -> BaseException | None:
+    """The error a user should see instead of `exc` (None: `exc` says it already).
+
+    A failed COMMIT (a full disk, say) ends the transaction, so the ROLLBACK that follows fails
+    too ("no transaction is active"); the first error is the one that tells what happened.
+    """
+    if isinstance(exc, NbmlopsError):
+        return None
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in chain:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    for error in chain:
+        text = str(error)
+        if (isinstance(error, OSError) and error.errno == errno.ENOSPC) or "No space left on device" in text:
+            return _disk_full(path, error)
+    for error in chain:
+        text = str(error)
+        if isinstance(error, duckdb.Error) and ("Corrupt database file" in text or (
+                isinstance(error, duckdb.IOException) and str(path) in text and "read" in text)):
+            return _corrupt(path, error)
+    if _masks(exc) and len(chain) > 1:
+        return chain[1]
+    return None
+
+
+def _masks(exc: BaseException) -> bool:
+    """An error raised while cleaning up after another one, that says nothing of the first."""
+    text = str(exc)
+    return isinstance(exc, duckdb.Error) and (
+        "no transaction is active" in text or "Current transaction is aborted" in text)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, rolled back on any error; the error that caused it is the one raised."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # a failed COMMIT already ended the transaction: keep the first error
+        raise
+
+
+# DuckDB's file header (storage format of DuckDB 1.x-2.x): a main header block, then two database
+# headers; the one with the higher iteration counts the blocks the file must hold.
+_HEADER_SIZE = 4096
+_DB_HEADER = struct.Struct("<QQqqQQ")  # checksum, iteration, meta block, free list, blocks, block size
+
+
+def _check_complete(path: Path) -> None:
+    """Refuse a catalog file shorter than its own header says (cut short by a copy or a crash).
+
+    Checked while holding the connection, so no other process is writing the file, and before
+    anything is written to it: DuckDB would otherwise extend a truncated file over the lost part.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(3 * _HEADER_SIZE)
+            size = os.fstat(f.fileno()).st_size
+    except FileNotFoundError:
+        return
+    if len(head) < 3 * _HEADER_SIZE or head[8:12] != b"DUCK":
+        return  # not a DuckDB file we can judge: DuckDB itself says what is wrong
+    headers = [_DB_HEADER.unpack_from(head, at) for at in (_HEADER_SIZE, 2 * _HEADER_SIZE)]
+    _, _, _, _, blocks, block_size = max(headers, key=lambda h: h[1])
+    if not (4096 <= block_size <= 1 << 26 and block_size & (block_size - 1) == 0 and blocks < 1 << 32):
+        return  # a header layout this check does not know
+    expected = 3 * _HEADER_SIZE + blocks * block_size
+    if size < expected:
+        raise _corrupt(path, f"the file is {size} bytes, its header says {expected}: it was cut short")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -160,7 +270,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
         current = schema_version(con)
     except duckdb.Error as exc:
-        raise _corrupt(path, exc) from exc
+        raise _unreadable(path, exc) from exc
     if current > latest_version():
         raise StoreVersionError(
             f"store at {path.parent} is schema version {current}, this nbmlops reads up to "
@@ -172,12 +282,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
     for migration in MIGRATIONS[current:]:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             migration.apply(con)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
                         [migration.version, migration.name])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise

@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import journal
+from .catalog import transaction
 
 log = logging.getLogger("nbmlops")
 
@@ -61,7 +64,12 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
     dead: list[str] = []  # journals whose writer died before closing them
     updates: dict[str, tuple[int, bool, float | None]] = {}
     finished: list[Path] = []
-    for entry in journal.list_journals(journal_dir):
+    entries = list(journal.list_journals(journal_dir))
+    if not state:
+        # A new catalog (or one rebuilt after the old was moved aside): retired journals are
+        # kept in done/ until `compact`, and their runs belong in it too.
+        entries += journal.list_journals(journal_dir / "done")
+    for entry in entries:
         offset, closed = state.get(entry.name, (0, False))
         path = Path(entry.path)
         size = entry.stat().st_size
@@ -99,8 +107,7 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
     if not updates:
         _retire(finished, journal_dir)
         return report
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _apply(con, pending)
         for name, (offset, closed, last_event) in updates.items():
             con.execute(
@@ -109,10 +116,6 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
                 "last_event = coalesce(excluded.last_event, journals.last_event)",
                 [name, offset, closed, _ts(last_event) if last_event else None])
         report.killed_runs = _mark_killed(con, dead)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     _retire(finished, journal_dir)
     return report
 
@@ -217,11 +220,28 @@ def _apply(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
 
 def _insert(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, sql: str) -> None:
     """Run `sql` with `{}` standing for `frame` (registered under a name no table has)."""
-    con.register("nb_rows", frame)
-    try:
+    with _registered(con, nb_rows=frame):
         con.execute(sql.format("nb_rows"))
-    finally:
-        con.unregister("nb_rows")
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, **frames: Any) -> Iterator[None]:
+    """Python data visible to SQL under these names for the block."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    except BaseException:
+        # After a failed statement DuckDB refuses everything but ROLLBACK, unregister included:
+        # that refusal must not hide the error that caused it.
+        for name in frames:
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass
+        raise
+    for name in frames:
+        con.unregister(name)
 
 
 def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
@@ -239,9 +259,7 @@ def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
     }
     series = pd.DataFrame({"sid": np.arange(len(p.series), dtype=np.int32),
                            "run_id": [s[0] for s in p.series], "key": [s[1] for s in p.series]})
-    con.register("nb_points", cols)
-    con.register("nb_series", series)
-    try:
+    with _registered(con, nb_points=cols, nb_series=series):
         con.execute(
             "INSERT INTO metrics SELECT s.run_id, s.key, x.step, make_timestamp(x.ts), "
             "CASE WHEN x.isnan THEN 'NaN'::DOUBLE ELSE x.value END "
@@ -261,9 +279,6 @@ def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
             "timestamp = excluded.timestamp, value = excluded.value "
             "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
             "AND excluded.timestamp >= latest_metrics.timestamp)")
-    finally:
-        con.unregister("nb_points")
-        con.unregister("nb_series")
 
 
 def _mark_killed(con: duckdb.DuckDBPyConnection, dead_journals: list[str]) -> list[str]:

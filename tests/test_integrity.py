@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import nbmlops
-from nbmlops import tracking
+from nbmlops import catalog, tracking
 from nbmlops.journal import _HEAD as HEAD
 from nbmlops.journal import KIND_BATCH, _batch_payload, _frame, read_frames
 from nbmlops.store import Store
@@ -158,3 +164,133 @@ def test_torn_tail_after_damage_waits_for_its_writer(tmp_path: Path) -> None:
     assert len(result.frames) == 1
     assert result.end == len(frame) + 24  # the garbage is skipped, the torn frame is left for later
     assert [d.at for d in result.damage] == [len(frame)]
+
+
+# -- errors that say what happened ------------------------------------------------------------
+
+
+def cli(store: Store, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the `nbmlops` command against `store`, as a user would."""
+    env = {**os.environ, "NBMLOPS_STORE": str(store.root)}
+    return subprocess.run([sys.executable, "-m", "nbmlops.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB filesystem of its own (a tmpfs: mounting one needs root)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"a full disk needs a small filesystem, and mounting a tmpfs failed: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * (1 << 20))
+        except OSError:
+            pass
+    return filler
+
+
+@pytest.mark.parametrize("points", [2_000, 300_000], ids=["commit-fails", "insert-fails"])
+def test_full_disk_is_reported_as_such_and_loses_nothing(small_disk: Path, points: int) -> None:
+    store = Store(small_disk / ".nbmlops")
+    store.init()
+    store.release()
+    run_python(f"import nbmlops\nwith nbmlops.start_run(name='big'):\n"
+               f"    for i in range({points}): nbmlops.log_metric('m', float(i))", store)
+    filler = _fill(small_disk)
+    previous = tracking._default
+    tracking._default = tracking.Tracker(store)
+    try:
+        with pytest.raises(nbmlops.StoreError) as raised:
+            nbmlops.runs()
+        message = str(raised.value)
+        assert "No space left on device" in message and str(store.root) in message and "free space" in message
+        assert "rollback" not in message and "\n" not in message
+        result = cli(store, "runs")
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "No space left on device" in result.stderr and "rollback" not in result.stderr
+        filler.unlink()  # once there is room again, everything is there
+        table = nbmlops.runs()
+        assert table["name"].tolist() == ["big"] and table["metrics.m"].tolist() == [points - 1.0]
+    finally:
+        tracking._default.close()
+        tracking._default = previous
+        catalog.release()
+
+
+def test_failed_commit_is_the_error_raised_not_the_rollback_after_it(fresh_store: Store) -> None:
+    fresh_store.release()
+    con = duckdb.connect(str(fresh_store.catalog_path))
+    other = con.cursor()  # a second transaction on the same file, committing the same key first
+    try:
+        with pytest.raises(duckdb.TransactionException, match="Failed to commit.*duplicate key"):
+            with catalog.transaction(con):
+                con.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
+                other.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
+    finally:
+        con.close()
+
+
+def test_an_error_masked_by_a_failing_rollback_is_unmasked(fresh_store: Store) -> None:
+    # The pattern of a hand-written transaction: ROLLBACK after a failed COMMIT fails as well.
+    with pytest.raises(duckdb.TransactionException, match="Failed to commit.*duplicate key") as raised:
+        with catalog.open_catalog(fresh_store.catalog_path) as con:
+            other = con.cursor()
+            con.execute("BEGIN TRANSACTION")
+            con.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
+            other.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error:
+                con.execute("ROLLBACK")
+                raise
+    assert "no transaction is active" not in str(raised.value)
+
+
+FINISHED_RUN = """
+import sys, nbmlops
+with nbmlops.start_run(name=sys.argv[1]):
+    nbmlops.log_param("i", int(sys.argv[2]))
+    nbmlops.log_metric("m", float(sys.argv[2]))
+"""
+
+
+def test_catalog_cut_in_half_is_named_left_untouched_and_rebuilt_from_journals(fresh_store: Store) -> None:
+    run_python(FINISHED_RUN, fresh_store, "retired", "1")
+    assert nbmlops.runs()["name"].tolist() == ["retired"]  # its journal is now in journals/done
+    run_python(FINISHED_RUN, fresh_store, "pending", "2")  # not folded yet
+    fresh_store.release()
+    path = fresh_store.catalog_path
+    os.truncate(path, path.stat().st_size // 2)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    for read in (nbmlops.runs, lambda: nbmlops.get_run("anything")):
+        with pytest.raises(nbmlops.CorruptStoreError) as raised:
+            read()
+        message = str(raised.value)
+        assert f"catalog {path} is damaged" in message and "left untouched" in message
+        assert "move it aside" in message and "rebuilds it from the journals" in message
+        assert "\n" not in message
+    result = cli(fresh_store, "runs")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"Error: {message}"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+    path.rename(path.with_name("store.duckdb.damaged"))  # what the message says to do
+    table = nbmlops.runs(order_by="params.i")
+    assert table["name"].tolist() == ["retired", "pending"]
+    assert table["metrics.m"].tolist() == [1.0, 2.0]
+    assert set(table["status"]) == {"FINISHED"}
