@@ -115,6 +115,15 @@ def test_job_lands_in_the_experiment_the_notebook_names_and_magic_options_are_no
         assert run.params == {"alpha": 0.5} and run.metrics == {"score": 1.0}
 
 
+def test_ci_runs_land_in_the_notebooks_experiment_else_ci(store_env: Store, tmp_path: Path) -> None:
+    named = make_notebook(tmp_path / "named.ipynb", "alpha = 0.5", "%load_ext nbmlops", "%%track -e churn\nx = alpha")
+    plain = make_notebook(tmp_path / "plain.ipynb", "alpha = 0.5", "import nbmlops\nnbmlops.log_metric('a', alpha)")
+    report = ci.check(tracker(), [named, plain], [])
+    assert [c.run.experiment for c in report.checks] == ["churn", "ci"]
+    again = ci.check(tracker(), [named], [], experiment="other")
+    assert again.checks[0].run.experiment == "other"
+
+
 def test_interactive_track_cell_does_not_record_its_experiment_option_as_a_param(
         fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NBMLOPS_STORE", str(fresh_store.root))
