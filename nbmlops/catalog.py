@@ -14,7 +14,6 @@ import errno
 import os
 import random
 import re
-import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -52,7 +51,7 @@ def open_catalog(path: Path, *, wait: float | None = None) -> Iterator[duckdb.Du
         if lease is None:
             con = _connect(path, LOCK_WAIT_SECONDS if wait is None else wait)
             try:
-                _check_complete(path)
+                _check_complete(con, path)
                 con.execute("SET TimeZone = 'UTC'")  # stored timestamps are naive UTC
                 _migrate(con, path)
             except BaseException as exc:
@@ -226,33 +225,26 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         raise
 
 
-# DuckDB's file header (storage format of DuckDB 1.x-2.x): a main header block, then two database
-# headers; the one with the higher iteration counts the blocks the file must hold.
-_HEADER_SIZE = 4096
-_DB_HEADER = struct.Struct("<QQqqQQ")  # checksum, iteration, meta block, free list, blocks, block size
+_FILE_HEADERS = 3 * 4096  # DuckDB's main header and its two alternating database headers
 
 
-def _check_complete(path: Path) -> None:
-    """Refuse a catalog file shorter than its own header says (cut short by a copy or a crash).
+def _check_complete(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a catalog file that lacks blocks it uses (cut short by a copy, a crash, a full disk).
 
-    Checked while holding the connection, so no other process is writing the file, and before
-    anything is written to it: DuckDB would otherwise extend a truncated file over the lost part.
+    DuckDB itself shortens the file only by blocks that are free, so a healthy file misses at
+    most `free_blocks` of its `total_blocks`. Checked before anything is written: on a file cut
+    short DuckDB would otherwise extend it over the lost part.
     """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(3 * _HEADER_SIZE)
-            size = os.fstat(f.fileno()).st_size
-    except FileNotFoundError:
+    row = con.execute("SELECT block_size, total_blocks, free_blocks FROM pragma_database_size() "
+                      "WHERE database_name = current_database()").fetchone()
+    if not row or not row[0]:
         return
-    if len(head) < 3 * _HEADER_SIZE or head[8:12] != b"DUCK":
-        return  # not a DuckDB file we can judge: DuckDB itself says what is wrong
-    headers = [_DB_HEADER.unpack_from(head, at) for at in (_HEADER_SIZE, 2 * _HEADER_SIZE)]
-    _, _, _, _, blocks, block_size = max(headers, key=lambda h: h[1])
-    if not (4096 <= block_size <= 1 << 26 and block_size & (block_size - 1) == 0 and blocks < 1 << 32):
-        return  # a header layout this check does not know
-    expected = 3 * _HEADER_SIZE + blocks * block_size
-    if size < expected:
-        raise _corrupt(path, f"the file is {size} bytes, its header says {expected}: it was cut short")
+    block_size, total, free = (int(v) for v in row)
+    size = path.stat().st_size
+    missing = total - max(0, size - _FILE_HEADERS) // block_size
+    if missing > free:
+        raise _corrupt(path, f"it was cut short: {missing} of its {total} blocks lie past its end at "
+                             f"{size} bytes, but only {free} are free")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
