@@ -196,7 +196,7 @@ def _explain(path: Path, exc: BaseException) -> BaseException | None:
     for error in chain:
         text = str(error)
         if isinstance(error, duckdb.Error) and ("Corrupt database file" in text or (
-                isinstance(error, duckdb.IOException) and str(path) in text and "read" in text)):
+                isinstance(error, duckdb.IOException) and str(path) in text and "Could not read" in text)):
             return _corrupt(path, error)
     if _masks(exc) and len(chain) > 1:
         return chain[1]
