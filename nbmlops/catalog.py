@@ -147,9 +147,9 @@ def _corrupt(path: Path, exc: Exception | str) -> CorruptStoreError:
     wal = path.with_name(path.name + ".wal")
     files = f"it and {wal.name}" if wal.exists() else "it"
     return CorruptStoreError(
-        f"catalog {path} is damaged ({detail}); it was left untouched: restore it from a backup, "
-        f"or move {files} aside (e.g. to {path.name}.damaged) and the next read rebuilds it from the "
-        f"journals under {path.parent / 'journals'}, which hold every run not yet removed by "
+        f"catalog {path} is damaged and cannot be read ({detail}); it was left untouched: restore "
+        f"it from a backup, or move {files} aside (e.g. to {path.name}.damaged) and the next read "
+        f"rebuilds it from the journals under {path.parent / 'journals'}, which hold every run not yet removed by "
         "`nbmlops compact` (registered models, aliases, monitoring reports and imported bundles "
         "are kept only in the catalog)")
 

@@ -281,7 +281,7 @@ def test_catalog_cut_in_half_is_named_left_untouched_and_rebuilt_from_journals(f
         with pytest.raises(nbmlops.CorruptStoreError) as raised:
             read()
         message = str(raised.value)
-        assert f"catalog {path} is damaged" in message and "left untouched" in message
+        assert f"catalog {path} is damaged and cannot be read" in message and "left untouched" in message
         assert "move it aside" in message and "rebuilds it from the journals" in message
         assert "\n" not in message
     result = cli(fresh_store, "runs")
