@@ -257,8 +257,7 @@ def _look_up(where: str, future: Future[None]) -> None:
     # The package scan is pure Python holding the GIL for ~0.3 s. At the default 5 ms switch
     # interval, a run started meanwhile waits up to 5 ms each time it gives the GIL up (every
     # journal write, every stat): 10-60 ms a run. A short interval while it lasts bounds that.
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, SWITCH_INTERVAL_S))
+    _short_switches(+1)
     try:
         _module_distributions()
         if where:
@@ -269,7 +268,23 @@ def _look_up(where: str, future: Future[None]) -> None:
     else:
         future.set_result(None)
     finally:
-        sys.setswitchinterval(previous)
+        _short_switches(-1)
+
+
+_switches = {"active": 0, "previous": 0.0}
+_switches_lock = threading.Lock()
+
+
+def _short_switches(change: int) -> None:
+    """Shorten the GIL switch interval while any look-up runs; the first one in saves the user's
+    interval and the last one out puts it back (look-ups of two directories may overlap)."""
+    with _switches_lock:
+        if change > 0 and _switches["active"] == 0:
+            _switches["previous"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switches["previous"], SWITCH_INTERVAL_S))
+        _switches["active"] += change
+        if change < 0 and _switches["active"] == 0:
+            sys.setswitchinterval(_switches["previous"])
 
 
 _lookups = _Lookups()

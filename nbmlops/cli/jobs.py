@@ -31,7 +31,8 @@ NEW_PARAMS_HELP = ("Inject parameter names the notebook's parameters cell does n
 @click.option("--output", type=click.Path(dir_okay=False), metavar="PATH",
               help="Also write the executed notebook here (it is always stored with the run).")
 @click.option("--allow-new-params", is_flag=True, help=NEW_PARAMS_HELP)
-@click.option("--strict", is_flag=True, hidden=True)  # the default now; kept so old scripts still run
+@click.option("--strict", is_flag=True, hidden=True,
+              help="Does nothing: refusing undeclared parameters is the default now (kept so old scripts run).")
 @click.pass_context
 @_one_line_errors
 def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str], ...],
