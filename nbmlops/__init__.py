@@ -340,7 +340,7 @@ def runs(experiment: str | list[str] | None = None, where: str | None = None,
     >>> nbmlops.runs("churn", where="metrics.accuracy > 0.9 and params.C < 1",
     ...              order_by="metrics.accuracy desc", limit=10)
     """
-    return _search.runs(_fresh_store(), experiment, where, order_by, limit)
+    return _search.runs(_fresh_store(), experiment, where, order_by, limit, warn_unknown=True)
 
 
 def get_run(run_id: str) -> Run:

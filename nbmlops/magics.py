@@ -132,7 +132,7 @@ class NbmlopsMagics(Magics):
             t = tracker()
             t.flush()
             if command == "runs":
-                return search.runs(t.store, where=" ".join(rest) or None)
+                return search.runs(t.store, where=" ".join(rest) or None, warn_unknown=True)
             if command == "show":
                 if len(rest) != 1:
                     raise UsageError("%nbmlops show: give one run id, e.g. %nbmlops show 01a2f3")

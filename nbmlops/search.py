@@ -34,12 +34,18 @@ def _experiment_list(experiment: str | list[str] | None) -> list[str] | None:
 
 
 def runs(store: Store, experiment: str | list[str] | None = None, where: str | None = None,
-         order_by: str | None = None, limit: int | None = None, offset: int = 0) -> pd.DataFrame:
-    """One row per matching run: attributes, then `params.*`, `metrics.*` (latest), `tags.*`."""
-    base, params, metrics, tags = _select(store, _experiment_list(experiment), where, order_by, limit, offset)
+         order_by: str | None = None, limit: int | None = None, offset: int = 0, *,
+         warn_unknown: bool = False) -> pd.DataFrame:
+    """One row per matching run: attributes, then `params.*`, `metrics.*` (latest), `tags.*`.
+
+    With `warn_unknown` (a query a user typed), a key no searched run has is a UserWarning naming
+    the closest keys that exist; nbmlops' own queries ask for keys that may not exist yet."""
+    base, params, metrics, tags = _select(store, _experiment_list(experiment), where, order_by, limit, offset,
+                                          warn_unknown)
     n = len(base)
-    wide = [frame for frame, rows in ((pivot.params(params, n), params), (pivot.numbers("metrics", metrics, n), metrics),
-                                      (pivot.texts("tags", tags, n), tags)) if len(rows)]
+    pivots = ((pivot.params(params, n), params), (pivot.numbers("metrics", metrics, n), metrics),
+              (pivot.texts("tags", tags, n), tags))
+    wide = [frame for frame, rows in pivots if len(rows)]
     if wide:
         base = pd.concat([base, *wide], axis=1)  # every frame has the same RangeIndex
     return base
@@ -51,7 +57,8 @@ def run_records(store: Store, experiment: str | list[str] | None = None, where: 
 
     Unlike `runs()` nothing is pivoted, so the cost follows the values that exist, not runs x keys (a
     page holding a run with 10,000 params). An int param beyond 64 bits is given as its exact text."""
-    base, params, metrics, tags = _select(store, _experiment_list(experiment), where, order_by, limit, offset)
+    base, params, metrics, tags = _select(store, _experiment_list(experiment), where, order_by, limit, offset,
+                                          False)
     records: list[dict[str, Any]] = []
     for row in base.to_dict("records"):
         record = {c: None if row[c] is None or row[c] is pd.NaT or (isinstance(row[c], float) and np.isnan(row[c]))
@@ -74,7 +81,8 @@ def _param_value(text: str | None, kind: str) -> Any:
 
 
 def _select(store: Store, experiments: list[str] | None, where: str | None, order_by: str | None,
-            limit: int | None, offset: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+            limit: int | None, offset: int,
+            warn_unknown: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The matching runs' attributes in order, and their params, latest metrics and tags as long rows
     whose `pos` is the run's row number."""
     sql, args = build_runs_query(experiments=experiments, where=where, order_by=order_by, limit=limit,
@@ -82,7 +90,7 @@ def _select(store: Store, experiments: list[str] | None, where: str | None, orde
     named = references(parse_where(where), parse_order_by(order_by))
     with store.reading() as con:
         ids = [r[0] for r in con.execute(sql, args).fetchall()]
-        for line in unknown_keys(con, experiments, named):
+        for line in unknown_keys(con, experiments, named) if warn_unknown else ():
             warnings.warn(line, UserWarning, stacklevel=4)
         selected = pd.DataFrame({"run_id": ids, "pos": np.arange(len(ids))})
         con.register("nb_selected", selected)

@@ -230,3 +230,13 @@ def test_runs_table_shows_short_ids_that_show_accepts_and_show_takes_a_unique_na
     ambiguous = nb(fresh_store, "show", "beta")
     assert ambiguous.returncode == 1
     assert ambiguous.stderr.count("\n") == 1 and "several runs are named 'beta'" in ambiguous.stderr
+
+
+def test_nbmlops_own_queries_for_keys_not_there_yet_do_not_warn(churn_runs: Store) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert search.runs(churn_runs, where="tags.`sweep.combinations` is not null").empty
+    with pytest.warns(UserWarning, match="no run has this tag"):
+        nbmlops.runs(where="tags.`sweep.combinations` is not null")

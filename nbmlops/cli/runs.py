@@ -53,7 +53,7 @@ def experiments(ctx: click.Context, fmt: str) -> None:
 def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, order_by: str | None,
          limit: int | None, columns: str | None, fmt: str) -> None:
     """List runs, newest first, with params, latest metrics and tags as columns."""
-    df = search.runs(_store(ctx), list(experiment) or None, where, order_by, limit)
+    df = search.runs(_store(ctx), list(experiment) or None, where, order_by, limit, warn_unknown=True)
     if columns and columns.strip().lower() != "all":
         df = df[_select_columns(df, columns)]
     if fmt != "table":
