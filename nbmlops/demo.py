@@ -57,7 +57,8 @@ def main() -> int:
     print(board[[c for c in columns if c in board]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     monitor_and_retrain(result)
     print("\nNext: open notebooks/train.ipynb or notebooks/monitor.ipynb in JupyterLab, "
-          "`nbmlops runs -e demo-breast-cancer`, `nbmlops show RUN_ID`, or nbmlops.runs_table() in a notebook.")
+          "`nbmlops runs -e demo-breast-cancer`, `nbmlops show RUN` (an id or name from the list), "
+          "or nbmlops.runs_table() in a notebook.")
     return 0
 
 
