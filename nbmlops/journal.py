@@ -63,6 +63,7 @@ class JournalWriter:
         self.path: Path | None = None
         self._fd: int | None = None
         self._last_heartbeat = 0.0
+        self.written = 0  # bytes this writer appended: tells whether there is anything new to fsync
 
     def _open(self) -> int:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -75,7 +76,9 @@ class JournalWriter:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         header = {"format": FORMAT_VERSION, "host": socket.gethostname(), "pid": os.getpid(),
                   "created": time.time()}
-        _write_all(fd, _frame(KIND_HEADER, json.dumps(header).encode()))
+        first = _frame(KIND_HEADER, json.dumps(header).encode())
+        _write_all(fd, first)
+        self.written = len(first)
         os.rename(tmp, self.directory / name)
         self.path = self.directory / name
         self._fd = fd
@@ -93,7 +96,9 @@ class JournalWriter:
             for i, start in enumerate(range(0, len(points), MAX_POINTS_PER_FRAME)):
                 part = points[start:start + MAX_POINTS_PER_FRAME]
                 chunks.append(_batch_payload(events if i == 0 else [], series, part))
-        _write_all(fd, b"".join(_frame(KIND_BATCH, c) for c in chunks))
+        data = b"".join(_frame(KIND_BATCH, c) for c in chunks)
+        _write_all(fd, data)  # one write: a reader sees the whole frame or a torn tail it waits for
+        self.written += len(data)
         self._last_heartbeat = time.monotonic()
 
     def heartbeat(self) -> None:
@@ -286,7 +291,8 @@ def _check_header(path: Path, payload: bytes) -> None:
 
 def _decode_batch(payload: bytes) -> Frame:
     doc_len, n = _BATCH.unpack_from(payload, 0)
-    doc = json.loads(payload[_BATCH.size:_BATCH.size + doc_len])
+    # Decoded here: json.loads(bytes) first guesses the encoding, a third of its time on small docs.
+    doc = json.loads(str(payload[_BATCH.size:_BATCH.size + doc_len], "utf-8"))
     points = None
     if n:
         start = _BATCH.size + doc_len

@@ -60,14 +60,20 @@ def test_eight_writers_and_a_reader_lose_nothing(fresh_store: Store) -> None:
 
 
 KILLED_WRITER = """
-import sys, time, nbmlops
+import os, signal, sys, time, nbmlops
 run = nbmlops.start_run(experiment="doomed", name="victim")
 nbmlops.log_param("p", 1)
 for step in range(500):
     nbmlops.log_metric("loss", float(step))
 time.sleep(2.5)  # the background flush writes everything above within ~1 s
+
+def die(*_):
+    # Buffered, then SIGKILL before the flush thread (written within a fraction of a second) can run.
+    nbmlops.log_metric("late", 1.0)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+signal.signal(signal.SIGUSR1, die)
 print(run.run_id, flush=True)
-nbmlops.log_metric("late", 1.0)  # never flushed: the process dies first
 time.sleep(600)
 """
 
@@ -79,8 +85,8 @@ def test_sigkill_keeps_flushed_data_and_marks_run_killed(fresh_store: Store) -> 
     assert run_id, proc.stderr.read() if proc.stderr else ""
     live = nbmlops.get_run(run_id)
     assert live.status is nbmlops.RunStatus.RUNNING  # alive: not mistaken for killed
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.send_signal(signal.SIGUSR1)  # it logs "late" and kills itself with SIGKILL
+    assert proc.wait(timeout=30) == -signal.SIGKILL
 
     run = nbmlops.get_run(run_id)
     assert run.status is nbmlops.RunStatus.KILLED
