@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -82,10 +83,43 @@ def release(path: Path | None = None) -> None:
 def _close(path: Path) -> None:
     lease = _leases.pop(path, None)
     if lease is not None:
+        before = file_state(path)
         try:
             lease.con.close()
         except duckdb.Error:
             pass
+        # Closing checkpoints what this process wrote: the file changes, not what it holds (nobody
+        # else could write while we held it; another process needs ~20 ms to open it after us).
+        _closes[path] = (before, file_state(path))
+
+
+_closes: dict[Path, tuple[Any, Any]] = {}
+
+
+def file_state(path: Path) -> tuple[Any, Any]:
+    """What changes whenever anyone writes the catalog: its WAL's identity, then the file's identity
+    and first blocks (DuckDB rewrites a database header, with a new iteration number, at every
+    checkpoint: a change shows even within one tick of a coarse file clock).
+
+    The WAL is looked at first: a commit is in the WAL when it is looked at, or was checkpointed
+    into the file before the file is looked at."""
+    try:
+        wal = os.stat(path.with_name(path.name + ".wal"))
+        wal_id: tuple[int, ...] | None = (wal.st_ino, wal.st_size, wal.st_mtime_ns, wal.st_ctime_ns)
+    except FileNotFoundError:
+        wal_id = None
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            head = f.read(_FILE_HEADERS)
+    except (FileNotFoundError, IsADirectoryError):
+        return wal_id, None
+    return wal_id, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, head)
+
+
+def own_close(path: Path) -> tuple[Any, Any] | None:
+    """The catalog's `file_state` just before and just after this process last closed it."""
+    return _closes.get(path)
 
 
 def _schedule_close() -> None:
@@ -112,6 +146,7 @@ def _forget_after_fork() -> None:
     # A forked child must not use or close the parent's DuckDB connection.
     global _closer, _process_lock
     _leases.clear()
+    _closes.clear()
     _closer = None
     _process_lock = threading.RLock()
 

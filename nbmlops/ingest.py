@@ -35,6 +35,7 @@ class IngestReport:
     points: int = 0
     killed_runs: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
+    open_journals: set[str] = field(default_factory=set)  # whose writer lived when looked at
 
 
 @dataclass
@@ -102,6 +103,8 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
             report.journals += 1
         if closed and offset >= path.stat().st_size:
             finished.append(path)
+        if not closed:
+            report.open_journals.add(entry.name)
     report.events = pending.events
     report.points = sum(len(a) for a in pending.point_arrays)
     if not updates:
@@ -109,12 +112,15 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
         return report
     with transaction(con):
         _apply(con, pending)
-        for name, (offset, closed, last_event) in updates.items():
-            con.execute(
-                "INSERT INTO journals VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-                "ingested_bytes = excluded.ingested_bytes, closed = excluded.closed, "
-                "last_event = coalesce(excluded.last_event, journals.last_event)",
-                [name, offset, closed, _ts(last_event) if last_event else None])
+        # One statement for every journal: 500 journals of 500 short runs cost ~1 s one by one.
+        offsets = pd.DataFrame({
+            "name": list(updates), "ingested_bytes": [u[0] for u in updates.values()],
+            "closed": [u[1] for u in updates.values()],
+            "last_event": [_ts(u[2]) if u[2] else None for u in updates.values()]})
+        offsets["last_event"] = pd.to_datetime(offsets["last_event"])
+        _insert(con, offsets, "INSERT INTO journals SELECT * FROM {} ON CONFLICT (name) DO UPDATE SET "
+                              "ingested_bytes = excluded.ingested_bytes, closed = excluded.closed, "
+                              "last_event = coalesce(excluded.last_event, journals.last_event)")
         report.killed_runs = _mark_killed(con, dead)
     _retire(finished, journal_dir)
     return report

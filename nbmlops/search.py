@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -19,6 +21,7 @@ from .query import (ATTRIBUTES, Ref, build_runs_query, field_name, parse_order_b
 from .store import Store
 from .validation import INT64, decode_param
 
+T = TypeVar("T")
 RUN_COLUMNS = ["run_id", "name", "experiment", "status", "start_time", "end_time", "duration",
                "user", "host", "parent_run_id", "notebook"]
 
@@ -40,15 +43,29 @@ def runs(store: Store, experiment: str | list[str] | None = None, where: str | N
 
     With `warn_unknown` (a query a user typed), a key no searched run has is a UserWarning naming
     the closest keys that exist; nbmlops' own queries ask for keys that may not exist yet."""
-    base, params, metrics, tags = _select(store, _experiment_list(experiment), where, order_by, limit, offset,
-                                          warn_unknown)
-    n = len(base)
-    pivots = ((pivot.params(params, n), params), (pivot.numbers("metrics", metrics, n), metrics),
-              (pivot.texts("tags", tags, n), tags))
-    wide = [frame for frame, rows in pivots if len(rows)]
-    if wide:
-        base = pd.concat([base, *wide], axis=1)  # every frame has the same RangeIndex
-    return base
+    experiments = _experiment_list(experiment)
+    args = (experiments, where, order_by, limit, offset, warn_unknown)
+    query = _query(*args)  # a wrong query fails here, before the catalog is opened
+
+    def read(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, list[str]]:
+        base, params, metrics, tags, lines = _select(con, *query)
+        n = len(base)
+        pivots = ((pivot.params(params, n), params), (pivot.numbers("metrics", metrics, n), metrics),
+                  (pivot.texts("tags", tags, n), tags))
+        wide = [frame for frame, rows in pivots if len(rows)]
+        if wide:
+            base = pd.concat([base, *wide], axis=1)  # every frame has the same RangeIndex
+        return base, lines
+
+    frame, lines = _cached(store, ("runs", *args), read)
+    for line in lines:
+        warnings.warn(line, UserWarning, stacklevel=3)
+    frame = frame.copy()  # the kept answer stays as it was read, whatever the caller does with this one
+    running = frame["end_time"].isna().to_numpy()
+    if running.any():  # a kept answer's running runs have run on since
+        now = pd.Timestamp.now(tz="UTC")
+        frame.loc[running, "duration"] = (now - frame.loc[running, "start_time"]).dt.total_seconds()
+    return frame
 
 
 def run_records(store: Store, experiment: str | list[str] | None = None, where: str | None = None,
@@ -57,20 +74,40 @@ def run_records(store: Store, experiment: str | list[str] | None = None, where: 
 
     Unlike `runs()` nothing is pivoted, so the cost follows the values that exist, not runs x keys (a
     page holding a run with 10,000 params). An int param beyond 64 bits is given as its exact text."""
-    base, params, metrics, tags = _select(store, _experiment_list(experiment), where, order_by, limit, offset,
-                                          False)
-    records: list[dict[str, Any]] = []
-    for row in base.to_dict("records"):
-        record = {c: None if row[c] is None or row[c] is pd.NaT or (isinstance(row[c], float) and np.isnan(row[c]))
-                  else row[c] for c in RUN_COLUMNS}
-        records.append({**record, "params": {}, "metrics": {}, "tags": {}})
-    for pos, key, value, kind in params.itertuples(index=False):
-        records[pos]["params"][key] = _param_value(value, kind)
-    for pos, key, value in metrics.itertuples(index=False):
-        records[pos]["metrics"][key] = float(value)
-    for pos, key, value in tags.itertuples(index=False):
-        records[pos]["tags"][key] = value
-    return records
+    args = (_experiment_list(experiment), where, order_by, limit, offset, False)
+    query = _query(*args)
+
+    def read(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+        base, params, metrics, tags, _ = _select(con, *query)
+        records: list[dict[str, Any]] = []
+        for row in base.to_dict("records"):
+            record = {c: None if row[c] is None or row[c] is pd.NaT or (
+                isinstance(row[c], float) and np.isnan(row[c])) else row[c] for c in RUN_COLUMNS}
+            records.append({**record, "params": {}, "metrics": {}, "tags": {}})
+        for pos, key, value, kind in params.itertuples(index=False):
+            records[pos]["params"][key] = _param_value(value, kind)
+        for pos, key, value in metrics.itertuples(index=False):
+            records[pos]["metrics"][key] = float(value)
+        for pos, key, value in tags.itertuples(index=False):
+            records[pos]["tags"][key] = value
+        return records
+
+    now = pd.Timestamp.now(tz="UTC")
+    return [{**r, "params": dict(r["params"]), "metrics": dict(r["metrics"]), "tags": dict(r["tags"]),
+             **({"duration": (now - r["start_time"]).total_seconds()} if r["end_time"] is None else {})}
+            for r in _cached(store, ("records", *args), read)]
+
+
+def _cached(store: Store, key: tuple[Any, ...], read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """`read` through the store's answer cache; a question that cannot be a key (an argument of a wrong
+    type, which `read` rejects) is asked of the catalog."""
+    typed = tuple((type(v).__name__, tuple(v) if isinstance(v, list) else v) for v in key)
+    try:
+        hash(typed)
+    except TypeError:
+        with store.reading() as con:
+            return read(con)
+    return store.cached(typed, read)
 
 
 def _param_value(text: str | None, kind: str) -> Any:
@@ -80,39 +117,43 @@ def _param_value(text: str | None, kind: str) -> Any:
     return value
 
 
-def _select(store: Store, experiments: list[str] | None, where: str | None, order_by: str | None,
-            limit: int | None, offset: int,
-            warn_unknown: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The matching runs' attributes in order, and their params, latest metrics and tags as long rows
-    whose `pos` is the run's row number."""
+def _query(experiments: list[str] | None, where: str | None, order_by: str | None, limit: int | None,
+           offset: int, warn_unknown: bool) -> tuple[str, list[Any], list[str] | None, list[Ref], bool]:
+    """What `_select` runs: the SQL selecting the runs' ids and its arguments, the experiments, the
+    fields the query names and whether to warn about unknown ones."""
     sql, args = build_runs_query(experiments=experiments, where=where, order_by=order_by, limit=limit,
                                  offset=offset)
-    named = references(parse_where(where), parse_order_by(order_by))
-    with store.reading() as con:
-        ids = [r[0] for r in con.execute(sql, args).fetchall()]
-        for line in unknown_keys(con, experiments, named) if warn_unknown else ():
-            warnings.warn(line, UserWarning, stacklevel=4)
-        selected = pd.DataFrame({"run_id": ids, "pos": np.arange(len(ids))})
-        con.register("nb_selected", selected)
-        try:
-            base = con.execute(
-                "SELECT r.run_id, r.name, r.experiment, r.status, r.start_time, r.end_time, "
-                "epoch(coalesce(r.end_time, now()::TIMESTAMP) - r.start_time) AS duration, "
-                "r.user_name AS user, r.host, r.parent_run_id, r.notebook "
-                "FROM runs r JOIN nb_selected s USING (run_id) ORDER BY s.pos").df()
-            params = con.execute(
-                "SELECT s.pos, p.key, p.value, p.value_type "
-                "FROM params p JOIN nb_selected s USING (run_id)").df()
-            metrics = con.execute(
-                "SELECT s.pos, m.key, m.value FROM latest_metrics m "
-                "JOIN nb_selected s USING (run_id)").df()
-            tags = con.execute(
-                "SELECT s.pos, t.key, t.value FROM tags t JOIN nb_selected s USING (run_id)").df()
-        finally:
-            con.unregister("nb_selected")
+    return sql, args, experiments, references(parse_where(where), parse_order_by(order_by)), warn_unknown
+
+
+def _select(con: duckdb.DuckDBPyConnection, sql: str, args: list[Any], experiments: list[str] | None,
+            named: list[Ref], warn_unknown: bool
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """The matching runs' attributes in order, and their params, latest metrics and tags as long rows
+    whose `pos` is the run's row number; then the warnings about unknown keys (with `warn_unknown`)."""
+    ids = [r[0] for r in con.execute(sql, args).fetchall()]
+    lines = unknown_keys(con, experiments, named) if warn_unknown else []
+    selected = pd.DataFrame({"run_id": ids, "pos": np.arange(len(ids))})
+    con.register("nb_selected", selected)
+    try:
+        base = con.execute(
+            "SELECT r.run_id, r.name, r.experiment, r.status, r.start_time, r.end_time, "
+            "epoch(coalesce(r.end_time, now()::TIMESTAMP) - r.start_time) AS duration, "
+            "r.user_name AS user, r.host, r.parent_run_id, r.notebook "
+            "FROM runs r JOIN nb_selected s USING (run_id) ORDER BY s.pos").df()
+        params = con.execute(
+            "SELECT s.pos, p.key, p.value, p.value_type "
+            "FROM params p JOIN nb_selected s USING (run_id)").df()
+        metrics = con.execute(
+            "SELECT s.pos, m.key, m.value FROM latest_metrics m "
+            "JOIN nb_selected s USING (run_id)").df()
+        tags = con.execute(
+            "SELECT s.pos, t.key, t.value FROM tags t JOIN nb_selected s USING (run_id)").df()
+    finally:
+        con.unregister("nb_selected")
     for column in ("start_time", "end_time"):
         base[column] = pd.to_datetime(base[column]).dt.tz_localize("UTC")
-    return base, params, metrics, tags
+    return base, params, metrics, tags, lines
 
 
 _TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
@@ -202,19 +243,24 @@ def short_ids(store: Store, ids: list[str], shortest: int = 8) -> dict[str, str]
 
 def get_run(store: Store, run_id: str) -> Run:
     """The run with this id (or unique id prefix), with params, latest metrics, tags, artifacts."""
-    with store.reading() as con:
-        rid = resolve_run_id(con, run_id)
-        row = con.execute(
-            "SELECT run_id, name, experiment, status, start_time, end_time, user_name, host, "
-            "parent_run_id, notebook, error FROM runs WHERE run_id = ?", [rid]).fetchone()
-        assert row is not None
-        params = con.execute("SELECT key, value, value_type FROM params WHERE run_id = ? ORDER BY key",
-                             [rid]).fetchall()
-        metrics = con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key",
-                              [rid]).fetchall()
-        tags = con.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [rid]).fetchall()
-        arts = con.execute("SELECT path, sha256, size, created_at FROM artifacts WHERE run_id = ? "
-                           "ORDER BY path", [rid]).fetchall()
+    run = _cached(store, ("run", run_id), lambda con: _read_run(con, run_id))
+    return replace(run, params=dict(run.params), metrics=dict(run.metrics), tags=dict(run.tags),
+                   artifacts=list(run.artifacts))
+
+
+def _read_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run:
+    rid = resolve_run_id(con, run_id)
+    row = con.execute(
+        "SELECT run_id, name, experiment, status, start_time, end_time, user_name, host, "
+        "parent_run_id, notebook, error FROM runs WHERE run_id = ?", [rid]).fetchone()
+    assert row is not None
+    params = con.execute("SELECT key, value, value_type FROM params WHERE run_id = ? ORDER BY key",
+                         [rid]).fetchall()
+    metrics = con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key",
+                          [rid]).fetchall()
+    tags = con.execute("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [rid]).fetchall()
+    arts = con.execute("SELECT path, sha256, size, created_at FROM artifacts WHERE run_id = ? "
+                       "ORDER BY path", [rid]).fetchall()
     return Run(
         run_id=row[0], name=row[1], experiment=row[2], status=RunStatus(row[3]),
         start_time=_utc(row[4]), end_time=_utc(row[5]) if row[5] else None, user=row[6],

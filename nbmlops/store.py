@@ -13,20 +13,22 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import duckdb
 
-from .catalog import open_catalog, release
+from .catalog import file_state, open_catalog, release
 from .errors import CorruptStoreError, NotFoundError, StoreError, TamperedArtifactError
 from .ingest import IngestReport, ingest
+from .readcache import cache_for
 
 STORE_DIRNAME = ".nbmlops"
 ENV_VAR = "NBMLOPS_STORE"
 CATALOG_NAME = "store.duckdb"
+T = TypeVar("T")
 
 
 def find_store_path(start: Path | None = None) -> Path:
@@ -70,13 +72,32 @@ class Store:
     @contextmanager
     def reading(self, *, refresh: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """An open catalog that has first folded in every journal (held for milliseconds)."""
+        with self._folded(refresh) as (con, _):
+            yield con
+
+    @contextmanager
+    def _folded(self, refresh: bool = True) -> Iterator[tuple[duckdb.DuckDBPyConnection, IngestReport]]:
         if self.catalog_path.exists() and not self.catalog_path.is_file():
             raise CorruptStoreError(f"{self.catalog_path} is not a file: move it aside")
         self.root.mkdir(parents=True, exist_ok=True)
         with open_catalog(self.catalog_path) as con:
-            if refresh:
-                ingest(con, self.journal_dir)
-            yield con
+            yield con, ingest(con, self.journal_dir) if refresh else IngestReport()
+
+    def cached(self, key: Hashable, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`read(con)` on an up-to-date catalog, or its earlier answer while nothing in the store changed.
+
+        `key` names the question (with every argument of it). The answer is shared: `read` must
+        return something its callers copy before they hand it out.
+        """
+        cache = cache_for(self.catalog_path, self.journal_dir)
+        hit, value, before = cache.lookup(key)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        with self._folded() as (con, report):
+            value = read(con)
+            catalog = file_state(self.catalog_path)  # nobody else can write while we hold it
+        cache.keep(key, value, before, report.open_journals, catalog)
+        return value
 
     def refresh(self) -> IngestReport:
         """Fold new journal data into the catalog now."""
