@@ -18,7 +18,7 @@ UI_DEPS := $(UI_TESTS)/node_modules/.yarn-state.yml
 CHROMIUM := /usr/bin/chromium
 LAB_PORT ?= 8888
 
-.PHONY: demo test test-python test-ts test-ui check-chromium install labextension bench bench-panel clean
+.PHONY: demo test test-python test-ts test-ui check-chromium install labextension bench bench-peers bench-panel clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ test-ui: check-chromium labextension $(UI_DEPS)
 ## make bench: performance figures, side by side with MLflow when it can be installed
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
+
+## make bench-peers: the same workloads against trackio, MLflow (file, SQLite), DVCLive, Aim and W&B offline,
+## each installed on first use in its own virtualenv under benchmarks/.peer-venvs (ARGS="--quick" for a smoke run)
+bench-peers: $(STAMP)
+	$(PY) benchmarks/bench_peers.py $(ARGS)
 
 ## make bench-panel: the panel in Chromium: 10,000 runs painted, a 1,000,000-point metric history drawn
 bench-panel: check-chromium labextension $(UI_DEPS)

@@ -1,4 +1,4 @@
-"""Set up a separate MLflow virtualenv and run the MLflow workload inside it."""
+"""Set up a separate virtualenv for a peer tool (MLflow for bench_core) and run the MLflow workload in it."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ def _venv_python(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _has_mlflow(python: Path) -> bool:
-    """Return True if `python` exists and can import mlflow."""
+def _can_import(python: Path, module: str) -> bool:
+    """Return True if `python` exists and can import `module`."""
     if not python.exists():
         return False
-    probe = subprocess.run([str(python), "-c", "import mlflow"], capture_output=True)
+    probe = subprocess.run([str(python), "-c", f"import {module}"], capture_output=True)
     return probe.returncode == 0
 
 
@@ -34,37 +34,45 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def _pip_install(python: Path, requirement: str) -> subprocess.CompletedProcess[str]:
-    """Run `pip install requirement` with the venv's python."""
-    cmd = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement]
+def _pip_install(python: Path, *requirements: str) -> subprocess.CompletedProcess[str]:
+    """Run `pip install requirements` with the venv's python."""
+    cmd = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
 
 
-def ensure_mlflow_venv(root: Path) -> Path | None:
-    """Create `root/.mlflow-venv` with mlflow if needed; return its python or None."""
-    venv = Path(root) / ".mlflow-venv"
+def ensure_venv(venv: Path, attempts: list[list[str]], module: str) -> tuple[Path | None, str]:
+    """Create `venv` with the first requirement set of `attempts` that installs; (its python, "") or (None, why).
+
+    Nothing happens when `module` already imports there, so only the first use pays the install.
+    """
     python = _venv_python(venv)
-    if _has_mlflow(python):
-        return python
+    if _can_import(python, module):
+        return python, ""
     try:
         if not python.exists():
             base = shutil.which("python3") or sys.executable
             subprocess.run([base, "-m", "venv", str(venv)], check=True, capture_output=True, text=True)
-        result = _pip_install(python, MLFLOW_PIN)
-        if result.returncode != 0:
-            result = _pip_install(python, "mlflow")
-        if result.returncode != 0:
-            print(f"mlflow venv: pip install failed: {_last_line(result.stderr)}", file=sys.stderr)
-            return None
+        result = None
+        for requirements in attempts:
+            result = _pip_install(python, *requirements)
+            if result.returncode == 0:
+                break
+        if result is None or result.returncode != 0:
+            return None, f"pip install failed: {_last_line(result.stderr if result else '')}"
     except subprocess.CalledProcessError as exc:
-        print(f"mlflow venv: venv creation failed: {_last_line(exc.stderr or '')}", file=sys.stderr)
-        return None
+        return None, f"venv creation failed: {_last_line(exc.stderr or '')}"
     except (OSError, subprocess.TimeoutExpired) as exc:
-        print(f"mlflow venv: {exc}", file=sys.stderr)
-        return None
-    if not _has_mlflow(python):
-        print(f"mlflow venv: mlflow installed but `import mlflow` fails in {python}", file=sys.stderr)
-        return None
+        return None, str(exc)
+    if not _can_import(python, module):
+        return None, f"installed but `import {module}` fails in {python}"
+    return python, ""
+
+
+def ensure_mlflow_venv(root: Path) -> Path | None:
+    """Create `root/.mlflow-venv` with mlflow if needed; return its python or None."""
+    python, why = ensure_venv(Path(root) / ".mlflow-venv", [[MLFLOW_PIN], ["mlflow"]], "mlflow")
+    if python is None:
+        print(f"mlflow venv: {why}", file=sys.stderr)
     return python
 
 
