@@ -43,9 +43,11 @@ FLUSH_INTERVAL = 1.0  # fsync cadence, and the flusher's sleep while no run is a
 # While a run is active and logs, written (not fsynced) this often: a frame costs one os.write and
 # ~80 bytes of header, so 25 frames a second stay cheap and a live point reaches readers quickly.
 LIVE_INTERVAL = 0.04
-# The flusher's sleep once an active run has logged nothing for FLUSH_INTERVAL: 4 wake-ups a second
-# that find an empty buffer cost microseconds; a point logged after such a pause waits at most this.
-IDLE_POLL = 0.25
+# An active run that logged within LIVE_WINDOW keeps the live cadence (an epoch loop logging every few
+# seconds); after that the flusher sleeps IDLE_POLL: 10 wake-ups a second that find an empty buffer
+# cost microseconds, and a point logged after a long pause still waits at most this.
+LIVE_WINDOW = 10.0
+IDLE_POLL = 0.1
 _INT64_MAX = (1 << 63) - 1
 _INT64_MIN = -(1 << 63)
 _now = time.time
@@ -505,9 +507,9 @@ class Tracker:
         """How long the flusher sleeps next: short while a run logs, longer once it stops logging."""
         if self._interval > FLUSH_INTERVAL or not self._stack:
             return self._interval  # no run (an idle kernel), or a test parked the flusher
-        # A loop logging every 50 ms leaves the buffer empty at some 40 ms wake-ups: stay on the live
-        # cadence for a while after the last point, so those points do not wait for a longer sleep.
-        recent = time.monotonic() - busy_at < FLUSH_INTERVAL
+        # A loop logging every 50 ms (or every epoch) leaves the buffer empty at many 40 ms wake-ups: stay
+        # on the live cadence for a while after the last point, so those points do not wait longer.
+        recent = time.monotonic() - busy_at < LIVE_WINDOW
         return min(LIVE_INTERVAL if recent else IDLE_POLL, self._interval)
 
     def close(self, status: RunStatus = RunStatus.FINISHED) -> None:
