@@ -284,12 +284,11 @@ def _check_complete(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The highest migration applied to this catalog (0 for a new file)."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchone()
-    if not exists or not exists[0]:
-        return 0
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    # Asked directly: a look in information_schema first costs ~5 ms more on every open.
+    try:
+        row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    except duckdb.CatalogException:
+        return 0  # no such table: a new file
     return int(row[0]) if row else 0
 
 

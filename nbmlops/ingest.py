@@ -85,23 +85,27 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
                 last_event = _collect(frame, pending, entry.name) or last_event
                 closed = closed or any(e[0] == "close" for e in frame.events)
             offset = result.end
+        end = size
         if not closed and not journal.writer_alive(path):
             # The writer died: whatever it left unfinished is lost, and its runs were killed.
-            if offset < path.stat().st_size:
+            end = os.stat(path).st_size  # looked at after the check: a dead writer adds nothing
+            if offset < end:
                 log.warning("journal %s ends with %d bytes of an unfinished frame from a killed "
-                            "process; they were dropped", path, path.stat().st_size - offset)
-                offset = path.stat().st_size
+                            "process; they were dropped", path, end - offset)
+                offset = end
             closed = True
             dead.append(entry.name)
-        elif closed and offset < path.stat().st_size and not journal.writer_alive(path):
-            # Nothing is written after a close event: such bytes are damage, not a torn write.
-            log.warning("journal %s has %d bytes after its close event that are not a complete "
-                        "frame (damaged); they were ignored", path, path.stat().st_size - offset)
-            offset = path.stat().st_size
+        elif closed:
+            end = os.stat(path).st_size
+            if offset < end and not journal.writer_alive(path):
+                # Nothing is written after a close event: such bytes are damage, not a torn write.
+                log.warning("journal %s has %d bytes after its close event that are not a complete "
+                            "frame (damaged); they were ignored", path, end - offset)
+                offset = end
         if (offset, closed) != state.get(entry.name) or last_event is not None:
             updates[entry.name] = (offset, closed, last_event)
             report.journals += 1
-        if closed and offset >= path.stat().st_size:
+        if closed and offset >= end:
             finished.append(path)
         if not closed:
             report.open_journals.add(entry.name)

@@ -25,7 +25,8 @@ from typing import Any
 from . import journal
 from .catalog import file_state, own_close
 
-MAX_ENTRIES = 64  # answers kept per store (least recently used go first)
+MAX_ENTRIES = 64  # answers kept per store (least recently used go first) ...
+MAX_CELLS = 4_000_000  # ... and the values they hold, all told (~32 MB and up): 13 answers of 10,000 x 30
 MAX_STORES = 8  # stores with kept answers per process
 
 Listing = tuple[tuple[str, int], ...]  # (journal name, size), by name
@@ -56,7 +57,8 @@ class ReadCache:
         self.max_entries = max_entries
         self._lock = threading.Lock()
         self._state: State | None = None
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()  # answer, its cells
+        self._cells = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -76,7 +78,7 @@ class ReadCache:
             if key not in self._entries:
                 return False, None, names
             self._entries.move_to_end(key)
-            return True, self._entries[key], names
+            return True, self._entries[key][0], names
 
     def keep(self, key: Hashable, value: Any, before: Listing, open_journals: set[str], catalog: Any) -> None:
         """Keep `value`, read from a catalog in state `catalog` after a fold that started with
@@ -89,18 +91,24 @@ class ReadCache:
             if item not in earlier or live != (item[0] in open_journals):
                 return
         state = (after, alive, catalog)
+        cells = _cells(value)
+        if cells > MAX_CELLS:
+            return
         with self._lock:
             if self._state != state:
-                self._entries.clear()
+                self._forget()
                 self._state = state
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            if key in self._entries:
+                self._cells -= self._entries.pop(key)[1]
+            self._entries[key] = (value, cells)
+            self._cells += cells
+            while len(self._entries) > self.max_entries or self._cells > MAX_CELLS:
+                self._cells -= self._entries.popitem(last=False)[1][1]
 
     def _forget(self) -> None:
         self._state = None
         self._entries.clear()
+        self._cells = 0
 
     def _own_close(self, now: State) -> bool:
         # Closing our own connection checkpoints what we folded: the file changes, its content
@@ -111,6 +119,17 @@ class ReadCache:
             return False
         self._state = now
         return True
+
+
+def _cells(value: Any) -> int:
+    """About how many values an answer holds: a frame's rows x columns, a list's items x 20."""
+    if hasattr(value, "shape"):
+        return max(1, int(value.size))
+    if isinstance(value, tuple):
+        return sum(_cells(v) for v in value)
+    if isinstance(value, list):
+        return 20 * len(value)
+    return 20
 
 
 _caches: OrderedDict[Path, ReadCache] = OrderedDict()
