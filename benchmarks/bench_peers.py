@@ -170,10 +170,10 @@ def cell(tool: Tool, results: dict[str, Any], row: int, ours: float | None, base
         return f"run failed: {errors[0][:80]}" if errors and row == 0 else "-"
     median = statistics.median(values)
     text = fmt(median)
-    if len(values) > 1 and fmt is not str:
+    if len(values) > 1 and fmt is not str and fmt(min(values)) != text:
         text += f" (min {fmt(min(values))})"
-    if fmt is str:
-        text = f"{median:g}" + (f" (max {max(values):g})" if len(values) > 1 and max(values) != median else "")
+    if fmt is str:  # counts: every repetition's, when they differ
+        text = " / ".join(f"{v:g}" for v in values) if len(set(values)) > 1 else f"{median:g}"
     if ours and tool.name != "nbmlops" and fmt is not str:
         ratio = median / ours
         text += f", {ratio:,.0f}x" if ratio >= 10 else f", {ratio:.2g}x"
@@ -224,12 +224,17 @@ def parse_args() -> argparse.Namespace:
                         help=f"comma-separated, from: {', '.join(t.name for t in TOOLS)}")
     parser.add_argument("--reps", type=int, help="repetitions (default 2, or 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help="~10x smaller sizes for a smoke run")
+    parser.add_argument("--report", type=Path, help="print the table of a results JSON file again, run nothing")
     return parser.parse_args()
 
 
 def main() -> None:
     """Install, run interleaved by repetition, print the table, write the JSON results."""
     args = parse_args()
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        print(table(saved["results"], saved["quick"]))
+        return
     names = [n.strip() for n in args.tools.split(",") if n.strip()]
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
