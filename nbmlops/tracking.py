@@ -174,8 +174,14 @@ class Tracker:
         self._stack.append(state)
         self._ensure_thread()
         self.flush()  # the run exists on disk before anyone can learn its id
-        self._wake.set()  # the flusher takes up the live cadence
+        self._go_live()
         return ActiveRun(self, state)
+
+    def _go_live(self) -> None:
+        """Wake the flusher into the live cadence, unless it was parked (a flush interval above
+        FLUSH_INTERVAL: then only explicit flushes write, which the fold's model-based test needs)."""
+        if self._interval <= FLUSH_INTERVAL:
+            self._wake.set()
 
     def _record_provenance(self, run_id: str, user_tags: dict[str, str], now: float, script: bool) -> None:
         """The user's tags now; git, environment and source tags and files as soon as known."""
@@ -241,7 +247,7 @@ class Tracker:
         state = RunState(run_id.strip(), name or run_id[:12], experiment or self.experiment, owned=False)
         self._stack.append(state)
         self._ensure_thread()
-        self._wake.set()  # the flusher takes up the live cadence
+        self._go_live()
         return ActiveRun(self, state)
 
     def detach_run(self, run_id: str) -> None:
