@@ -146,7 +146,7 @@ def _collect(frame: journal.Frame, p: _Pending, journal_name: str) -> float | No
                 p.params.setdefault((body["run_id"], key), (body["run_id"], key, text, num, typ))
         elif kind == "tags":
             for key, value in body["items"]:
-                p.tags[(body["run_id"], key)] = (body["run_id"], key, value, _ts(body["at"]))
+                p.tags[(body["run_id"], key)] = (body["run_id"], key, value, body["at"])
         elif kind == "delete_tag":
             p.tags.pop((body["run_id"], body["key"]), None)
             p.tag_deletes.append((body["run_id"], body["key"], body["at"]))
@@ -155,12 +155,12 @@ def _collect(frame: journal.Frame, p: _Pending, journal_name: str) -> float | No
             p.datasets.setdefault(key, (
                 body["name"], body["fingerprint"], body["kind"], body.get("rows"), body.get("columns"),
                 body.get("size_bytes"), body.get("files"), json.dumps(body.get("schema") or {}),
-                json.dumps(body.get("profile") or {}), body.get("source"), _ts(body["at"])))
+                json.dumps(body.get("profile") or {}), body.get("source"), body["at"]))
             p.dataset_uses.setdefault((body["run_id"], *key, body["role"]),
-                                      (body["run_id"], *key, body["role"], _ts(body["at"])))
+                                      (body["run_id"], *key, body["role"], body["at"]))
         elif kind == "artifact":
             p.artifacts[(body["run_id"], body["path"])] = (
-                body["run_id"], body["path"], body["sha256"], body["size"], _ts(body["at"]))
+                body["run_id"], body["path"], body["sha256"], body["size"], body["at"])
     if frame.points is not None and len(frame.points):
         base = len(p.series)
         local = sorted(frame.series)
@@ -178,57 +178,109 @@ def _ts(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).replace(tzinfo=None)
 
 
+def _us(seconds: Any) -> np.ndarray:
+    """Epoch seconds as int64 microseconds, rounded as `datetime.fromtimestamp` rounds them (`_ts`),
+    for `make_timestamp` in SQL: building one datetime per value costs more than the statement."""
+    frac, whole = np.modf(np.asarray(seconds, dtype=np.float64))
+    return whole.astype(np.int64) * 1_000_000 + np.round(frac * 1e6).astype(np.int64)
+
+
+def _column(values: Any) -> np.ndarray:
+    """Python values as an object array (DuckDB reads None as NULL and infers the type)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _table(rows: list[tuple[Any, ...]], names: list[str]) -> dict[str, np.ndarray]:
+    """Tuples as named columns, registered with DuckDB as they are: a pandas frame of objects costs
+    several times more to build and to scan."""
+    return {name: _column(values) for name, values in zip(names, zip(*rows))}
+
+
 def _apply(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
+    # Each statement costs a millisecond or more whatever its size: those with nothing to do are skipped.
     if p.experiments:
-        exp = pd.DataFrame({"name": list(p.experiments),
-                            "created_at": [_ts(v) for v in p.experiments.values()]})
-        _insert(con, exp, "INSERT INTO experiments SELECT name, created_at FROM {} ON CONFLICT DO NOTHING")
+        _insert(con, {"name": _column(list(p.experiments)), "us": _us(list(p.experiments.values()))},
+                "INSERT INTO experiments SELECT name, make_timestamp(us) FROM {} ON CONFLICT DO NOTHING")
+    ends = dict(p.run_ends)
     if p.run_starts:
-        starts = pd.DataFrame([{
-            "run_id": s["run_id"], "experiment": s["experiment"], "name": s["name"],
-            "status": "RUNNING", "start_time": _ts(s["at"]), "end_time": None,
-            "user_name": s.get("user"), "host": s.get("host"), "parent_run_id": s.get("parent"),
-            "notebook": s.get("notebook"), "error": None, "journal": s["journal"]}
-            for s in p.run_starts]).drop_duplicates("run_id")
-        _insert(con, starts, "INSERT INTO runs SELECT * FROM {} ON CONFLICT DO NOTHING")
+        _apply_starts(con, p.run_starts, ends)
     if p.params:
-        params = pd.DataFrame(list(p.params.values()),
-                              columns=["run_id", "key", "value", "value_num", "value_type"])
-        _insert(con, params, "INSERT INTO params SELECT * FROM {} ON CONFLICT DO NOTHING")
+        params = _table(list(p.params.values()), ["run_id", "key", "value", "value_num", "value_type"])
+        params["value_num"] = np.array([np.nan if v is None else v for v in params["value_num"]], dtype=np.float64)
+        _insert(con, params, "INSERT INTO params SELECT run_id, key, value, value_num, value_type FROM {} "
+                             "ON CONFLICT DO NOTHING")
     for run_id, key, at in p.tag_deletes:
         con.execute("DELETE FROM tags WHERE run_id = ? AND key = ? AND updated_at <= ?",
                     [run_id, key, _ts(at)])
     if p.tags:
-        tags = pd.DataFrame(list(p.tags.values()), columns=["run_id", "key", "value", "updated_at"])
+        tags = _table(list(p.tags.values()), ["run_id", "key", "value", "us"])
+        tags["us"] = _us(list(tags["us"]))
         _insert(
-            con, tags, "INSERT INTO tags SELECT * FROM {} ON CONFLICT (run_id, key) DO UPDATE SET "
-            "value = excluded.value, updated_at = excluded.updated_at "
+            con, tags, "INSERT INTO tags SELECT run_id, key, value, make_timestamp(us) FROM {} "
+            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at "
             "WHERE excluded.updated_at >= tags.updated_at")
     if p.artifacts:
-        arts = pd.DataFrame(list(p.artifacts.values()),
-                            columns=["run_id", "path", "sha256", "size", "created_at"])
+        arts = _table(list(p.artifacts.values()), ["run_id", "path", "sha256", "size", "us"])
+        arts["us"] = _us(list(arts["us"]))
         _insert(
-            con, arts, "INSERT INTO artifacts SELECT * FROM {} ON CONFLICT (run_id, path) DO UPDATE SET "
+            con, arts, "INSERT INTO artifacts SELECT run_id, path, sha256, size, make_timestamp(us) FROM {} "
+            "ON CONFLICT (run_id, path) DO UPDATE SET "
             "sha256 = excluded.sha256, size = excluded.size, created_at = excluded.created_at")
     if p.datasets:
         data = pd.DataFrame(list(p.datasets.values()), columns=[
             "name", "fingerprint", "kind", "rows", "columns", "size_bytes", "files", "schema_json",
             "profile_json", "source", "created_at"])
+        data["created_at"] = pd.to_datetime(_us(data["created_at"]), unit="us")
         _insert(con, data, "INSERT INTO datasets SELECT * FROM {} ON CONFLICT DO NOTHING")
         uses = pd.DataFrame(list(p.dataset_uses.values()),
                             columns=["run_id", "name", "fingerprint", "role", "logged_at"])
+        uses["logged_at"] = pd.to_datetime(_us(uses["logged_at"]), unit="us")
         _insert(con, uses, "INSERT INTO run_datasets SELECT * FROM {} ON CONFLICT DO NOTHING")
     if p.point_arrays:
         _apply_points(con, p)
-    if p.run_ends:
-        ends = pd.DataFrame([{"run_id": k, "status": v["status"], "end_time": _ts(v["at"]),
-                              "error": v.get("error")} for k, v in p.run_ends.items()])
+    if ends:  # runs that started in an earlier fold
         _insert(
-            con, ends, "UPDATE runs SET status = e.status, end_time = e.end_time, "
+            con, {"run_id": _column(list(ends)), "status": _column([v["status"] for v in ends.values()]),
+                  "us": _us([v["at"] for v in ends.values()]),
+                  "error": _column([v.get("error") for v in ends.values()])},
+            "UPDATE runs SET status = e.status, end_time = make_timestamp(e.us), "
             "error = coalesce(e.error, runs.error) FROM {} e WHERE runs.run_id = e.run_id")
 
 
-def _insert(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, sql: str) -> None:
+def _apply_starts(con: duckdb.DuckDBPyConnection, run_starts: list[dict[str, Any]],
+                  ends: dict[str, dict[str, Any]]) -> None:
+    """Insert started runs; one that also ended in this fold is inserted as it ended (and taken out
+    of `ends`): most short runs cost one statement, not an INSERT and an UPDATE."""
+    starts: dict[str, dict[str, Any]] = {}
+    for s in run_starts:
+        starts.setdefault(s["run_id"], s)
+    firsts = list(starts.values())
+    final = [ends.pop(run_id, None) for run_id in starts]
+    ended = np.array([e is not None for e in final], dtype=bool)
+    rows = {
+        "run_id": _column(list(starts)), "experiment": _column([s["experiment"] for s in firsts]),
+        "name": _column([s["name"] for s in firsts]),
+        "status": _column([e["status"] if e else "RUNNING" for e in final]),
+        "start_time": _us([s["at"] for s in firsts]),
+        "end_time": _us([e["at"] if e else 0.0 for e in final]), "ended": ended,
+        "user_name": _column([s.get("user") for s in firsts]), "host": _column([s.get("host") for s in firsts]),
+        "parent_run_id": _column([s.get("parent") for s in firsts]),
+        "notebook": _column([s.get("notebook") for s in firsts]),
+        "error": _column([e.get("error") if e else None for e in final]),
+        "journal": _column([s["journal"] for s in firsts])}
+    # A start folded again (a catalog rebuilt from retired journals) keeps the row it has, unless
+    # this fold saw the run end too: then the end is applied, as the UPDATE of ends would.
+    _insert(con, rows,
+            "INSERT INTO runs SELECT run_id, experiment, name, status, make_timestamp(start_time), "
+            "CASE WHEN ended THEN make_timestamp(end_time) END, user_name, host, parent_run_id, notebook, "
+            "error, journal FROM {} ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, "
+            "end_time = excluded.end_time, error = coalesce(excluded.error, runs.error) "
+            "WHERE excluded.end_time IS NOT NULL")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, frame: Any, sql: str) -> None:
     """Run `sql` with `{}` standing for `frame` (registered under a name no table has)."""
     with _registered(con, nb_rows=frame):
         con.execute(sql.format("nb_rows"))
