@@ -126,34 +126,61 @@ def _query(experiments: list[str] | None, where: str | None, order_by: str | Non
     return sql, args, experiments, references(parse_where(where), parse_order_by(order_by)), warn_unknown
 
 
+_IDS = "SELECT r.run_id FROM runs r"  # how build_runs_query's SQL begins
+_ATTRIBUTES = ("SELECT r.run_id, r.name, r.experiment, r.status, r.start_time, r.end_time, "
+               "epoch(coalesce(r.end_time, now()::TIMESTAMP) - r.start_time) AS duration, "
+               "r.user_name AS user, r.host, r.parent_run_id, r.notebook FROM runs r")
+# Params, latest metrics and tags of the selected runs in one statement: each statement costs a
+# millisecond or more on a small catalog, whatever it returns.
+_LONG_ROWS = (
+    "SELECT 0 AS kind, s.pos, p.key, p.value AS text, NULL::DOUBLE AS num, p.value_type "
+    "FROM params p JOIN nb_selected s USING (run_id) "
+    "UNION ALL SELECT 1, s.pos, m.key, NULL, m.value, NULL FROM latest_metrics m JOIN nb_selected s USING (run_id) "
+    "UNION ALL SELECT 2, s.pos, t.key, t.value, NULL, NULL FROM tags t JOIN nb_selected s USING (run_id)")
+
+
 def _select(con: duckdb.DuckDBPyConnection, sql: str, args: list[Any], experiments: list[str] | None,
             named: list[Ref], warn_unknown: bool
             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """The matching runs' attributes in order, and their params, latest metrics and tags as long rows
     whose `pos` is the run's row number; then the warnings about unknown keys (with `warn_unknown`)."""
-    ids = [r[0] for r in con.execute(sql, args).fetchall()]
     lines = unknown_keys(con, experiments, named) if warn_unknown else []
-    selected = pd.DataFrame({"run_id": ids, "pos": np.arange(len(ids))})
-    con.register("nb_selected", selected)
-    try:
-        base = con.execute(
-            "SELECT r.run_id, r.name, r.experiment, r.status, r.start_time, r.end_time, "
-            "epoch(coalesce(r.end_time, now()::TIMESTAMP) - r.start_time) AS duration, "
-            "r.user_name AS user, r.host, r.parent_run_id, r.notebook "
-            "FROM runs r JOIN nb_selected s USING (run_id) ORDER BY s.pos").df()
-        params = con.execute(
-            "SELECT s.pos, p.key, p.value, p.value_type "
-            "FROM params p JOIN nb_selected s USING (run_id)").df()
-        metrics = con.execute(
-            "SELECT s.pos, m.key, m.value FROM latest_metrics m "
-            "JOIN nb_selected s USING (run_id)").df()
-        tags = con.execute(
-            "SELECT s.pos, t.key, t.value FROM tags t JOIN nb_selected s USING (run_id)").df()
-    finally:
-        con.unregister("nb_selected")
+    if not sql.startswith(_IDS):
+        raise AssertionError(f"build_runs_query's SQL no longer begins with {_IDS!r}")
+    # The attributes come from the statement that selects and orders the runs.
+    base = con.execute(_ATTRIBUTES + sql[len(_IDS):], args).df()
     for column in ("start_time", "end_time"):
         base[column] = pd.to_datetime(base[column]).dt.tz_localize("UTC")
-    return base, params, metrics, tags, lines
+    if not len(base):
+        rows: dict[str, np.ndarray] = {name: np.array([], dtype=dtype) for name, dtype in (
+            ("kind", np.int32), ("pos", np.int64), ("key", object), ("text", object), ("num", float),
+            ("value_type", object))}
+    else:
+        con.register("nb_selected", {"run_id": base["run_id"].to_numpy(dtype=object),
+                                     "pos": np.arange(len(base), dtype=np.int64)})
+        try:
+            rows = {name: _nulls_as_none(values) for name, values in con.execute(_LONG_ROWS).fetchnumpy().items()}
+        finally:
+            con.unregister("nb_selected")
+    kinds = rows["kind"]
+    params, metrics, tags = (kinds == 0), (kinds == 1), (kinds == 2)
+    return (base,
+            pd.DataFrame({"pos": rows["pos"][params], "key": rows["key"][params], "value": rows["text"][params],
+                          "value_type": rows["value_type"][params]}),
+            pd.DataFrame({"pos": rows["pos"][metrics], "key": rows["key"][metrics],
+                          "value": rows["num"][metrics].astype(float)}),
+            pd.DataFrame({"pos": rows["pos"][tags], "key": rows["key"][tags], "value": rows["text"][tags]}),
+            lines)
+
+
+def _nulls_as_none(values: np.ndarray) -> np.ndarray:
+    """A column from `fetchnumpy`: NULL text as None (as `.df()` gives it); numbers are never NULL where used."""
+    if not isinstance(values, np.ma.MaskedArray):
+        return values
+    data = np.ma.getdata(values).copy()
+    if data.dtype == object:
+        data[np.ma.getmaskarray(values)] = None
+    return data
 
 
 _TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
@@ -163,14 +190,19 @@ _NOUNS = {"params": "param", "metrics": "metric", "tags": "tag"}
 def unknown_keys(con: duckdb.DuckDBPyConnection, experiments: list[str] | None, refs: list[Ref]) -> list[str]:
     """One line per field that no run (of `experiments`) has, naming the closest fields that exist:
     `metrics.acu: no run has this metric; did you mean metrics.auc?`."""
-    missing = []
+    asked = {kind: [ref.key for ref in refs if ref.kind == kind] for kind in _TABLES}
+    parts, params = [], []
     for kind, table in _TABLES.items():
-        keys = [ref.key for ref in refs if ref.kind == kind]
-        if keys:
-            present = {row[0] for row in con.execute(
-                f"SELECT DISTINCT t.key FROM {table} t JOIN runs r USING (run_id) WHERE list_contains(?, t.key) "
-                "AND (? IS NULL OR list_contains(?, r.experiment))", [keys, experiments, experiments]).fetchall()}
-            missing += [ref for ref in refs if ref.kind == kind and ref.key not in present]
+        if asked[kind]:
+            parts.append(f"SELECT '{kind}' AS kind, key, run_id FROM {table} WHERE list_contains(?, key)")
+            params.append(asked[kind])
+    if not parts:
+        return []
+    # One statement for all kinds: each costs a millisecond or more.
+    present = set(con.execute(
+        f"SELECT DISTINCT t.kind, t.key FROM ({' UNION ALL '.join(parts)}) t JOIN runs r USING (run_id) "
+        "WHERE ? IS NULL OR list_contains(?, r.experiment)", [*params, experiments, experiments]).fetchall())
+    missing = [ref for ref in refs if ref.kind in _TABLES and (ref.kind, ref.key) not in present]
     if not missing:
         return []
     missing.sort(key=refs.index)
