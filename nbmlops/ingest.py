@@ -75,7 +75,8 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
         path = Path(entry.path)
         size = entry.stat().st_size
         last_event: float | None = None
-        if size > offset:
+        read = size > offset
+        if read:
             result = journal.read_frames(path, offset)
             if result.damage:
                 report.corrupt.append(entry.name)
@@ -85,6 +86,7 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
                 last_event = _collect(frame, pending, entry.name) or last_event
                 closed = closed or any(e[0] == "close" for e in frame.events)
             offset = result.end
+            size = max(size, result.size)
         end = size
         if not closed and not journal.writer_alive(path):
             # The writer died: whatever it left unfinished is lost, and its runs were killed.
@@ -96,7 +98,8 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
             closed = True
             dead.append(entry.name)
         elif closed:
-            end = os.stat(path).st_size
+            # Read just now, the file's size is known: nothing is written after a close event.
+            end = size if read else os.stat(path).st_size
             if offset < end and not journal.writer_alive(path):
                 # Nothing is written after a close event: such bytes are damage, not a torn write.
                 log.warning("journal %s has %d bytes after its close event that are not a complete "
@@ -308,35 +311,33 @@ def _registered(con: duckdb.DuckDBPyConnection, **frames: Any) -> Iterator[None]
 
 def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
     pts = np.concatenate(p.point_arrays) if len(p.point_arrays) > 1 else p.point_arrays[0]
+    # Each frame numbers its series itself: one metric folded from several frames has several series
+    # ids. `metric` numbers the distinct (run, key) pairs.
+    numbers: dict[tuple[str, str], int] = {}
+    metric_of_series = np.array([numbers.setdefault(s, len(numbers)) for s in p.series], dtype=np.int64)
+    run_ids = _column([run_id for run_id, _ in numbers])
+    keys = _column([key for _, key in numbers])
+    metric = metric_of_series[pts["series"]]
+    step = pts["step"]
+    ts = (pts["ts"] * 1e6).astype(np.int64)
     value = pts["value"]
-    cols = {
-        "sid": pts["series"],
-        "step": pts["step"],
-        "ts": (pts["ts"] * 1e6).astype(np.int64),
-        "value": value,
-        # DuckDB reads a float NaN from Python as NULL; carry NaN-ness separately.
-        "isnan": np.isnan(value),
-        # Arrival order breaks ties of (step, timestamp): the point logged last wins.
-        "seq": np.arange(len(pts), dtype=np.int64),
-    }
-    series = pd.DataFrame({"sid": np.arange(len(p.series), dtype=np.int32),
-                           "run_id": [s[0] for s in p.series], "key": [s[1] for s in p.series]})
-    with _registered(con, nb_points=cols, nb_series=series):
-        con.execute(
-            "INSERT INTO metrics SELECT s.run_id, s.key, x.step, make_timestamp(x.ts), "
-            "CASE WHEN x.isnan THEN 'NaN'::DOUBLE ELSE x.value END "
-            "FROM nb_points x JOIN nb_series s USING (sid)")
-        # Latest value per metric: highest step, then latest timestamp. Group by (run, key), not
-        # by series id: each frame has its own series table, so one metric folded from several
-        # frames has several ids, and ON CONFLICT must never see one key twice in one statement.
+    # DuckDB reads a float NaN from Python as NULL; NaN-ness is carried separately.
+    isnan = np.isnan(value)
+    with _registered(con, nb_points={"run_id": run_ids[metric], "key": keys[metric], "step": step, "ts": ts,
+                                     "value": value, "isnan": isnan}):
+        con.execute("INSERT INTO metrics SELECT run_id, key, step, make_timestamp(ts), "
+                    "CASE WHEN isnan THEN 'NaN'::DOUBLE ELSE value END FROM nb_points")
+    # The latest value of each metric: highest step, then latest timestamp, then the point that
+    # arrived last (in numpy: an aggregate in SQL costs more than sorting these few points here).
+    order = np.lexsort((np.arange(len(pts)), ts, step, metric))
+    ordered = metric[order]
+    last = order[np.append(ordered[1:] != ordered[:-1], True)]
+    latest = metric[last]
+    with _registered(con, nb_latest={"run_id": run_ids[latest], "key": keys[latest], "step": step[last],
+                                     "ts": ts[last], "value": value[last], "isnan": isnan[last]}):
         con.execute(
             "INSERT INTO latest_metrics SELECT run_id, key, step, make_timestamp(ts), "
-            "CASE WHEN isnan THEN 'NaN'::DOUBLE ELSE value END "
-            "FROM (SELECT s.run_id, s.key, arg_max(x.step, (x.step, x.ts, x.seq)) AS step, "
-            "arg_max(x.ts, (x.step, x.ts, x.seq)) AS ts, "
-            "arg_max_null(x.value, (x.step, x.ts, x.seq)) AS value, "
-            "arg_max(x.isnan, (x.step, x.ts, x.seq)) AS isnan "
-            "FROM nb_points x JOIN nb_series s USING (sid) GROUP BY s.run_id, s.key) "
+            "CASE WHEN isnan THEN 'NaN'::DOUBLE ELSE value END FROM nb_latest "
             "ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, "
             "timestamp = excluded.timestamp, value = excluded.value "
             "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "

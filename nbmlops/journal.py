@@ -176,6 +176,7 @@ class ReadResult:
     frames: list[Frame]
     end: int  # offset after the last complete frame (or skipped damage)
     damage: list[Damage] = field(default_factory=list)
+    size: int = 0  # the file's size when it was read
 
     @property
     def corrupt_at(self) -> int | None:
@@ -224,7 +225,7 @@ def read_frames(path: Path, offset: int) -> ReadResult:
         damage.append(Damage(offset + pos, offset + following, _cause(
             offset + pos, framed, length, stop > len(data), offset + len(data))))
         pos = following
-    return ReadResult(frames, offset + pos, damage)
+    return ReadResult(frames, offset + pos, damage, offset + len(data))
 
 
 _KINDS = (KIND_HEADER, KIND_BATCH)
