@@ -122,18 +122,30 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
         return report
     with transaction(con):
         _apply(con, pending, experiments)
-        # One statement for every journal: 500 journals of 500 short runs cost ~1 s one by one.
-        offsets = pd.DataFrame({
-            "name": list(updates), "ingested_bytes": [u[0] for u in updates.values()],
-            "closed": [u[1] for u in updates.values()],
-            "last_event": [_ts(u[2]) if u[2] else None for u in updates.values()]})
-        offsets["last_event"] = pd.to_datetime(offsets["last_event"])
-        _insert(con, offsets, "INSERT INTO journals SELECT * FROM {} ON CONFLICT (name) DO UPDATE SET "
-                              "ingested_bytes = excluded.ingested_bytes, closed = excluded.closed, "
-                              "last_event = coalesce(excluded.last_event, journals.last_event)")
+        _save_offsets(con, updates, state)
         report.killed_runs = _mark_killed(con, dead)
     _retire(finished, journal_dir)
     return report
+
+
+def _save_offsets(con: duckdb.DuckDBPyConnection, updates: dict[str, tuple[int, bool, float | None]],
+                  state: dict[str, tuple[int, bool]]) -> None:
+    """Record how far each journal was folded: one statement for the journals new to the catalog
+    (`state` is all it had: an upsert costs ~3 ms more), one for the others (500 journals of 500
+    short runs cost ~1 s one by one)."""
+    for names, sql in (
+            ([n for n in updates if n not in state],
+             "INSERT INTO journals SELECT name, bytes, closed, CASE WHEN seen THEN make_timestamp(us) END FROM {}"),
+            ([n for n in updates if n in state],
+             "UPDATE journals SET ingested_bytes = j.bytes, closed = j.closed, "
+             "last_event = CASE WHEN j.seen THEN make_timestamp(j.us) ELSE journals.last_event END "
+             "FROM {} j WHERE journals.name = j.name")):
+        if names:
+            last = [updates[n][2] for n in names]
+            _insert(con, {"name": _column(names), "bytes": np.array([updates[n][0] for n in names], dtype=np.int64),
+                          "closed": np.array([updates[n][1] for n in names], dtype=bool),
+                          "us": _us([t or 0.0 for t in last]), "seen": np.array([bool(t) for t in last], dtype=bool)},
+                    sql)
 
 
 def _collect(frame: journal.Frame, p: _Pending, journal_name: str) -> float | None:
@@ -208,8 +220,9 @@ def _apply(con: duckdb.DuckDBPyConnection, p: _Pending, known_experiments: set[s
     # Each statement costs a millisecond or more whatever its size: those with nothing to do are skipped.
     experiments = {name: at for name, at in p.experiments.items() if name not in known_experiments}
     if experiments:
+        # `known_experiments` are all the catalog has: no upsert needed (it costs ~2 ms more).
         _insert(con, {"name": _column(list(experiments)), "us": _us(list(experiments.values()))},
-                "INSERT INTO experiments SELECT name, make_timestamp(us) FROM {} ON CONFLICT DO NOTHING")
+                "INSERT INTO experiments SELECT name, make_timestamp(us) FROM {}")
     ends = dict(p.run_ends)
     if p.run_starts:
         _apply_starts(con, p.run_starts, ends)

@@ -144,7 +144,6 @@ def _select(con: duckdb.DuckDBPyConnection, sql: str, args: list[Any], experimen
             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """The matching runs' attributes in order, and their params, latest metrics and tags as long rows
     whose `pos` is the run's row number; then the warnings about unknown keys (with `warn_unknown`)."""
-    lines = unknown_keys(con, experiments, named) if warn_unknown else []
     if not sql.startswith(_IDS):
         raise AssertionError(f"build_runs_query's SQL no longer begins with {_IDS!r}")
     # The attributes come from the statement that selects and orders the runs.
@@ -164,6 +163,7 @@ def _select(con: duckdb.DuckDBPyConnection, sql: str, args: list[Any], experimen
             con.unregister("nb_selected")
     kinds = rows["kind"]
     params, metrics, tags = (kinds == 0), (kinds == 1), (kinds == 2)
+    lines = unknown_keys(con, experiments, _unseen(named, rows)) if warn_unknown else []
     return (base,
             pd.DataFrame({"pos": rows["pos"][params], "key": rows["key"][params], "value": rows["text"][params],
                           "value_type": rows["value_type"][params]}),
@@ -171,6 +171,19 @@ def _select(con: duckdb.DuckDBPyConnection, sql: str, args: list[Any], experimen
                           "value": rows["num"][metrics].astype(float)}),
             pd.DataFrame({"pos": rows["pos"][tags], "key": rows["key"][tags], "value": rows["text"][tags]}),
             lines)
+
+
+_SEEN_ROWS = 20_000  # up to this many rows, looking for the named keys in them costs less than a statement
+
+
+def _unseen(named: list[Ref], rows: dict[str, np.ndarray]) -> list[Ref]:
+    """The named params, metrics and tags that none of the selected runs has (all of them, for a large
+    answer): a key a selected run has exists, so only the others need a look at the whole catalog."""
+    if len(rows["key"]) > _SEEN_ROWS:
+        return named
+    seen = set(zip(rows["kind"].tolist(), rows["key"].tolist()))
+    number = {kind: n for n, kind in enumerate(_TABLES)}
+    return [ref for ref in named if (number.get(ref.kind), ref.key) not in seen]
 
 
 def _nulls_as_none(values: np.ndarray) -> np.ndarray:
