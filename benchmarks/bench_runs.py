@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlog import fmt_time, log
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TARGET_P99_S = 5e-3
@@ -35,18 +37,6 @@ TARGET_TOTAL_S = 0.5
 TRACKIO_S = 1e-3  # the issue: <= 1 ms per run would beat trackio
 SLOW_S = 10e-3
 CHILD_TIMEOUT_S = 600
-T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    """Print a progress line with the elapsed time to stderr."""
-    print(f"[bench {time.perf_counter() - T0:6.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-def fmt_time(seconds: float) -> str:
-    """A duration in us, ms or s with three significant digits."""
-    unit, scale = next(((u, k) for u, k in (("s", 1.0), ("ms", 1e-3)) if seconds >= k), ("us", 1e-6))
-    return f"{seconds / scale:.3g} {unit}"
 
 
 # -- the child: one fresh process ---------------------------------------------------------

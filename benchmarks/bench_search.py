@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlog import fmt_time, log
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WHERE = "metrics.m0 > 0.5 and params.p0 = 3"
@@ -38,18 +40,6 @@ TARGET_BIG_S = 0.100
 TRACKIO_WARM_S, TRACKIO_FIRST_S = 0.003, 0.004  # the issue's peer table (500 runs)
 BEFORE = {"first": 0.391, "warm": 0.031}  # the issue's figures for nbmlops (500 runs)
 CHILD_TIMEOUT_S = 600
-T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    """Print a progress line with the elapsed time to stderr."""
-    print(f"[bench {time.perf_counter() - T0:6.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-def fmt_time(seconds: float) -> str:
-    """A duration in us, ms or s with three significant digits."""
-    unit, scale = next(((u, k) for u, k in (("s", 1.0), ("ms", 1e-3)) if seconds >= k), ("us", 1e-6))
-    return f"{seconds / scale:.3g} {unit}"
 
 
 # -- child processes -------------------------------------------------------------------------
