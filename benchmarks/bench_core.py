@@ -32,6 +32,7 @@ import duckdb
 import numpy as np
 
 import nbmlops
+from benchlog import time_log_metric
 from nbmlops.tracking import tracker
 
 HERE = Path(__file__).resolve().parent
@@ -182,14 +183,13 @@ def log_points(n: int) -> None:
 def make_durable() -> None:
     """Write the buffered points to the journal and fsync it.
 
-    The public API has no flush; this uses the tracker's flush and its private journal writer,
-    which is fine for a benchmark.
+    The public API has no flush; this uses the tracker's flush and sync, which is fine for a benchmark.
     """
     t = tracker()
     t.flush()
     if t._writer is None:
         raise RuntimeError("nothing was written: the run has no journal")
-    t._writer.sync()
+    t.sync()
 
 
 # -- child processes ------------------------------------------------------------------------
@@ -241,16 +241,7 @@ def timer_overhead_ns(n: int) -> float:
 def bench_log_metric(root: Path, n: int) -> dict[str, float]:
     """Median and mean time of one log_metric call inside an active run."""
     use_store(root, "log_metric")
-    clock = time.perf_counter_ns
-    log_metric = nbmlops.log_metric
-    times = [0] * n
-    with nbmlops.start_run():
-        start = time.perf_counter()
-        for i in range(n):
-            t0 = clock()
-            log_metric("loss", float(i), step=i)
-            times[i] = clock() - t0
-        total = time.perf_counter() - start
+    times, total = time_log_metric(nbmlops.log_metric, nbmlops.start_run, n)
     out = {"median_s": statistics.median(times) * 1e-9, "mean_s": total / n,
            "p99_s": float(np.percentile(times, 99)) * 1e-9, "timer_overhead_s": timer_overhead_ns(n) * 1e-9}
     log(f"log_metric x{n}: median {fmt_time(out['median_s'])}, mean {fmt_time(out['mean_s'])}, "

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlog import time_log_metric
+
 LIVE_INTERVAL_S = 0.05  # the child logs a point every 50 ms ...
 POLL_INTERVAL_S = 0.01  # ... and this process polls the query at 100 Hz, as bench_core does
 BYTES_POLL_S = 0.002  # journal bytes are cheap to look at: poll them at 500 Hz
@@ -146,16 +148,7 @@ def bench_log_metric(root: Path, n: int) -> dict[str, float]:
     """Median (each call timed with perf_counter_ns) and mean per log_metric call in a run."""
     import nbmlops
     nbmlops.set_store(root / "log_metric")
-    clock = time.perf_counter_ns
-    log_metric = nbmlops.log_metric
-    times = [0] * n
-    with nbmlops.start_run():
-        start = time.perf_counter()
-        for i in range(n):
-            t0 = clock()
-            log_metric("loss", float(i), step=i)
-            times[i] = clock() - t0
-        total = time.perf_counter() - start
+    times, total = time_log_metric(nbmlops.log_metric, nbmlops.start_run, n)
     out = {"median_s": statistics.median(times) * 1e-9, "mean_s": total / n}
     log(f"log_metric x{n:,}: median {out['median_s'] * 1e6:.2f} us, mean {out['mean_s'] * 1e6:.2f} us")
     return out
@@ -165,10 +158,17 @@ def journal_files(store: Path) -> list[Path]:
     return sorted(store.rglob("*.jnl"))
 
 
+def journal_size(store: Path) -> tuple[int, int]:
+    """Bytes and frames of every journal of `store`."""
+    from nbmlops.journal import read_frames
+    files = journal_files(store)
+    return sum(p.stat().st_size for p in files), sum(len(read_frames(p, 0).frames) for p in files)
+
+
 def bench_journal_size(root: Path, points: int, seconds: float) -> dict[str, float]:
     """Journal bytes and frames for `points` points logged at an even pace over `seconds`."""
     import nbmlops
-    from nbmlops.journal import POINT_DTYPE, read_frames
+    from nbmlops.journal import POINT_DTYPE
     store = root / "size"
     nbmlops.set_store(store)
     nbmlops.get_store()
@@ -183,9 +183,7 @@ def bench_journal_size(root: Path, points: int, seconds: float) -> dict[str, flo
             pause = start + (t + 1) * seconds / ticks - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-    files = journal_files(store)
-    size = sum(p.stat().st_size for p in files)
-    frames = sum(len(read_frames(p, 0).frames) for p in files)
+    size, frames = journal_size(store)
     raw = points * POINT_DTYPE.itemsize
     out = {"bytes": size, "frames": frames, "raw_point_bytes": raw, "overhead": size / raw - 1}
     log(f"{points:,} points over {seconds:.0f} s: journal {size:,} bytes in {frames} frames "
@@ -196,7 +194,6 @@ def bench_journal_size(root: Path, points: int, seconds: float) -> dict[str, flo
 def bench_burst(root: Path, points: int) -> dict[str, float]:
     """A tight loop of `points` log_metric calls, then flush and fsync: time, journal bytes and frames."""
     import nbmlops
-    from nbmlops.journal import read_frames
     from nbmlops.tracking import tracker
     store = root / "burst"
     nbmlops.set_store(store)
@@ -208,9 +205,8 @@ def bench_burst(root: Path, points: int) -> dict[str, float]:
         tracker().flush()
         tracker().sync()
         took = time.perf_counter() - start
-    files = journal_files(store)
-    out = {"seconds": took, "bytes": sum(p.stat().st_size for p in files),
-           "frames": sum(len(read_frames(p, 0).frames) for p in files)}
+    size, frames = journal_size(store)
+    out = {"seconds": took, "bytes": size, "frames": frames}
     log(f"{points:,} points in a tight loop, written and fsynced: {took:.2f} s, "
         f"{out['bytes']:,} bytes in {out['frames']} frames")
     return out

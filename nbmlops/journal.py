@@ -107,11 +107,6 @@ class JournalWriter:
             os.utime(self._fd)
             self._last_heartbeat = time.monotonic()
 
-    def sync(self) -> None:
-        """Ask the OS to put written frames on the disk."""
-        if self._fd is not None:
-            os.fsync(self._fd)
-
     def close(self, events: list[list[Any]] | None = None) -> None:
         """Write a final `close` event and release the journal."""
         if self._fd is None:
