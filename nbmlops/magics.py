@@ -11,7 +11,7 @@ import shlex
 import sys
 import time
 import traceback
-from argparse import ArgumentParser
+from argparse import ArgumentParser, Namespace
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -42,8 +42,8 @@ class _HelpShown(Exception):
     """--help was printed: stop quietly."""
 
 
-def _track_parser() -> _Parser:
-    p = _Parser(prog="%%track", add_help=True,
+def _track_parser(add_help: bool = True) -> _Parser:
+    p = _Parser(prog="%%track", add_help=add_help,
                 description="Run the cell as an nbmlops run: params it reads, metrics, datasets, model.")
     p.add_argument("-e", "--experiment", help="experiment name (default: the current experiment)")
     p.add_argument("-n", "--name", help="run name (default: generated)")
@@ -59,6 +59,15 @@ def _track_parser() -> _Parser:
     p.add_argument("--no-autolog", action="store_true", help="do not autolog scikit-learn in this cell")
     p.add_argument("-q", "--quiet", action="store_true", help="print no summary line after the cell")
     return p
+
+
+def track_options(line: str) -> Namespace | None:
+    """The options of a `%%track` line the magic knows, read as the magic reads them (`{...}` and
+    `$name` not yet expanded; options it does not know are left out); None if they do not parse."""
+    try:
+        return _track_parser(add_help=False).parse_known_args(shlex.split(line))[0]
+    except (UsageError, ValueError):
+        return None
 
 
 def _names(text: str, option: str) -> list[str]:

@@ -22,7 +22,6 @@ import hashlib
 import logging
 import os
 import re
-import shlex
 import shutil
 import tempfile
 import time
@@ -206,9 +205,15 @@ def _track_cells(node: Any) -> Iterator[tuple[str, str]]:
         if cell.cell_type != "code":
             continue
         source = "".join(cell.source).lstrip("\n")
-        first, _, body = source.partition("\n")
-        if first.startswith("%%track") and first[7:8] in ("", " ", "\t"):
-            yield first[7:], body
+        line = _track_line(source)
+        if line is not None:
+            yield line, source.partition("\n")[2]
+
+
+def _track_line(source: str) -> str | None:
+    """The options line of a cell that starts with `%%track` (None for any other cell)."""
+    first = source.partition("\n")[0]
+    return first[7:] if first.startswith("%%track") and first[7:8] in ("", " ", "\t") else None
 
 
 def option_parameters(node: Any) -> set[str]:
@@ -236,8 +241,14 @@ def notebook_experiment(node: Any, values: Mapping[str, Any]) -> str | None:
         if cell.cell_type != "code":
             continue
         source = "".join(cell.source).lstrip("\n")
-        if source.startswith("%%track"):
-            raw = _experiment_option(source.partition("\n")[0][7:])
+        line = _track_line(source)
+        if line is not None:
+            # Read with the magic's own parser (imported here: it brings IPython, which `import
+            # nbmlops` does not need; a notebook job has it loaded anyway).
+            from .magics import track_options
+
+            options = track_options(line)
+            raw = options.experiment if options is not None else None
             if raw is None:
                 continue
             named = _expand(raw, values)
@@ -248,23 +259,6 @@ def notebook_experiment(node: Any, values: Mapping[str, Any]) -> str | None:
         named = _experiment_call(source)
         if named is not None:
             return named
-    return None
-
-
-def _experiment_option(line: str) -> str | None:
-    """The value of -e/--experiment in a `%%track` line, as written."""
-    try:
-        words = shlex.split(line)
-    except ValueError:
-        return None
-    for i, word in enumerate(words):
-        option, eq, value = word.partition("=")
-        if word == "-e" or (len(option) >= 3 and "--experiment".startswith(option)):
-            if eq:
-                return value
-            return words[i + 1] if i + 1 < len(words) else None
-        if word.startswith("-e") and len(word) > 2:
-            return word[2:]
     return None
 
 
