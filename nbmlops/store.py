@@ -31,6 +31,17 @@ CATALOG_NAME = "store.duckdb"
 T = TypeVar("T")
 
 
+def missing_error(label: str, path: Path) -> NotFoundError:
+    """The error for a stored file that is gone (removed by hand or by `gc`)."""
+    return NotFoundError(f"{label} is missing from the store ({path})")
+
+
+def tampered_error(label: str, path: Path) -> TamperedArtifactError:
+    """The error for a stored file whose bytes no longer hash to its name."""
+    return TamperedArtifactError(f"{label} ({path}) does not match the hash it was stored under: it was changed "
+                                 "after it was logged, so it was not used")
+
+
 def find_store_path(start: Path | None = None) -> Path:
     """`NBMLOPS_STORE`, else the nearest `.nbmlops/` walking up from `start`, else `~/.nbmlops`."""
     env = os.environ.get(ENV_VAR)
@@ -191,11 +202,9 @@ class Store:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise NotFoundError(f"{label} is missing from the store ({path})") from None
+            raise missing_error(label, path) from None
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise TamperedArtifactError(
-                f"{label} ({path}) does not match the hash it was stored under: it was changed "
-                "after it was logged, so it was not used")
+            raise tampered_error(label, path)
         return data
 
     def artifact_path(self, sha256: str) -> Path:

@@ -30,11 +30,11 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from .. import data, monitoring_service, registry, search
-from ..errors import FilterSyntaxError, InvalidInputError, NbmlopsError, NotFoundError, TamperedArtifactError
+from ..errors import FilterSyntaxError, InvalidInputError, NbmlopsError, NotFoundError
 from ..gates import GateResult
 from ..lineage import lineage as lineage_of
 from ..query import build_runs_query
-from ..store import Store
+from ..store import Store, missing_error, tampered_error
 from .downsample import MIN_POINTS, downsample
 
 API_PREFIX = "nbmlops/api"
@@ -249,11 +249,6 @@ def artifact_file(store: Store, run_id: str, path: str) -> tuple[str, str, Path]
     return rid, row[0], store.artifact_path(row[0])
 
 
-def _tampered(label: str, source: Path) -> TamperedArtifactError:
-    return TamperedArtifactError(f"{label} ({source}) does not match the hash it was stored under: it was "
-                                 "changed after it was logged, so it was not used")
-
-
 def json_body(raw: bytes) -> Any:
     """A request body as JSON, refusing (400) what is not JSON or nests deeper than MAX_BODY_DEPTH."""
     try:
@@ -390,7 +385,7 @@ class ArtifactHandler(NbmlopsHandler):
         try:
             file = open(source, "rb", buffering=0)  # noqa: SIM115 - closed below, across awaits
         except FileNotFoundError:
-            raise NotFoundError(f"{label} is missing from the store ({source})") from None
+            raise missing_error(label, source) from None
         loop = asyncio.get_running_loop()
         digest = hashlib.sha256()
 
@@ -421,8 +416,8 @@ class ArtifactHandler(NbmlopsHandler):
                 pending = following
             if digest.hexdigest() != sha or sent + len(pending) != size:
                 if not sent:
-                    raise _tampered(label, source)
-                self.log.error("nbmlops API: %s", _tampered(label, source))
+                    raise tampered_error(label, source)
+                self.log.error("nbmlops API: %s", tampered_error(label, source))
                 self.detach().close()  # no last chunk: the client sees a cut download, not a whole one
                 return
             self.finish(pending, set_content_type=kind)  # APIHandler.finish would say JSON otherwise
