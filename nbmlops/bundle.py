@@ -52,11 +52,12 @@ from typing import IO, Any
 
 import duckdb
 
+from . import snapshots
+from .catalog import transaction
 from .errors import CorruptStoreError, InvalidInputError, NbmlopsError, NotFoundError, StoreVersionError
 from .query import build_runs_query
 from .search import resolve_run_id
 from .sqltext import quote_ident, quote_literal
-from . import snapshots
 from .store import Store
 
 FORMAT_VERSION = 1
@@ -192,13 +193,8 @@ def import_bundle(store: Store, source: str | os.PathLike[str] | bytes, *,
             added += not store.artifact_path(sha).exists()
             store.adopt_file(folder / sha, sha)
         with store.reading() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 report = _merge(con, folder, added)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return report

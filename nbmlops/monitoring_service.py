@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import registry
+from .catalog import transaction
 from .errors import InvalidInputError, NotFoundError
 from .modelio import UntrustedModelError
 from .monitoring_drift import ColumnFacts, FeatureDrift, compare
@@ -222,15 +223,10 @@ def _save(store: Store, report: MonitoringReport) -> None:
     features = [[report.report_id, f.column, f.kind, f.stat_test, _number(f.score), f.threshold, f.drifted,
                  _number(f.psi), f.reference_nulls, f.current_nulls] for f in report.features]
     with store.reading() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(f"INSERT INTO monitoring_reports VALUES ({', '.join('?' * len(row))})", row)
             if features:
                 con.executemany("INSERT INTO monitoring_features VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", features)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
 
 
 def _number(value: float) -> float | None:

@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from . import modelio, validation
+from .catalog import transaction
 from .errors import InvalidInputError, NbmlopsError, NotFoundError
 from .gates import Facts, GateResult, evaluate_gate
 from .monitoring_reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile, feature_names
@@ -147,8 +148,7 @@ def _insert_version(con: duckdb.DuckDBPyConnection, name: str, run_id: str, path
                     flavor: str, model_class: str, sig: dict[str, Any] | None,
                     reference: tuple[str, int, int] | None, now: dt.datetime) -> int:
     """Register the next version of `name` (and its reference profile) in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("INSERT INTO registered_models VALUES (?, ?, NULL) ON CONFLICT DO NOTHING", [name, now])
         row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?",
                           [name]).fetchone()
@@ -158,10 +158,6 @@ def _insert_version(con: duckdb.DuckDBPyConnection, name: str, run_id: str, path
                      json.dumps(sig) if sig else None, now, _user()])
         if reference is not None:
             con.execute("INSERT INTO model_references VALUES (?, ?, ?, ?, ?, ?)", [name, version, *reference, now])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return version
 
 
@@ -385,9 +381,8 @@ def promote(store: Store, name: str, version: int, alias: str = "production", *,
     if reason is not None and (not isinstance(reason, str) or len(reason) > validation.MAX_VALUE_LENGTH):
         raise InvalidInputError("reason must be text of at most 8000 characters")
     with store.reading() as con:
-        con.execute("BEGIN TRANSACTION")
-        now = _now()  # taken while holding the catalog: audit order is commit order
-        try:
+        with transaction(con):
+            now = _now()  # taken while holding the catalog: audit order is commit order
             current, result = _against_holder(con, name, version, alias, gate)
             if result is not None and not result.passed:
                 raise GateFailedError(result)
@@ -397,10 +392,6 @@ def promote(store: Store, name: str, version: int, alias: str = "production", *,
             con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [now, _user(), name, alias, current, version, reason, gate,
                          result.explanation if result else None])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return result
 
 
@@ -409,19 +400,14 @@ def unalias(store: Store, name: str, alias: str, *, reason: str | None = None) -
     model_name(name)
     alias_name(alias)
     with store.reading() as con:
-        con.execute("BEGIN TRANSACTION")
-        now = _now()
-        try:
+        with transaction(con):
+            now = _now()
             row = con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ? RETURNING version",
                               [name, alias]).fetchone()
             if row is None:
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
             con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, NULL)",
                         [now, _user(), name, alias, int(row[0]), reason])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
 
 
 # -- listings ------------------------------------------------------------------------------

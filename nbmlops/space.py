@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from . import snapshots
+from .catalog import transaction
 from .errors import InvalidInputError, NotFoundError
 from .search import resolve_run_id
 from .store import Store
@@ -150,8 +151,7 @@ def gc(store: Store, *, dry_run: bool = True) -> Collection:
             return result
         gone = [key for key, path in zip(garbage, result.files) if _remove(path, fresh)]
         shas = [k for k in gone if len(k) == 64]
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             touched = [r[0] for r in con.execute(
                 "DELETE FROM artifacts WHERE list_contains(?, sha256) AND NOT list_contains(?, run_id) "
                 "RETURNING run_id", [shas, sorted(kept)]).fetchall()]
@@ -160,10 +160,6 @@ def gc(store: Store, *, dry_run: bool = True) -> Collection:
                 con.execute("INSERT INTO tags VALUES (?, 'gc.removed', ?, ?) ON CONFLICT (run_id, key) DO UPDATE "
                             "SET value = excluded.value, updated_at = excluded.updated_at",
                             [run_id, f"artifacts removed by nbmlops gc on {now:%Y-%m-%d %H:%M} UTC", now])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     snapshots.forget(store, set(shas))
     result.files = [p for p, key in zip(result.files, garbage) if key in set(gone)]
     result.bytes = sum(garbage[k].st_size for k in gone)
