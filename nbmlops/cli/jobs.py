@@ -9,7 +9,7 @@ import click
 
 from ..entities import RunStatus
 from ..store import Store
-from . import _emit, _one_line_errors, _store, main
+from . import _emit, _one_line_errors, _store, _warning_line, main
 
 EXPERIMENT_HELP = ("Experiment of the run (default: the one the notebook names with %%track -e NAME, "
                    "else the current one).")
@@ -76,7 +76,7 @@ def reproduce(ctx: click.Context, run_id: str, tolerance: float, timeout: float 
 
     outcome = _reproduce(Tracker(_store(ctx)), run_id, tolerance=tolerance, timeout=timeout)
     for warning in outcome.data_warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _warning_line(warning, UserWarning, "", 0)
     new = outcome.result
     click.echo(f"reproduced {outcome.original.name} as {new.name} ({new.run_id}): {new.status.value}")
     for diff in outcome.differences:
@@ -176,12 +176,9 @@ def ci_command(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tup
 
 
 def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
-    """nbmlops's own warnings as one `warning:` line each; other libraries' as Python shows them."""
+    """Every warning a job gave, repeats included, through the command's one-line warning display."""
     for w in caught:
-        if "nbmlops" in Path(w.filename).parts:
-            click.echo(f"warning: {w.message}", err=True)
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _read_params_file(path: str) -> dict[str, object]:
