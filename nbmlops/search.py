@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -276,13 +277,9 @@ def short_ids(store: Store, ids: list[str], shortest: int = 8) -> dict[str, str]
     shown = {}
     for rid in ids:
         i = where.get(rid)
-        need = shortest
-        for j in (i - 1, i + 1) if i is not None else ():
-            if 0 <= j < len(every):
-                other = every[j]
-                common = next((k for k, (a, b) in enumerate(zip(rid, other)) if a != b), min(len(rid), len(other)))
-                need = max(need, common + 1)
-        shown[rid] = rid[:need]
+        # In sorted order, the ids sharing the longest prefix with this one are its neighbours.
+        neighbours = [] if i is None else every[max(0, i - 1):i] + every[i + 1:i + 2]
+        shown[rid] = rid[:max([shortest, *(len(os.path.commonprefix([rid, n])) + 1 for n in neighbours)])]
     return shown
 
 
