@@ -199,12 +199,16 @@ def resolve_parameters(path: Path, given: Mapping[str, Any], allow_new_params: b
     return values
 
 
+def _code_sources(node: Any) -> Iterator[str]:
+    """The source of every code cell of a notebook, in order, without leading blank lines."""
+    for cell in node.cells:
+        if cell.cell_type == "code":
+            yield "".join(cell.source).lstrip("\n")
+
+
 def _track_cells(node: Any) -> Iterator[tuple[str, str]]:
     """(magic line, body) of every `%%track` cell of a notebook."""
-    for cell in node.cells:
-        if cell.cell_type != "code":
-            continue
-        source = "".join(cell.source).lstrip("\n")
+    for source in _code_sources(node):
         line = _track_line(source)
         if line is not None:
             yield line, source.partition("\n")[2]
@@ -237,10 +241,7 @@ def notebook_experiment(node: Any, values: Mapping[str, Any]) -> str | None:
     """The experiment the notebook names: its first `%%track -e NAME` (with `{param}` expanded from
     `values`, see `known_values`) or literal `start_run(experiment=...)` / `set_experiment(...)`;
     None if it names none."""
-    for cell in node.cells:
-        if cell.cell_type != "code":
-            continue
-        source = "".join(cell.source).lstrip("\n")
+    for source in _code_sources(node):
         line = _track_line(source)
         if line is not None:
             # Read with the magic's own parser (imported here: it brings IPython, which `import
