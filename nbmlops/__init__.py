@@ -20,7 +20,7 @@ from . import registry as _registry
 from . import runner as _runner
 from . import sweeps as _sweeps
 from . import search as _search
-from .entities import Artifact, Run, RunStatus
+from .entities import Artifact, Run, RunStatus, metric_direction
 from .errors import (
     CorruptStoreError,
     FilterSyntaxError,
@@ -59,7 +59,7 @@ __all__ = [
     "TamperedArtifactError", "UntrustedModelError", "active_run", "autolog", "autologging",
     "compare", "datasets", "delete_tag", "end_run", "experiments", "feature_drift", "get_model_version", "get_run",
     "get_store", "init", "lineage", "live_plot", "load_dataset", "load_model", "log_artifact", "log_dataset", "log_metric",
-    "log_metrics", "log_model", "log_param", "log_params", "metric_history", "model_history",
+    "log_metrics", "log_model", "log_param", "log_params", "metric_direction", "metric_history", "model_history",
     "model_versions", "models", "monitor", "monitoring", "pin", "promote", "run_notebook", "runs", "runs_table", "set_experiment", "set_store",
     "set_tag", "set_tags", "start_run", "sweep", "unalias", "unpin",
 ]

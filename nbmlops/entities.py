@@ -5,9 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from .html import run_html
+
+
+Direction = Literal["min", "max"]
+
+# Name fragments of metrics where lower is better; the panel reads the result through GET keys.
+LOWER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse", "logloss", "perplexity", "time", "latency")
+
+
+def metric_direction(key: str) -> Direction:
+    """Whether lower ("min") or higher ("max") is better for a metric, guessed from its name.
+
+    A name containing any of loss, error, err, mse, mae, rmse, logloss, perplexity, time or latency
+    (case-insensitive, anywhere in the name) is minimized; every other metric is maximized:
+    metric_direction("val_loss") == "min", metric_direction("fit_time") == "min",
+    metric_direction("accuracy") == "max".
+    """
+    lower = key.lower()
+    return "min" if any(fragment in lower for fragment in LOWER_IS_BETTER) else "max"
 
 
 class RunStatus(str, Enum):

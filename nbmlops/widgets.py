@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import search, tracking
 from .display import bundle, figure, ipywidgets, png
-from .entities import Run
+from .entities import Run, metric_direction
 from .errors import InvalidInputError, NbmlopsError
 from .html import (message_html, metrics_compare_html, params_compare_html, runs_page_html,
                    runs_summary_html)
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from .tracking import ActiveRun
 
-_MINIMIZED = re.compile(r"loss|error|rmse|mse|mae", re.IGNORECASE)
 _WIDE = ("params.", "metrics.", "tags.")
 
 
@@ -40,11 +39,6 @@ def _fresh_store() -> Store:
     t = tracking.tracker()
     t.flush()  # show this process's own latest writes
     return t.store
-
-
-def minimized(key: str) -> bool:
-    """Whether lower is better for this metric (its name mentions loss, error, rmse, mse or mae)."""
-    return bool(_MINIMIZED.search(key))
 
 
 def order_text(column: str, descending: bool = False) -> str:
@@ -393,14 +387,14 @@ class CompareView:
             values = [(r.run_id, r.metrics[key]) for r in self.runs
                       if key in r.metrics and not math.isnan(r.metrics[key])]
             if values:
-                best_values[key] = (min if minimized(key) else max)(v for _, v in values)
+                best_values[key] = (min if metric_direction(key) == "min" else max)(v for _, v in values)
                 self.best[key] = next(rid for rid, v in values if v == best_values[key])
         self._history: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
         self.only_differences = w.Checkbox(value=False, description="Only differences", indent=False)
         self.params_html = w.HTML()
-        self.metrics_html = w.HTML(metrics_compare_html(
-            self.runs, self.labels, self.metric_keys, best_values, [k for k in self.metric_keys if minimized(k)]))
+        minimized = [k for k in self.metric_keys if metric_direction(k) == "min"]
+        self.metrics_html = w.HTML(metrics_compare_html(self.runs, self.labels, self.metric_keys, best_values, minimized))
         self.metric_select = w.SelectMultiple(options=self.metric_keys, value=tuple(self.metric_keys[:1]),
                                               description="Charts", rows=min(6, max(2, len(self.metric_keys))))
         self.chart = w.Image(format="png", layout=w.Layout(max_width="100%"))
@@ -450,7 +444,7 @@ class CompareView:
                 if key in run.metrics:
                     steps, values = downsample(*self.history(run.run_id, key), MAX_PLOT_POINTS)
                     ax.plot(steps, values, label=label, marker="o" if len(steps) == 1 else None)
-            ax.set_title(f"{key} ({'lower' if minimized(key) else 'higher'} is better)", fontsize=10)
+            ax.set_title(f"{key} ({'lower' if metric_direction(key) == 'min' else 'higher'} is better)", fontsize=10)
             ax.set_xlabel("step")
             ax.grid(alpha=0.3)
             ax.legend(fontsize="small")

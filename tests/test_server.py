@@ -204,7 +204,16 @@ async def test_keys_for_column_choosers(api: Fetch, tracked: dict[str, str]) -> 
     keys = strict_json(await api("keys"))
     assert {"C", "solver", "layers"} <= set(keys["params"]) and "loss" in keys["metrics"] and "team" in keys["tags"]
     assert keys["params"] == sorted(keys["params"])
-    assert strict_json(await api("keys", params={"experiment": "nobody-here"})) == {"params": [], "metrics": [], "tags": []}
+    assert strict_json(await api("keys", params={"experiment": "nobody-here"})) == {
+        "params": [], "metrics": [], "tags": [], "directions": {}}
+
+
+async def test_keys_answer_each_metrics_direction(api: Fetch, fresh_store: Store) -> None:
+    with nbmlops.start_run(experiment="timing"):
+        nbmlops.log_metrics({"fit_time": 2.5, "accuracy": 0.9, "val_loss": 0.3, "Latency_ms": 12.0})
+    keys = strict_json(await api("keys"))
+    assert keys["directions"] == {"fit_time": "min", "accuracy": "max", "val_loss": "min", "Latency_ms": "min"}
+    assert set(keys["directions"]) == set(keys["metrics"])
 
 
 async def test_run_detail(api: Fetch, tracked: dict[str, str]) -> None:

@@ -192,6 +192,15 @@ def test_compare_by_prefix_and_duplicate_names(fresh_store: Store) -> None:
     assert view.param_rows == [] and "no params" in view.params_html.value
 
 
+def test_compare_marks_the_fastest_fit_time_best_as_the_panel_does(fresh_store: Store) -> None:
+    slow = log_run("slow", metrics={"fit_time": [9.0], "accuracy": [0.9]})
+    fast = log_run("fast", metrics={"fit_time": [1.5], "accuracy": [0.8]})
+    view = compare(slow, fast)
+    assert view.best == {"accuracy": slow, "fit_time": fast}
+    assert view.plot("fit_time").axes[0].get_title() == "fit_time (lower is better)"
+    assert nbmlops.metric_direction("fit_time") == "min" and nbmlops.metric_direction("accuracy") == "max"
+
+
 def test_live_plot_follows_the_active_run_and_draws_png(fresh_store: Store) -> None:
     with live_plot(["loss"]) as plot:
         with nbmlops.start_run(name="live") as run:

@@ -30,6 +30,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from .. import data, monitoring_service, registry, search
+from ..entities import metric_direction
 from ..errors import FilterSyntaxError, InvalidInputError, NbmlopsError, NotFoundError
 from ..gates import GateResult
 from ..lineage import lineage as lineage_of
@@ -345,11 +346,12 @@ class RunsHandler(NbmlopsHandler):
 
 
 class KeysHandler(NbmlopsHandler):
-    """GET keys: the param, metric and tag keys of the runs, for column choosers."""
+    """GET keys: the param, metric and tag keys of the runs, for column choosers, and each metric's direction."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        self.reply(await self.call(search.run_keys, self.get_query_arguments("experiment") or None))
+        keys = await self.call(search.run_keys, self.get_query_arguments("experiment") or None)
+        self.reply({**keys, "directions": {key: metric_direction(key) for key in keys["metrics"]}})
 
 
 class RunHandler(NbmlopsHandler):
