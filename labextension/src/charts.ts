@@ -368,7 +368,9 @@ export function diffRows(records: readonly Record<string, unknown>[]): DiffRow[]
   return Array.from(keys)
     .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
     .map(key => {
-      const values = records.map(record => (Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined));
+      const values = records.map(record =>
+        Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined
+      );
       const first = canonical(values[0]);
       return { key, values, differs: values.some(value => canonical(value) !== first) };
     });

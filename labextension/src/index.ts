@@ -1,8 +1,4 @@
-import {
-  ILayoutRestorer,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -83,7 +79,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => shell.activateById(sidebar.id)
     });
     commands.addCommand(CommandIDs.openRuns, {
-      label: args => (args.experiment ? trans.__('Open Runs of %1', String(args.experiment)) : trans.__('Open All Runs')),
+      label: args =>
+        args.experiment ? trans.__('Open Runs of %1', String(args.experiment)) : trans.__('Open All Runs'),
       caption: trans.__('Open the runs table'),
       icon: nbmlopsIcon,
       execute: args => show(createRunsView(context, typeof args.experiment === 'string' ? args.experiment : null))
@@ -131,7 +128,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     if (palette) {
       const category = trans.__('nbmlops');
-      for (const command of [CommandIDs.showExperiments, CommandIDs.openRuns, CommandIDs.openModels, CommandIDs.refresh]) {
+      for (const command of [
+        CommandIDs.showExperiments,
+        CommandIDs.openRuns,
+        CommandIDs.openModels,
+        CommandIDs.refresh
+      ]) {
         palette.addItem({ command, category });
       }
     }

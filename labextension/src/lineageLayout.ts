@@ -143,8 +143,14 @@ export function layoutLineage(graph: LineageGraph): LineageLayout {
   const labels = new Map<string, string>();
   const types = new Map<string, LineageNodeType>();
   for (const edge of graph.edges) {
-    labels.set(edge.source, labels.get(edge.source) ?? edge.source_label ?? edge.source.slice(edge.source.indexOf(':') + 1));
-    labels.set(edge.target, labels.get(edge.target) ?? edge.target_label ?? edge.target.slice(edge.target.indexOf(':') + 1));
+    labels.set(
+      edge.source,
+      labels.get(edge.source) ?? edge.source_label ?? edge.source.slice(edge.source.indexOf(':') + 1)
+    );
+    labels.set(
+      edge.target,
+      labels.get(edge.target) ?? edge.target_label ?? edge.target.slice(edge.target.indexOf(':') + 1)
+    );
     types.set(edge.source, edge.source_type ?? nodeType(edge.source));
     types.set(edge.target, edge.target_type ?? nodeType(edge.target));
   }
@@ -155,7 +161,9 @@ export function layoutLineage(graph: LineageGraph): LineageLayout {
 
   const used = LINEAGE_COLUMNS.filter(type => [...types.values()].includes(type));
   const start = used.map(type =>
-    [...labels.keys()].filter(id => types.get(id) === type).sort((a, b) => byLabel(labels.get(a) as string, labels.get(b) as string))
+    [...labels.keys()]
+      .filter(id => types.get(id) === type)
+      .sort((a, b) => byLabel(labels.get(a) as string, labels.get(b) as string))
   );
   const merged = new Map<string, LayoutEdge>();
   for (const edge of graph.edges) {
@@ -168,12 +176,21 @@ export function layoutLineage(graph: LineageGraph): LineageLayout {
       continue;
     }
     merged.set(key, {
-      source: edge.source, target: edge.target, kind: edge.kind, details: edge.detail ? [edge.detail] : [],
-      shape: 'forward', path: '', labelX: 0, labelY: 0
+      source: edge.source,
+      target: edge.target,
+      kind: edge.kind,
+      details: edge.detail ? [edge.detail] : [],
+      shape: 'forward',
+      path: '',
+      labelX: 0,
+      labelY: 0
     });
   }
   const edges = [...merged.values()];
-  const columns = orderColumns(start, edges.map(e => [e.source, e.target]));
+  const columns = orderColumns(
+    start,
+    edges.map(e => [e.source, e.target])
+  );
 
   const rowHeight = NODE_HEIGHT + ROW_GAP;
   const rows = Math.max(...columns.map(ids => ids.length));
@@ -182,8 +199,14 @@ export function layoutLineage(graph: LineageGraph): LineageLayout {
     const offset = ((rows - ids.length) * rowHeight) / 2;
     ids.forEach((id, r) => {
       nodes.set(id, {
-        id, type: types.get(id) as LineageNodeType, label: labels.get(id) as string, column: c, row: r,
-        x: PAD + c * (NODE_WIDTH + COLUMN_GAP), y: HEADER + PAD + offset + r * rowHeight, root: id === graph.root
+        id,
+        type: types.get(id) as LineageNodeType,
+        label: labels.get(id) as string,
+        column: c,
+        row: r,
+        x: PAD + c * (NODE_WIDTH + COLUMN_GAP),
+        y: HEADER + PAD + offset + r * rowHeight,
+        root: id === graph.root
       });
     });
   });

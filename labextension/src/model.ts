@@ -152,8 +152,10 @@ export class NbmlopsModel implements IDisposable {
 
   /** A run's artifact as a Blob. */
   artifact(runId: string, path: string): Promise<Blob> {
-    return requestBlob(apiPath('runs', runId, 'artifacts') + '/' + path.split('/').map(encodeURIComponent).join('/'),
-      this._settings);
+    return requestBlob(
+      apiPath('runs', runId, 'artifacts') + '/' + path.split('/').map(encodeURIComponent).join('/'),
+      this._settings
+    );
   }
 
   /** Dataset versions, by name or by run. */
@@ -183,7 +185,8 @@ export class NbmlopsModel implements IDisposable {
   /** A model's monitoring reports (oldest first) and the latest report's per-feature drift. */
   async monitoring(name: string): Promise<ModelMonitoring> {
     const body = await this._get<ModelMonitoring>(apiPath('models', name, 'monitoring'));
-    const optional = (value: unknown): number | null => (value === null || value === undefined ? null : decodeNumber(value));
+    const optional = (value: unknown): number | null =>
+      value === null || value === undefined ? null : decodeNumber(value);
     return {
       ...body,
       reports: body.reports.map(report => ({

@@ -46,7 +46,11 @@ async function exists(app: JupyterFrontEnd, path: string): Promise<boolean> {
  * The current path of the notebook whose kernel is `kernelId`, if that kernel still lives: first a
  * notebook open in this JupyterLab (it knows its path after any rename), then the server's sessions.
  */
-async function livePath(app: JupyterFrontEnd, kernelId: string, notebooks: INotebookTracker | null): Promise<string | null> {
+async function livePath(
+  app: JupyterFrontEnd,
+  kernelId: string,
+  notebooks: INotebookTracker | null
+): Promise<string | null> {
   const open = notebooks?.find(panel => panel.sessionContext.session?.kernel?.id === kernelId);
   if (open) {
     return open.context.path;

@@ -20,7 +20,19 @@ import {
 
 describe('metric direction', () => {
   it('treats losses, errors and times as lower-is-better', () => {
-    for (const name of ['loss', 'val_loss', 'test/error', 'err_rate', 'MSE', 'mae', 'rmse', 'logloss', 'perplexity', 'fit_time', 'p99_latency']) {
+    for (const name of [
+      'loss',
+      'val_loss',
+      'test/error',
+      'err_rate',
+      'MSE',
+      'mae',
+      'rmse',
+      'logloss',
+      'perplexity',
+      'fit_time',
+      'p99_latency'
+    ]) {
       expect(metricDirection(name)).toBe('min');
     }
   });
@@ -203,7 +215,10 @@ describe('parameter diff', () => {
   });
 
   it('compares NaN as equal to NaN and 1 as different from "1"', () => {
-    const rows = diffRows([{ a: NaN, b: 1 }, { a: NaN, b: '1' }]);
+    const rows = diffRows([
+      { a: NaN, b: 1 },
+      { a: NaN, b: '1' }
+    ]);
     expect(rows.map(r => r.differs)).toEqual([false, true]);
   });
 });

@@ -40,10 +40,15 @@ function run(id: string, name: string, params: RunDetail['params'], metrics: Rec
 
 const RUNS: Record<string, RunDetail> = {
   r1: run('r1', 'baseline', { lr: 0.1, optimizer: 'adam', seed: 7 }, { accuracy: 0.91, val_loss: 0.35 }),
-  r2: run('r2', 'wider 🚀 ' + 'x'.repeat(200), { lr: 0.01, optimizer: 'adam', seed: 7, layers: 4 }, {
-    accuracy: 0.88,
-    val_loss: 0.3
-  }),
+  r2: run(
+    'r2',
+    'wider 🚀 ' + 'x'.repeat(200),
+    { lr: 0.01, optimizer: 'adam', seed: 7, layers: 4 },
+    {
+      accuracy: 0.88,
+      val_loss: 0.3
+    }
+  ),
   r3: run('r3', 'nan run', { lr: 0.5, optimizer: 'sgd', seed: 7 }, { accuracy: 'NaN' })
 };
 
@@ -59,7 +64,11 @@ function serve(runs: Record<string, RunDetail>): void {
         total: 3,
         downsampled: false,
         max_points: 4000,
-        points: { step: [0, 1, 2], timestamp: ['2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', '2026-01-01T00:00:02Z'], value: [1, 'NaN', 0.5] }
+        points: {
+          step: [0, 1, 2],
+          timestamp: ['2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', '2026-01-01T00:00:02Z'],
+          value: [1, 'NaN', 0.5]
+        }
       } as never;
     }
     throw new ApiError(`run ${parts[1]} not found`, 404);
@@ -95,7 +104,9 @@ describe('CompareView', () => {
   it('asks for two or more runs when given fewer', async () => {
     serve(RUNS);
     await renderCompare(['r1']);
-    expect(screen.getByRole('status').textContent).toMatch(/select two or more runs in the runs table and press Compare/i);
+    expect(screen.getByRole('status').textContent).toMatch(
+      /select two or more runs in the runs table and press Compare/i
+    );
     expect(mockedRequest).not.toHaveBeenCalled();
   });
 
@@ -122,9 +133,11 @@ describe('CompareView', () => {
     await renderCompare(['r1', 'r2']);
     const table = screen.getByRole('table', { name: 'Metrics' });
     const bestIn = (metric: string): string[] =>
-      Array.from(within(table).getByRole('row', { name: new RegExp(`^${metric}`) }).querySelectorAll('td[data-best]')).map(
-        cell => cell.textContent ?? ''
-      );
+      Array.from(
+        within(table)
+          .getByRole('row', { name: new RegExp(`^${metric}`) })
+          .querySelectorAll('td[data-best]')
+      ).map(cell => cell.textContent ?? '');
     expect(bestIn('accuracy')).toEqual(['0.91 (best)']);
     expect(bestIn('val_loss')).toEqual(['0.3 (best)']); // loss: lower is better
 
@@ -142,7 +155,11 @@ describe('CompareView', () => {
     const runs = screen.getByRole('list', { name: 'Compared runs' });
     fireEvent.click(within(runs).getByRole('button', { name: 'baseline' }));
     expect(actions.openRun).toHaveBeenCalledWith('r1');
-    expect(within(runs).getByRole('button', { name: /^wider 🚀 x+$/ }).getAttribute('title')).toContain('x'.repeat(200));
+    expect(
+      within(runs)
+        .getByRole('button', { name: /^wider 🚀 x+$/ })
+        .getAttribute('title')
+    ).toContain('x'.repeat(200));
     // NaN is shown, never "best"
     const accuracy = within(screen.getByRole('table', { name: 'Metrics' })).getByRole('row', { name: /^accuracy/ });
     expect(accuracy.textContent).toContain('NaN');
@@ -150,7 +167,9 @@ describe('CompareView', () => {
     expect(screen.getByRole('img', { name: /Parallel coordinates of 3 runs/ })).toBeTruthy();
     const scatter = screen.getByRole('region', { name: 'Scatter' });
     expect((within(scatter).getByRole('combobox', { name: 'X axis' }) as HTMLSelectElement).value).toBe('param:lr');
-    expect(within(screen.getByRole('figure', { name: 'val_loss' })).getByRole('checkbox', { name: 'Log scale' })).toBeTruthy();
+    expect(
+      within(screen.getByRole('figure', { name: 'val_loss' })).getByRole('checkbox', { name: 'Log scale' })
+    ).toBeTruthy();
   });
 
   it('says which run cannot be compared when one was deleted', async () => {
@@ -196,6 +215,10 @@ describe('MetricChart', () => {
       'runs/r2/metrics/val_loss?max_points=4000'
     ]);
     fireEvent.click(within(legend).getByRole('button', { name: /baseline/ }));
-    expect(within(legend).getByRole('button', { name: /baseline/ }).getAttribute('aria-pressed')).toBe('false');
+    expect(
+      within(legend)
+        .getByRole('button', { name: /baseline/ })
+        .getAttribute('aria-pressed')
+    ).toBe('false');
   });
 });

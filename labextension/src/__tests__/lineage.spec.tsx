@@ -25,8 +25,14 @@ function edge(source: string, target: string, kind: LineageEdge['kind'], detail:
         ? id.slice(6)
         : id.slice(id.indexOf(':') + 1).replace(/[@/](\d+)$/, ' v$1');
   return {
-    source, target, kind, detail, source_type: type(source), target_type: type(target),
-    source_label: label(source), target_label: label(target)
+    source,
+    target,
+    kind,
+    detail,
+    source_type: type(source),
+    target_type: type(target),
+    source_label: label(source),
+    target_label: label(target)
   };
 }
 
@@ -42,7 +48,13 @@ const promoted: LineageData = {
 };
 
 function actions(): jest.Mocked<Actions> {
-  return { openRuns: jest.fn(), openRun: jest.fn(), compare: jest.fn(), openModels: jest.fn(), openNotebook: jest.fn() };
+  return {
+    openRuns: jest.fn(),
+    openRun: jest.fn(),
+    compare: jest.fn(),
+    openModels: jest.fn(),
+    openNotebook: jest.fn()
+  };
 }
 
 describe('layoutLineage', () => {
@@ -87,16 +99,37 @@ describe('layoutLineage', () => {
       ]
     };
     const links: [string, string][] = graph.edges.map(e => [e.source, e.target]);
-    expect(crossings([['dataset:alpha@1', 'dataset:beta@1'], ['run:aa', 'run:bb'], ['model:m/1', 'model:m/2']], links)).toBe(1);
+    expect(
+      crossings(
+        [
+          ['dataset:alpha@1', 'dataset:beta@1'],
+          ['run:aa', 'run:bb'],
+          ['model:m/1', 'model:m/2']
+        ],
+        links
+      )
+    ).toBe(1);
     const layout = layoutLineage(graph);
-    const column = (type: string) => layout.nodes.filter(n => n.type === type).sort((a, b) => a.row - b.row).map(n => n.id);
+    const column = (type: string) =>
+      layout.nodes
+        .filter(n => n.type === type)
+        .sort((a, b) => a.row - b.row)
+        .map(n => n.id);
     expect(column('run')).toEqual(['run:bb', 'run:aa']);
     expect(crossings([column('dataset'), column('run'), column('model')], links)).toBe(0);
   });
 
   it('keeps the order it was given when nothing crosses', () => {
-    const columns = [['a', 'b'], ['c', 'd']];
-    expect(orderColumns(columns, [['a', 'c'], ['b', 'd']])).toEqual(columns);
+    const columns = [
+      ['a', 'b'],
+      ['c', 'd']
+    ];
+    expect(
+      orderColumns(columns, [
+        ['a', 'c'],
+        ['b', 'd']
+      ])
+    ).toEqual(columns);
   });
 
   it('draws retrains back to the runs column and reproduces within it, both curved', () => {
@@ -149,7 +182,16 @@ describe('LineageGraph', () => {
     render(<LineageGraph model={model} trans={trans} actions={actions()} subject="run:r1aaaaaa" />);
     const graph = await screen.findByRole('group', { name: 'Lineage of train-r1 (r1aaaaaa, FINISHED)' });
     expect(api.mock.calls[0][0]).toBe('lineage?ref=run%3Ar1aaaaaa');
-    for (const text of ['customers v1', 'holdout v1', 'churn v1', 'churn@production', 'Datasets', 'Aliases', 'train', 'test']) {
+    for (const text of [
+      'customers v1',
+      'holdout v1',
+      'churn v1',
+      'churn@production',
+      'Datasets',
+      'Aliases',
+      'train',
+      'test'
+    ]) {
       expect(within(graph).getByText(text, { selector: 'text' })).toBeTruthy();
     }
     const run = within(graph).getByRole('link', { name: 'Open run train-r1 (r1aaaaaa, FINISHED)' });

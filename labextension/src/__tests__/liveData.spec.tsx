@@ -12,8 +12,18 @@ jest.mock('../api', () => {
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const api = require('../api') as { requestAPI: jest.Mock };
 
-function Probe(props: { model: NbmlopsModel; id: string; fetch: (id: string) => Promise<{ v: string }>; renders: unknown[] }) {
-  const { data, error } = useLiveData(props.model, props.id, () => props.fetch(props.id), d => d?.v !== 'done');
+function Probe(props: {
+  model: NbmlopsModel;
+  id: string;
+  fetch: (id: string) => Promise<{ v: string }>;
+  renders: unknown[];
+}) {
+  const { data, error } = useLiveData(
+    props.model,
+    props.id,
+    () => props.fetch(props.id),
+    d => d?.v !== 'done'
+  );
   props.renders.push(data);
   return <p role="status">{data?.v ?? (error ? String((error as Error).message) : 'loading')}</p>;
 }

@@ -65,8 +65,13 @@ describe('NbmlopsModel', () => {
   });
 
   it('encodes metric keys and model names as single path segments', async () => {
-    api.requestAPI.mockResolvedValue({ key: 'train/loss', total: 2, downsampled: false, max_points: 10,
-      points: { step: [0, 1], timestamp: ['', ''], value: [1, '-Infinity'] } });
+    api.requestAPI.mockResolvedValue({
+      key: 'train/loss',
+      total: 2,
+      downsampled: false,
+      max_points: 10,
+      points: { step: [0, 1], timestamp: ['', ''], value: [1, '-Infinity'] }
+    });
     const history = await model.metricHistory('r1', 'train/loss', 10);
     expect(api.requestAPI.mock.calls[0][0]).toBe('runs/r1/metrics/train%2Floss?max_points=10');
     expect(history.points.value).toEqual([1, -Infinity]);

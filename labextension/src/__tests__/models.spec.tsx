@@ -85,10 +85,22 @@ function serve(models: ModelSummary[] = [summary], promote?: () => unknown): voi
       const [, n] = (params.get('ref') as string).split('/');
       const run = `run:run${n}00000000`;
       const edges = [
-        { source: 'dataset:customers@1', target: run, kind: 'used', detail: 'train', source_label: 'customers v1',
-          target_label: `train-${n}` },
-        { source: run, target: `model:churn/${n}`, kind: 'registered', detail: null, source_label: `train-${n}`,
-          target_label: `churn v${n}` }
+        {
+          source: 'dataset:customers@1',
+          target: run,
+          kind: 'used',
+          detail: 'train',
+          source_label: 'customers v1',
+          target_label: `train-${n}`
+        },
+        {
+          source: run,
+          target: `model:churn/${n}`,
+          kind: 'registered',
+          detail: null,
+          source_label: `train-${n}`,
+          target_label: `churn v${n}`
+        }
       ];
       return {
         root: `model:churn/${n}`,
@@ -127,7 +139,13 @@ function serve(models: ModelSummary[] = [summary], promote?: () => unknown): voi
 }
 
 function actions(): jest.Mocked<Actions> {
-  return { openRuns: jest.fn(), openRun: jest.fn(), compare: jest.fn(), openModels: jest.fn(), openNotebook: jest.fn() };
+  return {
+    openRuns: jest.fn(),
+    openRun: jest.fn(),
+    compare: jest.fn(),
+    openModels: jest.fn(),
+    openNotebook: jest.fn()
+  };
 }
 
 /** Render the view on churn, open the promote dialog of `n` and type `gate` when given. */
@@ -239,7 +257,12 @@ describe('ModelsView', () => {
     expect(posted).toEqual([
       {
         path: 'models/churn/aliases',
-        body: { version: 3, alias: 'production', gate: 'metrics.accuracy <= champion.metrics.accuracy', reason: 'smaller model' }
+        body: {
+          version: 3,
+          alias: 'production',
+          gate: 'metrics.accuracy <= champion.metrics.accuracy',
+          reason: 'smaller model'
+        }
       }
     ]);
     expect(screen.getByText('production now points at v3.')).toBeTruthy();

@@ -51,7 +51,13 @@ function report(day: number, share: number | string, metrics: Record<string, unk
   };
 }
 
-function feature(column: string, test: string, score: unknown, threshold: number, drifted: boolean): Record<string, unknown> {
+function feature(
+  column: string,
+  test: string,
+  score: unknown,
+  threshold: number,
+  drifted: boolean
+): Record<string, unknown> {
   return {
     report_id: 'r3',
     version: 1,

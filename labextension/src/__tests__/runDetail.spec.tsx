@@ -61,14 +61,30 @@ const base: RunDetail = {
 function serve(run: RunDetail | ApiError): void {
   api.mockImplementation(async (path: string) => {
     if (path.startsWith('runs/') && path.includes('/metrics/')) {
-      return { key: 'accuracy', total: 2, downsampled: false, max_points: 4000,
-        points: { step: [0, 1], timestamp: ['2026-03-01T12:00:00Z', '2026-03-01T12:00:01Z'], value: [0.8, 0.91] } } as never;
+      return {
+        key: 'accuracy',
+        total: 2,
+        downsampled: false,
+        max_points: 4000,
+        points: { step: [0, 1], timestamp: ['2026-03-01T12:00:00Z', '2026-03-01T12:00:01Z'], value: [0.8, 0.91] }
+      } as never;
     }
     if (path.startsWith('lineage?')) {
-      return { root: `run:${base.run_id}`, edges: [
-        { source: 'dataset:customers@2', target: `run:${base.run_id}`, kind: 'used', detail: 'train', source_type: 'dataset',
-          target_type: 'run', source_label: 'customers v2', target_label: 'train-rf' }
-      ] } as never;
+      return {
+        root: `run:${base.run_id}`,
+        edges: [
+          {
+            source: 'dataset:customers@2',
+            target: `run:${base.run_id}`,
+            kind: 'used',
+            detail: 'train',
+            source_type: 'dataset',
+            target_type: 'run',
+            source_label: 'customers v2',
+            target_label: 'train-rf'
+          }
+        ]
+      } as never;
     }
     if (path.startsWith('runs/')) {
       if (run instanceof ApiError) {
@@ -81,7 +97,13 @@ function serve(run: RunDetail | ApiError): void {
 }
 
 function actions(): jest.Mocked<Actions> {
-  return { openRuns: jest.fn(), openRun: jest.fn(), compare: jest.fn(), openModels: jest.fn(), openNotebook: jest.fn() };
+  return {
+    openRuns: jest.fn(),
+    openRun: jest.fn(),
+    compare: jest.fn(),
+    openModels: jest.fn(),
+    openNotebook: jest.fn()
+  };
 }
 
 describe('RunDetailView', () => {
@@ -98,8 +120,12 @@ describe('RunDetailView', () => {
   });
 
   it('shows the traceback of a failed run first', async () => {
-    serve({ ...base, status: 'FAILED', error: 'Traceback (most recent call last):\nZeroDivisionError: division by zero',
-      tags: { ...base.tags, 'runner.failed_cell': '3' } });
+    serve({
+      ...base,
+      status: 'FAILED',
+      error: 'Traceback (most recent call last):\nZeroDivisionError: division by zero',
+      tags: { ...base.tags, 'runner.failed_cell': '3' }
+    });
     render(<RunDetailView model={model} trans={trans} actions={actions()} runId={base.run_id} />);
     const heading = await screen.findByRole('heading', { name: 'The run failed in cell 3' });
     expect(screen.getByLabelText('Traceback').textContent).toContain('ZeroDivisionError: division by zero');
@@ -137,7 +163,9 @@ describe('RunDetailView', () => {
     const created = jest.fn(() => 'blob:x');
     Object.assign(URL, { createObjectURL: created, revokeObjectURL: jest.fn() });
     // jsdom cannot navigate: record the click on the download link instead
-    const clicked = jest.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+    const clicked = jest.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (
+      this: HTMLAnchorElement
+    ) {
       expect(this.download).toBe('model.skops');
     });
     render(<RunDetailView model={model} trans={trans} actions={actions()} runId={base.run_id} />);

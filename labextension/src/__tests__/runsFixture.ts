@@ -57,7 +57,10 @@ export function fakeServer(runs: RunRecord[]): FakeServer {
       server.requests.push(params);
       const where = params.get('where') ?? '';
       if (server.reject && where === server.reject.where) {
-        throw new ApiError(server.reject.message, 400, { error: server.reject.message, position: server.reject.position });
+        throw new ApiError(server.reject.message, 400, {
+          error: server.reject.message,
+          position: server.reject.position
+        });
       }
       let matching = server.runs;
       const match = /^params\.C = ([\d.]+)$/.exec(where);

@@ -61,7 +61,14 @@ describe('RunsQuery', () => {
   });
 
   it('keeps a bounded cache', async () => {
-    const query = new RunsQuery({ model, experiments: null, blockSize: 100, maxBlocks: 3, fetchDelay: 0, storage: null });
+    const query = new RunsQuery({
+      model,
+      experiments: null,
+      blockSize: 100,
+      maxBlocks: 3,
+      fetchDelay: 0,
+      storage: null
+    });
     await query.start();
     for (const start of [1000, 2000, 3000, 4000]) {
       query.ensureRange(start, start + 50);
@@ -137,7 +144,14 @@ describe('RunsQuery', () => {
   });
 
   it('does not refresh blocks that just arrived or are still loading', async () => {
-    const query = new RunsQuery({ model, experiments: null, blockSize: 100, fetchDelay: 0, freshFor: 60_000, storage: null });
+    const query = new RunsQuery({
+      model,
+      experiments: null,
+      blockSize: 100,
+      fetchDelay: 0,
+      freshFor: 60_000,
+      storage: null
+    });
     await query.start();
     await query.refresh();
     expect(server.requests).toHaveLength(1);
@@ -163,7 +177,14 @@ describe('RunsQuery', () => {
     const query = newQuery(storage);
     await query.start();
     expect(query.columns.map(c => c.id)).toEqual([
-      'status', 'name', 'start_time', 'duration', 'notebook', 'params.C', 'params.batch size', 'metrics.acc'
+      'status',
+      'name',
+      'start_time',
+      'duration',
+      'notebook',
+      'params.C',
+      'params.batch size',
+      'metrics.acc'
     ]);
     query.toggleColumn('tags.team');
     query.toggleColumn('params.C');

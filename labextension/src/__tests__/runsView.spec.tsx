@@ -35,7 +35,13 @@ beforeEach(() => {
   mockedRequest.mockReset();
   mockedRequest.mockImplementation(((path: string) => server.handle(path)) as typeof requestAPI);
   model = new NbmlopsModel();
-  actions = { openRuns: jest.fn(), openRun: jest.fn(), compare: jest.fn(), openModels: jest.fn(), openNotebook: jest.fn() };
+  actions = {
+    openRuns: jest.fn(),
+    openRun: jest.fn(),
+    compare: jest.fn(),
+    openModels: jest.fn(),
+    openNotebook: jest.fn()
+  };
 });
 
 afterEach(() => {
@@ -59,7 +65,16 @@ describe('RunsView', () => {
     expect(offsets()).toEqual(['0']);
     const headers = screen.getAllByRole('columnheader').map(h => h.textContent?.replace(/[▲▼]/, ''));
     expect(headers).toEqual(
-      expect.arrayContaining(['Status', 'Name', 'Start', 'Duration', 'Notebook', 'paramC', 'parambatch size', 'metricacc'])
+      expect.arrayContaining([
+        'Status',
+        'Name',
+        'Start',
+        'Duration',
+        'Notebook',
+        'paramC',
+        'parambatch size',
+        'metricacc'
+      ])
     );
     expect(headers.some(h => h?.includes('team'))).toBe(false); // no tags by default
     expect(screen.getAllByText('train.ipynb')[0].getAttribute('title')).toBe('work/notebooks/train.ipynb');

@@ -16,7 +16,13 @@ const api = require('../api') as { requestAPI: jest.Mock; ApiError: any };
 const trans = nullTranslator.load('nbmlops');
 
 function actions(): jest.Mocked<Actions> {
-  return { openRuns: jest.fn(), openRun: jest.fn(), compare: jest.fn(), openModels: jest.fn(), openNotebook: jest.fn() };
+  return {
+    openRuns: jest.fn(),
+    openRun: jest.fn(),
+    compare: jest.fn(),
+    openModels: jest.fn(),
+    openNotebook: jest.fn()
+  };
 }
 
 async function mount(model: NbmlopsModel, spy: Actions): Promise<void> {

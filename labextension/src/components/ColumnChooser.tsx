@@ -70,7 +70,12 @@ export function ColumnChooser(props: ColumnChooserProps): React.ReactElement {
         {trans.__('Columns')}
       </button>
       {open ? (
-        <div id={dialogId} className="jp-nbmlops-runs-chooser-popup" role="dialog" aria-label={trans.__('Choose columns')}>
+        <div
+          id={dialogId}
+          className="jp-nbmlops-runs-chooser-popup"
+          role="dialog"
+          aria-label={trans.__('Choose columns')}
+        >
           <input
             type="search"
             className="jp-mod-styled jp-nbmlops-runs-chooser-search"
@@ -96,7 +101,11 @@ export function ColumnChooser(props: ColumnChooserProps): React.ReactElement {
                   <legend>
                     {label}{' '}
                     <span className="jp-nbmlops-muted">
-                      {trans.__('%1 of %2 shown', all.filter(key => chosen.has(keyColumn(kind, key).id)).length, all.length)}
+                      {trans.__(
+                        '%1 of %2 shown',
+                        all.filter(key => chosen.has(keyColumn(kind, key).id)).length,
+                        all.length
+                      )}
                     </span>
                   </legend>
                   <div className="jp-nbmlops-runs-chooser-actions">

@@ -42,7 +42,11 @@ function labelled(runs: RunDetail[]): Compared[] {
   runs.forEach(run => counts.set(run.name, (counts.get(run.name) ?? 0) + 1));
   return runs.map((run, index) => ({
     run,
-    label: !run.name ? run.run_id.slice(0, 8) : counts.get(run.name)! > 1 ? `${run.name} (${run.run_id.slice(0, 8)})` : run.name,
+    label: !run.name
+      ? run.run_id.slice(0, 8)
+      : counts.get(run.name)! > 1
+        ? `${run.name} (${run.run_id.slice(0, 8)})`
+        : run.name,
     color: colorOf(index)
   }));
 }
@@ -167,7 +171,12 @@ function RunsHeader(props: SectionProps & { actions: Actions }): React.ReactElem
 }
 
 /** A section with a heading its content is labelled by. */
-function Section(props: { id: string; title: string; tools?: React.ReactNode; children: React.ReactNode }): React.ReactElement {
+function Section(props: {
+  id: string;
+  title: string;
+  tools?: React.ReactNode;
+  children: React.ReactNode;
+}): React.ReactElement {
   return (
     <section className="jp-nbmlops-compare-section" aria-labelledby={props.id}>
       <div className="jp-nbmlops-compare-section-header">
@@ -229,14 +238,16 @@ function ParamsSection(props: SectionProps): React.ReactElement {
       title={trans.__('Parameters')}
       tools={
         <label className="jp-nbmlops-compare-tool">
-          <input type="checkbox" checked={onlyDifferences} onChange={event => setOnlyDifferences(event.target.checked)} />{' '}
+          <input
+            type="checkbox"
+            checked={onlyDifferences}
+            onChange={event => setOnlyDifferences(event.target.checked)}
+          />{' '}
           {trans.__('Only differences')}
         </label>
       }
     >
-      <p className="jp-nbmlops-muted">
-        {trans.__('%1 of %2 parameters differ.', differing, rows.length)}
-      </p>
+      <p className="jp-nbmlops-muted">{trans.__('%1 of %2 parameters differ.', differing, rows.length)}</p>
       {shown.length === 0 ? (
         <p className="jp-nbmlops-muted">
           {rows.length === 0 ? trans.__('These runs have no parameters.') : trans.__('All parameters are equal.')}
@@ -339,7 +350,9 @@ function Chooser(props: {
             checked={chosen.has(option)}
             onChange={event =>
               props.onChange(
-                event.target.checked ? props.options.filter(o => chosen.has(o) || o === option) : props.chosen.filter(o => o !== option)
+                event.target.checked
+                  ? props.options.filter(o => chosen.has(o) || o === option)
+                  : props.chosen.filter(o => o !== option)
               )
             }
           />{' '}
@@ -458,8 +471,22 @@ function ScatterSection(props: SectionProps & { actions: Actions }): React.React
       ) : (
         <>
           <div className="jp-nbmlops-compare-tools">
-            <FieldSelect label={trans.__('X axis')} value={xField} params={params} metrics={metrics} trans={trans} onChange={setX} />
-            <FieldSelect label={trans.__('Y axis')} value={yField} params={[]} metrics={metrics} trans={trans} onChange={setY} />
+            <FieldSelect
+              label={trans.__('X axis')}
+              value={xField}
+              params={params}
+              metrics={metrics}
+              trans={trans}
+              onChange={setX}
+            />
+            <FieldSelect
+              label={trans.__('Y axis')}
+              value={yField}
+              params={[]}
+              metrics={metrics}
+              trans={trans}
+              onChange={setY}
+            />
           </div>
           <ScatterPlot
             trans={trans}
@@ -482,7 +509,9 @@ function ParallelSection(props: SectionProps & { actions: Actions }): React.Reac
   const [axes, setAxes] = React.useState<string[] | null>(null);
   const [metric, setMetric] = React.useState<string | null>(null);
   const suggested = differingParams(compared);
-  const chosen = (axes ?? (suggested.length > 0 ? suggested : params).slice(0, DEFAULT_AXES)).filter(p => params.includes(p));
+  const chosen = (axes ?? (suggested.length > 0 ? suggested : params).slice(0, DEFAULT_AXES)).filter(p =>
+    params.includes(p)
+  );
   const colorBy = metric !== null && metrics.includes(metric) ? metric : metrics[0];
   const runs = React.useMemo(() => compared.map(c => ({ id: c.run.run_id, label: c.label })), [compared]);
   const chosenKey = chosen.join('\u0000');

@@ -38,7 +38,9 @@ export function LineageGraph(props: LineageGraphProps): React.ReactElement {
   if (!layout) {
     return (
       <p className="jp-nbmlops-muted jp-nbmlops-lineage-empty">
-        {trans.__('No lineage yet: log a dataset with nbmlops.log_dataset and a model with nbmlops.log_model in the same run')}
+        {trans.__(
+          'No lineage yet: log a dataset with nbmlops.log_dataset and a model with nbmlops.log_model in the same run'
+        )}
       </p>
     );
   }
@@ -124,7 +126,13 @@ function LineageEdgePath(props: { edge: LayoutEdge; arrow: string; trans: Transl
         <title>{tip}</title>
       </path>
       {label ? (
-        <text className="jp-nbmlops-lineage-edge-label" x={edge.labelX} y={edge.labelY} textAnchor="middle" dominantBaseline="central">
+        <text
+          className="jp-nbmlops-lineage-edge-label"
+          x={edge.labelX}
+          y={edge.labelY}
+          textAnchor="middle"
+          dominantBaseline="central"
+        >
           {label}
         </text>
       ) : null}

@@ -236,7 +236,11 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
       ) : null}
       {overlay && overlay.hidden > 0 ? (
         <p className="jp-nbmlops-chart-note">
-          {trans._n('%1 value <= 0 is hidden on the log scale.', '%1 values <= 0 are hidden on the log scale.', overlay.hidden)}
+          {trans._n(
+            '%1 value <= 0 is hidden on the log scale.',
+            '%1 values <= 0 are hidden on the log scale.',
+            overlay.hidden
+          )}
         </p>
       ) : null}
       {largest > 0 ? (
@@ -286,7 +290,14 @@ function Plot(props: PlotProps): React.ReactElement {
   hoverRef.current = onHover;
 
   const smoothed = overlay.smoothed !== null;
-  const layout = JSON.stringify([histories.map(h => [h.label, h.color]), xMode, overlay.logUsable, smoothed, height, theme]);
+  const layout = JSON.stringify([
+    histories.map(h => [h.label, h.color]),
+    xMode,
+    overlay.logUsable,
+    smoothed,
+    height,
+    theme
+  ]);
 
   const data = React.useMemo<uPlot.AlignedData>(
     () => [overlay.x, ...overlay.raw, ...(overlay.smoothed ?? [])] as unknown as uPlot.AlignedData,
@@ -373,7 +384,13 @@ function Plot(props: PlotProps): React.ReactElement {
   }, [hidden, histories, smoothed, layout]);
 
   return (
-    <div className="jp-nbmlops-chart-plot" ref={box} role="img" aria-label={props.label} style={{ minHeight: height }} />
+    <div
+      className="jp-nbmlops-chart-plot"
+      ref={box}
+      role="img"
+      aria-label={props.label}
+      style={{ minHeight: height }}
+    />
   );
 }
 
@@ -400,8 +417,7 @@ function Legend(props: LegendProps): React.ReactElement {
       ) : null}
       <ul aria-label={trans.__('Runs in the chart')}>
         {histories.map((h, i) => {
-          const value =
-            hover === null ? null : valueNear((overlay.smoothed ?? overlay.raw)[i], hover);
+          const value = hover === null ? null : valueNear((overlay.smoothed ?? overlay.raw)[i], hover);
           const raw = hover === null || !overlay.smoothed ? null : valueNear(overlay.raw[i], hover);
           const off = hidden.has(h.runId);
           return (

@@ -13,7 +13,9 @@ export function ModelHistory(props: {
 }): React.ReactElement {
   const { name, history, trans, now } = props;
   if (history.length === 0) {
-    return <p className="jp-nbmlops-muted">{trans.__('No alias was ever set: promote a version to start the history.')}</p>;
+    return (
+      <p className="jp-nbmlops-muted">{trans.__('No alias was ever set: promote a version to start the history.')}</p>
+    );
   }
   const newestFirst = [...history].reverse();
   return (
@@ -48,9 +50,7 @@ export function ModelHistory(props: {
                   <>
                     <code>{entry.gate}</code>
                     {entry.gate_outcome ? (
-                      <div className="jp-nbmlops-model-outcome">
-                        {trans.__('passed: %1', entry.gate_outcome)}
-                      </div>
+                      <div className="jp-nbmlops-model-outcome">{trans.__('passed: %1', entry.gate_outcome)}</div>
                     ) : null}
                   </>
                 ) : (

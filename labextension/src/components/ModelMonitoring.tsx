@@ -31,7 +31,6 @@ function monitorTarget(detail: ModelDetail): string {
   return `${detail.name}/${detail.versions[0].version}`;
 }
 
-
 /**
  * The Models view's monitoring section: drift share over time (one point per report, the 50%
  * dataset-drift line, versions in colors), performance over time when reports had labels, and the
@@ -83,7 +82,11 @@ export function ModelMonitoring(props: ModelMonitoringProps): React.ReactElement
 }
 
 /** One report in a line: when, which version, how much drifted, and its performance metrics. */
-function ReportLine(props: { trans: TranslationBundle; report: MonitoringReport; latest: boolean }): React.ReactElement {
+function ReportLine(props: {
+  trans: TranslationBundle;
+  report: MonitoringReport;
+  latest: boolean;
+}): React.ReactElement {
   const { trans, report, latest } = props;
   const metrics = Object.entries(report.metrics).sort(([a], [b]) => a.localeCompare(b));
   return (
@@ -93,7 +96,12 @@ function ReportLine(props: { trans: TranslationBundle; report: MonitoringReport;
       {' · '}
       <strong>v{report.version}</strong>
       {' · '}
-      {trans.__('%1 of %2 columns drifted (%3)', report.drifted_columns, report.n_columns, formatShare(report.drift_share))}{' '}
+      {trans.__(
+        '%1 of %2 columns drifted (%3)',
+        report.drifted_columns,
+        report.n_columns,
+        formatShare(report.drift_share)
+      )}{' '}
       <DriftBadge drifted={report.dataset_drift}>
         {report.dataset_drift ? trans.__('dataset drift') : trans.__('no dataset drift')}
       </DriftBadge>
@@ -140,7 +148,11 @@ function FeatureTable(props: {
   return (
     <div className="jp-nbmlops-model-scroll">
       <p className="jp-nbmlops-monitoring-caption">
-        {trans.__('Per-feature drift of the latest report (v%1, %2)', first.version, new Date(first.timestamp).toLocaleString())}
+        {trans.__(
+          'Per-feature drift of the latest report (v%1, %2)',
+          first.version,
+          new Date(first.timestamp).toLocaleString()
+        )}
       </p>
       <table
         className="jp-nbmlops-run-table jp-nbmlops-model-table jp-nbmlops-monitoring-features"
@@ -178,18 +190,21 @@ function FeatureTable(props: {
                       : trans.__('distance: drift at %1 or more', f.threshold)
                   }
                 >
-                  <span className="jp-nbmlops-chart-value">
-                    {scored ? short(f.score as number) : '–'}
-                  </span>{' '}
+                  <span className="jp-nbmlops-chart-value">{scored ? short(f.score as number) : '–'}</span>{' '}
                   <span className="jp-nbmlops-muted">
-                    {scored ? ((f.score as number) < f.threshold ? '<' : '≥') : trans.__('vs')} {formatNumber(f.threshold)}
+                    {scored ? ((f.score as number) < f.threshold ? '<' : '≥') : trans.__('vs')}{' '}
+                    {formatNumber(f.threshold)}
                   </span>
                 </td>
                 <td>
                   <DriftBadge drifted={f.drifted}>{f.drifted ? trans.__('drift') : trans.__('no drift')}</DriftBadge>
                 </td>
                 <td className="jp-nbmlops-num">{f.psi === null ? '–' : short(f.psi, 3)}</td>
-                <td className={(f.current_nulls ?? 0) > (f.reference_nulls ?? 0) ? 'jp-nbmlops-monitoring-nulls-up' : undefined}>
+                <td
+                  className={
+                    (f.current_nulls ?? 0) > (f.reference_nulls ?? 0) ? 'jp-nbmlops-monitoring-nulls-up' : undefined
+                  }
+                >
                   {formatShare(f.reference_nulls, 1)} → {formatShare(f.current_nulls, 1)}
                 </td>
               </tr>

@@ -49,7 +49,9 @@ export function DriftChart(props: ChartProps): React.ReactElement {
   const { trans, name, reports } = props;
   const versions = versionsOf(reports);
   const build = React.useCallback(
-    (element: HTMLElement): Pick<uPlot.Options, 'series' | 'scales' | 'axes' | 'hooks'> & { data: uPlot.AlignedData } => {
+    (
+      element: HTMLElement
+    ): Pick<uPlot.Options, 'series' | 'scales' | 'axes' | 'hooks'> & { data: uPlot.AlignedData } => {
       const colors = themeColors(element);
       const error = cssVar(element, '--jp-error-color1', '#d32f2f');
       const x = times(reports);
@@ -115,10 +117,7 @@ export function PerformanceChart(props: ChartProps): React.ReactElement | null {
       ] as unknown as uPlot.AlignedData,
       scales: { x: { time: true, range: paddedRange } },
       axes: [{}, { values: (_u, splits) => splits.map(v => short(v)) }],
-      series: [
-        {},
-        ...keys.map((key, i) => markedLine(key, colorOf(i + METRIC_COLORS)))
-      ],
+      series: [{}, ...keys.map((key, i) => markedLine(key, colorOf(i + METRIC_COLORS)))],
       hooks: {}
     }),
     [reports, keys]
@@ -145,7 +144,11 @@ export function PerformanceChart(props: ChartProps): React.ReactElement | null {
 }
 
 /** A chart with its title and a legend line of marks and labels. */
-function ChartFrame(props: { title: string; legend: React.ReactNode[]; children: React.ReactNode }): React.ReactElement {
+function ChartFrame(props: {
+  title: string;
+  legend: React.ReactNode[];
+  children: React.ReactNode;
+}): React.ReactElement {
   return (
     <figure className="jp-nbmlops-chart jp-nbmlops-monitoring-chart">
       <figcaption className="jp-nbmlops-chart-header">
@@ -223,7 +226,9 @@ function drawGuides(u: uPlot, reports: readonly MonitoringReport[], color: strin
 }
 
 interface PlotProps {
-  build(element: HTMLElement): Pick<uPlot.Options, 'series' | 'scales' | 'axes' | 'hooks'> & { data: uPlot.AlignedData };
+  build(
+    element: HTMLElement
+  ): Pick<uPlot.Options, 'series' | 'scales' | 'axes' | 'hooks'> & { data: uPlot.AlignedData };
   height: number;
   label: string;
   sync: string;

@@ -68,7 +68,11 @@ export function ModelsView(props: ModelsViewProps): React.ReactElement {
   if (models === null) {
     return (
       <div className="jp-nbmlops-models">
-        {listError ? <ErrorLine error={listError} /> : <p className="jp-nbmlops-muted">{trans.__('Loading models…')}</p>}
+        {listError ? (
+          <ErrorLine error={listError} />
+        ) : (
+          <p className="jp-nbmlops-muted">{trans.__('Loading models…')}</p>
+        )}
       </div>
     );
   }
@@ -99,7 +103,8 @@ export function ModelsView(props: ModelsViewProps): React.ReactElement {
               >
                 <span className="jp-nbmlops-model-item-name">{summary.name}</span>
                 <span className="jp-nbmlops-model-item-meta">
-                  {trans.__('latest v%1', summary.latest_version)} · {trans._n('%1 version', '%1 versions', summary.versions)}
+                  {trans.__('latest v%1', summary.latest_version)} ·{' '}
+                  {trans._n('%1 version', '%1 versions', summary.versions)}
                 </span>
                 {Object.keys(summary.aliases).length ? (
                   <span className="jp-nbmlops-model-item-aliases">
@@ -302,7 +307,12 @@ function ModelRemoveAlias(props: {
         <p>
           {version === undefined
             ? trans.__('%1@%2 will no longer point at a version.', name, alias)
-            : trans.__('%1@%2 points at v%3. After removing it, loading %1@%2 fails until a version is promoted again.', name, alias, version)}
+            : trans.__(
+                '%1@%2 points at v%3. After removing it, loading %1@%2 fails until a version is promoted again.',
+                name,
+                alias,
+                version
+              )}
         </p>
         <ModelInput
           label={trans.__('Reason (optional)')}

@@ -153,7 +153,10 @@ export function ParallelCoordinates(props: ParallelCoordinatesProps): React.Reac
           </g>
         ))}
         {colorAxis && colorAxis.kind === 'numeric' ? (
-          <g className="jp-nbmlops-parallel-scale" transform={`translate(${width - MARGIN.right - 120},${height - 14})`}>
+          <g
+            className="jp-nbmlops-parallel-scale"
+            transform={`translate(${width - MARGIN.right - 120},${height - 14})`}
+          >
             <text x={-4} y={4} textAnchor="end">
               {formatValue(colorAxis.domain[0])}
             </text>

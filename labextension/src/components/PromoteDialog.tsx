@@ -190,10 +190,19 @@ export function PromoteDialog(props: PromoteDialogProps): React.ReactElement {
         />
         <p id={ids.gateHelp} className="jp-nbmlops-promote-help">
           {candidateMetrics.length
-            ? trans.__('champion.* is the version now holding the alias. Metrics of v%1: %2', version, candidateMetrics.join(', '))
+            ? trans.__(
+                'champion.* is the version now holding the alias. Metrics of v%1: %2',
+                version,
+                candidateMetrics.join(', ')
+              )
             : trans.__('champion.* is the version now holding the alias.')}
         </p>
-        <ModelInput label={trans.__('Reason (optional)')} name={trans.__('Reason')} value={reason} onValue={setReason} />
+        <ModelInput
+          label={trans.__('Reason (optional)')}
+          name={trans.__('Reason')}
+          value={reason}
+          onValue={setReason}
+        />
 
         <div id={ids.result} className="jp-nbmlops-promote-check" role="status" aria-live="polite">
           {target ? (

@@ -43,7 +43,14 @@ export function artifactTree(artifacts: Artifact[]): Folder {
     for (const part of parts.slice(0, -1)) {
       let child = folder.folders.find(f => f.name === part);
       if (!child) {
-        child = { name: part, path: folder.path ? `${folder.path}/${part}` : part, folders: [], files: [], size: 0, count: 0 };
+        child = {
+          name: part,
+          path: folder.path ? `${folder.path}/${part}` : part,
+          folders: [],
+          files: [],
+          size: 0,
+          count: 0
+        };
         folder.folders.push(child);
       }
       child.size += artifact.size;
@@ -69,7 +76,11 @@ function save(blob: Blob, name: string): void {
 }
 
 /** A run's artifacts as a folder tree with sizes and a download button per file. */
-export function RunArtifacts(props: { model: NbmlopsModel; run: RunDetail; trans: TranslationBundle }): React.ReactElement {
+export function RunArtifacts(props: {
+  model: NbmlopsModel;
+  run: RunDetail;
+  trans: TranslationBundle;
+}): React.ReactElement {
   const { model, run, trans } = props;
   const [error, setError] = React.useState<unknown>(null);
   const [busy, setBusy] = React.useState<string | null>(null);

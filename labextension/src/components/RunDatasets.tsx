@@ -21,8 +21,12 @@ export function RunDatasets(props: { datasets: RunDataset[]; trans: TranslationB
               <th scope="col">{trans.__('Version')}</th>
               <th scope="col">{trans.__('Role')}</th>
               <th scope="col">{trans.__('Fingerprint')}</th>
-              <th scope="col" className="jp-nbmlops-num">{trans.__('Rows')}</th>
-              <th scope="col" className="jp-nbmlops-num">{trans.__('Columns')}</th>
+              <th scope="col" className="jp-nbmlops-num">
+                {trans.__('Rows')}
+              </th>
+              <th scope="col" className="jp-nbmlops-num">
+                {trans.__('Columns')}
+              </th>
               <th scope="col">{trans.__('Schema')}</th>
             </tr>
           </thead>
@@ -31,7 +35,9 @@ export function RunDatasets(props: { datasets: RunDataset[]; trans: TranslationB
           ))}
         </table>
       ) : (
-        <p className="jp-nbmlops-muted">{trans.__('No datasets: log them with nbmlops.log_dataset(df, "name", role="train").')}</p>
+        <p className="jp-nbmlops-muted">
+          {trans.__('No datasets: log them with nbmlops.log_dataset(df, "name", role="train").')}
+        </p>
       )}
     </RunSection>
   );

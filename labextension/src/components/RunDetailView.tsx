@@ -5,7 +5,16 @@ import { ApiError } from '../api';
 import { NbmlopsModel } from '../model';
 import { NOTEBOOK_ARTIFACTS } from '../notebooks';
 import { Actions, RunDetail } from '../types';
-import { ErrorLine, formatDuration, formatNumber, formatValue, StatusBadge, timeAgo, useLiveData, useTick } from './common';
+import {
+  ErrorLine,
+  formatDuration,
+  formatNumber,
+  formatValue,
+  StatusBadge,
+  timeAgo,
+  useLiveData,
+  useTick
+} from './common';
 import { LineageGraph } from './LineageGraph';
 import { MetricChart } from './MetricChart';
 import { RunArtifacts } from './RunArtifacts';
@@ -40,7 +49,10 @@ export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
     return (
       <div className="jp-nbmlops-run">
         <ErrorLine
-          error={trans.__('Run %1 is gone: it was deleted from the store, or the server now serves another store.', runId)}
+          error={trans.__(
+            'Run %1 is gone: it was deleted from the store, or the server now serves another store.',
+            runId
+          )}
         />
       </div>
     );
@@ -106,7 +118,10 @@ function RunHeader(props: RunPartProps & { actions: Actions; now: number }): Rea
         <h2>{run.name || run.run_id}</h2>
         <StatusBadge status={run.status} />
         {hasNotebook ? (
-          <button className="jp-mod-styled jp-mod-accept jp-nbmlops-run-open" onClick={() => actions.openNotebook(run.run_id)}>
+          <button
+            className="jp-mod-styled jp-mod-accept jp-nbmlops-run-open"
+            onClick={() => actions.openNotebook(run.run_id)}
+          >
             {trans.__('Open notebook')}
           </button>
         ) : null}
@@ -124,7 +139,8 @@ function RunHeader(props: RunPartProps & { actions: Actions; now: number }): Rea
         </dd>
         <dt>{trans.__('Started')}</dt>
         <dd title={run.start_time}>
-          {new Date(run.start_time).toLocaleString()} <span className="jp-nbmlops-muted">({timeAgo(run.start_time, now)})</span>
+          {new Date(run.start_time).toLocaleString()}{' '}
+          <span className="jp-nbmlops-muted">({timeAgo(run.start_time, now)})</span>
         </dd>
         <dt>{trans.__('Duration')}</dt>
         <dd>
@@ -187,7 +203,10 @@ function RunMetrics(props: RunPartProps & { model: NbmlopsModel }): React.ReactE
   const { run, trans, model } = props;
   const [allCharts, setAllCharts] = React.useState(false);
   const rows = byKey(run.metrics);
-  const series = React.useMemo(() => [{ runId: run.run_id, label: run.name || run.run_id.slice(0, 8) }], [run.run_id, run.name]);
+  const series = React.useMemo(
+    () => [{ runId: run.run_id, label: run.name || run.run_id.slice(0, 8) }],
+    [run.run_id, run.name]
+  );
   const charted = allCharts ? rows : rows.slice(0, FIRST_CHARTS);
   return (
     <RunSection id="metrics" title={trans.__('Metrics')} count={rows.length}>

@@ -8,7 +8,17 @@ import { RunCopyButton } from './RunDatasets';
 import { RunPairs, RunSection } from './RunSection';
 
 /** Tags every run gets from provenance capture (nbmlops/provenance.py SYSTEM_TAGS). */
-export const SYSTEM_TAGS = ['python', 'platform', 'source', 'git.commit', 'git.root', 'git.dirty', 'git.branch', 'git.remote', 'jupyter.kernel'];
+export const SYSTEM_TAGS = [
+  'python',
+  'platform',
+  'source',
+  'git.commit',
+  'git.root',
+  'git.dirty',
+  'git.branch',
+  'git.remote',
+  'jupyter.kernel'
+];
 
 export const ENVIRONMENT_ARTIFACT = 'provenance/environment.json';
 export const DIFF_ARTIFACT = 'provenance/git.diff';
@@ -30,7 +40,11 @@ interface Details {
 }
 
 /** Python, platform and git from the run's tags; packages and the diff fetched when asked for. */
-export function RunEnvironment(props: { model: NbmlopsModel; run: RunDetail; trans: TranslationBundle }): React.ReactElement {
+export function RunEnvironment(props: {
+  model: NbmlopsModel;
+  run: RunDetail;
+  trans: TranslationBundle;
+}): React.ReactElement {
   const { model, run, trans } = props;
   const tags = run.tags;
   const hasEnvironment = run.artifacts.some(a => a.path === ENVIRONMENT_ARTIFACT);
@@ -75,9 +89,12 @@ export function RunEnvironment(props: { model: NbmlopsModel; run: RunDetail; tra
       facts.push([label, value]);
     }
   };
-  add(trans.__('Python'), details?.environment?.implementation && tags['python']
-    ? `${details.environment.implementation} ${tags['python']}`
-    : tags['python'] ?? details?.environment?.python);
+  add(
+    trans.__('Python'),
+    details?.environment?.implementation && tags['python']
+      ? `${details.environment.implementation} ${tags['python']}`
+      : (tags['python'] ?? details?.environment?.python)
+  );
   add(trans.__('Platform'), tags['platform'] ?? details?.environment?.platform);
   add(trans.__('Executable'), details?.environment?.executable);
   add(trans.__('Source'), tags['source']);
@@ -153,7 +170,9 @@ function RunPackages(props: { packages: Record<string, string>; trans: Translati
   const [search, setSearch] = React.useState('');
   const all = Object.entries(packages).sort(([a], [b]) => a.toLowerCase().localeCompare(b.toLowerCase()));
   const needle = search.trim().toLowerCase();
-  const shown = needle ? all.filter(([name, version]) => name.toLowerCase().includes(needle) || version.includes(needle)) : all;
+  const shown = needle
+    ? all.filter(([name, version]) => name.toLowerCase().includes(needle) || version.includes(needle))
+    : all;
   return (
     <div className="jp-nbmlops-run-packages">
       <h4>{trans.__('Packages')}</h4>
@@ -193,7 +212,11 @@ function RunDiff(props: { diff: string; trans: TranslationBundle }): React.React
       )}
       {cut ? (
         <p className="jp-nbmlops-muted">
-          {trans.__('The diff is cut at %1 characters: download %2 from Artifacts for all of it.', MAX_DIFF_CHARS, DIFF_ARTIFACT)}
+          {trans.__(
+            'The diff is cut at %1 characters: download %2 from Artifacts for all of it.',
+            MAX_DIFF_CHARS,
+            DIFF_ARTIFACT
+          )}
         </p>
       ) : null}
     </div>

@@ -29,7 +29,7 @@ const WIDTHS: Record<string, number> = {
 };
 
 function widthOf(column: Column): number {
-  return column.kind === 'attribute' ? WIDTHS[column.key] ?? 120 : WIDTHS[column.kind];
+  return column.kind === 'attribute' ? (WIDTHS[column.key] ?? 120) : WIDTHS[column.kind];
 }
 
 const DATE_FORMAT = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
@@ -242,7 +242,13 @@ export function RunsTable(props: RunsTableProps): React.ReactElement {
             />
           </div>
           {columns.map(column => (
-            <HeaderCell key={column.id} column={column} order={order} trans={trans} onSort={id => void query.sortBy(id)} />
+            <HeaderCell
+              key={column.id}
+              column={column}
+              order={order}
+              trans={trans}
+              onSort={id => void query.sortBy(id)}
+            />
           ))}
         </div>
       </div>

@@ -38,10 +38,7 @@ function useQueryChanged(query: RunsQuery): void {
 export function RunsView(props: RunsViewProps): React.ReactElement {
   const { model, trans, actions, experiments, blockSize } = props;
   const scope = JSON.stringify(experiments);
-  const query = React.useMemo(
-    () => new RunsQuery({ model, experiments, blockSize }),
-    [model, scope, blockSize]
-  );
+  const query = React.useMemo(() => new RunsQuery({ model, experiments, blockSize }), [model, scope, blockSize]);
   React.useEffect(() => {
     void query.start();
     return () => query.dispose();
@@ -61,7 +58,9 @@ export function RunsView(props: RunsViewProps): React.ReactElement {
 
   let content: React.ReactNode;
   if (!query.loaded) {
-    content = query.error ? null : <p className="jp-nbmlops-muted jp-nbmlops-runs-loading">{trans.__('Loading runs…')}</p>;
+    content = query.error ? null : (
+      <p className="jp-nbmlops-muted jp-nbmlops-runs-loading">{trans.__('Loading runs…')}</p>
+    );
   } else if (query.total === 0 && filtered) {
     content = (
       <EmptyState

@@ -52,9 +52,7 @@ export function scatterLayout(points: ScatterPoint[], width: number, height: num
     const ty = axisPosition(yAxis, p.y) ?? 0.5;
     // categorical: slot centers; numeric: 4% padding so extreme points are not on the frame
     const fx =
-      xAxis.kind === 'categorical'
-        ? (xAxis.categories.indexOf(categoryOf(p.x)) + 0.5) / slots
-        : 0.04 + tx * 0.92;
+      xAxis.kind === 'categorical' ? (xAxis.categories.indexOf(categoryOf(p.x)) + 0.5) / slots : 0.04 + tx * 0.92;
     px[i] = MARGIN.left + fx * innerW;
     py[i] = MARGIN.top + (1 - (0.04 + ty * 0.92)) * innerH;
   });
@@ -62,7 +60,13 @@ export function scatterLayout(points: ScatterPoint[], width: number, height: num
 }
 
 /** Draw the frame, ticks and points; `active` is the highlighted point's index or -1. */
-function draw(context: CanvasRenderingContext2D, layout: Layout, active: number, colors: ReturnType<typeof themeColors>, font: string): void {
+function draw(
+  context: CanvasRenderingContext2D,
+  layout: Layout,
+  active: number,
+  colors: ReturnType<typeof themeColors>,
+  font: string
+): void {
   const { width, height, xAxis, yAxis } = layout;
   const innerW = width - MARGIN.left - MARGIN.right;
   const innerH = height - MARGIN.top - MARGIN.bottom;

@@ -25,11 +25,7 @@ export function ExperimentsSidebar(props: SidebarProps): React.ReactElement {
     <div className="jp-nbmlops-sidebar">
       <header className="jp-nbmlops-sidebar-header">
         <h2>{trans.__('Experiments')}</h2>
-        <ToolbarButtonComponent
-          icon={refreshIcon}
-          tooltip={trans.__('Refresh')}
-          onClick={() => void model.refresh()}
-        />
+        <ToolbarButtonComponent icon={refreshIcon} tooltip={trans.__('Refresh')} onClick={() => void model.refresh()} />
       </header>
       <ErrorLine error={model.error} />
       {!model.loaded ? (

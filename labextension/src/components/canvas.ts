@@ -40,7 +40,10 @@ export function useThemeVersion(): number {
       return;
     }
     const observer = new MutationObserver(() => setVersion(v => v + 1));
-    observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-light', 'data-jp-theme-name'] });
+    observer.observe(document.body, {
+      attributes: true,
+      attributeFilter: ['data-jp-theme-light', 'data-jp-theme-name']
+    });
     return () => observer.disconnect();
   }, []);
   return version;

@@ -53,7 +53,10 @@ test('runs view: 10,000 runs, first rows and last row painted', async ({ page })
       const total = Number(grid.getAttribute('aria-rowcount')) - 1;
       const scrolled = performance.now();
       grid.scrollTop = grid.scrollHeight;
-      await bench.until(() => grid.querySelector(`[role=row][aria-rowindex="${total + 1}"] input[type=checkbox]`), 60_000);
+      await bench.until(
+        () => grid.querySelector(`[role=row][aria-rowindex="${total + 1}"] input[type=checkbox]`),
+        60_000
+      );
       await bench.painted();
       const lastRow = performance.now() - scrolled;
       // Close the tab so the next repeat opens the view afresh.
@@ -77,7 +80,9 @@ test('run detail: a 1,000,000-point metric history drawn', async ({ page }) => {
       const started = performance.now();
       void app.commands.execute('nbmlops:open-run', { runId });
       const canvas = await bench.until(() => {
-        const c = document.querySelector('.jp-nbmlops-RunDetailView .jp-nbmlops-chart-plot canvas') as HTMLCanvasElement | null;
+        const c = document.querySelector(
+          '.jp-nbmlops-RunDetailView .jp-nbmlops-chart-plot canvas'
+        ) as HTMLCanvasElement | null;
         if (!c || c.width === 0 || c.height === 0) return null;
         const pixels = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
         for (let p = 3; p < pixels.length; p += 4) {

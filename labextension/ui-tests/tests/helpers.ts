@@ -18,7 +18,11 @@ export function nbmlopsJson<T = any>(...args: string[]): T {
 }
 
 /** Run a JupyterLab command the way the palette or a menu would. */
-export async function execute(page: IJupyterLabPageFixture, id: string, args: Record<string, unknown> = {}): Promise<void> {
+export async function execute(
+  page: IJupyterLabPageFixture,
+  id: string,
+  args: Record<string, unknown> = {}
+): Promise<void> {
   await page.evaluate(
     async ({ id, args }) => {
       await (window as any).jupyterapp.commands.execute(id, args);

@@ -44,8 +44,9 @@ test('the models view shows drift over time, the latest feature drift and the li
   await expect(tenure).not.toContainText('no drift');
   await expect(spend).toContainText('no drift');
   await expect(features.getByRole('row').nth(1)).toContainText('tenure'); // drifted columns first
-  await expect(models.locator('.jp-nbmlops-model-monitoring canvas, .jp-nbmlops-model-section canvas').first())
-    .toBeVisible();
+  await expect(
+    models.locator('.jp-nbmlops-model-monitoring canvas, .jp-nbmlops-model-section canvas').first()
+  ).toBeVisible();
 
   const lineage = models.getByRole('group', { name: /Lineage of/ });
   await expect(lineage.getByRole('img', { name: /Dataset customers/ })).toBeVisible();

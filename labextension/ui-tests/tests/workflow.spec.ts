@@ -103,7 +103,11 @@ test('track twice, compare, promote', async ({ page }) => {
 
   await test.step('the alias moved in the store', async () => {
     await expect
-      .poll(() => nbmlopsJson<any[]>('history', 'clf').filter(e => e.alias === 'production').map(e => e.to_version))
+      .poll(() =>
+        nbmlopsJson<any[]>('history', 'clf')
+          .filter(e => e.alias === 'production')
+          .map(e => e.to_version)
+      )
       .toEqual([2]);
     const [entry] = nbmlopsJson<any[]>('history', 'clf');
     expect(entry.reason).toBe('promoted by the UI test');
