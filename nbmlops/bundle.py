@@ -54,11 +54,12 @@ import duckdb
 
 from . import snapshots
 from .catalog import transaction
-from .errors import CorruptStoreError, InvalidInputError, NbmlopsError, NotFoundError, StoreVersionError
+from .errors import BundleTooLargeError, CorruptStoreError, InvalidInputError, NotFoundError, StoreVersionError
 from .query import build_runs_query
 from .search import resolve_run_id
 from .sqltext import quote_ident, quote_literal
 from .store import Store
+from .units import format_bytes
 
 FORMAT_VERSION = 1
 RUN_TABLES = ("runs", "params", "metrics", "latest_metrics", "tags", "artifacts", "run_datasets")
@@ -82,10 +83,6 @@ DEFAULT_MAX_SIZE = 20 << 30  # bytes an import may write unless told otherwise (
 MAX_MANIFEST_BYTES = 256 << 20
 _ARTIFACT = re.compile(r"artifacts/([0-9a-f]{64})")
 _TABLE = re.compile(r"tables/([a-z_]+)\.parquet")
-
-
-class BundleTooLargeError(NbmlopsError):
-    """A bundle would write more than the import cap or the free disk space allows."""
 
 
 @dataclass(frozen=True)
@@ -355,20 +352,11 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, size: 
 def _too_big(label: str, size: int, max_size: int | None, free: int) -> BundleTooLargeError:
     if max_size is not None and size > max_size and max_size <= free:
         return BundleTooLargeError(
-            f"bundle {label} holds more than {_bytes(max_size)} (at least {_bytes(size)}), the import cap; "
+            f"bundle {label} holds more than {format_bytes(max_size)} (at least {format_bytes(size)}), the import cap; "
             "nothing was imported: pass a larger --max-size (max_size=) if you trust it")
     return BundleTooLargeError(
-        f"bundle {label} holds at least {_bytes(size)}, more than the {_bytes(free)} free where the store is; "
-        "nothing was imported: free some space first")
-
-
-def _bytes(n: int) -> str:
-    value, unit = float(n), "bytes"
-    for bigger in ("KiB", "MiB", "GiB", "TiB"):
-        if value < 1024:
-            break
-        value, unit = value / 1024, bigger
-    return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        f"bundle {label} holds at least {format_bytes(size)}, more than the {format_bytes(free)} free where the "
+        "store is; nothing was imported: free some space first")
 
 
 def _open(source: str | os.PathLike[str] | bytes, label: str) -> tarfile.TarFile:

@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from .html import run_html
 
-
 Direction = Literal["min", "max"]
 
 # Name fragments of metrics where lower is better; the panel reads the result through GET keys.

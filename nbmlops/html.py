@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .units import format_bytes
+
 if TYPE_CHECKING:
     from .entities import Run
 
@@ -102,16 +104,6 @@ def format_duration(seconds: float | None) -> str:
     if whole < 86400:
         return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
     return f"{whole // 86400}d {whole % 86400 // 3600:02d}h"
-
-
-def format_size(size: int) -> str:
-    """Bytes as '812 B', '1.2 kB', '3.4 MB'."""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
 
 
 def _cell(value: object) -> str:
@@ -254,7 +246,7 @@ def run_html(run: Run) -> str:
                   for k, v in sorted(run.metrics.items())]),
         _section("Tags", ["tag", "value"], [[k, v] for k, v in sorted(run.tags.items())]),
         _section("Artifacts", ["path", "size", "sha256"],
-                 [[a.path, format_size(a.size), Markup(f'<code title="{escape(a.sha256)}">'
+                 [[a.path, format_bytes(a.size), Markup(f'<code title="{escape(a.sha256)}">'
                                                        f"{escape(a.sha256[:12])}</code>")]
                   for a in run.artifacts]),
     ]

@@ -31,6 +31,7 @@ from .catalog import transaction
 from .errors import InvalidInputError, NotFoundError
 from .search import resolve_run_id
 from .store import Store
+from .units import format_bytes
 
 GRACE_SECONDS = 15 * 60
 PIN_TAG = "pinned"
@@ -49,17 +50,9 @@ class Collection:
     def summary(self) -> str:
         """One line for the CLI."""
         verb = "removed" if self.removed else "would remove"
-        return (f"{verb} {len(self.files)} files ({_size(self.bytes)}) from {len(self.runs)} runs; "
+        return (f"{verb} {len(self.files)} files ({format_bytes(self.bytes)}) from {len(self.runs)} runs; "
                 f"kept everything of {self.kept_runs} pinned, registered, recent or running runs"
                 + ("" if self.removed else " (dry run: add --yes to remove)"))
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 def pin(store: Store, run_id: str, reason: str | None = None) -> str:
@@ -218,7 +211,7 @@ def du(store: Store) -> pd.DataFrame:
     order = ["snapshots", "models", "notebooks", "other artifacts", "unreferenced files", "journals",
              "catalog", "caches"]
     table = pd.DataFrame([(k, *sizes[k]) for k in order if k in sizes], columns=["kind", "files", "bytes"])
-    table["size"] = table["bytes"].map(_size)
-    total = pd.DataFrame([("total", table["files"].sum(), table["bytes"].sum(), _size(table["bytes"].sum()))],
+    table["size"] = table["bytes"].map(format_bytes)
+    total = pd.DataFrame([("total", table["files"].sum(), table["bytes"].sum(), format_bytes(table["bytes"].sum()))],
                          columns=table.columns)
     return pd.concat([table, total], ignore_index=True)

@@ -394,7 +394,8 @@ class CompareView:
         self.only_differences = w.Checkbox(value=False, description="Only differences", indent=False)
         self.params_html = w.HTML()
         minimized = [k for k in self.metric_keys if metric_direction(k) == "min"]
-        self.metrics_html = w.HTML(metrics_compare_html(self.runs, self.labels, self.metric_keys, best_values, minimized))
+        self.metrics_html = w.HTML(
+            metrics_compare_html(self.runs, self.labels, self.metric_keys, best_values, minimized))
         self.metric_select = w.SelectMultiple(options=self.metric_keys, value=tuple(self.metric_keys[:1]),
                                               description="Charts", rows=min(6, max(2, len(self.metric_keys))))
         self.chart = w.Image(format="png", layout=w.Layout(max_width="100%"))

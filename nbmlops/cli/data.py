@@ -10,6 +10,7 @@ import pandas as pd
 from .. import data, datadiff, settings, snapshots, space
 from ..lineage import lineage as lineage_of
 from ..store import Store
+from ..units import format_bytes
 from . import FORMAT, _emit, _one_line_errors, _store, main
 
 
@@ -22,7 +23,7 @@ def _with_snapshots(store: Store, table: pd.DataFrame) -> pd.DataFrame:
     """The datasets table with a `snapshot` column (bytes of data stored, or empty)."""
     sizes = snapshots.sizes(store, table["fingerprint"])
     table = table.copy()
-    table["snapshot"] = [space._size(sizes[f]) if f in sizes else "" for f in table["fingerprint"]]
+    table["snapshot"] = [format_bytes(sizes[f]) if f in sizes else "" for f in table["fingerprint"]]
     return table
 
 

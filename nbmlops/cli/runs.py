@@ -12,6 +12,7 @@ import pandas as pd
 
 from .. import bundle, search
 from ..store import Store
+from ..units import format_bytes
 from . import FORMAT, _emit, _one_line_errors, _store, main, terminal
 
 
@@ -224,7 +225,7 @@ def export_command(ctx: click.Context, output: str, experiment: tuple[str, ...],
     counts = manifest["counts"]
     click.echo(f"Wrote {path}: {counts['runs']} runs, {counts['metrics']} metric points, "
                f"{len(manifest['artifacts'])} artifact files, {counts.get('model_versions', 0)} model versions, "
-               f"{_size(path.stat().st_size)}")
+               f"{format_bytes(path.stat().st_size)}")
 
 
 def _byte_count(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -258,12 +259,3 @@ def import_command(ctx: click.Context, bundle_path: str, max_size: int | None) -
     store = _store(ctx)
     report = bundle.import_bundle(store, bundle_path, max_size=max_size)
     click.echo(f"Imported {bundle_path} into {store.root}: {report.summary()}")
-
-
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} bytes"
-    value, units = n / 1024, ["KB", "MB", "GB"]
-    while value >= 1024 and len(units) > 1:
-        value, units = value / 1024, units[1:]
-    return f"{value:.1f} {units[0]}"
