@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import provenance, validation
+from . import autofold, provenance, validation
 from .artifact_files import artifact_files
 from .entities import RunStatus
 from .errors import InvalidInputError, NbmlopsError, ParamConflictError
@@ -531,6 +531,7 @@ class Tracker:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+            autofold.after_close(self.store)
 
     def _after_fork(self) -> None:
         # The child shares the parent's runs but must not write the parent's buffer or journal.
