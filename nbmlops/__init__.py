@@ -24,22 +24,25 @@ from .entities import Artifact, Run, RunStatus, metric_direction
 from .errors import (
     CorruptStoreError,
     FilterSyntaxError,
+    GateFailedError,
     InvalidInputError,
+    KernelStartError,
     NbmlopsError,
+    NoReferenceError,
     NotFoundError,
     ParamConflictError,
     StoreError,
     StoreLockedError,
     StoreVersionError,
     TamperedArtifactError,
+    UnknownParameterError,
+    UntrustedModelError,
 )
 from .fingerprint import DatasetInfo
 from .lineage import lineage as _lineage_of  # loaded first: the function below then owns the name
 from .gates import GateResult
-from .modelio import UntrustedModelError
-from .registry import GateFailedError, ModelVersion
+from .registry import ModelVersion
 from .store import Store
-from . import tracking as _tracking
 from . import validation as _validation
 from .autolog import AutologWarning, autolog, autologging
 from .tracking import ActiveRun, tracker as _tracker
@@ -53,10 +56,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActiveRun", "Artifact", "AutologWarning", "CompareView", "CorruptStoreError", "DatasetInfo",
-    "FilterSyntaxError", "GateFailedError", "GateResult", "InvalidInputError", "LivePlot",
-    "ModelVersion", "NbmlopsError", "NotFoundError", "ParamConflictError", "Run", "RunsTable",
+    "FilterSyntaxError", "GateFailedError", "GateResult", "InvalidInputError", "KernelStartError", "LivePlot",
+    "ModelVersion", "NbmlopsError", "NoReferenceError", "NotFoundError", "ParamConflictError", "Run", "RunsTable",
     "RunStatus", "Store", "StoreError", "StoreLockedError", "StoreVersionError",
-    "TamperedArtifactError", "UntrustedModelError", "active_run", "autolog", "autologging",
+    "TamperedArtifactError", "UnknownParameterError", "UntrustedModelError", "active_run", "autolog", "autologging",
     "compare", "datasets", "delete_tag", "end_run", "experiments", "feature_drift", "get_model_version", "get_run",
     "get_store", "init", "lineage", "live_plot", "load_dataset", "load_model", "log_artifact", "log_dataset", "log_metric",
     "log_metrics", "log_model", "log_param", "log_params", "metric_direction", "metric_history", "model_history",
@@ -123,7 +126,7 @@ def log_params(params: dict[str, Any]) -> None:
 
 def log_metric(key: str, value: float, step: int | None = None) -> None:
     """Record a metric point; `step` defaults to the key's previous step + 1 (from 0)."""
-    (_tracking._default or _tracker()).log_metric(key, value, step)
+    _tracker().log_metric(key, value, step)
 
 
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
@@ -175,7 +178,7 @@ def load_dataset(name: str, version: int | str | None = None, *,
     >>> train = nbmlops.load_dataset("churn", 3)
     >>> nbmlops.load_dataset("images", path="restore/")
     """
-    return _data.load_dataset(_fresh_store(), name, version, path)
+    return _data.load_dataset(_tracker().flushed_store(), name, version, path)
 
 
 def lineage(ref: str) -> Any:
@@ -184,21 +187,21 @@ def lineage(ref: str) -> Any:
 
     >>> nbmlops.lineage("churn@production")
     """
-    return _lineage_of(_fresh_store(), ref)
+    return _lineage_of(_tracker().flushed_store(), ref)
 
 
 def pin(run_id: str, reason: str | None = None) -> None:
     """Keep a run's artifacts and snapshots through `nbmlops gc` (tag `pinned`)."""
     from . import space
 
-    space.pin(_fresh_store(), run_id, reason)
+    space.pin(_tracker().flushed_store(), run_id, reason)
 
 
 def unpin(run_id: str) -> None:
     """Let `nbmlops gc` collect a run's artifacts again (unless a model version needs them)."""
     from . import space
 
-    space.unpin(_fresh_store(), run_id)
+    space.unpin(_tracker().flushed_store(), run_id)
 
 
 def log_model(model: Any, name: str | None = None, *, input_example: Any = None,
@@ -222,22 +225,22 @@ def load_model(uri: str, *, trusted: bool = False) -> Any:
     Pickled models, and skops files naming types outside scikit-learn/NumPy/SciPy, load only with
     `trusted=True`.
     """
-    return _registry.load_model(_fresh_store(), uri, trusted=trusted)
+    return _registry.load_model(_tracker().flushed_store(), uri, trusted=trusted)
 
 
 def get_model_version(uri: str) -> ModelVersion:
     """The model version a URI names, with its aliases, signature and the run's metrics."""
-    return _registry.resolve(_fresh_store(), uri)
+    return _registry.resolve(_tracker().flushed_store(), uri)
 
 
 def models() -> pd.DataFrame:
     """Registered models with their latest version and aliases."""
-    return _registry.models(_fresh_store())
+    return _registry.models(_tracker().flushed_store())
 
 
 def model_versions(name: str) -> pd.DataFrame:
     """Versions of a registered model with run, aliases and metrics."""
-    return _registry.model_versions(_fresh_store(), name)
+    return _registry.model_versions(_tracker().flushed_store(), name)
 
 
 def promote(name: str, version: int, alias: str = "production", gate: str | None = None,
@@ -247,17 +250,17 @@ def promote(name: str, version: int, alias: str = "production", gate: str | None
     >>> nbmlops.promote("churn", 4, "production", gate="metrics.auc >= champion.metrics.auc + 0.01",
     ...                 reason="better AUC on the March data")
     """
-    return _registry.promote(_fresh_store(), name, version, alias, gate=gate, reason=reason)
+    return _registry.promote(_tracker().flushed_store(), name, version, alias, gate=gate, reason=reason)
 
 
 def unalias(name: str, alias: str, reason: str | None = None) -> None:
     """Remove an alias from a model (audited)."""
-    _registry.unalias(_fresh_store(), name, alias, reason=reason)
+    _registry.unalias(_tracker().flushed_store(), name, alias, reason=reason)
 
 
 def model_history(name: str) -> pd.DataFrame:
     """The audit log of a model's aliases: when, who, from and to which version, why, gate."""
-    return _registry.history(_fresh_store(), name)
+    return _registry.history(_tracker().flushed_store(), name)
 
 
 def monitor(model: str, data: Any, labels: Any = None, timestamp: Any = None, *,
@@ -272,21 +275,21 @@ def monitor(model: str, data: Any, labels: Any = None, timestamp: Any = None, *,
     """
     from . import monitoring_service  # on first use: scipy takes most of a second to import
 
-    return monitoring_service.monitor(_fresh_store(), model, data, labels, timestamp, trusted=trusted)
+    return monitoring_service.monitor(_tracker().flushed_store(), model, data, labels, timestamp, trusted=trusted)
 
 
 def monitoring(model: str) -> pd.DataFrame:
     """The monitoring reports of a model over time, one row each (`name`, or one version: `name@alias`)."""
     from . import monitoring_service
 
-    return monitoring_service.monitoring(_fresh_store(), model)
+    return monitoring_service.monitoring(_tracker().flushed_store(), model)
 
 
 def feature_drift(model: str, report_id: str | None = None) -> pd.DataFrame:
     """Per-feature drift of a model's latest monitoring report (or of `report_id`)."""
     from . import monitoring_service
 
-    return monitoring_service.feature_drift(_fresh_store(), model, report_id)
+    return monitoring_service.feature_drift(_tracker().flushed_store(), model, report_id)
 
 
 def run_notebook(path: str | os.PathLike[str], parameters: dict[str, Any] | None = None,
@@ -319,18 +322,10 @@ def sweep(notebook: str | os.PathLike[str], grid: dict[str, Any] | None = None, 
     >>> result = nbmlops.sweep("notebooks/train.ipynb", {"C": [0.01, 0.1, 1]}, metric="roc_auc_score")
     >>> result.table.head()
     """
-    t = _tracker()
-    t.flush()
-    return _sweeps.sweep(t.store, notebook, grid=grid, random=random, dists=dists, workers=workers,
+    return _sweeps.sweep(_tracker().flushed_store(), notebook, grid=grid, random=random, dists=dists, workers=workers,
                         executor=executor, scheduler=scheduler, metric=metric, maximize=maximize,
                         resume=resume, experiment=experiment, timeout=timeout, name=name, seed=seed,
                         progress=False, allow_new_params=allow_new_params, register_all=register_all)
-
-
-def _fresh_store() -> Store:
-    t = _tracker()
-    t.flush()  # read your own writes
-    return t.store
 
 
 def runs(experiment: str | list[str] | None = None, where: str | None = None,
@@ -340,27 +335,27 @@ def runs(experiment: str | list[str] | None = None, where: str | None = None,
     >>> nbmlops.runs("churn", where="metrics.accuracy > 0.9 and params.C < 1",
     ...              order_by="metrics.accuracy desc", limit=10)
     """
-    return _search.runs(_fresh_store(), experiment, where, order_by, limit, warn_unknown=True)
+    return _search.runs(_tracker().flushed_store(), experiment, where, order_by, limit, warn_unknown=True)
 
 
 def get_run(run_id: str) -> Run:
     """The run with this id (or a unique prefix of it)."""
-    return _search.get_run(_fresh_store(), run_id)
+    return _search.get_run(_tracker().flushed_store(), run_id)
 
 
 def metric_history(run_id: str, key: str) -> pd.DataFrame:
     """Every point of a metric: columns `step`, `timestamp`, `value`."""
-    return _search.metric_history(_fresh_store(), run_id, key)
+    return _search.metric_history(_tracker().flushed_store(), run_id, key)
 
 
 def datasets(name: str | None = None, run_id: str | None = None) -> pd.DataFrame:
     """Dataset versions with their fingerprint, shape, roles and the runs that used them."""
-    return _data.datasets(_fresh_store(), name, run_id)
+    return _data.datasets(_tracker().flushed_store(), name, run_id)
 
 
 def experiments() -> pd.DataFrame:
     """Experiments with run counts and last activity."""
-    return _search.experiments(_fresh_store())
+    return _search.experiments(_tracker().flushed_store())
 
 
 

@@ -25,18 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from . import modelio, registry
-from .errors import NbmlopsError
+from .errors import ExportError
 from .registry import ModelVersion
 from .store import Store
 
 CORE_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
 ENVIRONMENT_ARTIFACT = "provenance/environment.json"
-
-
-class ExportError(NbmlopsError):
-    """The export folder cannot be written where it was asked for."""
-
-    status = 409
 
 
 def export_model(store: Store, uri: str, directory: str | os.PathLike[str]) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 from . import registry
 from .entities import Run, RunStatus
 from .data import datasets
-from .errors import InvalidInputError, NotFoundError
+from .errors import GateFailedError, InvalidInputError, NotFoundError
 from .fingerprint import fingerprint
 from .gates import GateResult
 from .monitoring_report import MonitoringReport
@@ -176,7 +176,7 @@ def retrain(tracker: Tracker, model: str, overrides: dict[str, Any] | None = Non
         gate = registry.promote(tracker.store, new.name, new.version, alias, gate=promote_if,
                                 reason=f"retrained from {previous.name}/{previous.version}"
                                 + (f": {reason}" if reason else ""))
-    except registry.GateFailedError as exc:
+    except GateFailedError as exc:
         decision = f"not promoted to {alias}: {exc.result.explanation}"
         _decide(tracker, result.run_id, decision)
         return Retraining(result, previous, new, False, exc.result, decision)

@@ -19,17 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import modeltrust, validation
-from .errors import NbmlopsError
+from .errors import UntrustedModelError
 from .tracking import Tracker
 
 SKOPS = "sklearn-skops"
 PICKLE = "pickle"
-
-
-class UntrustedModelError(NbmlopsError):
-    """Loading the model would run or build code that nbmlops does not trust by default."""
-
-    status = 403
 
 
 @dataclass(frozen=True)

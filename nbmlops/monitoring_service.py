@@ -26,21 +26,17 @@ import pandas as pd
 
 from . import registry
 from .catalog import transaction
-from .errors import InvalidInputError, NotFoundError
-from .modelio import UntrustedModelError
+from .errors import InvalidInputError, NoReferenceError, NotFoundError, UntrustedModelError
 from .monitoring_drift import ColumnFacts, FeatureDrift, compare
 from .monitoring_reference import ReferenceProfile, as_frame, predict
 from .monitoring_report import DataQuality, MonitoringReport
 from .names import new_run_id
 from .store import Store
+from .tracking import current_user
 
 NULL_TOLERANCE = 0.01  # a batch may have this much more missing values than the reference unremarked
 RANGE_TOLERANCE = 0.01  # ...and this share of values beyond its min and max (a sample's extremes move)
 THREADS = min(4, (os.cpu_count() or 1) + 1)  # numpy sorts release the GIL: columns are compared in parallel
-
-
-class NoReferenceError(NotFoundError):
-    """The model version has no reference profile to compare batches with."""
 
 
 def reference_of(store: Store, version: registry.ModelVersion) -> ReferenceProfile:
@@ -215,7 +211,7 @@ def _save(store: Store, report: MonitoringReport) -> None:
     """Write the report and its per-feature rows in one transaction."""
     prediction = report.prediction
     row = [report.report_id, report.model, report.version, report.timestamp.replace(tzinfo=None),
-           dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), registry._user(), report.n_rows,
+           dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), current_user(), report.n_rows,
            len(report.features), len(report.drifted_columns), report.drift_share, report.dataset_drift,
            prediction.drifted if prediction else None, prediction.stat_test if prediction else None,
            _number(prediction.score) if prediction else None, json.dumps(report.metrics),

@@ -12,7 +12,6 @@ MLflow users: their Staging/Production *stages* are aliases here (`promote(name,
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import os
 import re
@@ -25,12 +24,12 @@ import pandas as pd
 
 from . import modelio, validation
 from .catalog import transaction
-from .errors import InvalidInputError, NbmlopsError, NotFoundError
+from .errors import GateFailedError, InvalidInputError, NotFoundError
 from .gates import Facts, GateResult, evaluate_gate
 from .monitoring_reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile, feature_names
 from .search import resolve_run_id
 from .store import Store
-from .tracking import Tracker
+from .tracking import Tracker, current_user
 from .validation import decode_param
 
 # Set by a sweep for its children's kernels: `log_model(model, NAME)` keeps the model as an artifact
@@ -39,16 +38,6 @@ DEFER_REGISTRATION_ENV = "NBMLOPS_DEFER_REGISTRATION"
 DEFERRED = "deferred: the sweep registers its best child's model"
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 _NAME = re.compile(r"[^\s@/:][^@/:]{0,199}")
-
-
-class GateFailedError(NbmlopsError):
-    """A promotion gate did not pass; nothing was changed."""
-
-    status = 409
-
-    def __init__(self, result: GateResult) -> None:
-        super().__init__(f"gate failed, nothing changed: {result.explanation}")
-        self.result = result
 
 
 @dataclass(frozen=True)
@@ -141,7 +130,7 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
         tracker.set_tags({f"model.{registered}.version": str(version)})
     return ModelVersion(registered or "model", version, run_id, stored.flavor, stored.model_class,
                         stored.sha256, stored.size, stored.path,
-                        now.replace(tzinfo=dt.timezone.utc), _user(), sig)
+                        now.replace(tzinfo=dt.timezone.utc), current_user(), sig)
 
 
 def _insert_version(con: duckdb.DuckDBPyConnection, name: str, run_id: str, path: str, sha256: str, size: int,
@@ -155,7 +144,7 @@ def _insert_version(con: duckdb.DuckDBPyConnection, name: str, run_id: str, path
         version = int(row[0]) if row else 1
         con.execute("INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [name, version, run_id, path, sha256, size, flavor, model_class,
-                     json.dumps(sig) if sig else None, now, _user()])
+                     json.dumps(sig) if sig else None, now, current_user()])
         if reference is not None:
             con.execute("INSERT INTO model_references VALUES (?, ?, ?, ?, ?, ?)", [name, version, *reference, now])
     return version
@@ -390,7 +379,7 @@ def promote(store: Store, name: str, version: int, alias: str = "production", *,
                 "INSERT INTO model_aliases VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE "
                 "SET version = excluded.version, updated_at = excluded.updated_at", [name, alias, version, now])
             con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [now, _user(), name, alias, current, version, reason, gate,
+                        [now, current_user(), name, alias, current, version, reason, gate,
                          result.explanation if result else None])
     return result
 
@@ -407,7 +396,7 @@ def unalias(store: Store, name: str, alias: str, *, reason: str | None = None) -
             if row is None:
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
             con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, NULL)",
-                        [now, _user(), name, alias, int(row[0]), reason])
+                        [now, current_user(), name, alias, int(row[0]), reason])
 
 
 # -- listings ------------------------------------------------------------------------------
@@ -465,10 +454,3 @@ def _utc(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
 def _now() -> dt.datetime:
     """Now, as the naive UTC timestamp the catalog stores."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

@@ -34,7 +34,7 @@ from typing import Any
 
 from . import capture
 from .entities import RunStatus
-from .errors import InvalidInputError, NbmlopsError
+from .errors import InvalidInputError, KernelStartError, UnknownParameterError
 from .registry import DEFER_REGISTRATION_ENV
 from .tracking import Tracker
 
@@ -43,22 +43,6 @@ NEW_PARAMS_TAG = "nbmlops.new_params"
 _RUN_ENV = ("NBMLOPS_RUN_ID", "NBMLOPS_RUN_NAME", "NBMLOPS_EXPERIMENT", "NBMLOPS_NOTEBOOK", "NBMLOPS_STORE",
             DEFER_REGISTRATION_ENV)
 _EXPANSION = re.compile(r"\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
-
-
-class NotebookFailedError(NbmlopsError):
-    """The notebook raised in a cell; the run is FAILED and the executed notebook kept."""
-
-    status = 422
-
-
-class UnknownParameterError(InvalidInputError):
-    """A parameter name the notebook's `parameters` cell does not declare (a typo, usually)."""
-
-
-class KernelStartError(NbmlopsError):
-    """The kernel could not be started (an infrastructure problem, not the notebook's)."""
-
-    status = 503
 
 
 @dataclass(frozen=True)

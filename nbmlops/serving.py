@@ -39,7 +39,17 @@ import numpy as np
 import pandas as pd
 
 from . import modelio, registry
-from .errors import InvalidInputError, NbmlopsError, NotFoundError
+from .errors import (
+    InvalidInputError,
+    MethodNotAllowedError,
+    NbmlopsError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PredictionError,
+    ReloadFailedError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+)
 from .registry import ModelVersion
 from .store import Store
 
@@ -48,42 +58,6 @@ _DRAIN_LIMIT = 64 * 1024 * 1024  # unread bodies up to this size are read before
 _ROUTES = {"/health": "GET", "/signature": "GET", "/predict": "POST", "/reload": "POST"}
 _EXPECT = {"int": "a JSON integer", "float": "a JSON number", "bool": "true or false",
            "text": "a string", "datetime": "an ISO-8601 date/time string", "any": "a single value"}
-
-
-class MethodNotAllowedError(InvalidInputError):
-    """The endpoint exists, but not with this HTTP method."""
-
-    status = 405
-
-
-class PayloadTooLargeError(InvalidInputError):
-    """The request body is larger than the server accepts."""
-
-    status = 413
-
-
-class UnsupportedMediaTypeError(InvalidInputError):
-    """The request body is not declared as JSON."""
-
-    status = 415
-
-
-class PredictionError(InvalidInputError):
-    """The input passed the signature checks, but the model could not predict from it."""
-
-    status = 422
-
-
-class UnauthorizedError(NbmlopsError):
-    """The request needs the server's reload token."""
-
-    status = 401
-
-
-class ReloadFailedError(NbmlopsError):
-    """Reloading failed; the previous model is still served."""
-
-    status = 409
 
 
 @dataclass(frozen=True)

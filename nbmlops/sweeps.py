@@ -45,8 +45,8 @@ import pandas as pd
 
 from . import registry, search, validation
 from .entities import RunStatus
-from .errors import InvalidInputError, NbmlopsError, NotFoundError
-from .runner import (KernelStartError, coerce, kernel_start_failed, known_values, notebook_experiment,
+from .errors import InvalidInputError, KernelStartError, NbmlopsError, NotFoundError
+from .runner import (coerce, kernel_start_failed, known_values, notebook_experiment,
                      notebook_parameters, option_parameters, read_notebook, resolve_parameters, run_notebook,
                      unknown_parameters)
 from .store import Store

@@ -17,8 +17,8 @@ import pytest
 
 import nbmlops
 from nbmlops import ci
+from nbmlops.errors import UnknownParameterError
 from nbmlops.lifecycle import retrain
-from nbmlops.runner import UnknownParameterError
 from nbmlops.store import Store
 from nbmlops.sweeps import sweep
 from nbmlops.tracking import tracker

@@ -19,7 +19,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import nbmlops
 from nbmlops.cli import main
 from nbmlops.monitoring_report import MonitoringReport
-from nbmlops.monitoring_service import NoReferenceError, feature_drift, monitoring
+from nbmlops.errors import NoReferenceError
+from nbmlops.monitoring_service import feature_drift, monitoring
 from nbmlops.store import Store
 from tests.conftest import make_notebook
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 import nbmlops
 from nbmlops import modelio
 from nbmlops.cli import main
-from nbmlops.modelio import UntrustedModelError
+from nbmlops.errors import UntrustedModelError
 from nbmlops.serving import load_served
 from nbmlops.store import Store
 

@@ -31,7 +31,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import nbmlops
 from nbmlops import tracking
 from nbmlops.cli import main
-from nbmlops.export import ExportError, export_model, requirements_for
+from nbmlops.errors import ExportError
+from nbmlops.export import export_model, requirements_for
 from nbmlops.serving import ModelServer
 from nbmlops.store import Store
 
