@@ -75,7 +75,7 @@ export async function requestAPI<T>(
     const data = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
     const message =
       typeof data['error'] === 'string'
-        ? (data['error'] as string)
+        ? data['error']
         : response.status === 404 && !text.startsWith('{')
           ? 'the nbmlops server extension is not enabled: run `jupyter server extension enable nbmlops` and restart'
           : `the server answered ${response.status} ${response.statusText}`;
@@ -94,7 +94,7 @@ export async function requestBlob(
   if (!response.ok) {
     let message = `the server answered ${response.status} ${response.statusText}`;
     try {
-      message = (await response.json()).error ?? message;
+      message = ((await response.json()) as { error?: string }).error ?? message;
     } catch {
       // not JSON: keep the status line
     }

@@ -137,7 +137,7 @@ export function alignSeries(series: readonly XY[]): Aligned {
   }
   const heads = new Int32Array(k);
   const x = new Float64Array(total);
-  const ys: (number | null | undefined)[][] = inputs.map(() => new Array(total));
+  const ys: (number | null | undefined)[][] = inputs.map(() => new Array<number | null | undefined>(total));
   let unique = 0;
   for (;;) {
     let min = Infinity;
@@ -348,7 +348,7 @@ function canonical(value: unknown): string {
     return '';
   }
   if (value && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.keys(value as object)
+    const entries = Object.keys(value)
       .sort()
       .map(key => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`);
     return `{${entries.join(',')}}`;

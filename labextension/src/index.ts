@@ -18,15 +18,15 @@ import {
 } from './views';
 
 /** The command ids; the palette lists the ones that need no arguments. */
-export namespace CommandIDs {
-  export const showExperiments = 'nbmlops:show-experiments';
-  export const openRuns = 'nbmlops:open-runs';
-  export const openRun = 'nbmlops:open-run';
-  export const compare = 'nbmlops:compare';
-  export const openModels = 'nbmlops:open-models';
-  export const openNotebook = 'nbmlops:open-notebook';
-  export const refresh = 'nbmlops:refresh';
-}
+export const CommandIDs = {
+  showExperiments: 'nbmlops:show-experiments',
+  openRuns: 'nbmlops:open-runs',
+  openRun: 'nbmlops:open-run',
+  compare: 'nbmlops:compare',
+  openModels: 'nbmlops:open-models',
+  openNotebook: 'nbmlops:open-notebook',
+  refresh: 'nbmlops:refresh'
+} as const;
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'nbmlops:plugin',
@@ -79,8 +79,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => shell.activateById(sidebar.id)
     });
     commands.addCommand(CommandIDs.openRuns, {
-      label: args =>
-        args.experiment ? trans.__('Open Runs of %1', String(args.experiment)) : trans.__('Open All Runs'),
+      label: args => (args.experiment ? trans.__('Open Runs of %1', args.experiment) : trans.__('Open All Runs')),
       caption: trans.__('Open the runs table'),
       icon: nbmlopsIcon,
       execute: args => show(createRunsView(context, typeof args.experiment === 'string' ? args.experiment : null))
@@ -88,8 +87,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     commands.addCommand(CommandIDs.openRun, {
       label: trans.__('Open Run'),
       execute: args => {
-        const runId = String(args.runId);
-        const widget = createRunView(context, runId, args.name ? String(args.name) : undefined);
+        const runId = args.runId as string;
+        const widget = createRunView(context, runId, args.name ? (args.name as string) : undefined);
         show(widget);
         if (!args.name && !widget.isDisposed) {
           // The tab shows the id until the run's name is known.
@@ -115,7 +114,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Open Run Notebook'),
       execute: async args => {
         try {
-          await openRunNotebook(app, model, String(args.runId), notebooks);
+          await openRunNotebook(app, model, args.runId as string, notebooks);
         } catch (error) {
           await showErrorMessage(trans.__('Cannot open the notebook'), (error as Error).message);
         }

@@ -83,7 +83,7 @@ export async function openRunNotebook(
   let path: string | null = kernel ? await livePath(app, kernel, notebooks) : null;
   const stored = NOTEBOOK_ARTIFACTS.find(artifact => run.artifacts.some(a => a.path === artifact));
   if (path === null && stored) {
-    const content = JSON.parse(await (await model.artifact(run.run_id, stored)).text());
+    const content: unknown = JSON.parse(await (await model.artifact(run.run_id, stored)).text());
     try {
       await contents.get(EXECUTED_FOLDER, { content: false });
     } catch {

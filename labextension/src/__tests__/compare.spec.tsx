@@ -9,7 +9,7 @@ import { NbmlopsModel } from '../model';
 import { Actions, RunDetail } from '../types';
 
 jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
+  ...jest.requireActual<typeof import('../api')>('../api'),
   requestAPI: jest.fn()
 }));
 
@@ -56,7 +56,7 @@ function serve(runs: Record<string, RunDetail>): void {
   mockedRequest.mockImplementation(async (path: string) => {
     const parts = path.split('?')[0].split('/').map(decodeURIComponent);
     if (parts[0] === 'runs' && parts.length === 2 && runs[parts[1]]) {
-      return runs[parts[1]] as never;
+      return runs[parts[1]];
     }
     if (parts[0] === 'runs' && parts[2] === 'metrics' && runs[parts[1]]) {
       return {
@@ -69,7 +69,7 @@ function serve(runs: Record<string, RunDetail>): void {
           timestamp: ['2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', '2026-01-01T00:00:02Z'],
           value: [1, 'NaN', 0.5]
         }
-      } as never;
+      };
     }
     throw new ApiError(`run ${parts[1]} not found`, 404);
   });
@@ -166,7 +166,7 @@ describe('CompareView', () => {
     expect(accuracy.querySelectorAll('td[data-best]')).toHaveLength(1);
     expect(screen.getByRole('img', { name: /Parallel coordinates of 3 runs/ })).toBeTruthy();
     const scatter = screen.getByRole('region', { name: 'Scatter' });
-    expect((within(scatter).getByRole('combobox', { name: 'X axis' }) as HTMLSelectElement).value).toBe('param:lr');
+    expect(within(scatter).getByRole<HTMLSelectElement>('combobox', { name: 'X axis' }).value).toBe('param:lr');
     expect(
       within(screen.getByRole('figure', { name: 'val_loss' })).getByRole('checkbox', { name: 'Log scale' })
     ).toBeTruthy();

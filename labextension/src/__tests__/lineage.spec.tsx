@@ -9,7 +9,7 @@ import { NbmlopsModel } from '../model';
 import { Actions, LineageEdge, LineageGraph as LineageData } from '../types';
 
 jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
+  ...jest.requireActual<typeof import('../api')>('../api'),
   requestAPI: jest.fn()
 }));
 
@@ -173,7 +173,7 @@ describe('LineageGraph', () => {
       if (answer instanceof ApiError) {
         throw answer;
       }
-      return answer as never;
+      return answer;
     });
   }
 

@@ -1,16 +1,16 @@
 import { act, render, screen } from '@testing-library/react';
 import * as React from 'react';
 
+import { requestAPI } from '../api';
 import { useLiveData } from '../components/common';
 import { NbmlopsModel } from '../model';
 
 jest.mock('../api', () => {
-  const actual = jest.requireActual('../api');
+  const actual = jest.requireActual<typeof import('../api')>('../api');
   return { ...actual, requestAPI: jest.fn() };
 });
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const api = require('../api') as { requestAPI: jest.Mock };
+const api = { requestAPI: jest.mocked(requestAPI) };
 
 function Probe(props: {
   model: NbmlopsModel;

@@ -1,13 +1,12 @@
-import { ApiError } from '../api';
+import { ApiError, requestAPI } from '../api';
 import { NbmlopsModel } from '../model';
 
 jest.mock('../api', () => {
-  const actual = jest.requireActual('../api');
+  const actual = jest.requireActual<typeof import('../api')>('../api');
   return { ...actual, requestAPI: jest.fn(), requestBlob: jest.fn() };
 });
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const api = require('../api') as { requestAPI: jest.Mock };
+const api = { requestAPI: jest.mocked(requestAPI) };
 
 const experiment = {
   name: 'churn',
@@ -86,12 +85,12 @@ describe('NbmlopsModel', () => {
     await model.promote('clf', { version: 2, alias: 'production', gate: '  ', reason: ' better ' });
     const [path, init] = api.requestAPI.mock.calls[0];
     expect(path).toBe('models/clf/aliases');
-    expect(init.method).toBe('POST');
-    expect(JSON.parse(init.body)).toEqual({ version: 2, alias: 'production', reason: 'better' });
+    expect(init?.method).toBe('POST');
+    expect(JSON.parse(init?.body as string)).toEqual({ version: 2, alias: 'production', reason: 'better' });
 
     api.requestAPI.mockResolvedValue({ allowed: false });
     await model.checkPromotion('clf', 3, 'production', 'metrics.acc >= champion.metrics.acc');
-    expect(api.requestAPI.mock.lastCall[0]).toBe(
+    expect(api.requestAPI.mock.lastCall?.[0]).toBe(
       'models/clf/promotion?version=3&alias=production&gate=metrics.acc+%3E%3D+champion.metrics.acc'
     );
   });

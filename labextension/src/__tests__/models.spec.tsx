@@ -8,7 +8,7 @@ import { NbmlopsModel } from '../model';
 import { Actions, AuditEntry, GateResult, ModelDetail, ModelSummary, PromotionCheck } from '../types';
 
 jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
+  ...jest.requireActual<typeof import('../api')>('../api'),
   requestAPI: jest.fn()
 }));
 
@@ -73,13 +73,13 @@ function serve(models: ModelSummary[] = [summary], promote?: () => unknown): voi
     const [route, search] = path.split('?');
     const params = new URLSearchParams(search ?? '');
     if (route === 'models') {
-      return { models } as never;
+      return { models };
     }
     if (route === 'models/churn') {
-      return detail as never;
+      return detail;
     }
     if (route === 'models/churn/history') {
-      return { name: 'churn', history } as never;
+      return { name: 'churn', history };
     }
     if (route === 'lineage') {
       const [, n] = (params.get('ref') as string).split('/');
@@ -105,7 +105,7 @@ function serve(models: ModelSummary[] = [summary], promote?: () => unknown): voi
       return {
         root: `model:churn/${n}`,
         edges: edges.map(e => ({ ...e, source_type: e.source.split(':')[0], target_type: e.target.split(':')[0] }))
-      } as never;
+      };
     }
     if (route === 'models/churn/promotion') {
       const gate = params.get('gate');
@@ -121,18 +121,18 @@ function serve(models: ModelSummary[] = [summary], promote?: () => unknown): voi
         gate: gate ? evaluate(gate) : null,
         allowed: gate ? evaluate(gate).passed : true
       };
-      return check as never;
+      return check;
     }
     if (route === 'models/churn/aliases' && init.method === 'POST') {
       posted.push({ path, body: JSON.parse(init.body as string) });
       if (promote) {
-        return promote() as never;
+        return promote();
       }
-      return { name: 'churn', alias: 'production', version: 3, gate: null } as never;
+      return { name: 'churn', alias: 'production', version: 3, gate: null };
     }
     if (route === 'models/churn/aliases/production' && init.method === 'DELETE') {
       posted.push({ path, body: null });
-      return undefined as never;
+      return undefined;
     }
     throw new ApiError(`unexpected ${init.method ?? 'GET'} ${path}`, 500);
   });
@@ -161,7 +161,7 @@ async function openPromote(model: NbmlopsModel, n: number, gate?: string): Promi
 
 /** The dialog's Confirm button once it is enabled. */
 async function enabledConfirm(dialog: HTMLElement): Promise<HTMLButtonElement> {
-  const confirm = within(dialog).getByRole('button', { name: 'Confirm promotion' }) as HTMLButtonElement;
+  const confirm = within(dialog).getByRole<HTMLButtonElement>('button', { name: 'Confirm promotion' });
   await waitFor(() => expect(confirm.disabled).toBe(false));
   return confirm;
 }
@@ -221,14 +221,14 @@ describe('ModelsView', () => {
     serve();
     const dialog = await openPromote(model, 3);
     expect(screen.getByRole('dialog', { name: 'Promote churn' })).toBe(dialog);
-    expect((within(dialog).getByLabelText('Alias') as HTMLInputElement).value).toBe('production');
+    expect(within(dialog).getByLabelText<HTMLInputElement>('Alias').value).toBe('production');
     // production has a holder: the suggested gate compares with it
-    const gate = within(dialog).getByLabelText('Gate') as HTMLInputElement;
+    const gate = within(dialog).getByLabelText<HTMLInputElement>('Gate');
     expect(gate.value).toBe('metrics.accuracy >= champion.metrics.accuracy');
     expect(await within(dialog).findByText('Gate fails')).toBeTruthy();
     expect(within(dialog).getByText('production is now v2')).toBeTruthy();
     expect(within(dialog).getByText(/champion\.metrics\.accuracy = 0\.92/)).toBeTruthy();
-    const confirm = within(dialog).getByRole('button', { name: 'Confirm promotion' }) as HTMLButtonElement;
+    const confirm = within(dialog).getByRole<HTMLButtonElement>('button', { name: 'Confirm promotion' });
     expect(confirm.disabled).toBe(true);
 
     fireEvent.change(gate, { target: { value: 'metrics.accuracy <= champion.metrics.accuracy' } });
@@ -245,7 +245,7 @@ describe('ModelsView', () => {
     const dialog = await openPromote(model, 1);
     fireEvent.change(within(dialog).getByLabelText('Alias'), { target: { value: 'staging' } });
     expect(await within(dialog).findByText('staging is not set')).toBeTruthy();
-    expect((within(dialog).getByLabelText('Gate') as HTMLInputElement).value).toBe('');
+    expect(within(dialog).getByLabelText<HTMLInputElement>('Gate').value).toBe('');
   });
 
   it('posts the promotion and closes', async () => {

@@ -8,7 +8,7 @@ import { NbmlopsModel } from '../model';
 import { FeatureDriftRow, ModelDetail } from '../types';
 
 jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
+  ...jest.requireActual<typeof import('../api')>('../api'),
   requestAPI: jest.fn()
 }));
 
@@ -88,7 +88,7 @@ const monitoring = {
 function serve(body: unknown): void {
   api.mockImplementation(async (path: string) => {
     if (path === 'models/churn/monitoring') {
-      return body as never;
+      return body;
     }
     throw new ApiError(`unexpected GET ${path}`, 500);
   });
@@ -103,7 +103,7 @@ describe('NbmlopsModel.monitoring', () => {
   afterEach(() => model.dispose());
 
   it('asks models/{name}/monitoring with the name encoded and decodes non-finite numbers', async () => {
-    api.mockResolvedValue({ ...monitoring, name: 'churn/eu' } as never);
+    api.mockResolvedValue({ ...monitoring, name: 'churn/eu' });
     const found = await model.monitoring('churn/eu');
     expect(api.mock.calls[0][0]).toBe('models/churn%2Feu/monitoring');
     expect(found.reports[1].metrics.accuracy).toBeNaN();
@@ -118,7 +118,7 @@ describe('NbmlopsModel.monitoring', () => {
       name: 'churn',
       reports: [{ ...report(1, 'NaN'), prediction_score: null }],
       features: [{ ...feature('x', 'empty', null, 0.05, false), psi: null, reference_nulls: null }]
-    } as never);
+    });
     const found = await model.monitoring('churn');
     expect(found.reports[0].drift_share).toBeNaN();
     expect(found.reports[0].prediction_score).toBeNull();

@@ -8,7 +8,7 @@ import { NbmlopsModel } from '../model';
 import { Actions, RunDetail } from '../types';
 
 jest.mock('../api', () => ({
-  ...jest.requireActual('../api'),
+  ...jest.requireActual<typeof import('../api')>('../api'),
   requestAPI: jest.fn(),
   requestBlob: jest.fn()
 }));
@@ -67,7 +67,7 @@ function serve(run: RunDetail | ApiError): void {
         downsampled: false,
         max_points: 4000,
         points: { step: [0, 1], timestamp: ['2026-03-01T12:00:00Z', '2026-03-01T12:00:01Z'], value: [0.8, 0.91] }
-      } as never;
+      };
     }
     if (path.startsWith('lineage?')) {
       return {
@@ -84,13 +84,13 @@ function serve(run: RunDetail | ApiError): void {
             target_label: 'train-rf'
           }
         ]
-      } as never;
+      };
     }
     if (path.startsWith('runs/')) {
       if (run instanceof ApiError) {
         throw run;
       }
-      return run as never;
+      return run;
     }
     throw new ApiError(`unexpected ${path}`, 500);
   });

@@ -4,7 +4,7 @@ import { columnOf, orderByText, reference } from '../runsColumns';
 import { RunsQuery } from '../runsQuery';
 import { FakeServer, fakeServer, makeRuns } from './runsFixture';
 
-jest.mock('../api', () => ({ ...jest.requireActual('../api'), requestAPI: jest.fn() }));
+jest.mock('../api', () => ({ ...jest.requireActual<typeof import('../api')>('../api'), requestAPI: jest.fn() }));
 
 const mockedRequest = requestAPI as jest.MockedFunction<typeof requestAPI>;
 
@@ -28,7 +28,7 @@ async function settle(): Promise<void> {
 beforeEach(() => {
   server = fakeServer(makeRuns(10_000));
   mockedRequest.mockReset();
-  mockedRequest.mockImplementation(((path: string) => server.handle(path)) as typeof requestAPI);
+  mockedRequest.mockImplementation((path: string) => server.handle(path));
   model = new NbmlopsModel();
 });
 
@@ -204,7 +204,7 @@ describe('RunsQuery', () => {
     query.ensureRange(4000, 4010);
     await settle();
     expect(query.error?.message).toMatch(/cannot reach/);
-    mockedRequest.mockImplementation(((path: string) => server.handle(path)) as typeof requestAPI);
+    mockedRequest.mockImplementation((path: string) => server.handle(path));
     await query.refresh(); // the next tick retries the rows in view
     await settle();
     expect(query.error).toBeNull();
@@ -217,7 +217,7 @@ describe('RunsQuery', () => {
     await query.start();
     expect(query.loaded).toBe(false);
     expect(query.error?.status).toBe(0);
-    mockedRequest.mockImplementation(((path: string) => server.handle(path)) as typeof requestAPI);
+    mockedRequest.mockImplementation((path: string) => server.handle(path));
     await query.refresh();
     expect(query.loaded).toBe(true);
     expect(query.error).toBeNull();

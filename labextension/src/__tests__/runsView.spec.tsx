@@ -8,7 +8,7 @@ import { NbmlopsModel } from '../model';
 import { Actions } from '../types';
 import { FakeServer, fakeServer, makeRuns } from './runsFixture';
 
-jest.mock('../api', () => ({ ...jest.requireActual('../api'), requestAPI: jest.fn() }));
+jest.mock('../api', () => ({ ...jest.requireActual<typeof import('../api')>('../api'), requestAPI: jest.fn() }));
 
 const mockedRequest = requestAPI as jest.MockedFunction<typeof requestAPI>;
 const trans = nullTranslator.load('nbmlops');
@@ -33,7 +33,7 @@ function offsets(): string[] {
 beforeEach(() => {
   window.localStorage.clear();
   mockedRequest.mockReset();
-  mockedRequest.mockImplementation(((path: string) => server.handle(path)) as typeof requestAPI);
+  mockedRequest.mockImplementation((path: string) => server.handle(path));
   model = new NbmlopsModel();
   actions = {
     openRuns: jest.fn(),
@@ -134,13 +134,13 @@ describe('RunsView', () => {
   it('selects runs with checkboxes and shift-click, and compares them', async () => {
     show(300);
     await screen.findByText('run-0');
-    const compare = screen.getByRole('button', { name: 'Compare' }) as HTMLButtonElement;
+    const compare = screen.getByRole<HTMLButtonElement>('button', { name: 'Compare' });
     expect(compare.disabled).toBe(true);
     fireEvent.click(screen.getByRole('checkbox', { name: 'Select run run-1' }));
     expect(compare.disabled).toBe(true);
     fireEvent.click(screen.getByRole('checkbox', { name: 'Select run run-3' }), { shiftKey: true });
     expect(screen.getByText(/3 selected/)).toBeTruthy();
-    expect((screen.getByRole('checkbox', { name: 'Select run run-2' }) as HTMLInputElement).checked).toBe(true);
+    expect(screen.getByRole<HTMLInputElement>('checkbox', { name: 'Select run run-2' }).checked).toBe(true);
     expect(compare.disabled).toBe(false);
     fireEvent.click(compare);
     expect(actions.compare).toHaveBeenCalledWith(['id00001', 'id00002', 'id00003']);

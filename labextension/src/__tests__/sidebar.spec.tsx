@@ -2,17 +2,17 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { act, fireEvent, render, screen } from '@testing-library/react';
 import * as React from 'react';
 
+import { ApiError, requestAPI } from '../api';
 import { ExperimentsSidebar } from '../components/Sidebar';
 import { NbmlopsModel } from '../model';
 import { Actions } from '../types';
 
 jest.mock('../api', () => {
-  const actual = jest.requireActual('../api');
+  const actual = jest.requireActual<typeof import('../api')>('../api');
   return { ...actual, requestAPI: jest.fn() };
 });
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const api = require('../api') as { requestAPI: jest.Mock; ApiError: any };
+const api = { requestAPI: jest.mocked(requestAPI), ApiError };
 const trans = nullTranslator.load('nbmlops');
 
 function actions(): jest.Mocked<Actions> {

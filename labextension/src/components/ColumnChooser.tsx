@@ -9,9 +9,9 @@ export interface ColumnChooserProps {
   /** Ids of the key columns shown (`params.C`, `metrics.acc`, ...). */
   chosen: Set<string>;
   trans: TranslationBundle;
-  onToggle(id: string): void;
-  onSet(ids: string[]): void;
-  onReset(): void;
+  onToggle: (id: string) => void;
+  onSet: (ids: string[]) => void;
+  onReset: () => void;
 }
 
 type KeyKind = keyof Keys;

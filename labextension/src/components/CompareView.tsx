@@ -87,7 +87,7 @@ export function CompareView(props: CompareViewProps): React.ReactElement {
     } finally {
       busy.current = false;
     }
-  }, [model, trans, runIds.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [model, trans, runIds.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps -- runIds by value
 
   React.useEffect(() => {
     if (runIds.length >= 2) {
@@ -337,7 +337,7 @@ function Chooser(props: {
   legend: string;
   options: string[];
   chosen: string[];
-  onChange(chosen: string[]): void;
+  onChange: (chosen: string[]) => void;
 }): React.ReactElement {
   const chosen = new Set(props.chosen);
   return (
@@ -396,7 +396,7 @@ function FieldSelect(props: {
   params: string[];
   metrics: string[];
   trans: TranslationBundle;
-  onChange(value: string): void;
+  onChange: (value: string) => void;
 }): React.ReactElement {
   return (
     <label className="jp-nbmlops-compare-tool">
@@ -522,7 +522,7 @@ function ParallelSection(props: SectionProps & { actions: Actions }): React.Reac
         ? [{ key: `metric:${colorBy}`, label: colorBy, values: compared.map(c => c.run.metrics[colorBy]) }]
         : [])
     ],
-    [compared, chosenKey, colorBy] // eslint-disable-line react-hooks/exhaustive-deps
+    [compared, chosenKey, colorBy] // eslint-disable-line react-hooks/exhaustive-deps -- chosen by value
   );
   return (
     <Section id={`${id}-parallel`} title={trans.__('Parallel coordinates')}>

@@ -11,7 +11,7 @@ export interface FilterBoxProps {
   busy: boolean;
   trans: TranslationBundle;
   /** Apply a filter; resolves false when the server rejected it. */
-  onApply(text: string): Promise<boolean>;
+  onApply: (text: string) => Promise<boolean>;
 }
 
 /** The `where` filter: applied on Enter, cleared with Escape; a rejected filter is explained in place. */

@@ -118,7 +118,7 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
         const fetched = await Promise.all(
           series.map((s, index) =>
             only && !only.has(s.runId)
-              ? null
+              ? Promise.resolve(null)
               : fetchHistory(model, s.runId, s.label, colorOf(index), metric, maxPoints, live)
           )
         );
@@ -138,7 +138,7 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
         }
       }
     },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- series by value (seriesKey)
     [model, metric, seriesKey, maxPoints, live]
   );
 
@@ -150,7 +150,7 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
       setHistories(null);
     }
     void load();
-  }, [load]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [load]); // eslint-disable-line react-hooks/exhaustive-deps -- load changes exactly when the key does
 
   useTick(model, () => {
     const running = (histories ?? []).filter(h => h.running).map(h => h.runId);
@@ -259,7 +259,11 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
           onToggle={runId =>
             setHidden(previous => {
               const next = new Set(previous);
-              next.has(runId) ? next.delete(runId) : next.add(runId);
+              if (next.has(runId)) {
+                next.delete(runId);
+              } else {
+                next.add(runId);
+              }
               return next;
             })
           }
@@ -276,7 +280,7 @@ interface PlotProps {
   xMode: XMode;
   height: number;
   label: string;
-  onHover(index: number | null): void;
+  onHover: (index: number | null) => void;
 }
 
 /** The uPlot canvas; rebuilt when the series' layout changes, otherwise just given new data. */
@@ -354,8 +358,7 @@ function Plot(props: PlotProps): React.ReactElement {
       instance.destroy();
       plot.current = null;
     };
-    // data and width are applied by the effects below without rebuilding
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- data and width go through the effects below, no rebuild
   }, [layout, width > 0]);
 
   React.useEffect(() => {
@@ -401,7 +404,7 @@ interface LegendProps {
   hover: number | null;
   xMode: XMode;
   hidden: Set<string>;
-  onToggle(runId: string): void;
+  onToggle: (runId: string) => void;
 }
 
 /** Run labels in their colors; with the cursor on the chart, each run's value there. Click hides a run. */

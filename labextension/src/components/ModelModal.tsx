@@ -1,10 +1,6 @@
 import * as React from 'react';
-// react-dom comes from JupyterLab at runtime (a shared singleton); its types are not installed in
-// this package, so the one function used is typed here.
-// @ts-expect-error no declaration file for 'react-dom'
-import * as ReactDOM from 'react-dom';
-
-const createPortal: (children: React.ReactNode, container: Element) => React.ReactPortal = ReactDOM.createPortal;
+// react-dom comes from JupyterLab at runtime (a shared singleton); only its types are a devDependency.
+import { createPortal } from 'react-dom';
 
 const FOCUSABLE =
   'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), ' +

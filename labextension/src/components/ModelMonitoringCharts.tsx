@@ -41,7 +41,7 @@ export interface ChartProps {
   trans: TranslationBundle;
   name: string;
   reports: MonitoringReport[];
-  onHover(index: number | null): void;
+  onHover: (index: number | null) => void;
 }
 
 /** Drift share per report, one colored line per version, ringed where the dataset drifted, the 50% line dashed. */
@@ -76,7 +76,7 @@ export function DriftChart(props: ChartProps): React.ReactElement {
         hooks: { drawAxes: [u => drawGuides(u, reports, colors.muted)] }
       };
     },
-    [reports, versions.join(','), trans] // eslint-disable-line react-hooks/exhaustive-deps
+    [reports, versions.join(','), trans] // eslint-disable-line react-hooks/exhaustive-deps -- versions by value
   );
   return (
     <ChartFrame
@@ -226,13 +226,13 @@ function drawGuides(u: uPlot, reports: readonly MonitoringReport[], color: strin
 }
 
 interface PlotProps {
-  build(
+  build: (
     element: HTMLElement
-  ): Pick<uPlot.Options, 'series' | 'scales' | 'axes' | 'hooks'> & { data: uPlot.AlignedData };
+  ) => Pick<uPlot.Options, 'series' | 'scales' | 'axes' | 'hooks'> & { data: uPlot.AlignedData };
   height: number;
   label: string;
   sync: string;
-  onHover(index: number | null): void;
+  onHover: (index: number | null) => void;
 }
 
 /** A small uPlot with the theme's axis colors; cursors of plots with the same `sync` move together. */
@@ -277,8 +277,7 @@ function Plot(props: PlotProps): React.ReactElement {
       instance.destroy();
       plot.current = null;
     };
-    // width changes are applied by setSize below without rebuilding
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- width changes go through setSize below, no rebuild
   }, [build, height, sync, theme, width > 0]);
 
   React.useEffect(() => {

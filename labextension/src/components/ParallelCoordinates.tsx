@@ -18,7 +18,7 @@ export interface ParallelCoordinatesProps {
   /** Params first, the metric last; lines are colored by the last dimension. */
   dimensions: Dimension[];
   height?: number;
-  onActivate?(id: string): void;
+  onActivate?: (id: string) => void;
 }
 
 const MARGIN = { left: 56, right: 56, top: 36, bottom: 28 };
@@ -74,7 +74,7 @@ export function ParallelCoordinates(props: ParallelCoordinatesProps): React.Reac
         // a lone point between gaps still shows up as a dot
         return d.replace(/M([\d.-]+),([\d.-]+)(?=M|$)/g, 'M$1,$2h0.01');
       }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- xOf and yOf are made from axes, width and height
     [runs, dimensions, axes, width, height]
   );
 

@@ -40,7 +40,7 @@ export interface RunsTableProps {
   trans: TranslationBundle;
   /** Changes when the rows start over (new filter or order): the table scrolls back to the top. */
   resetKey: string;
-  onOpen(run: RunRecord): void;
+  onOpen: (run: RunRecord) => void;
 }
 
 /**
@@ -265,10 +265,10 @@ export function RunsTable(props: RunsTableProps): React.ReactElement {
 }
 
 interface RowHandlers {
-  key(event: React.KeyboardEvent<HTMLDivElement>, index: number, run: RunRecord | undefined): void;
-  focus(index: number): void;
-  open(run: RunRecord): void;
-  toggle(index: number, range: boolean): void;
+  key: (event: React.KeyboardEvent<HTMLDivElement>, index: number, run: RunRecord | undefined) => void;
+  focus: (index: number) => void;
+  open: (run: RunRecord) => void;
+  toggle: (index: number, range: boolean) => void;
 }
 
 interface RowProps {
@@ -343,7 +343,7 @@ function HeaderCheckbox(props: {
   checked: boolean;
   indeterminate: boolean;
   disabled: boolean;
-  onChange(): void;
+  onChange: () => void;
 }): React.ReactElement {
   const ref = React.useRef<HTMLInputElement>(null);
   React.useEffect(() => {
@@ -391,7 +391,7 @@ function HeaderCell(props: {
   column: Column;
   order: SortOrder;
   trans: TranslationBundle;
-  onSort(id: string): void;
+  onSort: (id: string) => void;
 }): React.ReactElement {
   const { column, order, trans, onSort } = props;
   const label = columnLabel(column, trans);
@@ -439,7 +439,7 @@ function Cell(props: {
   run: RunRecord;
   column: Column;
   trans: TranslationBundle;
-  onOpen(run: RunRecord): void;
+  onOpen: (run: RunRecord) => void;
 }): React.ReactElement {
   const { run, column, trans, onOpen } = props;
   let content: React.ReactNode;

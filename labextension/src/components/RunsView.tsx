@@ -38,7 +38,11 @@ function useQueryChanged(query: RunsQuery): void {
 export function RunsView(props: RunsViewProps): React.ReactElement {
   const { model, trans, actions, experiments, blockSize } = props;
   const scope = JSON.stringify(experiments);
-  const query = React.useMemo(() => new RunsQuery({ model, experiments, blockSize }), [model, scope, blockSize]);
+  // Rebuilt when the experiments change in value (scope), not on each new array of the same names.
+  const query = React.useMemo(
+    () => new RunsQuery({ model, experiments: JSON.parse(scope) as string[] | null, blockSize }),
+    [model, scope, blockSize]
+  );
   React.useEffect(() => {
     void query.start();
     return () => query.dispose();

@@ -21,7 +21,7 @@ export interface ScatterPlotProps {
   yLabel: string;
   height?: number;
   /** Enter on a focused point, or a click on one. */
-  onActivate?(id: string): void;
+  onActivate?: (id: string) => void;
 }
 
 const MARGIN = { left: 64, right: 16, top: 12, bottom: 44 };

@@ -177,7 +177,12 @@ export function ErrorLine(props: { error: unknown }): React.ReactElement | null 
   if (!props.error) {
     return null;
   }
-  const message = props.error instanceof Error ? props.error.message : String(props.error);
+  const message =
+    props.error instanceof Error
+      ? props.error.message
+      : typeof props.error === 'string'
+        ? props.error
+        : JSON.stringify(props.error);
   return (
     <div className="jp-nbmlops-error" role="alert">
       {message}
