@@ -67,6 +67,10 @@ test-python: $(STAMP) labextension
 test-ts: labextension
 	cd $(LAB) && $(WITH_VENV) jlpm test
 
+.PHONY: lint-ts
+lint-ts: $(STAMP)
+	cd $(LAB) && $(WITH_VENV) sh -c 'jlpm install --immutable && jlpm lint'
+
 $(UI_DEPS): $(UI_TESTS)/package.json $(UI_TESTS)/yarn.lock | $(STAMP)
 	cd $(UI_TESTS) && $(WITH_VENV) PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 jlpm install
 	touch $@
