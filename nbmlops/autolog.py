@@ -350,7 +350,7 @@ def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
 
 # -- logging ---------------------------------------------------------------------------------
 def _active_run() -> tracking.ActiveRun | None:
-    current = tracking._default  # never create a tracker: no run means nothing to log
+    current = tracking.existing_tracker()  # never create a tracker: no run means nothing to log
     return current.active_run() if current is not None else None
 
 
@@ -381,7 +381,8 @@ def _log_metric_call(name: str, value: Any) -> None:
     calls = _STATE.metric_calls.setdefault(run.run_id, {})
     calls[name] = count = calls.get(name, 0) + 1
     key = name if count == 1 else f"{name}_{count}"
-    _guard(f"metric {key}", lambda: tracking._default.log_metric(key, float(value)))  # type: ignore[union-attr]
+    tracker = tracking.existing_tracker()
+    _guard(f"metric {key}", lambda: tracker.log_metric(key, float(value)))  # type: ignore[union-attr]
 
 
 def _is_scalar(value: Any) -> bool:
@@ -397,7 +398,7 @@ def _is_scalar(value: Any) -> bool:
 
 def _before_fit(run: tracking.ActiveRun, estimator: Any, X: Any, y: Any) -> str:
     """Log params and training data; returns the key prefix of this fit in its run."""
-    tracker = tracking._default
+    tracker = tracking.existing_tracker()
     assert tracker is not None
     count = _STATE.fits[run.run_id] = _STATE.fits.get(run.run_id, 0) + 1
     prefix = "" if count == 1 else f"fit{count}."
@@ -417,7 +418,7 @@ def _log_data(tracker: tracking.Tracker, data: Any, name: str) -> None:
 
 
 def _after_fit(run: tracking.ActiveRun, estimator: Any, X: Any, y: Any, seconds: float, prefix: str) -> None:
-    tracker = tracking._default
+    tracker = tracking.existing_tracker()
     assert tracker is not None
     metrics: dict[str, Any] = {"fit_time": seconds}
     scorable = y is not None and callable(getattr(estimator, "score", None))

@@ -493,8 +493,19 @@ def _fingerprint_path(obj: str | os.PathLike, cache_path: Path | None) -> Datase
     if not os.path.isdir(path):
         what = "is not a regular file or folder" if os.path.exists(path) else "does not exist"
         raise InvalidInputError(f"path {raw!r} {what}: pass the path of an existing file or folder")
-    files = _scan(path)
-    prefix = path if path.endswith(os.sep) else path + os.sep
+    files, _, digest = folder_digests(path, cache_path)
+    return DatasetInfo(digest, "directory", None, None, {}, {},
+                       sum(st.st_size for _, st in files), path, files=len(files))
+
+
+def folder_digests(root: str, cache_path: Path | None) -> tuple[list[tuple[str, os.stat_result]], list[bytes], str]:
+    """Every file under `root` as ("a/b.csv", stat), each file's digest, and the folder's fingerprint.
+
+    A file's digest comes from the sqlite cache at `cache_path` while its size, mtime_ns and inode
+    are unchanged, so fingerprinting a folder again (or snapshotting it after) reads no file twice.
+    """
+    files = _scan(root)
+    prefix = root if root.endswith(os.sep) else root + os.sep
     # Cached paths under the folder sort from "<path>/" up to "<path>0" ("0" follows "/").
     digests = _digests([(prefix + rel, st) for rel, st in files], cache_path,
                        (prefix, prefix[:-1] + chr(ord(os.sep) + 1)))
@@ -502,5 +513,4 @@ def _fingerprint_path(obj: str | os.PathLike, cache_path: Path | None) -> Datase
     for (rel, _), digest in zip(files, digests):
         h.put(os.fsencode(rel))
         h.raw(digest)
-    return DatasetInfo(h.hexdigest(), "directory", None, None, {}, {},
-                       sum(st.st_size for _, st in files), path, files=len(files))
+    return files, digests, h.hexdigest()

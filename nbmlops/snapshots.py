@@ -32,7 +32,7 @@ import xxhash
 
 from . import frames
 from .errors import InvalidInputError, NotFoundError, StoreError, TamperedArtifactError
-from .fingerprint import DatasetInfo, _digests, _Hasher, _scan, fingerprint
+from .fingerprint import DatasetInfo, fingerprint, folder_digests
 from .store import Store
 
 FORMAT = "nbmlops-snapshot/1"
@@ -148,17 +148,10 @@ def _store_files(store: Store, info: DatasetInfo) -> list[dict[str, Any]]:
         paths = [str(root)]
         digests = [bytes.fromhex(info.fingerprint)]
     else:
-        entries = _scan(str(root))
+        # The digests fingerprint() just cached: no file is read twice.
+        entries, digests, combined = folder_digests(str(root), store.root / "cache" / "file-digests.sqlite")
         paths = [os.path.join(str(root), *rel.split("/")) for rel, _ in entries]
-        prefix = str(root) + os.sep  # the digests fingerprint() just cached, as it keys them
-        digests = _digests([(p, st) for p, (_, st) in zip(paths, entries)],
-                           store.root / "cache" / "file-digests.sqlite",
-                           (prefix, str(root) + chr(ord(os.sep) + 1)))
-        h = _Hasher("directory")
-        for (rel, _), digest in zip(entries, digests):
-            h.put(os.fsencode(rel))
-            h.raw(digest)
-        if h.hexdigest() != info.fingerprint:
+        if combined != info.fingerprint:
             raise _changed(root)
     wanted = [d.hex() for d in digests]
     known: dict[str, str] = {}

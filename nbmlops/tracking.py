@@ -115,7 +115,7 @@ class Tracker:
         self._interval = FLUSH_INTERVAL
         self._listeners: list[Callable[[np.ndarray, dict[int, tuple[str, str]]], None]] = []
         self.experiment = utf8(os.environ.get("NBMLOPS_EXPERIMENT") or DEFAULT_EXPERIMENT)
-        self._user = _user()
+        self._user = current_user()
         self._host = socket.gethostname()
         self._provenance = ProvenanceRecorder(self._buffer, lambda: self.store)
         provenance.prewarm()
@@ -141,6 +141,11 @@ class Tracker:
         self._store = Store(Path(path))
         self._provenance.forget_blobs()
         return self._store
+
+    def flushed_store(self) -> Store:
+        """The store, after writing this process's buffered events: a read then sees its own writes."""
+        self.flush()
+        return self.store
 
     # -- runs ----------------------------------------------------------------------------
     def start_run(self, experiment: str | None = None, name: str | None = None,
@@ -555,7 +560,8 @@ def _same_number(a: tuple[str | None, float | None, str], b: tuple[str | None, f
     return a[1] is not None and a[1] == b[1] and {a[2], b[2]} <= {"int", "float"}
 
 
-def _user() -> str:
+def current_user() -> str:
+    """Who is acting, for runs and audit rows: the login name, else the numeric user id."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -606,6 +612,11 @@ def _at_exit() -> None:
 
 
 _default: Tracker | None = None
+
+
+def existing_tracker() -> Tracker | None:
+    """This process's tracker if tracking was used, without creating one (autolog: no tracker, no run)."""
+    return _default
 
 
 def tracker() -> Tracker:

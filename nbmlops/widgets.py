@@ -25,7 +25,6 @@ from .html import (message_html, metrics_compare_html, params_compare_html, runs
                    runs_summary_html)
 from .liveplot import MAX_PLOT_POINTS, downsample
 from .query import ATTRIBUTES, parse_order_by
-from .store import Store
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,12 +32,6 @@ if TYPE_CHECKING:
     from .tracking import ActiveRun
 
 _WIDE = ("params.", "metrics.", "tags.")
-
-
-def _fresh_store() -> Store:
-    t = tracking.tracker()
-    t.flush()  # show this process's own latest writes
-    return t.store
 
 
 def order_text(column: str, descending: bool = False) -> str:
@@ -182,7 +175,7 @@ class RunsTable:
         query = self._query()
         if query != self._loaded or force:
             try:
-                store = _fresh_store()
+                store = tracking.tracker().flushed_store()
                 names = search.experiments(store)["experiment"].tolist() if force else []
                 df = search.runs(store, *query)
             except NbmlopsError as exc:
@@ -369,7 +362,7 @@ class CompareView:
         ids = [_run_id(r) for r in ([run_ids] if isinstance(run_ids, str) else run_ids)]
         if not ids:
             raise InvalidInputError("compare needs at least one run id")
-        self._store = _fresh_store()
+        self._store = tracking.tracker().flushed_store()
         runs: dict[str, Run] = {}
         for run_id in ids:
             run = search.get_run(self._store, run_id)  # resolves prefixes, raises NotFoundError

@@ -334,6 +334,17 @@ def test_bad_options_fail_with_a_message(fresh_store: Store) -> None:
     assert f1_score.__code__ is ORIGINAL_F1_CODE
 
 
+def test_autolog_without_tracking_never_creates_a_tracker(fresh_store: Store) -> None:
+    code = ("import nbmlops; from nbmlops import tracking; nbmlops.autolog()\n"
+            "from sklearn.linear_model import LinearRegression; from sklearn.metrics import r2_score\n"
+            "model = LinearRegression().fit([[0], [1], [2]], [0, 1, 2]); r2_score([0, 1], [0, 1])\n"
+            "assert tracking.existing_tracker() is None, 'a tracker was made'\n"
+            "nbmlops.log_metric('loss', 0.5)\n"
+            "assert tracking.existing_tracker() is tracking.tracker()")
+    run_python(code, fresh_store)
+    assert nbmlops.runs()["metrics.loss"].tolist() == [0.5]  # only the explicit log, no autologged fit
+
+
 def test_importing_nbmlops_does_not_import_sklearn(fresh_store: Store) -> None:
     code = "import sys, nbmlops, nbmlops.autolog; assert 'sklearn' not in sys.modules, 'imported'"
     run_python(code, fresh_store)

@@ -21,7 +21,7 @@ from ..store import Store, find_store_path
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _one_line_errors(fn: F) -> F:
+def one_line_errors(fn: F) -> F:
     """Show failures as one line on stderr with exit code 1, never a traceback."""
 
     @functools.wraps(fn)
@@ -52,13 +52,18 @@ def _one_line_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None) -> None:
+def echo_warning(message: Warning | str) -> None:
     """A warning as one line on stderr (`Warning: ...`), without the source location Python adds."""
     click.echo(f"Warning: {' '.join(str(message).split())}", err=True)
 
 
-def _store(ctx: click.Context) -> Store:
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    echo_warning(message)  # warnings.showwarning's signature
+
+
+def context_store(ctx: click.Context) -> Store:
+    """The store given by --store (or $NBMLOPS_STORE), else the one found from the working directory."""
     path = ctx.obj.get("store") if ctx.obj else None
     return Store(Path(path) if path else find_store_path())
 
@@ -79,7 +84,8 @@ def main(ctx: click.Context, store: str | None) -> None:
     ctx.obj["store"] = store
 
 
-def _emit(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
+def echo_frame(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
+    """Print a DataFrame as a text table, CSV or JSON records (`--format`); `empty` instead of an empty table."""
     if df.empty and fmt == "table" and empty:
         click.echo(empty)
         return

@@ -11,7 +11,7 @@ from .. import data, datadiff, settings, snapshots, space
 from ..lineage import lineage as lineage_of
 from ..store import Store
 from ..units import format_bytes
-from . import FORMAT, _emit, _one_line_errors, _store, main
+from . import FORMAT, context_store, echo_frame, main, one_line_errors
 
 
 @main.group("data")
@@ -31,14 +31,14 @@ def _with_snapshots(store: Store, table: pd.DataFrame) -> pd.DataFrame:
 @click.argument("name", required=False)
 @FORMAT
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def data_ls(ctx: click.Context, name: str | None, fmt: str) -> None:
     """List dataset versions (of NAME, or all) with shape, roles, runs and snapshot size."""
-    store = _store(ctx)
+    store = context_store(ctx)
     table = _with_snapshots(store, data.datasets(store, name))
     if fmt == "table":
         table = table.assign(fingerprint=table["fingerprint"].str[:12]).drop(columns=["run_ids", "source"])
-    _emit(table, fmt, empty="No datasets yet: nbmlops.log_dataset(df, name=..., snapshot=True) in a run.")
+    echo_frame(table, fmt, empty="No datasets yet: nbmlops.log_dataset(df, name=..., snapshot=True) in a run.")
 
 
 def _split(ref: str) -> tuple[str, int | str | None]:
@@ -51,10 +51,10 @@ def _split(ref: str) -> tuple[str, int | str | None]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def data_show(ctx: click.Context, ref: str, fmt: str) -> None:
     """Show one dataset version (default the latest): shape, source, runs, snapshot, schema and profile."""
-    store = _store(ctx)
+    store = context_store(ctx)
     name, version = _split(ref)
     row = _with_snapshots(store, data.datasets(store, name))
     profile = data.dataset_profile(store, name, version)
@@ -81,7 +81,7 @@ def data_show(ctx: click.Context, ref: str, fmt: str) -> None:
                                                                if s in stats}})
     if columns:
         click.echo("")
-        _emit(pd.DataFrame(columns), "table")
+        echo_frame(pd.DataFrame(columns), "table")
 
 
 @data_group.command("diff")
@@ -93,10 +93,10 @@ def data_show(ctx: click.Context, ref: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def data_diff(ctx: click.Context, name: str, old: str, new: str, keys: tuple[str, ...], fmt: str) -> None:
     """Compare versions V1 and V2 of dataset NAME: schema, rows, statistics, added/removed/changed rows."""
-    result = datadiff.diff(_store(ctx), name, data.parse_version(old), data.parse_version(new), list(keys))
+    result = datadiff.diff(context_store(ctx), name, data.parse_version(old), data.parse_version(new), list(keys))
     if fmt == "json":
         click.echo(json.dumps({"name": result.name, "versions": result.versions,
                                "fingerprints": result.fingerprints, "rows": result.rows,
@@ -109,70 +109,70 @@ def data_diff(ctx: click.Context, name: str, old: str, new: str, keys: tuple[str
     if not stats.empty:
         shown = stats.assign(changed=[("*" if str(a) != str(b) else "") for a, b in zip(stats["old"], stats["new"])])
         click.echo("")
-        _emit(shown.rename(columns={"old": f"v{result.versions[0]}", "new": f"v{result.versions[1]}"}), "table")
+        echo_frame(shown.rename(columns={"old": f"v{result.versions[0]}", "new": f"v{result.versions[1]}"}), "table")
 
 
 @main.command("lineage")
 @click.argument("ref", metavar="NAME@ALIAS|NAME/VERSION|RUN_ID|dataset:NAME@VERSION")
 @FORMAT
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def lineage_command(ctx: click.Context, ref: str, fmt: str) -> None:
     """List the lineage edges of a model, run or dataset version: data -> runs -> models -> aliases."""
-    edges = lineage_of(_store(ctx), ref)
+    edges = lineage_of(context_store(ctx), ref)
     if fmt == "table":
         edges = edges[["source_label", "kind", "target_label", "detail"]]
-    _emit(pd.DataFrame(edges), fmt, empty=f"No lineage recorded for {ref} yet.")
+    echo_frame(pd.DataFrame(edges), fmt, empty=f"No lineage recorded for {ref} yet.")
 
 
 @main.command()
 @FORMAT
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def du(ctx: click.Context, fmt: str) -> None:
     """Show what takes room in the store: snapshots, models, notebooks, other artifacts, journals, catalog."""
-    _emit(space.du(_store(ctx)), fmt)
+    echo_frame(space.du(context_store(ctx)), fmt)
 
 
 @main.command()
 @click.option("--yes", is_flag=True, help="Really remove the files (without it: only report them).")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def gc(ctx: click.Context, yes: bool) -> None:
     """Remove snapshots and artifacts that no registered model version, alias or pinned run needs.
 
     Runs that are RUNNING, and anything written in the last 15 minutes, are always kept.
     """
-    click.echo(space.gc(_store(ctx), dry_run=not yes).summary())
+    click.echo(space.gc(context_store(ctx), dry_run=not yes).summary())
 
 
 @main.command()
 @click.argument("run_id")
 @click.option("--reason", metavar="TEXT", help="Why it is kept (the tag's value).")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def pin(ctx: click.Context, run_id: str, reason: str | None) -> None:
     """Keep RUN_ID's artifacts and dataset snapshots through `nbmlops gc`."""
-    click.echo(f"pinned {space.pin(_store(ctx), run_id, reason)}")
+    click.echo(f"pinned {space.pin(context_store(ctx), run_id, reason)}")
 
 
 @main.command()
 @click.argument("run_id")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def unpin(ctx: click.Context, run_id: str) -> None:
     """Let `nbmlops gc` collect RUN_ID's files again (unless a model version needs them)."""
-    click.echo(f"unpinned {space.unpin(_store(ctx), run_id)}")
+    click.echo(f"unpinned {space.unpin(context_store(ctx), run_id)}")
 
 
 @main.command()
 @click.argument("name", required=False)
 @click.argument("value", required=False, metavar="on|off")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def config(ctx: click.Context, name: str | None, value: str | None) -> None:
     """Show the store's settings, or one, or change one (e.g. `snapshot-train on`)."""
-    store = _store(ctx)
+    store = context_store(ctx)
     if name is None:
         for key, current in settings.settings(store).items():
             click.echo(f"{key} = {'on' if current else 'off'}    # {settings.SETTINGS[key].help}")

@@ -9,7 +9,7 @@ import click
 
 from ..entities import RunStatus
 from ..store import Store
-from . import _emit, _one_line_errors, _store, _warning_line, main
+from . import context_store, echo_frame, echo_warning, main, one_line_errors
 
 EXPERIMENT_HELP = ("Experiment of the run (default: the one the notebook names with %%track -e NAME, "
                    "else the current one).")
@@ -34,7 +34,7 @@ NEW_PARAMS_HELP = ("Inject parameter names the notebook's parameters cell does n
 @click.option("--strict", is_flag=True, hidden=True,
               help="Does nothing: refusing undeclared parameters is the default now (kept so old scripts run).")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str], ...],
                 params_file: str | None, experiment: str | None, name: str | None, timeout: float | None,
                 kernel: str | None, output: str | None, allow_new_params: bool, strict: bool) -> None:
@@ -47,7 +47,7 @@ def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str]
 
     values: dict[str, object] = dict(_read_params_file(params_file)) if params_file else {}
     values.update(dict(params))
-    tracker = Tracker(_store(ctx))
+    tracker = Tracker(context_store(ctx))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_notebook(tracker, notebook, values, experiment, name, timeout=timeout,
@@ -68,15 +68,15 @@ def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str]
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Fail a cell that runs longer than this.")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def reproduce(ctx: click.Context, run_id: str, tolerance: float, timeout: float | None) -> None:
     """Re-execute RUN_ID's stored notebook with its params and compare the metrics."""
     from ..lifecycle import reproduce as _reproduce
     from ..tracking import Tracker
 
-    outcome = _reproduce(Tracker(_store(ctx)), run_id, tolerance=tolerance, timeout=timeout)
+    outcome = _reproduce(Tracker(context_store(ctx)), run_id, tolerance=tolerance, timeout=timeout)
     for warning in outcome.data_warnings:
-        _warning_line(warning, UserWarning, "", 0)
+        echo_warning(warning)
     new = outcome.result
     click.echo(f"reproduced {outcome.original.name} as {new.name} ({new.run_id}): {new.status.value}")
     for diff in outcome.differences:
@@ -102,7 +102,7 @@ def reproduce(ctx: click.Context, run_id: str, tolerance: float, timeout: float 
                    "data (the report is stored); otherwise say so and exit 0 without running.")
 @click.option("--allow-new-params", is_flag=True, help=NEW_PARAMS_HELP)
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...], promote_if: str | None,
             alias: str, timeout: float | None, drift_data: str | None, allow_new_params: bool) -> None:
     """Retrain MODEL[@ALIAS] from its notebook and params, register, and promote if the gate passes.
@@ -112,7 +112,7 @@ def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...],
     from ..monitoring_service import read_batch
     from ..tracking import Tracker
 
-    tracker = Tracker(_store(ctx))
+    tracker = Tracker(context_store(ctx))
     if drift_data:
         report, retrained = retrain_on_drift(tracker, model, read_batch(drift_data), dict(params),
                                              promote_if=promote_if, alias=alias, timeout=timeout,
@@ -150,7 +150,7 @@ def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...],
 @click.option("--store", "ci_store", metavar="PATH", help="Store for this check (e.g. a fresh one in CI).")
 @click.option("--allow-new-params", is_flag=True, help=NEW_PARAMS_HELP)
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def ci_command(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str, str], ...],
                gates: tuple[str, ...], compare_to: str | None, report: str | None, junit: str | None,
                experiment: str | None, timeout: float | None, ci_store: str | None, allow_new_params: bool) -> None:
@@ -158,7 +158,7 @@ def ci_command(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tup
     from .. import ci
     from ..tracking import Tracker
 
-    store = Store(Path(ci_store)) if ci_store else _store(ctx)
+    store = Store(Path(ci_store)) if ci_store else context_store(ctx)
     outcome = ci.check(Tracker(store), list(notebooks), list(gates), parameters=dict(params),
                        compare_to=compare_to, experiment=experiment, timeout=timeout,
                        allow_new_params=allow_new_params)
@@ -232,7 +232,7 @@ def _read_params_file(path: str) -> dict[str, object]:
               help="Register the model of every run (default: a model the notebook registers is registered "
                    "once, from the best run by --metric; the other runs keep theirs as run artifacts).")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samples: int | None,
                   dist: tuple[str, ...], seed: int, workers: int, executor: str | None, scheduler: str | None,
                   metric: str | None, maximize: bool, resume: bool, experiment: str | None,
@@ -252,7 +252,7 @@ def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samp
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = sweep(_store(ctx), notebook, grid=list(grid) or None, random=samples, dists=list(dist) or None,
+        result = sweep(context_store(ctx), notebook, grid=list(grid) or None, random=samples, dists=list(dist) or None,
                        workers=workers, executor=executor or ("dask" if scheduler else "local"),
                        scheduler=scheduler, metric=metric, maximize=maximize, resume=resume, experiment=experiment,
                        timeout=timeout, name=name, fixed=dict(params) or None, seed=seed, on_child=report,
@@ -262,7 +262,7 @@ def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samp
     table.insert(0, "best", ["*" if result.best and r == result.best.run_id else "" for r in table["run_id"]])
     table["error"] = [str(e)[:60] if isinstance(e, str) else "" for e in table["error"]]
     click.echo("")
-    _emit(table, "table")
+    echo_frame(table, "table")
     best = (f"; best {metric}={result.best.metric:.6g} (run {result.best.run_id})"
             if result.best and result.best.metric is not None else "")
     retries = (f"; kernel start failures retried: {result.infrastructure_retries}"

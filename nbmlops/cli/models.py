@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import click
 
-from .. import export, registry, serving
-from . import FORMAT, _emit, _one_line_errors, _store, main
+from .. import export, registry
+from . import FORMAT, context_store, echo_frame, main, one_line_errors
 
 
 @main.command("models")
 @FORMAT
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def models_command(ctx: click.Context, fmt: str) -> None:
     """List registered models with their latest version and aliases."""
-    _emit(registry.models(_store(ctx)), fmt,
+    echo_frame(registry.models(context_store(ctx)), fmt,
           empty="No registered models yet: nbmlops.log_model(model, \"name\") or %%track --model VAR:NAME.")
 
 
@@ -23,10 +23,10 @@ def models_command(ctx: click.Context, fmt: str) -> None:
 @click.argument("name")
 @FORMAT
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def model_command(ctx: click.Context, name: str, fmt: str) -> None:
     """Show the versions of model NAME with their runs, aliases and metrics."""
-    _emit(registry.model_versions(_store(ctx), name), fmt)
+    echo_frame(registry.model_versions(context_store(ctx), name), fmt)
 
 
 @main.command()
@@ -37,11 +37,11 @@ def model_command(ctx: click.Context, name: str, fmt: str) -> None:
               help="Condition to pass first, e.g. \"metrics.acc >= champion.metrics.acc + 0.01\".")
 @click.option("--reason", metavar="TEXT", help="Why, for the audit log.")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def promote(ctx: click.Context, name: str, version: int, alias: str, gate: str | None,
             reason: str | None) -> None:
     """Point ALIAS of model NAME at VERSION (checked against GATE; recorded in the audit log)."""
-    result = registry.promote(_store(ctx), name, version, alias, gate=gate, reason=reason)
+    result = registry.promote(context_store(ctx), name, version, alias, gate=gate, reason=reason)
     click.echo(f"{name}@{alias} -> version {version}" + (f" (gate passed: {result.explanation})" if result else ""))
 
 
@@ -50,10 +50,10 @@ def promote(ctx: click.Context, name: str, version: int, alias: str, gate: str |
 @click.argument("alias")
 @click.option("--reason", metavar="TEXT", help="Why, for the audit log.")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def unalias(ctx: click.Context, name: str, alias: str, reason: str | None) -> None:
     """Remove ALIAS from model NAME (recorded in the audit log)."""
-    registry.unalias(_store(ctx), name, alias, reason=reason)
+    registry.unalias(context_store(ctx), name, alias, reason=reason)
     click.echo(f"{name}@{alias} removed")
 
 
@@ -61,21 +61,21 @@ def unalias(ctx: click.Context, name: str, alias: str, reason: str | None) -> No
 @click.argument("name")
 @FORMAT
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def history(ctx: click.Context, name: str, fmt: str) -> None:
     """Show the audit log of model NAME's aliases: when, who, from, to, why, gate."""
-    _emit(registry.history(_store(ctx), name), fmt, empty=f"No alias changes for {name!r} yet.")
+    echo_frame(registry.history(context_store(ctx), name), fmt, empty=f"No alias changes for {name!r} yet.")
 
 
 @main.command("export-model")
 @click.argument("uri", metavar="NAME@ALIAS|NAME/VERSION|NAME")
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def export_model(ctx: click.Context, uri: str, directory: str) -> None:
     """Write a model to DIR (new or empty) with its signature, pinned requirements and a README
     on loading it without nbmlops."""
-    click.echo(str(export.export_model(_store(ctx), uri, directory)))
+    click.echo(str(export.export_model(context_store(ctx), uri, directory)))
 
 
 @main.command()
@@ -93,7 +93,7 @@ def export_model(ctx: click.Context, uri: str, directory: str) -> None:
               help="Let POST /reload work without a token (still JSON only): any program on this machine "
                    "can then reload the model.")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def serve(ctx: click.Context, uri: str, host: str, port: int, trusted: bool, reload_token: str | None,
           allow_reload: bool) -> None:
     """Serve a model over local HTTP: GET /health, GET /signature, POST /predict, POST /reload.
@@ -107,5 +107,7 @@ def serve(ctx: click.Context, uri: str, host: str, port: int, trusted: bool, rel
     """
     if reload_token is not None and allow_reload:
         raise click.UsageError("give --reload-token or --allow-reload, not both")
-    serving.serve(_store(ctx), uri, host, port, trusted=trusted, echo=click.echo, reload_token=reload_token,
+    from .. import serving  # on first use: its tornado app loads the server extension's modules
+
+    serving.serve(context_store(ctx), uri, host, port, trusted=trusted, echo=click.echo, reload_token=reload_token,
                   allow_reload=allow_reload)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import FORMAT, _emit, _one_line_errors, _store, main
+from . import FORMAT, context_store, echo_frame, main, one_line_errors
 
 
 @main.command("monitor")
@@ -21,22 +21,22 @@ from . import FORMAT, _emit, _one_line_errors, _store, main
 @click.option("--trusted", is_flag=True, help="Allow loading a pickled model to compare its predictions.")
 @FORMAT
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def monitor_command(ctx: click.Context, model: str, data: str, labels: str | None, fail_on_drift: bool,
                     timestamp: str | None, trusted: bool, fmt: str) -> None:
     """Compare DATA (.csv or .parquet) with the training data of MODEL (NAME@ALIAS or NAME/VERSION):
     drift per column, prediction drift, data quality, performance; the report is stored."""
     from ..monitoring_service import monitor, read_batch
 
-    report = monitor(_store(ctx), model, read_batch(data), labels, timestamp, trusted=trusted,
+    report = monitor(context_store(ctx), model, read_batch(data), labels, timestamp, trusted=trusted,
                      source=str(Path(data).resolve()))
     if fmt == "json":
         click.echo(json.dumps(report.to_json()))
     elif fmt == "csv":
-        _emit(report.to_frame(), "csv")
+        echo_frame(report.to_frame(), "csv")
     else:
         click.echo(report.summary())
-        _emit(report.to_frame().round(4), "table")
+        echo_frame(report.to_frame().round(4), "table")
         for issue in report.quality.issues():
             click.echo(f"quality: {issue}")
         for note in report.notes:

@@ -13,12 +13,12 @@ import pandas as pd
 from .. import bundle, search
 from ..store import Store
 from ..units import format_bytes
-from . import FORMAT, _emit, _one_line_errors, _store, main, terminal
+from . import FORMAT, context_store, echo_frame, main, one_line_errors, terminal
 
 
 @main.command()
 @click.argument("path", required=False, type=click.Path(file_okay=False))
-@_one_line_errors
+@one_line_errors
 def init(path: str | None) -> None:
     """Create a store in PATH/.nbmlops (default: the current folder)."""
     target = Path(path) if path else Path.cwd()
@@ -32,10 +32,10 @@ def init(path: str | None) -> None:
 @main.command()
 @FORMAT
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def experiments(ctx: click.Context, fmt: str) -> None:
     """List experiments with run counts and last activity."""
-    _emit(search.experiments(_store(ctx)), fmt,
+    echo_frame(search.experiments(context_store(ctx)), fmt,
           empty="No experiments yet: start a run with nbmlops.start_run() or %%track.")
 
 
@@ -50,15 +50,15 @@ def experiments(ctx: click.Context, fmt: str) -> None:
                    "params that differ between the listed runs, fitted to the terminal ($COLUMNS).")
 @FORMAT
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, order_by: str | None,
          limit: int | None, columns: str | None, fmt: str) -> None:
     """List runs, newest first, with params, latest metrics and tags as columns."""
-    df = search.runs(_store(ctx), list(experiment) or None, where, order_by, limit, warn_unknown=True)
+    df = search.runs(context_store(ctx), list(experiment) or None, where, order_by, limit, warn_unknown=True)
     if columns and columns.strip().lower() != "all":
         df = df[_select_columns(df, columns)]
     if fmt != "table":
-        _emit(df, fmt)
+        echo_frame(df, fmt)
         return
     if df.empty:
         click.echo("No runs match." if where or experiment else
@@ -67,7 +67,7 @@ def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, ord
     if columns:
         chosen = list(df.columns)
     else:
-        short = search.short_ids(_store(ctx), list(df["run_id"]))
+        short = search.short_ids(context_store(ctx), list(df["run_id"]))
         df = df.assign(id=[short[rid] for rid in df["run_id"]])
         chosen = _default_columns(df)
     limit_width = terminal.width()
@@ -135,10 +135,10 @@ def _select_columns(df: pd.DataFrame, spec: str) -> list[str]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def show(ctx: click.Context, run_id: str, fmt: str) -> None:
     """Show one run (RUN: its id, a unique id prefix, or a unique name): params, metrics, tags, artifacts, error."""
-    run = search.get_run(_store(ctx), run_id)
+    run = search.get_run(context_store(ctx), run_id)
     if fmt == "json":
         doc = {
             "run_id": run.run_id, "name": run.name, "experiment": run.experiment,
@@ -188,10 +188,10 @@ def _json_number(value: float) -> float | str:
 
 @main.command()
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def compact(ctx: click.Context) -> None:
     """Fold every finished journal into the catalog, delete the folded journals, checkpoint."""
-    store = _store(ctx)
+    store = context_store(ctx)
     if not store.root.is_dir():
         raise click.ClickException(f"no store at {store.root}: create one with `nbmlops init`")
     report, removed = store.compact()
@@ -212,12 +212,12 @@ def compact(ctx: click.Context) -> None:
 @click.option("--no-models", is_flag=True,
               help="Leave out registered model versions, their aliases and audit log (run artifacts stay).")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def export_command(ctx: click.Context, output: str, experiment: tuple[str, ...], where: str | None,
                    run_ids: tuple[str, ...], no_models: bool) -> None:
     """Write runs (default: all) with their params, metrics, tags, artifacts, datasets and model
     versions to the bundle file OUTPUT (.tar.gz), which `nbmlops import` merges into another store."""
-    path = bundle.export_bundle(_store(ctx), output, run_ids=list(run_ids) or None,
+    path = bundle.export_bundle(context_store(ctx), output, run_ids=list(run_ids) or None,
                                 experiment=list(experiment) or None, where=where,
                                 include_models=not no_models)
     assert isinstance(path, Path)
@@ -249,13 +249,13 @@ def _byte_count(ctx: click.Context, param: click.Parameter, value: str | None) -
               help="Refuse a bundle that would write more than SIZE bytes (K, M, G, T suffixes: powers of "
                    "1024; 'none': only the free disk space limits it). Checked before anything is written.")
 @click.pass_context
-@_one_line_errors
+@one_line_errors
 def import_command(ctx: click.Context, bundle_path: str, max_size: int | None) -> None:
     """Merge the runs, artifacts and model versions of BUNDLE (from `nbmlops export`) into this
     store without duplicates: importing it again changes nothing, and aliases here never move.
 
     Every member is checked (name, size, sha256) in a staging folder inside the store before
     anything lands in it; a bundle over --max-size or the free disk space is refused whole."""
-    store = _store(ctx)
+    store = context_store(ctx)
     report = bundle.import_bundle(store, bundle_path, max_size=max_size)
     click.echo(f"Imported {bundle_path} into {store.root}: {report.summary()}")
