@@ -44,14 +44,18 @@ export function columnOf(id: string): Column {
   return { id, kind: 'attribute', key: id };
 }
 
-/** How the `where` and `order_by` languages spell a column: odd keys are quoted with backticks. */
+/**
+ * How the `where`, `order_by` and gate languages spell `kind.key`: `metrics.acc`, or `metrics.\`val loss\``
+ * with any backtick in the key doubled (the server's lexer.spell_key; ASCII word characters here, so a
+ * non-ASCII key is quoted where the server would also take it bare).
+ */
+export function spellKey(kind: string, key: string): string {
+  return /^[\w\-/.:]+$/u.test(key) ? `${kind}.${key}` : `${kind}.\`${key.replace(/`/g, '``')}\``;
+}
+
+/** How the `where` and `order_by` languages spell a column. */
 export function reference(column: Column): string {
-  if (column.kind === 'attribute') {
-    return column.key;
-  }
-  return /^[\w\-/.:]+$/u.test(column.key)
-    ? `${column.kind}.${column.key}`
-    : `${column.kind}.\`${column.key.replace(/`/g, '``')}\``;
+  return column.kind === 'attribute' ? column.key : spellKey(column.kind, column.key);
 }
 
 /** The server's order_by text for `order`. */

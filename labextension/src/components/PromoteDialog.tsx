@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import { ApiError } from '../api';
 import { NbmlopsModel } from '../model';
+import { spellKey } from '../runsColumns';
 import { GateResult, ModelDetail, PromotionCheck, PromotionResult } from '../types';
 import { ErrorLine } from './common';
 import { ModelDialogButtons, ModelInput, ModelModal } from './ModelModal';
@@ -16,11 +17,6 @@ const COMMON_ALIASES = ['production', 'staging', 'champion'];
 /** Metric names where lower is better get `<=` in the suggested gate. */
 const LOWER_IS_BETTER = /loss|err|rmse|mse|mae|mape|logloss|deviance|time|latency/i;
 
-/** A metric reference in the gate language: odd keys go in backticks. */
-function metricRef(key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `metrics.${key}` : `metrics.\`${key.replace(/`/g, '')}\``;
-}
-
 /** The gate suggested when `alias` has a holder: the candidate's first metric must not get worse. */
 export function suggestedGate(detail: ModelDetail, version: number, alias: string): string {
   if (detail.aliases[alias.trim()] === undefined) {
@@ -31,7 +27,7 @@ export function suggestedGate(detail: ModelDetail, version: number, alias: strin
   if (key === undefined) {
     return '';
   }
-  const ref = metricRef(key);
+  const ref = spellKey('metrics', key);
   return `${ref} ${LOWER_IS_BETTER.test(key) ? '<=' : '>='} champion.${ref}`;
 }
 
