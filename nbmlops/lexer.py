@@ -1,9 +1,8 @@
-"""What the runs `where` language (query.py) and promotion gates (gates.py) share: their tokens,
-the cursor a parser walks them with, their one-line syntax errors, their limits and their
-`and` / `or` / `not` nodes.
+"""The tokens of the condition language (condition.py), the cursor its parser walks them with, its
+one-line syntax errors, its limits and how a key is spelled.
 
 Tokens: bare words (``metrics.val-loss``; a key may hold ``- / . :``), keys quoted with backticks
-or double quotes, numbers, 'strings' with '' for a quote, ``( ) ,`` and operators. Each language
+or double quotes, numbers, 'strings' with '' for a quote, ``( ) ,`` and operators. Each dialect
 picks which operators stand alone (see `lexeme`). A FilterSyntaxError's `position` is the 0-based
 offset in the text; its message gives the 1-based column and an excerpt, on one line.
 """
@@ -13,8 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Generic, NoReturn, TypeVar
+from typing import NamedTuple, NoReturn, TypeVar
 
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
 
@@ -26,30 +24,11 @@ COMPARISONS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<="
 NULL_IN_LIST = "null cannot be in an in-list; add 'or ... is null'"
 OPERATOR_HINTS = {"&&": " (use 'and')", "||": " (use 'or')", "!": " (use 'not')"}  # operators from other languages
 
-_N = TypeVar("_N")
 _I = TypeVar("_I")
+_PLAIN_KEY = re.compile(r"[\w\-/.:]+")  # what a bare word may hold after its dot
 
 
-@dataclass(frozen=True)
-class Not(Generic[_N]):
-    """`not operand`."""
-    operand: _N
-
-
-@dataclass(frozen=True)
-class And(Generic[_N]):
-    """All operands hold."""
-    operands: tuple[_N, ...]
-
-
-@dataclass(frozen=True)
-class Or(Generic[_N]):
-    """Any operand holds."""
-    operands: tuple[_N, ...]
-
-
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a parser makes one per lexeme, and tuples are the cheapest to make
     """One lexeme: kind is word, number, string, qkey, punct, op or end."""
     kind: str
     text: str  # as written
@@ -66,26 +45,36 @@ def lexeme(*, signed_numbers: bool, lone_ops: str) -> re.Pattern[str]:
     """
     return re.compile(
         r"(?P<ws>\s+)"
+        r"|(?P<word>[^\W\d][\w\-/.:]*)"  # the commonest lexeme first; no other starts like it
         # The lookaheads make `'it''s` one unterminated string, not `'it'` followed by `'s`.
         r"|(?P<string>'[^']*(?:''[^']*)*'(?!'))"
         r"|(?P<qkey>`[^`]*(?:``[^`]*)*`(?!`)|\"[^\"]*(?:\"\"[^\"]*)*\"(?!\"))"
         r"|(?P<quote>['`\"])"
         rf"|(?P<number>{'-?' if signed_numbers else ''}(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-        r"|(?P<word>[^\W\d][\w\-/.:]*)"
         r"|(?P<punct>[(),])"
         # Comparison characters lex apart from the rest so `>-1` is `>` then `-1`.
         rf"|(?P<op>[=!<>~]+|[{lone_ops}]|[^\s\w'\"`(),=!<>~{lone_ops}]+)"
     )
 
 
+def spell_key(kind: str, key: str) -> str:
+    """How a key is written after its kind: metrics.acc, or metrics.`val loss` when a bare word cannot hold it."""
+    return f"{kind}.{key}" if _PLAIN_KEY.fullmatch(key) else f"{kind}.`{key.replace('`', '``')}`"
+
+
+def flat(text: str) -> str:
+    """Text on one line: each run of whitespace becomes one space, none at the ends."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def excerpt(text: str, pos: int) -> str:
     """At most 60 characters of text around pos, on one line."""
     # Whitespace becomes spaces one for one, so the message stays one line and columns still count.
-    flat = re.sub(r"\s", " ", text)
-    if len(flat) <= 60:
-        return flat
+    line = re.sub(r"\s", " ", text)
+    if len(line) <= 60:
+        return line
     start = max(0, pos - 30)
-    return ("..." if start else "") + flat[start:start + 60] + ("..." if start + 60 < len(flat) else "")
+    return ("..." if start else "") + line[start:start + 60] + ("..." if start + 60 < len(line) else "")
 
 
 def syntax_error(what: str, text: str, pos: int, message: str) -> FilterSyntaxError:
@@ -109,15 +98,16 @@ class Tokens:
         self.text, self.what, self.depth, self.i = text, what, 0, 0
         self.tokens: list[Token] = []
         for m in pattern.finditer(text):
-            kind = m.lastgroup or ""
+            kind, lexeme = m.lastgroup or "", m.group()
+            if kind == "ws":
+                continue
             if kind == "quote":
-                what = "string" if m.group() == "'" else "quoted key"
-                self.fail(f"unterminated {what}: add the closing {m.group()}", m.start())
+                what = "string" if lexeme == "'" else "quoted key"
+                self.fail(f"unterminated {what}: add the closing {lexeme}", m.start())
             if kind in ("string", "qkey"):  # a doubled quote char inside stands for itself
-                value = m.group()[1:-1].replace(m.group()[0] * 2, m.group()[0])
-                self.tokens.append(Token(kind, m.group(), value, m.start()))
-            elif kind != "ws":
-                self.tokens.append(Token(kind, m.group(), m.group(), m.start()))
+                self.tokens.append(Token(kind, lexeme, lexeme[1:-1].replace(lexeme[0] * 2, lexeme[0]), m.start()))
+            else:
+                self.tokens.append(Token(kind, lexeme, lexeme, m.start()))
         self.tokens.append(Token("end", "", "", len(text)))
 
     def fail(self, message: str, pos: int) -> NoReturn:
@@ -127,8 +117,10 @@ class Tokens:
         return self.tokens[self.i]
 
     def next(self) -> Token:
+        """The token at the cursor, moving past it unless it is the end."""
         tok = self.tokens[self.i]
-        self.i += min(1, len(self.tokens) - 1 - self.i)
+        if tok.kind != "end":
+            self.i += 1
         return tok
 
     def keyword(self, *words: str) -> bool:
