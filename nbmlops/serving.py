@@ -1,4 +1,4 @@
-"""A local HTTP prediction server for one registered model, on the standard library only.
+"""A local HTTP prediction server for one registered model, on tornado (one process, one event loop).
 
 The model is resolved and loaded once (and again on `POST /reload` or SIGHUP), never per request,
 and the catalog is released right after resolving, so the server never holds DuckDB. Requests
@@ -18,6 +18,7 @@ consent, which it never gives), and `POST /reload` also needs the server's reloa
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
 import json
@@ -25,18 +26,18 @@ import re
 import secrets
 import signal
 import socket
-import socketserver
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
+import tornado.web
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 
 from . import modelio, registry
 from .errors import (
@@ -51,10 +52,13 @@ from .errors import (
     UnsupportedMediaTypeError,
 )
 from .registry import ModelVersion
+from .server.errors_json import JSONErrors
 from .store import Store
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
-_DRAIN_LIMIT = 64 * 1024 * 1024  # unread bodies up to this size are read before closing
+_DRAIN_LIMIT = 64 * 1024 * 1024  # bodies up to this size are read to their end, even to answer an error
+_IDLE_TIMEOUT = 60  # seconds a client may stay silent before its connection is closed
+_SHUTDOWN_GRACE = 10  # seconds a stopping server waits for the answers under way
 _ROUTES = {"/health": "GET", "/signature": "GET", "/predict": "POST", "/reload": "POST"}
 _EXPECT = {"int": "a JSON integer", "float": "a JSON number", "bool": "true or false",
            "text": "a string", "datetime": "an ISO-8601 date/time string", "any": "a single value"}
@@ -139,7 +143,8 @@ def _accepts(value: Any, kind: str, dtype: str) -> bool:
 
 def _show(value: Any) -> str:
     if value is None or isinstance(value, (bool, list, dict)):
-        return {list: "a list", dict: "an object"}.get(type(value), json.dumps(value))
+        kinds: dict[type, str] = {list: "a list", dict: "an object"}
+        return kinds.get(type(value), json.dumps(value))
     text = repr(value)
     return f"{'string' if isinstance(value, str) else 'number'} {text[:40]}{'...' * (len(text) > 40)}"
 
@@ -235,8 +240,12 @@ class ModelServer:
         self.reload_token: str | None = None if allow_reload else (reload_token or secrets.token_urlsafe(24))
         self._lock, self._reload_lock = threading.Lock(), threading.Lock()
         self._current: ServedModel | None = None
-        self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._in_flight = 0  # requests between their headers and their answer's last byte (event loop only)
+        # Predictions and reloads run here, so one slow model call never stalls the other requests.
+        self._pool = ThreadPoolExecutor(thread_name_prefix="nbmlops-predict")
 
     @property
     def current(self) -> ServedModel:
@@ -261,15 +270,41 @@ class ModelServer:
     def start(self) -> ModelServer:
         """Load the model, bind the socket and answer requests on a background thread."""
         self._current = load_served(self.store, self.uri, trusted=self.trusted)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            self._httpd = _HTTPServer((self.host, self.port), self)
+            sockets = bind_sockets(self.port, self.host, family=family)
         except OSError as exc:
             raise NbmlopsError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}; "
                                "choose another --port or --host") from None
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="nbmlops-serve", daemon=True)
+        self.port = sockets[0].getsockname()[1]
+        self._pool = ThreadPoolExecutor(thread_name_prefix="nbmlops-predict")  # a fresh one per start
+        ready = threading.Event()
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(sockets, ready),),
+                                        name="nbmlops-serve", daemon=True)
         self._thread.start()
+        ready.wait()
+        if self._stopping is None:
+            for s in sockets:
+                s.close()
+            raise NbmlopsError("the server could not start: see the error above")
         return self
+
+    async def _serve(self, sockets: list[socket.socket], ready: threading.Event) -> None:
+        try:
+            app = tornado.web.Application([(r".*", _Endpoint, {"server": self})], log_function=self._log)
+            http = HTTPServer(app, max_body_size=_DRAIN_LIMIT, idle_connection_timeout=_IDLE_TIMEOUT,
+                              body_timeout=_IDLE_TIMEOUT)
+            http.add_sockets(sockets)
+            self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
+        finally:
+            ready.set()
+        await self._stopping.wait()
+        http.stop()  # no new connections; answers already under way are still sent
+        for _ in range(int(_SHUTDOWN_GRACE / 0.05)):
+            if not self._in_flight:
+                break
+            await asyncio.sleep(0.05)
+        await http.close_all_connections()
 
     def reload(self) -> ServedModel:
         """Re-resolve the URI and swap the model in; on failure keep serving the old one."""
@@ -289,11 +324,17 @@ class ModelServer:
             self._thread.join()
 
     def shutdown(self) -> None:
-        """Stop answering, close the socket and let the serving thread end."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        """Stop accepting, let the answers under way finish, close the socket and end the serving thread."""
+        if self._loop is not None and self._stopping is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join()
+            self._loop = self._stopping = None
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _log(self, handler: tornado.web.RequestHandler) -> None:
+        if self.access_log:
+            r = handler.request
+            sys.stderr.write(f'{r.remote_ip} - "{r.method} {r.uri} {r.version}" {handler.get_status()} -\n')
 
     def __enter__(self) -> ModelServer:
         return self.start()
@@ -302,106 +343,132 @@ class ModelServer:
         self.shutdown()
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+@tornado.web.stream_request_body
+class _Endpoint(JSONErrors):
+    """Every request, whatever its path and method, so that each answer is this server's JSON.
 
-    def __init__(self, address: tuple[str, int], app: ModelServer) -> None:
-        self.app = app
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        super().__init__(address, _Handler)
+    The body is read to its end before answering, even when the answer is an error (up to
+    _DRAIN_LIMIT): a server that closes on unread bytes resets the connection before the client
+    reads why. Past `max_body` the bytes are dropped as they arrive, chunked or not.
+    """
 
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # HTTPServer's own does a slow reverse DNS lookup
-        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+    server: ModelServer
 
+    def initialize(self, server: ModelServer) -> None:
+        self.server = server
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._refusal: NbmlopsError | None = None
+        self._error_headers: dict[str, str] = {}  # tornado clears headers before writing an error
+        self._counted = False
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
-    server_version = "nbmlops-serve"
-    timeout = 60  # a client that stops sending does not hold a thread forever
-    _unread = 0
+    def set_default_headers(self) -> None:
+        self.set_header("Server", "nbmlops-serve")
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming; every method goes to one dispatcher
-        headers: dict[str, str] = {}
-        self._unread = max(0, _int(self.headers.get("Content-Length")) or 0)
+    def compute_etag(self) -> None:
+        return None  # answers change with every reload: no ETag, so never a 304
+
+    def prepare(self) -> None:
+        self._counted = True
+        self.server._in_flight += 1
         try:
-            path, app = urlsplit(self.path).path, self.server.app
-            if path not in _ROUTES:
-                raise NotFoundError(f"no endpoint {path}: use GET /health, GET /signature, POST /predict, POST /reload")
-            if self.command not in (_ROUTES[path], "HEAD" if _ROUTES[path] == "GET" else ""):
-                headers["Allow"] = _ROUTES[path]
-                raise MethodNotAllowedError(f"{self.command} {path} is not allowed: use {_ROUTES[path]} {path}")
-            if path == "/predict":
-                served = app.current  # this request keeps this model even if a reload swaps it meanwhile
-                doc = predict(served, self._json_body())
-            elif path == "/reload":
-                self._check_token(app.reload_token, headers)
-                self._check_json()  # a plain cross-site form or fetch cannot send this type
-                app.reload()
-                doc = app.health()
-            else:
-                doc = app.current.version.signature if path == "/signature" else app.health()
-            status = 200
+            self._check_headers()
         except NbmlopsError as exc:
-            status, doc = exc.status, {"error": str(exc), "status": exc.status}
-        except Exception as exc:  # a bug still answers in JSON, and the server lives on
-            status, doc = 500, {"error": f"internal error: {type(exc).__name__}: {exc}", "status": 500}
-        self._send(status, doc, headers)
+            self._refusal = exc  # answered once the body is read
+        declared = _int(self.request.headers.get("Content-Length")) or 0
+        if declared > _DRAIN_LIMIT:  # too much to read and drop: answer now, and the connection closes
+            raise self._refusal or PayloadTooLargeError(self._too_large(declared))
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET  # noqa: N815
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received <= self.server.max_body:
+            self._chunks.append(chunk)
+        else:
+            self._chunks.clear()
 
-    def _check_token(self, token: str | None, headers: dict[str, str]) -> None:
+    async def get(self, *args: str) -> None:
+        if self._refusal is not None:
+            raise self._refusal
+        path, server = self.request.path, self.server
+        doc: Any
+        if path == "/predict":
+            if self._received > server.max_body:
+                raise PayloadTooLargeError(self._too_large(self._received))
+            served = server.current  # this request keeps this model even if a reload swaps it meanwhile
+            doc = await asyncio.wrap_future(server._pool.submit(_predict_json, served, b"".join(self._chunks)))
+        elif path == "/reload":
+            await asyncio.wrap_future(server._pool.submit(server.reload))
+            doc = server.health()
+        else:
+            doc = server.current.version.signature if path == "/signature" else server.health()
+        self.reply(doc)
+
+    head = post = put = delete = patch = options = get
+
+    def _check_headers(self) -> None:
+        path, method = self.request.path, self.request.method or ""
+        if path not in _ROUTES:
+            raise NotFoundError(f"no endpoint {path}: use GET /health, GET /signature, POST /predict, POST /reload")
+        if method not in (_ROUTES[path], "HEAD" if _ROUTES[path] == "GET" else ""):
+            self._error_headers["Allow"] = _ROUTES[path]
+            raise MethodNotAllowedError(f"{method} {path} is not allowed: use {_ROUTES[path]} {path}")
+        if path == "/reload":
+            self._check_token(self.server.reload_token)
+        if path in ("/reload", "/predict"):  # a plain cross-site form or fetch cannot send this type
+            ctype = self.request.headers.get("Content-Type", "")
+            if ctype.split(";")[0].strip().lower() != "application/json":
+                raise UnsupportedMediaTypeError(
+                    f"send JSON with Content-Type: application/json, not {ctype or 'none'!r}")
+
+    def _check_token(self, token: str | None) -> None:
         if token is None:
             return
-        given = self.headers.get("X-Nbmlops-Token") or ""
-        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        given = self.request.headers.get("X-Nbmlops-Token") or ""
+        scheme, _, value = (self.request.headers.get("Authorization") or "").partition(" ")
         if not given and scheme.lower() == "bearer":
             given = value.strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
-            headers["WWW-Authenticate"] = 'Bearer realm="nbmlops-serve"'
+            self._error_headers["WWW-Authenticate"] = 'Bearer realm="nbmlops-serve"'
             raise UnauthorizedError("POST /reload needs the reload token printed when the server started, as "
                                     "'Authorization: Bearer TOKEN' or 'X-Nbmlops-Token: TOKEN' (or send SIGHUP)")
 
-    def _check_json(self) -> None:
-        ctype = self.headers.get("Content-Type", "")
-        if ctype.split(";")[0].strip().lower() != "application/json":
-            raise UnsupportedMediaTypeError(f"send JSON with Content-Type: application/json, not {ctype or 'none'!r}")
+    def _too_large(self, size: int) -> str:
+        return f"the body has {size} bytes, over the limit of {self.server.max_body}: send fewer records per request"
 
-    def _json_body(self) -> Any:
-        self._check_json()
-        length = _int(self.headers.get("Content-Length"))
-        if length is None or length < 0:
-            raise InvalidInputError("the request needs a Content-Length header (chunked bodies are not supported)")
-        if length > self.server.app.max_body:
-            raise PayloadTooLargeError(f"the body has {length} bytes, over the limit of "
-                                       f"{self.server.app.max_body}: send fewer records per request")
-        data, self._unread = self.rfile.read(length), 0
-        try:
-            return json.loads(data, parse_constant=_no_constants)
-        except (ValueError, RecursionError) as exc:
-            raise InvalidInputError(f"the body is not valid JSON: {exc}") from None
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        for name, value in self._error_headers.items():
+            self.set_header(name, value)
+        super().write_error(status_code, **kwargs)
 
-    def _send(self, status: int, doc: Any, headers: dict[str, str]) -> None:
-        body = json.dumps(doc, allow_nan=False, default=str).encode()
-        self.send_response(status)
-        for key, value in {"Content-Type": "application/json", "Content-Length": str(len(body)), **headers}.items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.wfile.flush()
-        if 0 < self._unread <= _DRAIN_LIMIT:  # closing on unread bytes would reset the client's connection
-            while self._unread > 0 and (chunk := self.rfile.read(min(self._unread, 1 << 20))):
-                self._unread -= len(chunk)
+    def internal_message(self, exc: BaseException | None) -> str:
+        return f"internal error: {type(exc).__name__}: {exc}"
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own errors (bad request line, unknown method) as JSON too."""
-        self.close_connection = True
-        self._send(code, {"error": message or HTTPStatus(code).phrase, "status": code}, {})
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if not isinstance(value, NbmlopsError):  # the client was told; a bug also gets its traceback
+            super().log_exception(typ, value, tb)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-        if self.server.app.access_log:
-            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
+    def finish(self, chunk: Any = None) -> asyncio.Future[None]:
+        sent = super().finish(chunk)
+        sent.add_done_callback(lambda _: self._done())
+        return sent
+
+    def on_connection_close(self) -> None:
+        self._done()
+
+    def _done(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.server._in_flight -= 1
+
+
+def _predict_json(served: ServedModel, data: bytes) -> dict[str, Any]:
+    """Parse a `/predict` body and predict (in a worker thread: both take time on big bodies)."""
+    try:
+        body = json.loads(data, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInputError(f"the body is not valid JSON: {exc}") from None
+    return predict(served, body)
 
 
 def _int(text: str | None) -> int | None:

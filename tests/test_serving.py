@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -315,6 +318,124 @@ def test_cli_serve_unknown_alias_is_one_line(fresh_store: Store, champion: Any) 
     result = CliRunner().invoke(main, ["--store", str(fresh_store.root), "serve", "churn@staging", "--port", "0"])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: model 'churn' has no alias 'staging'; its aliases: production"
+
+
+# -- one event loop: malformed requests, chunked bodies, a slow prediction among other requests ---------
+_PREDICTING, _RELEASE = threading.Event(), threading.Event()
+
+
+class BlockingModel:
+    """A model whose predictions wait until the test releases them (pickled: load it trusted)."""
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        _PREDICTING.set()
+        _RELEASE.wait(60)
+        return np.zeros(len(X), dtype=int)
+
+
+@pytest.fixture
+def blocking_server(fresh_store: Store, customers: tuple) -> Iterator[ModelServer]:
+    """A server for `slow/1`, a BlockingModel, with its predictions held until _RELEASE is set."""
+    _PREDICTING.clear()
+    _RELEASE.clear()
+    with nbmlops.start_run(experiment="serving"), pytest.warns(UserWarning, match="pickle"):
+        nbmlops.log_model(BlockingModel(), "slow", input_example=customers[0].head())
+    running = ModelServer(fresh_store, "slow/1", trusted=True).start()
+    try:
+        yield running
+    finally:
+        _RELEASE.set()
+        running.shutdown()
+
+
+def held_prediction(server: ModelServer, rows: list[dict[str, Any]]) -> tuple[threading.Thread, list[Any]]:
+    """POST /predict from another thread; returns once the model is predicting, held until _RELEASE."""
+    answers: list[tuple[int, Any]] = []
+    client = threading.Thread(target=lambda: answers.append(call(f"{server.url}/predict", "POST", rows)))
+    client.start()
+    assert _PREDICTING.wait(60)
+    return client, answers
+
+
+def raw(url: str, data: bytes) -> bytes:
+    """Send `data` as is over one connection; everything the server answers until it closes."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=60) as conn:
+        conn.sendall(data)
+        answer = b""
+        while chunk := conn.recv(1 << 16):
+            answer += chunk
+    return answer
+
+
+def post_chunked(url: str, data: bytes) -> tuple[int, Any]:
+    """POST `data` to /predict with Transfer-Encoding: chunked, in pieces of 100 bytes."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.request("POST", "/predict", body=iter([data[i:i + 100] for i in range(0, len(data), 100)]),
+                     headers={"Content-Type": "application/json"}, encode_chunked=True)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def refused(url: str) -> bool:
+    """True when nothing listens at `url` any more."""
+    try:
+        call(url)
+    except urllib.error.URLError:
+        return True
+    return False
+
+
+def test_a_malformed_request_gets_400_and_the_server_serves_on(server: ModelServer) -> None:
+    assert raw(server.url, b"NOT A REQUEST\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    assert raw(server.url, b"POST /predict HTTP/1.1\r\nContent-Length: ten\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    assert call(f"{server.url}/health")[0] == 200
+
+
+def test_chunked_bodies_are_predicted_and_held_to_the_limit(fresh_store: Store, champion: Any,
+                                                           customers: tuple) -> None:
+    X = customers[0].head(5)
+    body = json.dumps(records(X)).encode()
+    with ModelServer(fresh_store, "churn@production", max_body=len(body)) as small:
+        status, answer = post_chunked(small.url, body)
+        assert status == 200 and answer["predictions"] == champion.predict(X).tolist()
+        padded = body + b" " * 1000  # still valid JSON, but over the limit
+        assert post_chunked(small.url, padded) == (413, {
+            "error": f"the body has {len(padded)} bytes, over the limit of {len(body)}: send fewer records per request",
+            "status": 413})
+        assert call(f"{small.url}/health")[0] == 200
+
+
+def test_other_requests_are_answered_while_a_prediction_runs(blocking_server: ModelServer,
+                                                            customers: tuple) -> None:
+    url = blocking_server.url
+    client, answers = held_prediction(blocking_server, records(customers[0].head(3)))
+    assert call(f"{url}/health")[1]["model"] == "slow"
+    assert call(f"{url}/predict", "GET")[0] == 405
+    assert not answers  # the first prediction is still waiting
+    _RELEASE.set()
+    client.join(60)
+    assert answers == [(200, {"predictions": [0, 0, 0], "model": "slow", "version": 1})]
+
+
+def test_a_prediction_under_way_is_answered_before_the_server_stops(blocking_server: ModelServer,
+                                                                   customers: tuple) -> None:
+    url = blocking_server.url
+    client, answers = held_prediction(blocking_server, records(customers[0].head(2)))
+    stopping = threading.Thread(target=blocking_server.shutdown)
+    stopping.start()
+    deadline = time.monotonic() + 60
+    while not refused(f"{url}/health"):  # stopped listening, and still owes the first answer
+        assert time.monotonic() < deadline, "the server did not stop listening"
+        time.sleep(0.05)
+    _RELEASE.set()
+    stopping.join(60)
+    client.join(60)
+    assert answers == [(200, {"predictions": [0, 0], "model": "slow", "version": 1})]
 
 
 # -- export --------------------------------------------------------------------------------------

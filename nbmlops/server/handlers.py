@@ -20,7 +20,6 @@ import os
 import re
 import urllib.parse
 from collections.abc import Callable
-from http.client import responses
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,13 @@ from jupyter_server.base.handlers import APIHandler
 
 from .. import data, monitoring_service, registry, search
 from ..entities import metric_direction
-from ..errors import FilterSyntaxError, InvalidInputError, NbmlopsError, NotFoundError
+from ..errors import InvalidInputError, NbmlopsError, NotFoundError
 from ..gates import GateResult
 from ..lineage import lineage as lineage_of
 from ..query import build_runs_query
 from ..store import Store, missing_error, tampered_error
 from .downsample import MIN_POINTS, downsample
+from .errors_json import JSONErrors
 
 API_PREFIX = "nbmlops/api"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
@@ -268,7 +268,7 @@ def json_body(raw: bytes) -> Any:
 
 
 # -- handlers -------------------------------------------------------------------------------
-class NbmlopsHandler(APIHandler):
+class NbmlopsHandler(JSONErrors, APIHandler):
     """Base of every nbmlops handler: store access off the event loop, JSON replies and errors."""
 
     @property
@@ -295,25 +295,9 @@ class NbmlopsHandler(APIHandler):
             raise InvalidInputError(f"{name} must be an integer from {low} to {high}, got {text!r:.40}")
         return int(text)
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Every error as {"error": message, "status": code}; NbmlopsErrors carry their own status."""
-        exc = (kwargs.get("exc_info") or (None, None, None))[1]
-        body: dict[str, Any]
-        if isinstance(exc, NbmlopsError):
-            status_code = exc.status
-            body = {"error": str(exc)}
-            if isinstance(exc, FilterSyntaxError):
-                body["position"] = exc.position
-            if isinstance(exc, registry.GateFailedError):
-                body["gate"] = gate_json(exc.result)
-        elif isinstance(exc, tornado.web.HTTPError):
-            message = exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
-            body = {"error": message or exc.reason or responses.get(status_code, "error")}
-        else:
-            body = {"error": "internal error in the nbmlops server extension: see the Jupyter server log"}
-        body["status"] = status_code
-        self.set_status(status_code)
-        self.finish(dumps(body))
+    def internal_message(self, exc: BaseException | None) -> str:
+        """What the client reads when a bug raised `exc`."""
+        return "internal error in the nbmlops server extension: see the Jupyter server log"
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Expected errors in one line; anything else with its traceback."""
