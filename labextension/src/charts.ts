@@ -3,13 +3,12 @@
 /** Whether a smaller or a larger value of a metric is better. */
 export type Direction = 'min' | 'max';
 
-/** Name fragments of metrics where lower is better; every other metric is higher-is-better. */
-const LOWER_IS_BETTER = ['loss', 'error', 'err', 'mse', 'mae', 'rmse', 'logloss', 'perplexity', 'time', 'latency'];
-
-/** The direction a metric is optimized in, guessed from its name ("val_loss" -> min, "accuracy" -> max). */
-export function metricDirection(name: string): Direction {
-  const lower = name.toLowerCase();
-  return LOWER_IS_BETTER.some(fragment => lower.includes(fragment)) ? 'min' : 'max';
+/**
+ * The direction of metric `name` as the server decides it (GET keys' `directions`, the one rule of
+ * nbmlops.metric_direction); a metric the server does not list counts as higher-is-better.
+ */
+export function metricDirection(directions: Readonly<Record<string, Direction>>, name: string): Direction {
+  return directions[name] ?? 'max';
 }
 
 /**

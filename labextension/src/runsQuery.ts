@@ -503,7 +503,7 @@ export class RunsQuery implements IDisposable {
   private _view: [number, number] = [0, 0];
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _refreshing = false;
-  private _keys: Keys = { params: [], metrics: [], tags: [] };
+  private _keys: Keys = { params: [], metrics: [], tags: [], directions: {} };
   private _selection = new Set<string>();
   private _anchor: number | null = null;
   private _filterError: FilterError | null = null;

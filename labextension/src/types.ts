@@ -51,6 +51,8 @@ export interface Keys {
   params: string[];
   metrics: string[];
   tags: string[];
+  /** Whether lower ("min") or higher ("max") is better, for each metric key. */
+  directions: Record<string, 'min' | 'max'>;
 }
 
 export interface Artifact {

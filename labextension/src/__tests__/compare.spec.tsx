@@ -52,9 +52,15 @@ const RUNS: Record<string, RunDetail> = {
   r3: run('r3', 'nan run', { lr: 0.5, optimizer: 'sgd', seed: 7 }, { accuracy: 'NaN' })
 };
 
-function serve(runs: Record<string, RunDetail>): void {
+/** The directions of GET keys in these tests: the server's word, whatever the names suggest. */
+const DIRECTIONS: Record<string, 'min' | 'max'> = { accuracy: 'max', val_loss: 'min' };
+
+function serve(runs: Record<string, RunDetail>, directions = DIRECTIONS): void {
   mockedRequest.mockImplementation(async (path: string) => {
     const parts = path.split('?')[0].split('/').map(decodeURIComponent);
+    if (parts[0] === 'keys') {
+      return { params: [], metrics: Object.keys(directions), tags: [], directions };
+    }
     if (parts[0] === 'runs' && parts.length === 2 && runs[parts[1]]) {
       return runs[parts[1]];
     }
@@ -82,6 +88,16 @@ const actions: Actions = {
   openModels: jest.fn(),
   openNotebook: jest.fn()
 };
+
+/** The cells of a metric's row marked best in the Metrics table. */
+function bestIn(metric: string): string[] {
+  const table = screen.getByRole('table', { name: 'Metrics' });
+  return Array.from(
+    within(table)
+      .getByRole('row', { name: new RegExp(`^${metric}`) })
+      .querySelectorAll('td[data-best]')
+  ).map(cell => cell.textContent ?? '');
+}
 
 async function renderCompare(runIds: string[]): Promise<NbmlopsModel> {
   const model = new NbmlopsModel();
@@ -131,19 +147,26 @@ describe('CompareView', () => {
   it('highlights the best value per metric and flips the direction on request', async () => {
     serve(RUNS);
     await renderCompare(['r1', 'r2']);
-    const table = screen.getByRole('table', { name: 'Metrics' });
-    const bestIn = (metric: string): string[] =>
-      Array.from(
-        within(table)
-          .getByRole('row', { name: new RegExp(`^${metric}`) })
-          .querySelectorAll('td[data-best]')
-      ).map(cell => cell.textContent ?? '');
     expect(bestIn('accuracy')).toEqual(['0.91 (best)']);
-    expect(bestIn('val_loss')).toEqual(['0.3 (best)']); // loss: lower is better
+    expect(bestIn('val_loss')).toEqual(['0.3 (best)']); // the server says min
 
     fireEvent.click(screen.getByRole('button', { name: /val_loss: lower is better/ }));
     expect(bestIn('val_loss')).toEqual(['0.35 (best)']);
     expect(screen.getByRole('button', { name: /val_loss: higher is better/ })).toBeTruthy();
+  });
+
+  it("ranks metrics the way the server's directions say, a metric it does not list as higher-is-better", async () => {
+    const timed = {
+      r1: run('r1', 'a', {}, { accuracy: 0.91, fit_time: 2, val_loss: 0.35 }),
+      r2: run('r2', 'b', {}, { accuracy: 0.88, fit_time: 5, val_loss: 0.3 })
+    };
+    serve(timed, { accuracy: 'min', fit_time: 'max' });
+    await renderCompare(['r1', 'r2']);
+    expect(bestIn('accuracy')).toEqual(['0.88 (best)']);
+    expect(screen.getByRole('button', { name: /accuracy: lower is better/ })).toBeTruthy();
+    expect(bestIn('fit_time')).toEqual(['5 (best)']);
+    expect(bestIn('val_loss')).toEqual(['0.35 (best)']);
+    expect(mockedRequest.mock.calls.map(call => call[0])).toContain('keys?experiment=demo');
   });
 
   it('shows the sections as headings, the runs with links, and long unicode names whole in titles', async () => {

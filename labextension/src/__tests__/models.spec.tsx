@@ -1,5 +1,5 @@
 import { nullTranslator } from '@jupyterlab/translation';
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import * as React from 'react';
 
 import { ApiError, requestAPI } from '../api';
@@ -68,10 +68,17 @@ function evaluate(gate: string): GateResult {
 
 let posted: { path: string; body: unknown }[] = [];
 
-function serve(models: ModelSummary[] = [summary], promote?: () => unknown): void {
+function serve(
+  models: ModelSummary[] = [summary],
+  promote?: () => unknown,
+  directions: Record<string, 'min' | 'max'> = { accuracy: 'max' }
+): void {
   api.mockImplementation(async (path: string, init: RequestInit = {}) => {
     const [route, search] = path.split('?');
     const params = new URLSearchParams(search ?? '');
+    if (route === 'keys') {
+      return { params: [], metrics: Object.keys(directions), tags: [], directions };
+    }
     if (route === 'models') {
       return { models };
     }
@@ -151,7 +158,11 @@ function actions(): jest.Mocked<Actions> {
 /** Render the view on churn, open the promote dialog of `n` and type `gate` when given. */
 async function openPromote(model: NbmlopsModel, n: number, gate?: string): Promise<HTMLElement> {
   render(<ModelsView model={model} trans={trans} actions={actions()} name="churn" />);
-  fireEvent.click(await screen.findByRole('button', { name: `Promote version ${n}` }));
+  const promote = await screen.findByRole('button', { name: `Promote version ${n}` });
+  // the dialog asks the server for metric directions on opening: let that answer land
+  await act(async () => {
+    fireEvent.click(promote);
+  });
   const dialog = screen.getByRole('dialog');
   if (gate !== undefined) {
     fireEvent.change(within(dialog).getByLabelText('Gate'), { target: { value: gate } });
@@ -215,6 +226,13 @@ describe('ModelsView', () => {
     expect(within(audit).getByText('first model')).toBeTruthy();
     expect(within(audit).getByText(/new → v2/)).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Remove alias production' })).toBeTruthy();
+  });
+
+  it('suggests a gate that keeps a metric the server calls lower-is-better from rising', async () => {
+    serve([summary], undefined, { accuracy: 'min' });
+    const dialog = await openPromote(model, 3);
+    const gate = within(dialog).getByLabelText<HTMLInputElement>('Gate');
+    await waitFor(() => expect(gate.value).toBe('metrics.accuracy <= champion.metrics.accuracy'));
   });
 
   it('shows the gate evaluated by the server and disables Confirm while it fails', async () => {

@@ -49,7 +49,7 @@ export function fakeServer(runs: RunRecord[]): FakeServer {
       const params = new URLSearchParams(search);
       if (route === 'keys') {
         server.keysRequests++;
-        return { params: ['C', 'batch size'], metrics: ['acc'], tags: ['team'] };
+        return { params: ['C', 'batch size'], metrics: ['acc'], tags: ['team'], directions: { acc: 'max' } };
       }
       if (route !== 'runs') {
         throw new ApiError('not found', 404);

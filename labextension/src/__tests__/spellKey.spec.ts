@@ -34,7 +34,7 @@ describe('spellKey, the one quoting rule of the where, order_by and gate languag
   });
 
   it('is how the promote dialog writes the suggested gate (the backtick kept, doubled)', () => {
-    expect(suggestedGate(modelWithMetric('a`b c'), 2, 'production')).toBe(
+    expect(suggestedGate(modelWithMetric('a`b c'), 2, 'production', {})).toBe(
       'metrics.`a``b c` >= champion.metrics.`a``b c`'
     );
   });

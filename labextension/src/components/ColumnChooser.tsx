@@ -14,7 +14,7 @@ export interface ColumnChooserProps {
   onReset: () => void;
 }
 
-type KeyKind = keyof Keys;
+type KeyKind = 'params' | 'metrics' | 'tags';
 
 /** The "Columns" button and its checklist of params, metrics and tags, with a search box. */
 export function ColumnChooser(props: ColumnChooserProps): React.ReactElement {

@@ -63,6 +63,7 @@ export function CompareView(props: CompareViewProps): React.ReactElement {
   const { model, trans, actions, runIds } = props;
   const [runs, setRuns] = React.useState<RunDetail[] | null>(null);
   const [errors, setErrors] = React.useState<string[]>([]);
+  const [directions, setDirections] = React.useState<Record<string, Direction>>({});
   const busy = React.useRef(false);
 
   const load = React.useCallback(async () => {
@@ -82,8 +83,12 @@ export function CompareView(props: CompareViewProps): React.ReactElement {
           failed.push(trans.__('Run %1 cannot be compared: %2', runIds[i], reason));
         }
       });
+      // The server says which way each metric is better; without an answer every metric counts as 'max'.
+      const experiments = Array.from(new Set(loaded.map(run => run.experiment)));
+      const keys = loaded.length ? await model.keys(experiments).catch(() => null) : null;
       setRuns(loaded);
       setErrors(failed);
+      setDirections(keys?.directions ?? {});
     } finally {
       busy.current = false;
     }
@@ -131,7 +136,7 @@ export function CompareView(props: CompareViewProps): React.ReactElement {
         <>
           <RunsHeader trans={trans} actions={actions} compared={compared} />
           <ParamsSection trans={trans} compared={compared} />
-          <MetricsSection trans={trans} compared={compared} />
+          <MetricsSection trans={trans} compared={compared} directions={directions} />
           <ChartsSection model={model} trans={trans} compared={compared} />
           <ScatterSection trans={trans} actions={actions} compared={compared} />
           <ParallelSection trans={trans} actions={actions} compared={compared} />
@@ -279,8 +284,8 @@ function ParamsSection(props: SectionProps): React.ReactElement {
   );
 }
 
-function MetricsSection(props: SectionProps): React.ReactElement {
-  const { trans, compared } = props;
+function MetricsSection(props: SectionProps & { directions: Record<string, Direction> }): React.ReactElement {
+  const { trans, compared, directions } = props;
   const id = React.useId();
   const [flipped, setFlipped] = React.useState<Record<string, Direction>>({});
   const keys = React.useMemo(() => keysOf(compared.map(c => c.run.metrics)), [compared]);
@@ -291,7 +296,7 @@ function MetricsSection(props: SectionProps): React.ReactElement {
       ) : (
         <CompareTable label={trans.__('Metrics')} first={trans.__('Metric')} compared={compared}>
           {keys.map(key => {
-            const direction = flipped[key] ?? metricDirection(key);
+            const direction = flipped[key] ?? metricDirection(directions, key);
             const values = compared.map(c => c.run.metrics[key]);
             const best = new Set(bestIndices(values, direction));
             const lower = direction === 'min';

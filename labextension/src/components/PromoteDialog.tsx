@@ -2,6 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { ApiError } from '../api';
+import { Direction, metricDirection } from '../charts';
 import { NbmlopsModel } from '../model';
 import { spellKey } from '../runsColumns';
 import { GateResult, ModelDetail, PromotionCheck, PromotionResult } from '../types';
@@ -14,11 +15,16 @@ export const CHECK_DELAY_MS = 300;
 /** Aliases offered besides the model's own. */
 const COMMON_ALIASES = ['production', 'staging', 'champion'];
 
-/** Metric names where lower is better get `<=` in the suggested gate. */
-const LOWER_IS_BETTER = /loss|err|rmse|mse|mae|mape|logloss|deviance|time|latency/i;
-
-/** The gate suggested when `alias` has a holder: the candidate's first metric must not get worse. */
-export function suggestedGate(detail: ModelDetail, version: number, alias: string): string {
+/**
+ * The gate suggested when `alias` has a holder: the candidate's first metric must not get worse, which
+ * is `<=` for a metric the server calls lower-is-better (`directions`, from GET keys) and `>=` otherwise.
+ */
+export function suggestedGate(
+  detail: ModelDetail,
+  version: number,
+  alias: string,
+  directions: Readonly<Record<string, Direction>>
+): string {
   if (detail.aliases[alias.trim()] === undefined) {
     return '';
   }
@@ -28,7 +34,7 @@ export function suggestedGate(detail: ModelDetail, version: number, alias: strin
     return '';
   }
   const ref = spellKey('metrics', key);
-  return `${ref} ${LOWER_IS_BETTER.test(key) ? '<=' : '>='} champion.${ref}`;
+  return `${ref} ${metricDirection(directions, key) === 'min' ? '<=' : '>='} champion.${ref}`;
 }
 
 export interface PromoteDialogProps {
@@ -51,7 +57,8 @@ export function PromoteDialog(props: PromoteDialogProps): React.ReactElement {
   const name = detail.name;
   const [version, setVersion] = React.useState(props.version);
   const [alias, setAlias] = React.useState('production');
-  const [gate, setGate] = React.useState(() => suggestedGate(detail, props.version, 'production'));
+  const [directions, setDirections] = React.useState<Record<string, Direction>>({});
+  const [gate, setGate] = React.useState(() => suggestedGate(detail, props.version, 'production', directions));
   const [gateEdited, setGateEdited] = React.useState(false);
   const [reason, setReason] = React.useState('');
   const [check, setCheck] = React.useState<PromotionCheck | null>(null);
@@ -65,12 +72,20 @@ export function PromoteDialog(props: PromoteDialogProps): React.ReactElement {
 
   const target = alias.trim();
 
-  // Until the user writes their own gate, it follows the chosen version and alias.
+  // Which way each metric is better, as the server says; until it answers every metric counts as 'max'.
+  React.useEffect(() => {
+    model.keys().then(
+      keys => setDirections(keys.directions),
+      () => undefined
+    );
+  }, [model]);
+
+  // Until the user writes their own gate, it follows the chosen version, alias and metric directions.
   React.useEffect(() => {
     if (!gateEdited) {
-      setGate(suggestedGate(detail, version, target));
+      setGate(suggestedGate(detail, version, target, directions));
     }
-  }, [detail, version, target, gateEdited]);
+  }, [detail, version, target, gateEdited, directions]);
 
   React.useEffect(() => {
     const current = ++sequence.current;
