@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from .errors import InvalidInputError, NbmlopsError
 from .html import (message_html, metrics_compare_html, params_compare_html, runs_page_html,
                    runs_summary_html)
 from .liveplot import MAX_PLOT_POINTS, downsample
+from .lexer import spell_key
 from .query import ATTRIBUTES, parse_order_by
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ _WIDE = ("params.", "metrics.", "tags.")
 def order_text(column: str, descending: bool = False) -> str:
     """The `order_by` text sorting by one column, quoting odd keys: order_text('metrics.val loss')."""
     kind, dot, key = column.partition(".")
-    if dot and kind in ("params", "metrics", "tags") and not re.fullmatch(r"[\w\-/.:]+", key):
-        column = f"{kind}.`{key.replace('`', '``')}`"
+    if dot and kind in ("params", "metrics", "tags"):
+        column = spell_key(kind, key)
     return f"{column} desc" if descending else column
 
 
