@@ -33,7 +33,7 @@ import numpy as np
 
 import nbmlops
 from benchlog import time_log_metric
-from nbmlops.tracking import tracker
+from nbmlops.tracking.tracker import tracker
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results-core.json"

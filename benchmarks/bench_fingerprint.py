@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from nbmlops.fingerprint import fingerprint  # noqa: E402
+from nbmlops.data.fingerprint import fingerprint  # noqa: E402
 
 TARGET_MEMORY_MBS = 1000.0
 TARGET_FILE_MBS = 500.0

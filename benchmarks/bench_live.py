@@ -79,7 +79,7 @@ def live_child() -> None:
 
 def journal_ticks(store: Path, offsets: dict[Path, int]) -> list[tuple[int, float]]:
     """(step, logged-at) of the points in journal frames completed since the last call."""
-    from nbmlops.journal import read_frames
+    from nbmlops.store.journal import read_frames
     found = []
     for path in sorted((store / "journals").glob("[!.]*.jnl")):  # hidden ones are being created
         result = read_frames(path, offsets.get(path, 0))
@@ -160,7 +160,7 @@ def journal_files(store: Path) -> list[Path]:
 
 def journal_size(store: Path) -> tuple[int, int]:
     """Bytes and frames of every journal of `store`."""
-    from nbmlops.journal import read_frames
+    from nbmlops.store.journal import read_frames
     files = journal_files(store)
     return sum(p.stat().st_size for p in files), sum(len(read_frames(p, 0).frames) for p in files)
 
@@ -168,7 +168,7 @@ def journal_size(store: Path) -> tuple[int, int]:
 def bench_journal_size(root: Path, points: int, seconds: float) -> dict[str, float]:
     """Journal bytes and frames for `points` points logged at an even pace over `seconds`."""
     import nbmlops
-    from nbmlops.journal import POINT_DTYPE
+    from nbmlops.store.journal import POINT_DTYPE
     store = root / "size"
     nbmlops.set_store(store)
     nbmlops.get_store()
@@ -194,7 +194,7 @@ def bench_journal_size(root: Path, points: int, seconds: float) -> dict[str, flo
 def bench_burst(root: Path, points: int) -> dict[str, float]:
     """A tight loop of `points` log_metric calls, then flush and fsync: time, journal bytes and frames."""
     import nbmlops
-    from nbmlops.tracking import tracker
+    from nbmlops.tracking.tracker import tracker
     store = root / "burst"
     nbmlops.set_store(store)
     log_metric = nbmlops.log_metric

@@ -47,7 +47,7 @@ def main() -> int:
     args = parser.parse_args()
 
     import nbmlops
-    from nbmlops.monitoring_service import monitor
+    from nbmlops.drift.service import monitor
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

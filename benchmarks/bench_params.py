@@ -24,8 +24,8 @@ TARGET_S = 1.0
 BUILD = """
 import sys
 from pathlib import Path
-from nbmlops import tracking
-from nbmlops.store import Store
+from nbmlops.tracking import tracker as tracking
+from nbmlops.store.folder import Store
 root, n_runs, wide, per = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 store = Store(root)
 store.init()
@@ -42,9 +42,9 @@ store.release()
 MEASURE = """
 import json, sys, time
 from pathlib import Path
-from nbmlops import search
+from nbmlops.store import runs as search
 from nbmlops.server import handlers
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 store, what = Store(Path(sys.argv[1])), sys.argv[2]
 read = (lambda: search.runs(store)) if what == "runs" else \\
     (lambda: handlers.dumps(handlers.run_list(store, None, None, None, 100, 0, None)))

@@ -50,7 +50,7 @@ def child(runs: int, settled: bool) -> None:
     sys.path.insert(0, "")  # the working directory, as `python -c` and Jupyter kernels have it
     started = time.perf_counter()
     import nbmlops
-    from nbmlops import tracking
+    from nbmlops.tracking import tracker as tracking
 
     imported = time.perf_counter() - started
     if settled:
@@ -69,7 +69,7 @@ def child(runs: int, settled: bool) -> None:
     waited = time.perf_counter()
     tracking.tracker().wait_for_provenance(timeout=CHILD_TIMEOUT_S)
     provenance_s = time.perf_counter() - waited
-    lookups = getattr(nbmlops.provenance, "lookups_started", lambda: None)()
+    lookups = getattr(nbmlops.tracking.provenance, "lookups_started", lambda: None)()
     print(json.dumps({"times": times, "total_s": total, "import_s": imported,
                       "provenance_after_s": provenance_s, "lookups": lookups}))
 

@@ -55,7 +55,7 @@ def _one_run(i: int) -> None:
 def writers(runs: int, first: int, parallel: int) -> None:
     """Write `runs` runs, each from its own forked process (so each has its own journal)."""
     import nbmlops
-    from nbmlops import tracking
+    from nbmlops.tracking import tracker as tracking
 
     nbmlops.get_store()
     tracking.tracker().wait_for_provenance()  # children inherit the finished look-up

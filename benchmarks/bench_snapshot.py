@@ -24,8 +24,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import nbmlops  # noqa: E402
-from nbmlops import snapshots  # noqa: E402
-from nbmlops.fingerprint import fingerprint  # noqa: E402
+from nbmlops.data import snapshots  # noqa: E402
+from nbmlops.data.fingerprint import fingerprint  # noqa: E402
 
 TARGET_SNAPSHOT_S = 5.0
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import nbformat
 
-from nbmlops.store import Store
-from nbmlops.sweeps import sweep
+from nbmlops.store.folder import Store
+from nbmlops.jobs.sweeps import sweep
 
 TARGET = 0.65
 

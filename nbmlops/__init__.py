@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import data as _data
-from . import registry as _registry
-from . import runner as _runner
-from . import sweeps as _sweeps
-from . import search as _search
-from .entities import Artifact, Run, RunStatus, metric_direction
-from .errors import (
+from nbmlops.data import datasets as _data
+from nbmlops.registry import models as _registry
+from nbmlops.jobs import runner as _runner
+from nbmlops.jobs import sweeps as _sweeps
+from nbmlops.store import runs as _search
+from nbmlops.entities import Artifact, Run, RunStatus, metric_direction
+from nbmlops.errors import (
     CorruptStoreError,
     FilterSyntaxError,
     GateFailedError,
@@ -38,19 +38,19 @@ from .errors import (
     UnknownParameterError,
     UntrustedModelError,
 )
-from .fingerprint import DatasetInfo
-from .lineage import lineage as _lineage_of  # loaded first: the function below then owns the name
-from .gates import GateResult
-from .registry import ModelVersion
-from .store import Store
-from . import validation as _validation
-from .autolog import AutologWarning, autolog, autologging
-from .tracking import ActiveRun, tracker as _tracker
-from .liveplot import LivePlot, live_plot
-from .widgets import CompareView, RunsTable, compare, runs_table
+from nbmlops.data.fingerprint import DatasetInfo
+from nbmlops.data.lineage import lineage as _lineage_of  # loaded first: the function below then owns the name
+from nbmlops.query.gates import GateResult
+from nbmlops.registry.models import ModelVersion
+from nbmlops.store.folder import Store
+from nbmlops.tracking import validation as _validation
+from nbmlops.autolog.sklearn import AutologWarning, autolog, autologging
+from nbmlops.tracking.tracker import ActiveRun, tracker as _tracker
+from nbmlops.notebook.liveplot import LivePlot, live_plot
+from nbmlops.notebook.widgets import CompareView, RunsTable, compare, runs_table
 
 if TYPE_CHECKING:
-    from .monitoring_report import MonitoringReport
+    from nbmlops.drift.report import MonitoringReport
 
 __version__ = "0.1.0"
 
@@ -192,14 +192,14 @@ def lineage(ref: str) -> Any:
 
 def pin(run_id: str, reason: str | None = None) -> None:
     """Keep a run's artifacts and snapshots through `nbmlops gc` (tag `pinned`)."""
-    from . import space
+    from nbmlops.store import disk as space
 
     space.pin(_tracker().flushed_store(), run_id, reason)
 
 
 def unpin(run_id: str) -> None:
     """Let `nbmlops gc` collect a run's artifacts again (unless a model version needs them)."""
-    from . import space
+    from nbmlops.store import disk as space
 
     space.unpin(_tracker().flushed_store(), run_id)
 
@@ -273,21 +273,21 @@ def monitor(model: str, data: Any, labels: Any = None, timestamp: Any = None, *,
     >>> report = nbmlops.monitor("churn@production", batch, labels="churned")
     >>> report.dataset_drift, report.drifted_columns
     """
-    from . import monitoring_service  # on first use: scipy takes most of a second to import
+    from nbmlops.drift import service as monitoring_service  # on first use: scipy takes most of a second to import
 
     return monitoring_service.monitor(_tracker().flushed_store(), model, data, labels, timestamp, trusted=trusted)
 
 
 def monitoring(model: str) -> pd.DataFrame:
     """The monitoring reports of a model over time, one row each (`name`, or one version: `name@alias`)."""
-    from . import monitoring_service
+    from nbmlops.drift import service as monitoring_service
 
     return monitoring_service.monitoring(_tracker().flushed_store(), model)
 
 
 def feature_drift(model: str, report_id: str | None = None) -> pd.DataFrame:
     """Per-feature drift of a model's latest monitoring report (or of `report_id`)."""
-    from . import monitoring_service
+    from nbmlops.drift import service as monitoring_service
 
     return monitoring_service.feature_drift(_tracker().flushed_store(), model, report_id)
 
@@ -361,7 +361,7 @@ def experiments() -> pd.DataFrame:
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext nbmlops`: registers the `%%track` and `%nbmlops` magics."""
-    from .magics import register
+    from nbmlops.notebook.magics import register
 
     register(ipython)
 

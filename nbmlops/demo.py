@@ -66,13 +66,13 @@ def monitor_and_retrain(result: Any) -> None:
     """Put the sweep's weakest model in production, monitor two batches, retrain on the drifted one."""
     from sklearn.datasets import load_breast_cancer
 
-    from nbmlops.lifecycle import retrain_on_drift
-    from nbmlops.tracking import tracker
+    from nbmlops.jobs.reproduce import retrain_on_drift
+    from nbmlops.tracking.tracker import tracker
 
     finished = [c for c in result.children if c.run_id and c.metric is not None]
     if len(finished) < 2 or result.best is None:
         return
-    from nbmlops.registry import register_logged
+    from nbmlops.registry.models import register_logged
 
     weakest = min(finished, key=lambda c: c.metric)
     # The sweep registered only its best child's model; the weakest child kept its own as an artifact.

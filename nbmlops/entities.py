@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
-from .html import run_html
+from nbmlops.render.html import run_html
 
 Direction = Literal["min", "max"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for the annotation only: the errors import nothing of nbmlops at run time
-    from .gates import GateResult
+    from nbmlops.query.gates import GateResult
 
 __all__ = [
     "BundleTooLargeError", "CorruptStoreError", "ExportError", "FilterSyntaxError", "GateFailedError",

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from nbmlops import tracking
-from nbmlops.catalog import release
-from nbmlops.store import Store
+from nbmlops.tracking import tracker as tracking
+from nbmlops.store.catalog import release
+from nbmlops.store.folder import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Writers that close a journal start a background fold (nbmlops/autofold.py), which changes the
+# Writers that close a journal start a background fold (nbmlops/store/autofold.py), which changes the
 # catalog at moments of its own choosing. Tests of readers, locks and damage need a store that only
 # they change; the background fold is tested on its own, turned on, in test_autofold.py.
 os.environ.setdefault("NBMLOPS_AUTOFOLD", "0")

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 import nbmlops
-from nbmlops import autofold
-from nbmlops.store import Store
+from nbmlops.store import autofold
+from nbmlops.store.folder import Store
 
 from conftest import run_python
 
@@ -64,7 +64,7 @@ def test_closed_journals_are_folded_and_retired_without_any_reader(fresh_store: 
         run_python(WRITE, fresh_store, f"run-{k}")
     _settled(fresh_store)
     assert _catalog_runs(fresh_store) == [(f"run-{k}", "FINISHED") for k in range(6)]
-    assert list(nbmlops.journal.list_journals(fresh_store.journal_dir)) == []
+    assert list(nbmlops.store.journal.list_journals(fresh_store.journal_dir)) == []
     assert len(list((fresh_store.journal_dir / "done").glob("*.jnl"))) == 6
     found = nbmlops.runs(where="params.tag = 'run-3'")
     assert list(found["name"]) == ["run-3"] and list(found["metrics.loss"]) == [0.5]
@@ -92,7 +92,7 @@ def test_no_catalog_means_no_folder_and_nothing_created(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     time.sleep(0.5)
     assert not (root / "store.duckdb").exists()  # the first reader creates it, and folds
-    assert len(list(nbmlops.journal.list_journals(root / "journals"))) == 1
+    assert len(list(nbmlops.store.journal.list_journals(root / "journals"))) == 1
 
 
 def test_turned_off_leaves_the_fold_to_readers(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,7 +100,7 @@ def test_turned_off_leaves_the_fold_to_readers(fresh_store: Store, monkeypatch: 
     run_python(WRITE, fresh_store, "kept")
     time.sleep(0.5)
     assert _catalog_runs(fresh_store) == []
-    assert len(list(nbmlops.journal.list_journals(fresh_store.journal_dir))) == 1
+    assert len(list(nbmlops.store.journal.list_journals(fresh_store.journal_dir))) == 1
     assert list(nbmlops.runs()["name"]) == ["kept"]
 
 
@@ -126,7 +126,7 @@ def test_a_damaged_catalog_is_left_untouched_and_the_reader_still_says_what_to_d
     run_python(WRITE, fresh_store, "after")
     _settled(fresh_store)
     assert fresh_store.catalog_path.read_bytes() == damaged
-    assert len(list(nbmlops.journal.list_journals(fresh_store.journal_dir))) == 1  # left for a reader
+    assert len(list(nbmlops.store.journal.list_journals(fresh_store.journal_dir))) == 1  # left for a reader
     with pytest.raises(nbmlops.errors.CorruptStoreError, match="is damaged and cannot be read"):
         nbmlops.runs()
 

@@ -21,8 +21,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import nbmlops
-from nbmlops.autolog import AutologWarning, autolog, autologging
-from nbmlops.store import Store
+from nbmlops.autolog.sklearn import AutologWarning, autolog, autologging
+from nbmlops.store.folder import Store
 from tests.conftest import run_python
 
 XY = tuple[np.ndarray, np.ndarray]
@@ -335,7 +335,7 @@ def test_bad_options_fail_with_a_message(fresh_store: Store) -> None:
 
 
 def test_autolog_without_tracking_never_creates_a_tracker(fresh_store: Store) -> None:
-    code = ("import nbmlops; from nbmlops import tracking; nbmlops.autolog()\n"
+    code = ("import nbmlops; from nbmlops.tracking import tracker as tracking; nbmlops.autolog()\n"
             "from sklearn.linear_model import LinearRegression; from sklearn.metrics import r2_score\n"
             "model = LinearRegression().fit([[0], [1], [2]], [0, 1, 2]); r2_score([0, 1], [0, 1])\n"
             "assert tracking.existing_tracker() is None, 'a tracker was made'\n"
@@ -346,7 +346,7 @@ def test_autolog_without_tracking_never_creates_a_tracker(fresh_store: Store) ->
 
 
 def test_importing_nbmlops_does_not_import_sklearn(fresh_store: Store) -> None:
-    code = "import sys, nbmlops, nbmlops.autolog; assert 'sklearn' not in sys.modules, 'imported'"
+    code = "import sys, nbmlops, nbmlops.autolog.sklearn; assert 'sklearn' not in sys.modules, 'imported'"
     run_python(code, fresh_store)
 
 
@@ -360,7 +360,7 @@ def test_estimators_imported_after_autolog_are_logged(fresh_store: Store) -> Non
     code = """
 import sys
 import nbmlops
-from nbmlops.autolog import autolog
+from nbmlops.autolog.sklearn import autolog
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.datasets import load_iris
 autolog()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nbmlops
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 
 BAD_KEYS = [
     ("", "is empty"),

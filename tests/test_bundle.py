@@ -19,10 +19,10 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 import nbmlops
-from nbmlops import tracking
-from nbmlops.bundle import ImportReport, export_bundle, import_bundle, read_manifest
-from nbmlops.catalog import release
-from nbmlops.store import Store
+from nbmlops.tracking import tracker as tracking
+from nbmlops.store.bundles import ImportReport, export_bundle, import_bundle, read_manifest
+from nbmlops.store.catalog import release
+from nbmlops.store.folder import Store
 
 TABLES = ("experiments", "runs", "params", "metrics", "latest_metrics", "tags", "artifacts", "datasets",
           "run_datasets", "registered_models", "model_versions", "model_aliases", "alias_audit")

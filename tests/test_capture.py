@@ -11,8 +11,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from nbmlops import capture
-from nbmlops.capture import cell_inputs, cell_outputs, scalar_params
+from nbmlops.notebook import cells as capture
+from nbmlops.notebook.cells import cell_inputs, cell_outputs, scalar_params
 
 
 def inputs(source: str) -> list[str]:

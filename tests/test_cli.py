@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import nbmlops
 from nbmlops.cli import main
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 import nbmlops
-from nbmlops import catalog
-from nbmlops.store import Store
+from nbmlops.store import catalog
+from nbmlops.store.folder import Store
 from tests.conftest import run_python, spawn_python
 
 WRITER = """

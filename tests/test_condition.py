@@ -17,13 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nbmlops.condition import Compare, Literal, Ref, parse_gate, parse_where
+from nbmlops.query.condition import Compare, Literal, Ref, parse_gate, parse_where
 from nbmlops.errors import FilterSyntaxError
-from nbmlops.gates import Facts, evaluate_gate
-from nbmlops.lexer import spell_key
-from nbmlops.query import build_runs_query
-from nbmlops.schema import MIGRATIONS
-from nbmlops.validation import decode_param, param_value
+from nbmlops.query.gates import Facts, evaluate_gate
+from nbmlops.query.lexer import spell_key
+from nbmlops.query.sql import build_runs_query
+from nbmlops.store.migrations import MIGRATIONS
+from nbmlops.tracking.validation import decode_param, param_value
 
 T0 = datetime(2024, 1, 1)
 TEXTS = ["", "a", "b", "B", "ab", "é", "O'Brien", "10", "9"]

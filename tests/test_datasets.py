@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import nbmlops
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 from tests.conftest import run_python
 
 

@@ -17,10 +17,10 @@ import pytest
 import xxhash
 
 from nbmlops.errors import InvalidInputError, StoreError
-from nbmlops.fingerprint import DatasetInfo, fingerprint
+from nbmlops.data.fingerprint import DatasetInfo, fingerprint
 
 # The module itself (the package may also export a function of the same name).
-fp_module = importlib.import_module("nbmlops.fingerprint")
+fp_module = importlib.import_module("nbmlops.data.fingerprint")
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = time.time_ns() - 3600 * 10**9  # an hour ago: older than the cache's racy window
@@ -84,7 +84,7 @@ def write_tree(root: Path, files: dict[str, bytes], mtime_ns: int = OLD) -> Path
 
 def test_same_frame_same_fingerprint_in_a_fresh_process(frame: pd.DataFrame) -> None:
     here = fingerprint(frame, profile=False)
-    child = run_child(FRAME_CODE + "from nbmlops.fingerprint import fingerprint\n"
+    child = run_child(FRAME_CODE + "from nbmlops.data.fingerprint import fingerprint\n"
                       "print(fingerprint(frame, profile=False).fingerprint)")
     assert len(here.fingerprint) == 32 and int(here.fingerprint, 16) >= 0
     assert child == here.fingerprint
@@ -93,7 +93,7 @@ def test_same_frame_same_fingerprint_in_a_fresh_process(frame: pd.DataFrame) -> 
 
 def test_same_file_and_folder_same_fingerprint_in_a_fresh_process(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "data", {"a.csv": b"x,y\n1,2\n", "sub/b.bin": bytes(range(256))})
-    code = ("import sys; from nbmlops.fingerprint import fingerprint\n"
+    code = ("import sys; from nbmlops.data.fingerprint import fingerprint\n"
             "print(fingerprint(sys.argv[1]).fingerprint, fingerprint(sys.argv[2]).fingerprint)")
     assert run_child(code, str(root), str(root / "a.csv")).split() == [fp(root), fp(root / "a.csv")]
 
@@ -357,7 +357,7 @@ def test_polars_frames_and_series() -> None:
 
 
 def test_importing_the_module_does_not_import_polars() -> None:
-    code = "import sys, nbmlops.fingerprint; print('polars' in sys.modules)"
+    code = "import sys, nbmlops.data.fingerprint; print('polars' in sys.modules)"
     assert run_child(code) == "False"
 
 
@@ -458,7 +458,7 @@ def test_cache_does_not_trust_files_written_just_now(tmp_path: Path,
 def test_cache_shared_by_concurrent_processes(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "d", {f"f{i}.bin": os.urandom(1000) for i in range(200)})
     cache = tmp_path / "shared.sqlite"
-    code = ("import sys; from nbmlops.fingerprint import fingerprint\n"
+    code = ("import sys; from nbmlops.data.fingerprint import fingerprint\n"
             "for _ in range(3):\n"
             "    print(fingerprint(sys.argv[1], cache_path=sys.argv[2]).fingerprint)")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -21,8 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nbmlops
-from nbmlops import catalog, tracking
-from nbmlops.store import Store
+from nbmlops.store import catalog
+from nbmlops.tracking import tracker as tracking
+from nbmlops.store.folder import Store
 
 METRIC_KEYS = ("m0", "m1")
 PARAM_KEYS = ("p0", "p1")

@@ -15,10 +15,11 @@ import duckdb
 import pytest
 
 import nbmlops
-from nbmlops import catalog, tracking
-from nbmlops.journal import _HEAD as HEAD
-from nbmlops.journal import KIND_BATCH, _batch_payload, _frame, read_frames
-from nbmlops.store import Store
+from nbmlops.store import catalog
+from nbmlops.tracking import tracker as tracking
+from nbmlops.store.journal import _HEAD as HEAD
+from nbmlops.store.journal import KIND_BATCH, _batch_payload, _frame, read_frames
+from nbmlops.store.folder import Store
 from tests.conftest import run_python
 
 
@@ -79,7 +80,7 @@ def test_nan_latest_value_folded_from_several_frames_stays_nan(fresh_store: Stor
 
 FINISHED_IN_FRAMES = """
 import nbmlops
-from nbmlops import tracking
+from nbmlops.tracking import tracker as tracking
 run = nbmlops.start_run(name="finished")
 for step in range(4):
     nbmlops.log_metric("m", float(step), step=step)

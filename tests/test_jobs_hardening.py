@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 
 import nbmlops
-from nbmlops import ci
+from nbmlops.jobs import ci
 from nbmlops.errors import UnknownParameterError
-from nbmlops.lifecycle import retrain
-from nbmlops.store import Store
-from nbmlops.sweeps import sweep
-from nbmlops.tracking import tracker
+from nbmlops.jobs.reproduce import retrain
+from nbmlops.store.folder import Store
+from nbmlops.jobs.sweeps import sweep
+from nbmlops.tracking.tracker import tracker
 from tests.conftest import make_notebook
 
 TYPO = ("alhpa is not a parameter of train.ipynb (its parameters: alpha, l1_ratio); did you mean alpha? "

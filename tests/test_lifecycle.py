@@ -11,9 +11,9 @@ from xml.etree import ElementTree as ET
 import pytest
 
 import nbmlops
-from nbmlops.lifecycle import reproduce, retrain
-from nbmlops.store import Store
-from nbmlops.tracking import tracker
+from nbmlops.jobs.reproduce import reproduce, retrain
+from nbmlops.store.folder import Store
+from nbmlops.tracking.tracker import tracker
 from tests.conftest import make_notebook
 
 TRAIN_CELLS = (

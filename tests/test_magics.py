@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 import nbmlops
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,7 +87,7 @@ def test_each_execution_is_a_run_and_failures_are_recorded(
     ], fresh_store, monkeypatch)
     assert errors_of(nb.cells[4]) == ["ValueError"]
     assert "diverged at step 7" in text_of(nb.cells[4])
-    assert "nbmlops/magics.py" not in text_of(nb.cells[4])  # the user's traceback, not ours
+    assert "nbmlops/notebook/magics.py" not in text_of(nb.cells[4])  # the user's traceback, not ours
     runs = nbmlops.runs("again", order_by="start_time")
     assert runs["status"].tolist() == ["FINISHED", "FINISHED", "FAILED"]
     assert runs["params.threshold"].tolist()[:2] == [3, 3]
@@ -174,7 +174,7 @@ def test_train_notebook_runs_top_to_bottom_with_papermill_parameters(
 
 
 def test_every_magic_option_and_subcommand_is_documented() -> None:
-    from nbmlops.magics import _track_parser
+    from nbmlops.notebook.magics import _track_parser
 
     readme = (ROOT / "README.md").read_text()
     for action in _track_parser()._actions:
@@ -197,7 +197,7 @@ def test_a_kernel_started_by_a_jupyter_server_knows_its_id() -> None:
         client.start_channels()
         client.wait_for_ready(timeout=60)
         printed: list[str] = []
-        client.execute_interactive("from nbmlops.provenance import kernel_id; print(kernel_id())", timeout=60,
+        client.execute_interactive("from nbmlops.tracking.provenance import kernel_id; print(kernel_id())", timeout=60,
                                    output_hook=lambda msg: printed.append(msg["content"].get("text", "")))
         client.stop_channels()
     finally:

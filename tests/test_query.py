@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
-from nbmlops.query import (ATTRIBUTES, And, Compare, In, IsNull, Like, Not, Or, Ref, SortKey,
+from nbmlops.query.sql import (ATTRIBUTES, And, Compare, In, IsNull, Like, Not, Or, Ref, SortKey,
                            build_runs_query, parse_order_by, parse_where)
-from nbmlops.schema import MIGRATIONS
+from nbmlops.store.migrations import MIGRATIONS
 
 NAN, INF = float("nan"), float("inf")
 T0 = datetime(2024, 1, 1, 10, 0, 0)

@@ -11,8 +11,8 @@ import warnings
 import pytest
 
 import nbmlops
-from nbmlops import readcache
-from nbmlops.store import Store
+from nbmlops.store import readcache
+from nbmlops.store.folder import Store
 from tests.conftest import run_python, spawn_python
 
 FINISHED_RUN = """
@@ -27,7 +27,7 @@ LIVE_RUN = """
 import sys, time, nbmlops
 run = nbmlops.start_run(name="live")
 nbmlops.log_metric("m", 1.0)
-nbmlops.tracking.tracker().flush()
+nbmlops.tracking.tracker.tracker().flush()
 print(run.run_id, flush=True)
 if sys.stdin.readline().strip() == "end":
     nbmlops.log_metric("m", 2.0)
@@ -204,7 +204,7 @@ time.sleep(60)
 
 def test_a_repeated_question_is_answered_while_another_process_holds_the_catalog(
         fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nbmlops import catalog
+    from nbmlops.store import catalog
 
     run_python(FINISHED_RUN, fresh_store, "r", "1")
     first = nbmlops.runs(where="params.i = 1")

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 import nbmlops
-from nbmlops import search, tracking
+from nbmlops.store import runs as search
+from nbmlops.tracking import tracker as tracking
 from nbmlops.server import handlers
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 
 BIG = 2**64
 
@@ -130,7 +131,7 @@ def test_cli_prints_an_unknown_key_warning_as_one_line_on_stderr(churn_runs: Sto
 
 
 def test_gate_keys_the_champion_or_candidate_lack_are_named_with_the_closest_keys() -> None:
-    from nbmlops.gates import Facts, missing_references
+    from nbmlops.query.gates import Facts, missing_references
     candidate, champion = Facts({"auc": 0.9}, {"lr": 0.1}), Facts({"auc": 0.8}, {}, {}, 3)
     assert missing_references("metrics.auc >= champion.metrics.acu and metrics.lr < 1 and version > 0",
                               candidate, champion) == [

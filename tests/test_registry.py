@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import nbmlops
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 from tests.conftest import run_python, spawn_python
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import nbmlops
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 from tests.conftest import make_notebook
 
 

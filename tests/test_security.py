@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 import nbmlops
-from nbmlops import modelio
+from nbmlops.registry import serialization as modelio
 from nbmlops.cli import main
 from nbmlops.errors import UntrustedModelError
-from nbmlops.serving import load_served
-from nbmlops.store import Store
+from nbmlops.registry.serving import load_served
+from nbmlops.store.folder import Store
 
 
 # -- model files naming code to run ----------------------------------------------------------------
@@ -88,7 +88,7 @@ def test_hostile_skops_files_are_refused_without_running_code(
 
 
 def test_sklearn_helper_types_load_but_a_foreign_alias_of_them_does_not() -> None:
-    from nbmlops import modeltrust
+    from nbmlops.registry import trust as modeltrust
 
     assert modeltrust.is_safe("sklearn.tree._tree.Tree")
     assert modeltrust.is_safe("sklearn.linear_model._logistic.LogisticRegression")
@@ -171,7 +171,7 @@ def hostile_versions(fresh_store: Store, tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_hostile_column_names_diff_and_profile_without_running_sql(
         fresh_store: Store, hostile_versions: tuple[pd.DataFrame, ...], tmp_path: Path) -> None:
-    from nbmlops.datadiff import diff
+    from nbmlops.data.diff import diff
 
     old, new = hostile_versions
     by_key = diff(fresh_store, "hostile", 1, 2, [KEY])
@@ -191,8 +191,8 @@ def test_hostile_column_names_diff_and_profile_without_running_sql(
 
 def test_a_bundle_carries_hostile_column_names_intact(
         fresh_store: Store, hostile_versions: tuple[pd.DataFrame, ...], tmp_path: Path) -> None:
-    from nbmlops.bundle import export_bundle, import_bundle
-    from nbmlops.datadiff import diff
+    from nbmlops.store.bundles import export_bundle, import_bundle
+    from nbmlops.data.diff import diff
 
     written = export_bundle(fresh_store, tmp_path / "hostile.tar.gz")
     target = Store(tmp_path / "target" / ".nbmlops")
@@ -241,7 +241,7 @@ def small_bundle(fresh_store: Store, tmp_path: Path) -> bytes:
     with nbmlops.start_run(experiment="bundled"):
         nbmlops.log_metric("auc", 0.9)
         nbmlops.log_artifact(tmp_path / "notes.txt")
-    from nbmlops.bundle import export_bundle
+    from nbmlops.store.bundles import export_bundle
 
     data = export_bundle(fresh_store)
     assert isinstance(data, bytes)
@@ -278,7 +278,7 @@ def rebuild(bundle: bytes, manifest_change: object = None, extra: list[tuple[tar
 
 
 def refused(target: Store, bundle: bytes, match: str, **options: object) -> None:
-    from nbmlops.bundle import import_bundle
+    from nbmlops.store.bundles import import_bundle
 
     before = store_state(target)
     with pytest.raises(nbmlops.NbmlopsError, match=match) as raised:
@@ -313,7 +313,7 @@ def test_a_member_larger_than_its_manifest_says_is_refused_before_it_is_read(
 def test_an_honest_bundle_over_the_cap_is_refused(small_bundle: bytes, empty_target: Store, tmp_path: Path) -> None:
     import hashlib
 
-    from nbmlops.bundle import DEFAULT_MAX_SIZE, import_bundle
+    from nbmlops.store.bundles import DEFAULT_MAX_SIZE, import_bundle
 
     bomb = b"\0" * BOMB
     sha = hashlib.sha256(bomb).hexdigest()
@@ -351,7 +351,7 @@ def test_restored_files_never_keep_setuid_or_world_writable_bits(fresh_store: St
     import os
     import stat
 
-    from nbmlops.bundle import export_bundle, import_bundle
+    from nbmlops.store.bundles import export_bundle, import_bundle
 
     folder = tmp_path / "tools"
     folder.mkdir()

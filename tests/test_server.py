@@ -26,7 +26,7 @@ from traitlets.config import Config
 import nbmlops
 from nbmlops.server import handlers, methods, route_regex
 from nbmlops.server.downsample import downsample
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 from tests.conftest import ROOT, run_python
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]

@@ -15,11 +15,11 @@ import duckdb
 import pytest
 
 import nbmlops
-from nbmlops import tracking
-from nbmlops.catalog import schema_version
-from nbmlops.journal import read_frames
-from nbmlops.schema import latest_version
-from nbmlops.store import Store
+from nbmlops.tracking import tracker as tracking
+from nbmlops.store.catalog import schema_version
+from nbmlops.store.journal import read_frames
+from nbmlops.store.migrations import latest_version
+from nbmlops.store.folder import Store
 from tests.conftest import run_python
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -104,7 +104,7 @@ def test_journal_from_a_newer_nbmlops_is_refused(fresh_store: Store) -> None:
 
 KILLED_AFTER_FLUSH = """
 import os, nbmlops
-from nbmlops import tracking
+from nbmlops.tracking import tracker as tracking
 run = nbmlops.start_run(name="torn")
 for step in range(100):
     nbmlops.log_metric("m", float(step))
@@ -130,7 +130,7 @@ def test_damaged_frame_is_skipped_and_later_frames_are_kept(fresh_store: Store, 
                                                             caplog: pytest.LogCaptureFixture) -> None:
     code = """
 import nbmlops
-from nbmlops import tracking
+from nbmlops.tracking import tracker as tracking
 run = nbmlops.start_run(name="damaged")
 for step in range(3):
     nbmlops.log_metric("m", float(step), step=step)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import nbmlops
-from nbmlops.store import Store, find_store_path
+from nbmlops.store.folder import Store, find_store_path
 
 
 def test_run_context_records_everything(fresh_store: Store) -> None:

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 import nbmlops
-from nbmlops import provenance, tracking
+from nbmlops.tracking import provenance
+from nbmlops.tracking import tracker as tracking
 from nbmlops.entities import RunStatus
 from nbmlops.errors import InvalidInputError
-from nbmlops.store import Store
+from nbmlops.store.folder import Store
 
 BAD = "bad\ud800"  # a lone surrogate: what a non-UTF-8 file name decodes to
 
@@ -155,7 +156,7 @@ def counting_start(self):
 threading.Thread.start = counting_start
 
 import nbmlops
-from nbmlops import provenance
+from nbmlops.tracking import provenance
 ids = []
 for i in range(50):
     with nbmlops.start_run() as run:

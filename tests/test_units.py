@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 import nbmlops
 from nbmlops.cli import main
-from nbmlops.html import run_html
-from nbmlops.store import Store
+from nbmlops.render.html import run_html
+from nbmlops.store.folder import Store
 from nbmlops.units import format_bytes
 
 ONE_FORMAT = re.compile(r"\d+ B|\d+\.\d [KMGTP]iB")

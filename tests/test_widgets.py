@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import nbmlops
-from nbmlops import tracking
+from nbmlops.tracking import tracker as tracking
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
-from nbmlops.html import run_html
-from nbmlops.store import Store
-from nbmlops.liveplot import LivePlot, downsample, live_plot
-from nbmlops.widgets import CompareView, RunsTable, compare, runs_table
+from nbmlops.render.html import run_html
+from nbmlops.store.folder import Store
+from nbmlops.notebook.liveplot import LivePlot, downsample, live_plot
+from nbmlops.notebook.widgets import CompareView, RunsTable, compare, runs_table
 
 
 def log_run(name: str, experiment: str = "exp", params: dict | None = None,
@@ -49,7 +49,7 @@ def names(table: RunsTable) -> list[str]:
 
 
 def test_importing_nbmlops_does_not_import_ipywidgets_or_matplotlib() -> None:
-    code = ("import sys, nbmlops, nbmlops.widgets, nbmlops.html; "
+    code = ("import sys, nbmlops, nbmlops.notebook.widgets, nbmlops.render.html; "
             "print(sorted(m for m in ('ipywidgets', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -282,7 +282,8 @@ def test_a_run_renders_as_html_in_notebooks(fresh_store: Store) -> None:
 
 
 def test_widgets_are_part_of_the_public_api() -> None:
-    from nbmlops import liveplot, widgets
+    from nbmlops.notebook import liveplot
+    from nbmlops.notebook import widgets
     for module, names in ((widgets, ("runs_table", "compare", "RunsTable", "CompareView")),
                           (liveplot, ("live_plot", "LivePlot"))):
         for name in names:

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 import click
 import pandas as pd
 
-from .. import __version__
-from ..errors import NbmlopsError
-from ..store import Store, find_store_path
+from nbmlops import __version__
+from nbmlops.errors import NbmlopsError
+from nbmlops.store.folder import Store, find_store_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,7 +94,7 @@ def echo_frame(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
     elif fmt == "json":
         click.echo(df.to_json(orient="records", date_format="iso", force_ascii=False))
     else:
-        from .terminal import printable  # a text table never passes on a value's escape sequences
+        from nbmlops.cli.terminal import printable  # a text table never passes on a value's escape sequences
 
         text = df.select_dtypes(include="object").columns
         df = df.assign(**{c: df[c].map(lambda v: printable(v, keep_newlines=False) if isinstance(v, str) else v)
@@ -105,5 +105,5 @@ def echo_frame(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
 
 
 # Importing the command modules registers their commands on `main`.
-from . import data  # noqa: E402,F401  (data versioning and disk space)
-from . import jobs, models, monitor, runs  # noqa: E402,F401
+from nbmlops.cli import data  # noqa: E402,F401  (data versioning and disk space)
+from nbmlops.cli import jobs, models, monitor, runs  # noqa: E402,F401

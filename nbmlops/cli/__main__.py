@@ -2,6 +2,6 @@
 
 import sys
 
-from . import main
+from nbmlops.cli import main
 
 sys.exit(main())

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..entities import RunStatus
-from ..store import Store
-from . import context_store, echo_frame, echo_warning, main, one_line_errors
+from nbmlops.entities import RunStatus
+from nbmlops.store.folder import Store
+from nbmlops.cli import context_store, echo_frame, echo_warning, main, one_line_errors
 
 EXPERIMENT_HELP = ("Experiment of the run (default: the one the notebook names with %%track -e NAME, "
                    "else the current one).")
@@ -42,8 +42,8 @@ def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str]
 
     Parameters must be declared in the notebook's cell tagged `parameters`; the run goes to -e, else
     to the experiment the notebook names (`%%track -e NAME`), else to the current one."""
-    from ..runner import run_notebook
-    from ..tracking import Tracker
+    from nbmlops.jobs.runner import run_notebook
+    from nbmlops.tracking.tracker import Tracker
 
     values: dict[str, object] = dict(_read_params_file(params_file)) if params_file else {}
     values.update(dict(params))
@@ -71,8 +71,8 @@ def run_command(ctx: click.Context, notebook: str, params: tuple[tuple[str, str]
 @one_line_errors
 def reproduce(ctx: click.Context, run_id: str, tolerance: float, timeout: float | None) -> None:
     """Re-execute RUN_ID's stored notebook with its params and compare the metrics."""
-    from ..lifecycle import reproduce as _reproduce
-    from ..tracking import Tracker
+    from nbmlops.jobs.reproduce import reproduce as _reproduce
+    from nbmlops.tracking.tracker import Tracker
 
     outcome = _reproduce(Tracker(context_store(ctx)), run_id, tolerance=tolerance, timeout=timeout)
     for warning in outcome.data_warnings:
@@ -108,9 +108,9 @@ def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...],
     """Retrain MODEL[@ALIAS] from its notebook and params, register, and promote if the gate passes.
 
     The run goes to the experiment of the run that made MODEL."""
-    from ..lifecycle import retrain as _retrain, retrain_on_drift
-    from ..monitoring_service import read_batch
-    from ..tracking import Tracker
+    from nbmlops.jobs.reproduce import retrain as _retrain, retrain_on_drift
+    from nbmlops.drift.service import read_batch
+    from nbmlops.tracking.tracker import Tracker
 
     tracker = Tracker(context_store(ctx))
     if drift_data:
@@ -155,8 +155,8 @@ def ci_command(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tup
                gates: tuple[str, ...], compare_to: str | None, report: str | None, junit: str | None,
                experiment: str | None, timeout: float | None, ci_store: str | None, allow_new_params: bool) -> None:
     """Run NOTEBOOKS headless, check the gates, write reports; exit 1 if anything failed."""
-    from .. import ci
-    from ..tracking import Tracker
+    from nbmlops.jobs import ci
+    from nbmlops.tracking.tracker import Tracker
 
     store = Store(Path(ci_store)) if ci_store else context_store(ctx)
     outcome = ci.check(Tracker(store), list(notebooks), list(gates), parameters=dict(params),
@@ -241,7 +241,7 @@ def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samp
     """Execute NOTEBOOK once per parameter combination, in parallel, as child runs of one parent
     run; print each run as it ends, then the runs ranked by --metric (best marked *). A model the
     notebook registers (%%track --model VAR:NAME) is registered once, from the best run."""
-    from ..sweeps import ChildResult, sweep
+    from nbmlops.jobs.sweeps import ChildResult, sweep
 
     def report(child: ChildResult) -> None:
         value = f"  {metric}={child.metric:.6g}" if metric and child.metric is not None else ""

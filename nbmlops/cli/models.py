@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import click
 
-from .. import export, registry
-from . import FORMAT, context_store, echo_frame, main, one_line_errors
+from nbmlops.registry import export
+from nbmlops.registry import models as registry
+from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors
 
 
 @main.command("models")
@@ -107,7 +108,7 @@ def serve(ctx: click.Context, uri: str, host: str, port: int, trusted: bool, rel
     """
     if reload_token is not None and allow_reload:
         raise click.UsageError("give --reload-token or --allow-reload, not both")
-    from .. import serving  # on first use: its tornado app loads the server extension's modules
+    from nbmlops.registry import serving  # on first use: its tornado app loads the server extension's modules
 
     serving.serve(context_store(ctx), uri, host, port, trusted=trusted, echo=click.echo, reload_token=reload_token,
                   allow_reload=allow_reload)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import FORMAT, context_store, echo_frame, main, one_line_errors
+from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors
 
 
 @main.command("monitor")
@@ -26,7 +26,7 @@ def monitor_command(ctx: click.Context, model: str, data: str, labels: str | Non
                     timestamp: str | None, trusted: bool, fmt: str) -> None:
     """Compare DATA (.csv or .parquet) with the training data of MODEL (NAME@ALIAS or NAME/VERSION):
     drift per column, prediction drift, data quality, performance; the report is stored."""
-    from ..monitoring_service import monitor, read_batch
+    from nbmlops.drift.service import monitor, read_batch
 
     report = monitor(context_store(ctx), model, read_batch(data), labels, timestamp, trusted=trusted,
                      source=str(Path(data).resolve()))

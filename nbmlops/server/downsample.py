@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from nbmlops.errors import InvalidInputError
 
 MIN_POINTS = 5
 

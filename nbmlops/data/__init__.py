@@ -1,0 +1,1 @@
+"""Datasets: fingerprints, in-memory frames to files, snapshots, data diffs and lineage."""

@@ -1,0 +1,1 @@
+"""Drift monitoring: per-column drift statistics, reference profiles, reports and the monitoring service."""

@@ -1,0 +1,1 @@
+"""Jobs: notebooks run as tracked runs (papermill), sweeps, reproduce and retrain, CI."""

@@ -1,0 +1,618 @@
+"""Parameter sweeps: one parent run, one child run per parameter combination, run in parallel.
+
+Combinations: the product of the grid values, crossed with `random` points sampled (seeded) from
+the distributions. Children run `runner.run_notebook` in a process pool or on dask.distributed.
+- The parent ends FINISHED when every child FINISHED, else FAILED with an error naming the failed
+  combinations; with a metric it gets `best_<metric>` and the tag `sweep.best_run`.
+- A kernel that does not start is infrastructure, not the notebook: the combination runs again (at
+  most SWEEP_RETRIES more times); the abandoned run keeps `runner.infrastructure_failure=true` and
+  is left out of the table.
+- Resume finds the parent by name (latest run with a `sweep.combinations` tag), reuses FINISHED
+  children whose notebook parameters all match, runs the rest as new children of that parent, tags
+  it `sweep.resumed_at` and ends it again with the new status (status and error overwritten).
+- A notebook that registers its model (`%%track --model VAR:NAME`, `log_model(m, NAME)`) registers
+  nothing from a child: each child keeps its model as a run artifact, and the sweep registers the
+  best child's (by `metric`) once at the end; `register_all` registers every child's, as a plain
+  run would. Children of every executor defer the same way (the runner tells their kernels).
+- Dask tasks get the notebook as bytes, run it against a temporary store, and return the child as a
+  bundle that this process imports. A worker runs one notebook at a time (the runner sets
+  environment variables): give workers one thread each, and nbmlops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import itertools
+import json
+import logging
+import math
+import numbers
+import random as _random
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from nbmlops.registry import models as registry
+from nbmlops.store import runs as search
+from nbmlops.tracking import validation
+from nbmlops.entities import RunStatus
+from nbmlops.errors import InvalidInputError, KernelStartError, NbmlopsError, NotFoundError
+from nbmlops.jobs.runner import (coerce, kernel_start_failed, known_values, notebook_experiment,
+                     notebook_parameters, option_parameters, read_notebook, resolve_parameters, run_notebook,
+                     unknown_parameters)
+from nbmlops.store.folder import Store
+from nbmlops.tracking.tracker import Tracker
+
+SWEEP_RETRIES = 3
+EXECUTORS = ("local", "dask")
+DIST_FORMS = "uniform(a,b), loguniform(a,b), int(a,b) (inclusive) or choice(x,y,...)"
+_DIST = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$")
+_ENV_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A distribution of one parameter: `uniform`, `loguniform`, `int` (inclusive) or `choice`."""
+
+    kind: str
+    args: tuple[Any, ...]
+    text: str
+
+    def sample(self, rng: _random.Random) -> Any:
+        """One value drawn with `rng`."""
+        if self.kind == "uniform":
+            return rng.uniform(*self.args)
+        if self.kind == "loguniform":
+            low, high = self.args
+            return min(max(math.exp(rng.uniform(math.log(low), math.log(high))), low), high)
+        return rng.randint(*self.args) if self.kind == "int" else rng.choice(self.args)
+
+
+@dataclass(frozen=True)
+class Combination:
+    """One point of a sweep: the swept values, and every notebook parameter as the run gets it."""
+
+    index: int
+    swept: dict[str, Any]
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """The combinations of a sweep, its spec as parent-run tags, and the fixed parameters (typed)."""
+
+    combinations: list[Combination]
+    tags: dict[str, str]
+    fixed: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChildResult:
+    """How one combination ended (`reused`: a FINISHED child found by `resume`)."""
+
+    index: int
+    params: dict[str, Any]
+    run_id: str | None
+    status: RunStatus
+    metric: float | None = None
+    kernel_retries: int = 0
+    infrastructure_retries: int = 0
+    duration: float | None = None
+    error: str | None = None
+    reused: bool = False
+
+    def describe(self) -> str:
+        """The swept values as `C=0.1 max_iter=200`."""
+        return " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in self.params.items())
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: the parent run, every combination's child, and the table ranked by metric."""
+
+    parent_run_id: str
+    name: str
+    experiment: str
+    status: RunStatus
+    children: list[ChildResult]
+    table: pd.DataFrame
+    metric: str | None = None
+    best: ChildResult | None = None
+    infrastructure_retries: int = 0
+    resumed: bool = False
+    failed: list[ChildResult] = field(default_factory=list)
+    registered: list[registry.ModelVersion] = field(default_factory=list)  # the best child's models
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What every child of one sweep shares; pickled to the workers."""
+
+    root: str
+    notebook: str
+    experiment: str
+    parent: str
+    name: str
+    timeout: float | None
+    fixed: dict[str, Any]
+    allow_new_params: bool = False
+    defer_registration: bool = True
+
+
+# -- planning ----------------------------------------------------------------------------------
+def parse_grid(specs: Iterable[str]) -> dict[str, list[str]]:
+    """`["C=0.01,0.1", "max_iter=100,200"]` as `{"C": ["0.01", "0.1"], "max_iter": ["100", "200"]}`."""
+    grid: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, values = str(spec).partition("=")
+        name, items = name.strip(), [v.strip() for v in values.split(",")]
+        if not sep or not name.isidentifier() or not all(items):
+            raise InvalidInputError(f"bad --grid {spec!r}: expected NAME=VALUE,VALUE,... e.g. C=0.01,0.1,1")
+        if name in grid:
+            raise InvalidInputError(f"--grid names {name!r} twice: give all its values in one NAME=V1,V2")
+        grid[name] = items
+    return grid
+
+
+def parse_dist(spec: str) -> tuple[str, Dist]:
+    """`"C=loguniform(1e-3,10)"` as `("C", Dist("loguniform", (0.001, 10.0), ...))`."""
+    found = _DIST.match(str(spec))
+    if not found:
+        raise InvalidInputError(f"bad --dist {spec!r}: expected NAME=FORM with FORM one of {DIST_FORMS}")
+    name, kind, body = found.groups()
+    args = [a.strip() for a in body.split(",")]
+    text = f"{kind}({','.join(args)})"
+    if kind == "choice" and all(args):
+        return name, Dist(kind, tuple(args), text)
+    if kind not in ("uniform", "loguniform", "int"):
+        raise InvalidInputError(f"bad --dist {spec!r}: " + ("choice takes one or more values, e.g. choice(a,b)"
+                                if kind == "choice" else f"unknown distribution {kind!r}; use {DIST_FORMS}"))
+    why = f"{kind} takes two {'integers' if kind == 'int' else 'numbers'} a, b"
+    try:
+        low, high = (int(a) for a in args) if kind == "int" else (float(a) for a in args)
+    except ValueError:
+        raise InvalidInputError(f"bad --dist {spec!r}: {why}") from None
+    if not math.isfinite(low) or not math.isfinite(high) or (high < low if kind == "int" else high <= low):
+        why = f"{kind} needs a {'<=' if kind == 'int' else '<'} b, got {low} and {high}"
+    elif kind == "loguniform" and low <= 0:
+        why = "loguniform needs 0 < a < b"
+    else:
+        return name, Dist(kind, (low, high), text)
+    raise InvalidInputError(f"bad --dist {spec!r}: {why}")
+
+
+def plan(notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = None, random: int | None = None,
+         dists: Mapping[str, str] | Sequence[str] | None = None, seed: int = 0,
+         fixed: Mapping[str, Any] | None = None, *, allow_new_params: bool = False) -> SweepPlan:
+    """The combinations a sweep of `notebook` runs, checked against its parameters cell.
+
+    >>> plan("train.ipynb", ["C=0.1,1"], random=4, dists=["max_iter=int(50,500)"], seed=1).combinations
+    """
+    declared = notebook_parameters(notebook)
+    raw = parse_grid(grid) if _spec_list(grid) else {k: _values(k, v) for k, v in (grid or {}).items()}
+    pairs = [parse_dist(s) for s in dists] if _spec_list(dists) else \
+        [parse_dist(f"{k}={v}") for k, v in (dists or {}).items()]
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        raise InvalidInputError("--dist names a parameter twice: give each parameter one distribution")
+    if random is not None and (isinstance(random, bool) or not isinstance(random, int) or random < 1):
+        raise InvalidInputError(f"--random must be a whole number of samples >= 1, got {random!r}")
+    if random and not found:
+        raise InvalidInputError("--random N needs at least one --dist NAME=FORM to sample from")
+    if found and not random:
+        raise InvalidInputError("--dist needs --random N: how many points to sample")
+    if not raw and not found:
+        raise InvalidInputError("nothing to sweep: give --grid NAME=V1,V2,... and/or --random N with --dist NAME=FORM")
+    both = sorted(set(raw) & set(found))
+    if both:
+        raise InvalidInputError(f"{', '.join(map(repr, both))} is both in --grid and --dist: choose one")
+    unknown_parameters(notebook, [*raw, *found, *(fixed or {})], declared, allow_new_params)
+    defaults = {k: p.default for k, p in declared.items()}
+    typed = {k: [coerce(k, v, defaults.get(k)) if isinstance(v, str) else v for v in vs] for k, vs in raw.items()}
+    laws = {k: _typed(k, d, defaults.get(k)) for k, d in found.items()}
+    base = resolve_parameters(Path(notebook), dict(fixed or {}), allow_new_params, declared=declared)
+    rng = _random.Random(seed)
+    samples = [{k: d.sample(rng) for k, d in laws.items()} for _ in range(random or 0)] or [{}]
+    points = [{**dict(zip(typed, p)), **s} for p in itertools.product(*typed.values()) for s in samples]
+    tags = {"sweep.combinations": str(len(points)), "sweep.seed": str(seed)}
+    if typed:
+        tags["sweep.grid"] = "; ".join(f"{k}={','.join(map(str, v))}" for k, v in typed.items())
+    if laws:
+        tags.update({"sweep.dist": "; ".join(f"{k}={d.text}" for k, d in laws.items()), "sweep.random": str(random)})
+    given = {k: base[k] for k in fixed or {}}
+    if given:
+        tags["sweep.fixed"] = " ".join(f"{k}={v!r}" for k, v in given.items())
+    return SweepPlan([Combination(i + 1, p, {**base, **p}) for i, p in enumerate(points)], tags, given)
+
+
+def _spec_list(value: object) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def _values(name: str, values: Any) -> list[Any]:
+    items = [v.strip() for v in values.split(",")] if isinstance(values, str) else list(values)
+    if not items or any(v == "" for v in items):
+        raise InvalidInputError(f"grid values of {name!r} are empty: give at least one value")
+    return items
+
+
+def _typed(name: str, dist: Dist, default: Any) -> Dist:
+    """`dist` drawing values of the default's type, or an error saying which form fits."""
+    if dist.kind == "choice":
+        return replace(dist, args=tuple(coerce(name, v, default) for v in dist.args))
+    if isinstance(default, (bool, str)):
+        raise InvalidInputError(f"parameter {name!r} is a {type(default).__name__}: sample it with choice(...)")
+    if isinstance(default, int) and dist.kind != "int":
+        raise InvalidInputError(f"parameter {name!r} is an int: sample it with int(a,b) or choice(...)")
+    return dist
+
+
+# -- running -----------------------------------------------------------------------------------
+def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = None,
+          random: int | None = None, dists: Mapping[str, str] | Sequence[str] | None = None, workers: int = 2,
+          executor: str = "local", scheduler: str | None = None, metric: str | None = None,
+          maximize: bool = True, resume: bool = False, experiment: str | None = None,
+          timeout: float | None = None, name: str | None = None, fixed: Mapping[str, Any] | None = None,
+          seed: int = 0, progress: bool = True,
+          on_child: Callable[[ChildResult], None] | None = None, *, allow_new_params: bool = False,
+          register_all: bool = False) -> SweepResult:
+    """Run `notebook` once per combination as child runs of one parent run, `workers` at a time.
+
+    The runs go to `experiment`, else to the one the notebook names (`%%track -e NAME`). A model
+    the notebook registers is registered once, from the best child by `metric` (`register_all`:
+    from every child).
+
+    >>> sweep(store, "train.ipynb", grid=["C=0.01,0.1,1"], metric="accuracy").best.run_id
+    """
+    path = Path(notebook)
+    the_plan = plan(path, grid, random, dists, seed, fixed, allow_new_params=allow_new_params)
+    if executor not in EXECUTORS:
+        raise InvalidInputError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise InvalidInputError("a scheduler address is only used by the dask executor: pass executor='dask'")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidInputError(f"workers must be a whole number >= 1, got {workers!r}")
+    if metric is not None:
+        validation.key("metric", metric)
+    sweep_name = validation.name("run", name) if name is not None else f"sweep-{path.stem}"
+    tracker = Tracker(store)
+    node = read_notebook(path)
+    first = the_plan.combinations[0]
+    named = notebook_experiment(node, known_values(first.values, notebook_parameters(path),
+                                                   [*first.swept, *the_plan.fixed])) if experiment is None else None
+    exp = validation.name("experiment", experiment if experiment is not None else named or tracker.experiment)
+    tags = {**the_plan.tags, "sweep.notebook": str(path.resolve()), "sweep.executor": executor,
+            "sweep.workers": str(workers), **({"sweep.metric": metric} if metric else {})}
+    previous = _previous_sweep(store, exp, sweep_name) if resume else None
+    reused, todo = (_split_done(store, previous, the_plan.combinations, metric, option_parameters(node))
+                    if previous else ([], the_plan.combinations))
+    # The pool starts before the parent run: an unreachable scheduler leaves no run behind.
+    pool = _Pool(executor, min(workers, len(todo)), scheduler, store) if todo else None
+    if previous:
+        parent_id = tracker.attach_run(previous, sweep_name, exp).run_id
+        tracker.set_tags({**tags, "sweep.resumed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+    else:
+        parent_id = tracker.start_run(exp, sweep_name, tags, notebook=str(path.resolve())).run_id
+    for child in reused:
+        if on_child:
+            on_child(child)
+    spec = _Spec(str(store.root), str(path.resolve()), exp, parent_id, sweep_name, timeout, the_plan.fixed,
+                 allow_new_params, not register_all)
+    try:
+        ran, infra = _drive(pool, spec, store, todo, metric, progress, on_child)
+    except BaseException as exc:
+        status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+        _end_parent(tracker, parent_id, status, f"sweep stopped: {type(exc).__name__}: {exc}", bool(previous))
+        raise
+    children = sorted([*reused, *ran], key=lambda c: c.index)
+    table = _table(store, parent_id, children, metric, maximize)
+    ranked = [c for c in children if c.status is RunStatus.FINISHED and c.metric is not None]
+    best = (max if maximize else min)(ranked, key=lambda c: c.metric) if metric and ranked else None  # type: ignore
+    failed = [c for c in children if c.status is not RunStatus.FINISHED]
+    error = None
+    if failed:
+        shown = "; ".join(f"#{c.index} {c.describe()}: {(c.error or c.status.value).splitlines()[0]}"
+                          for c in failed[:5])
+        error = f"{len(failed)} of {len(children)} combinations failed: {shown}" + \
+            (f"; and {len(failed) - 5} more" if len(failed) > 5 else "")
+    tracker.set_tags({"sweep.failed": str(len(failed)), "sweep.infrastructure_retries": str(infra)})
+    if best is not None and best.metric is not None:
+        tracker.log_metric(f"best_{metric}", best.metric)
+        tracker.set_tags({"sweep.best_run": str(best.run_id)})
+    registered = _register_best(tracker, best, children) if not register_all else []
+    status = RunStatus.FAILED if failed else RunStatus.FINISHED
+    _end_parent(tracker, parent_id, status, error, bool(previous))
+    return SweepResult(parent_id, sweep_name, exp, status, children, table, metric, best, infra, bool(previous),
+                       failed, registered)
+
+
+def _register_best(tracker: Tracker, best: ChildResult | None,
+                   children: list[ChildResult]) -> list[registry.ModelVersion]:
+    """Register the models the best child kept back; warn (and tag the parent) when none can be."""
+    held = sorted({n for c in children if c.run_id for n in registry.deferred_models(tracker.store, c.run_id)})
+    if not held:
+        return []
+    if best is None or best.run_id is None:
+        why = (f"registered no version of {', '.join(held)}: the sweep has no best run "
+               "(give a metric to rank the runs, or register_all)")
+        tracker.set_tags({"sweep.registered": why})
+        warnings.warn(why, stacklevel=3)
+        return []
+    versions = []
+    try:
+        for name in registry.deferred_models(tracker.store, best.run_id):
+            version = registry.register_logged(tracker.store, best.run_id, name)
+            # the child's tag, as if it had registered the version itself
+            tracker.emit("tags", {"items": [[f"model.{name}.version", str(version.version)]]}, run_id=best.run_id)
+            versions.append(version)
+    except NbmlopsError as exc:  # the children's runs stand; say what could not be registered
+        why = f"the best run's model could not be registered: {exc}"
+        tracker.set_tags({"sweep.registered": why[:7900]})
+        warnings.warn(why, stacklevel=3)
+        return versions
+    tracker.set_tags({"sweep.registered": ", ".join(v.uri for v in versions) or "nothing"})
+    return versions
+
+
+def _end_parent(tracker: Tracker, parent_id: str, status: RunStatus, error: str | None, attached: bool) -> None:
+    if attached:  # a resumed parent was ended before: end it again ("" clears an earlier error)
+        tracker.emit("run_end", {"status": status.value, "error": error or ""}, run_id=parent_id)
+        tracker.detach_run(parent_id)
+    else:
+        tracker.end_run(status, run_id=parent_id, error=error)
+    tracker.close()
+
+
+def _drive(pool: _Pool | None, spec: _Spec, store: Store, todo: list[Combination], metric: str | None,
+           progress: bool, on_child: Callable[[ChildResult], None] | None) -> tuple[list[ChildResult], int]:
+    """Run `todo` on `pool`, retrying infrastructure failures; the children and the retry count."""
+    if pool is None:
+        return [], 0
+    bar = None
+    if progress and sys.stderr.isatty() and importlib.util.find_spec("tqdm"):  # tqdm is optional
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), file=sys.stderr, unit="run", desc="sweep", dynamic_ncols=True)
+    retries = {c.index: 0 for c in todo}
+    done: list[ChildResult] = []
+    interrupted = False
+    try:
+        pending = {pool.submit(spec, c): c for c in todo}
+        while pending:
+            for future in pool.wait(list(pending)):
+                combo = pending.pop(future)
+                child, infra = pool.outcome(future, combo)
+                if infra and retries[combo.index] < SWEEP_RETRIES:
+                    retries[combo.index] += 1
+                    pending[pool.submit(spec, combo)] = combo
+                    continue
+                if infra:  # out of retries: the sweep failed here, still not the notebook
+                    child = replace(child, run_id=None, status=RunStatus.FAILED, error=f"infrastructure: {child.error}")
+                elif child.run_id and metric:
+                    value = search.get_run(store, child.run_id).metrics.get(metric)
+                    child = replace(child, metric=None if value is None or math.isnan(value) else value)
+                done.append(replace(child, infrastructure_retries=retries[combo.index]))
+                if bar is not None:
+                    bar.update(1)
+                if on_child:
+                    with type(bar).external_write_mode() if bar is not None else nullcontext():
+                        on_child(done[-1])
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        pool.close(cancel=interrupted)
+    return done, sum(retries.values())
+
+
+# -- reading back ------------------------------------------------------------------------------
+def _previous_sweep(store: Store, experiment: str, name: str) -> str:
+    quoted = "'" + name.replace("'", "''") + "'"
+    found = search.runs(store, experiment, where=f"name = {quoted} and tags.`sweep.combinations` is not null",
+                        order_by="start_time desc", limit=1)
+    if found.empty:
+        raise NotFoundError(f"no sweep named {name!r} in experiment {experiment!r} to resume: "
+                            "check --name and -e, or run without --resume to start one")
+    return str(found["run_id"].iloc[0])
+
+
+def _split_done(store: Store, parent: str, combos: list[Combination], metric: str | None,
+                unrecorded: set[str]) -> tuple[list[ChildResult], list[Combination]]:
+    """Combinations with a FINISHED child of `parent` (reused) and the others (to run), matched on
+    the parameters a run records (not `unrecorded`: the notebook's %%track options)."""
+    rows = search.runs(store, where=f"parent_run_id = '{parent}' and status = 'FINISHED'")
+    if "tags.runner.infrastructure_failure" in rows.columns:
+        rows = rows[rows["tags.runner.infrastructure_failure"] != "true"]
+    available: dict[tuple[Any, ...], list[Any]] = {}
+    for _, row in rows.sort_values("start_time").iterrows():
+        available.setdefault(_key({n: row.get(f"params.{n}") for n in combos[0].values if n not in unrecorded}),
+                             []).append(row)
+    reused, todo = [], []
+    for combo in combos:
+        matches = available.get(_key({k: v for k, v in combo.values.items() if k not in unrecorded}))
+        if not matches:
+            todo.append(combo)
+            continue
+        row = matches.pop(0)
+        value = row.get(f"metrics.{metric}") if metric else None
+        reused.append(ChildResult(combo.index, combo.swept, row["run_id"], RunStatus.FINISHED,
+                                  None if value is None or pd.isna(value) else float(value),
+                                  int(row.get("tags.runner.kernel_retries") or 0), 0, float(row["duration"]),
+                                  reused=True))
+    return reused, todo
+
+
+def _key(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Parameter values as compared across runs: 1 == 1.0, containers by their JSON."""
+    def canon(v: Any) -> tuple[Any, ...]:
+        if isinstance(v, bool) or type(v).__name__ == "bool_":
+            return ("b", bool(v))
+        if isinstance(v, numbers.Number):
+            return ("n", float(v))  # type: ignore[arg-type]
+        if isinstance(v, (list, tuple, dict)):
+            return ("j", json.dumps(v, sort_keys=True, default=str))
+        return ("none",) if v is None else ("s", str(v))
+    return tuple(sorted((k, canon(v)) for k, v in values.items()))
+
+
+def _table(store: Store, parent: str, children: list[ChildResult], metric: str | None,
+           maximize: bool) -> pd.DataFrame:
+    """One row per combination: run, status, swept params, metrics, duration; ranked by `metric`."""
+    runs = search.runs(store, where=f"parent_run_id = '{parent}'").set_index("run_id")
+    metric_columns = sorted(c for c in runs.columns if c.startswith("metrics."))
+    if metric is not None and f"metrics.{metric}" not in metric_columns:
+        metric_columns.insert(0, f"metrics.{metric}")
+    rows = []
+    for child in children:
+        known = child.run_id is not None and child.run_id in runs.index
+        rows.append({"run_id": child.run_id, "status": child.status.value,
+                     **{f"params.{k}": v for k, v in child.params.items()},
+                     **{c: runs.at[child.run_id, c] if known and c in runs.columns else math.nan
+                        for c in metric_columns},
+                     "duration": child.duration, "kernel_retries": child.kernel_retries,
+                     "error": child.error.splitlines()[0] if child.error else None})
+    table = pd.DataFrame(rows)
+    if metric is not None and not table.empty:
+        table = table.sort_values(f"metrics.{metric}", ascending=not maximize, na_position="last", kind="mergesort")
+    return table.reset_index(drop=True)
+
+
+# -- executors ---------------------------------------------------------------------------------
+def _attempt(tracker: Tracker, spec: _Spec, notebook: str, combo: Combination) -> tuple[ChildResult, bool]:
+    """Run one combination with `tracker`: how it ended, and whether that was infrastructure's fault."""
+    overrides = {**spec.fixed, **combo.swept}  # only these: a default may be an expression's text
+    tags = {"sweep.index": str(combo.index), "sweep.notebook": spec.notebook}
+    try:
+        r = run_notebook(tracker, notebook, overrides, spec.experiment, f"{spec.name}-{combo.index}",
+                         timeout=spec.timeout, parent=spec.parent, tags=tags,
+                         allow_new_params=spec.allow_new_params, defer_registration=spec.defer_registration)
+    except KernelStartError as exc:  # the runner tagged its run runner.infrastructure_failure
+        return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=str(exc)), True
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=text), kernel_start_failed(text)
+    infra = r.status is RunStatus.FAILED and r.failed_cell is None and kernel_start_failed(r.error or "")
+    if infra:
+        tracker.attach_run(r.run_id)
+        tracker.set_tags({"runner.infrastructure_failure": "true"})
+        tracker.detach_run(r.run_id)
+    return ChildResult(combo.index, combo.swept, r.run_id, r.status, None, r.kernel_retries, 0, r.duration,
+                       r.error), infra
+
+
+def _run_local(spec: _Spec, combo: Combination) -> tuple[ChildResult, bool, None]:
+    """A process-pool task: run one combination against the sweep's store."""
+    tracker = Tracker(Store(spec.root))
+    try:
+        return (*_attempt(tracker, spec, spec.notebook, combo), None)
+    finally:
+        tracker.close()
+
+
+def _run_remote(spec: _Spec, source: bytes, combo: Combination) -> tuple[ChildResult, bool, bytes | None]:
+    """A dask task: run one combination against a temporary store and return it as a bundle."""
+    from nbmlops.store.bundles import export_bundle
+
+    folder = Path(tempfile.mkdtemp(prefix="nbmlops-sweep-"))
+    notebook, store = folder / Path(spec.notebook).name, Store(folder / ".nbmlops")
+    try:
+        notebook.write_bytes(source)
+        with _ENV_LOCK:
+            tracker = Tracker(store)
+            try:
+                child, infra = _attempt(tracker, spec, str(notebook), combo)
+            finally:
+                tracker.close()
+        return child, infra, export_bundle(store, run_ids=[child.run_id]) if child.run_id and not infra else None
+    finally:
+        store.release()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Pool:
+    """A process pool here ('spawn': this process has threads), or dask.distributed workers."""
+
+    def __init__(self, executor: str, workers: int, scheduler: str | None, store: Store) -> None:
+        self._store, self._dask, self._cluster = store, executor == "dask", None
+        self._owner: dict[Any, Any] = {}  # local future -> its pool
+        self._source: bytes | None = None
+        if not self._dask:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._new = lambda: ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = self._new()
+            return
+        try:
+            from distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            raise NbmlopsError("the dask executor needs dask.distributed: pip install 'dask[distributed]'") from None
+        if not scheduler:
+            self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                         dashboard_address=None, silence_logs=logging.ERROR)
+        try:
+            self._client = Client(scheduler or self._cluster, set_as_default=False, timeout=30)
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            raise NbmlopsError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+        self._arrivals = as_completed(loop=self._client.loop)  # not wait(): that needs a default client
+
+    def submit(self, spec: _Spec, combo: Combination) -> Any:
+        if not self._dask:
+            future = self._pool.submit(_run_local, spec, combo)
+            self._owner[future] = self._pool
+            return future
+        if self._source is None:  # sent as bytes: workers may not see this file system
+            self._source = Path(spec.notebook).read_bytes()
+        future = self._client.submit(_run_remote, spec, self._source, combo, pure=False)
+        self._arrivals.add(future)
+        return future
+
+    def wait(self, futures: list[Any]) -> set[Any]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        return set(self._arrivals.next_batch(block=True)) if self._dask else \
+            wait(futures, return_when=FIRST_COMPLETED).done
+
+    def outcome(self, future: Any, combo: Combination) -> tuple[ChildResult, bool]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            child, infra, bundle = future.result()
+        except Exception as exc:  # a worker died or lost contact: infrastructure
+            if isinstance(exc, BrokenProcessPool) and self._owner.get(future) is self._pool:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new()  # a dead worker breaks its whole pool: start another
+            text = f"{type(exc).__name__}: {exc}"
+            return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=text), True
+        finally:
+            self._owner.pop(future, None)
+            if self._dask:
+                future.release()  # the bundle is no longer kept in the cluster's memory
+        if bundle is not None:
+            from nbmlops.store.bundles import import_bundle
+
+            import_bundle(self._store, bundle)
+        return child, infra
+
+    def close(self, cancel: bool = False) -> None:
+        if not self._dask:
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            return
+        if hasattr(self, "_client"):
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()

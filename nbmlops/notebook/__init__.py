@@ -1,0 +1,1 @@
+"""In the notebook: the %%track magic and its cell analysis, widgets and the live plot."""

@@ -1,0 +1,1 @@
+"""The model registry: versions and aliases, model files and their trust, export and serving."""

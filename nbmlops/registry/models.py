@@ -1,0 +1,457 @@
+"""The model registry: numbered versions of named models, aliases, gated promotion, audit log.
+
+Registry changes are rare and must be exact across processes (two processes registering a
+version of the same model must get different numbers; two promotions of one alias must both be
+recorded), so unlike tracking they are written straight into the catalog, each in one DuckDB
+transaction while the catalog's file lock serializes them across processes.
+
+MLflow users: their Staging/Production *stages* are aliases here (`promote(name, v, "staging")`,
+`load_model("name@production")`); any alias name works, and each points to exactly one version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from nbmlops.registry import serialization as modelio
+from nbmlops.tracking import validation
+from nbmlops.store.catalog import transaction
+from nbmlops.errors import GateFailedError, InvalidInputError, NotFoundError
+from nbmlops.query.gates import Facts, GateResult, evaluate_gate
+from nbmlops.drift.reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile, feature_names
+from nbmlops.store.runs import resolve_run_id
+from nbmlops.store.folder import Store
+from nbmlops.tracking.tracker import Tracker, current_user
+from nbmlops.tracking.validation import decode_param
+
+# Set by a sweep for its children's kernels: `log_model(model, NAME)` keeps the model as an artifact
+# of the run and tags it, and the sweep registers only its best child's model (`register_logged`).
+DEFER_REGISTRATION_ENV = "NBMLOPS_DEFER_REGISTRATION"
+DEFERRED = "deferred: the sweep registers its best child's model"
+_ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
+_NAME = re.compile(r"[^\s@/:][^@/:]{0,199}")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a model."""
+
+    name: str
+    version: int
+    run_id: str | None
+    flavor: str
+    model_class: str
+    sha256: str
+    size: int
+    artifact_path: str
+    created_at: dt.datetime
+    user: str | None = None
+    signature: dict[str, Any] | None = None
+    aliases: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        """`name/version`, loadable with `load_model`."""
+        return f"{self.name}/{self.version}"
+
+
+def model_name(name: object) -> str:
+    """A registered model name: printable, without '@', '/' or ':' (they separate URI parts)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or not name.isprintable():
+        raise InvalidInputError(
+            f"model name {name!r} must be 1-200 printable characters without '@', '/' or ':'")
+    return name
+
+
+def alias_name(alias: object) -> str:
+    """An alias: a letter, then letters, digits, '_' or '-' (e.g. production, staging, champion-2)."""
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
+        raise InvalidInputError(f"alias {alias!r} must start with a letter and use letters, digits, _ or -")
+    return alias
+
+
+def signature_of(example: Any) -> dict[str, Any]:
+    """Input columns and dtypes from an example (DataFrame, dict of columns, or 2-D array)."""
+    if isinstance(example, pd.DataFrame):
+        return {"inputs": [{"name": str(c), "dtype": str(t)} for c, t in example.dtypes.items()]}
+    if isinstance(example, dict):
+        return signature_of(pd.DataFrame(example))
+    shape = getattr(example, "shape", None)
+    if shape is not None and len(shape) == 2:
+        return {"inputs": [{"name": str(i), "dtype": str(example.dtype)} for i in range(shape[1])]}
+    raise InvalidInputError("input_example must be a DataFrame, a dict of columns or a 2-D array")
+
+
+def log_model(tracker: Tracker, model: object, name: str | None = None, *,
+              input_example: Any = None, signature: dict[str, Any] | None = None,
+              reference_data: Any = None) -> ModelVersion:
+    """Store `model` with the active run; with `name`, register it as that model's next version.
+
+    The version keeps a profile of its training data for monitoring: of `reference_data`, else of
+    the newest in-memory training data (role train) this process logged for the run. In a sweep's
+    child run the version is not registered (version 0): the sweep registers its best child's.
+    """
+    registered = model_name(name) if name is not None else None
+    sig = signature if signature is not None else (signature_of(input_example) if input_example is not None else None)
+    if sig is not None and not _valid_signature(sig):
+        raise InvalidInputError("signature must look like {'inputs': [{'name': 'age', 'dtype': 'int64'}, ...]}")
+    if reference_data is not None:
+        as_frame(reference_data, "reference_data")  # checked before anything is stored
+    run_id = tracker.active_run().run_id if tracker.active_run() else None
+    stored = modelio.log_model_artifact(tracker, model, registered or "model")
+    run_id = run_id or tracker.active_run().run_id  # type: ignore[union-attr]
+    reference = _store_reference(tracker, model, registered, run_id, reference_data) if registered else None
+    deferred = registered is not None and os.environ.get(DEFER_REGISTRATION_ENV) == "1"
+    if deferred:
+        if sig is not None:
+            tracker.put_bytes(json.dumps(sig).encode(), f"models/{registered}/signature.json")
+        tracker.set_tags({f"model.{registered}.registration": DEFERRED})
+    tracker.flush()  # the run and its datasets reach the catalog in the transaction below
+    with tracker.store.reading() as con:
+        now = _now()
+        if sig is None:
+            sig = _signature_from_training_data(con, run_id)
+        version = 0
+        if registered is not None and not deferred:
+            version = _insert_version(con, registered, run_id, stored.path, stored.sha256, stored.size,
+                                      stored.flavor, stored.model_class, sig,
+                                      (reference[0], reference[1].rows, len(reference[1].columns))
+                                      if reference is not None else None, now)
+    if version:
+        tracker.set_tags({f"model.{registered}.version": str(version)})
+    return ModelVersion(registered or "model", version, run_id, stored.flavor, stored.model_class,
+                        stored.sha256, stored.size, stored.path,
+                        now.replace(tzinfo=dt.timezone.utc), current_user(), sig)
+
+
+def _insert_version(con: duckdb.DuckDBPyConnection, name: str, run_id: str, path: str, sha256: str, size: int,
+                    flavor: str, model_class: str, sig: dict[str, Any] | None,
+                    reference: tuple[str, int, int] | None, now: dt.datetime) -> int:
+    """Register the next version of `name` (and its reference profile) in one transaction."""
+    with transaction(con):
+        con.execute("INSERT INTO registered_models VALUES (?, ?, NULL) ON CONFLICT DO NOTHING", [name, now])
+        row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?",
+                          [name]).fetchone()
+        version = int(row[0]) if row else 1
+        con.execute("INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [name, version, run_id, path, sha256, size, flavor, model_class,
+                     json.dumps(sig) if sig else None, now, current_user()])
+        if reference is not None:
+            con.execute("INSERT INTO model_references VALUES (?, ?, ?, ?, ?, ?)", [name, version, *reference, now])
+    return version
+
+
+def deferred_models(store: Store, run_id: str) -> list[str]:
+    """Names of the models a sweep child logged for registration and that are not registered yet."""
+    with store.reading() as con:
+        tags = dict(con.execute("SELECT key, value FROM tags WHERE run_id = ?", [run_id]).fetchall())
+    names = [k[len("model."):-len(".registration")] for k, v in tags.items()
+             if k.startswith("model.") and k.endswith(".registration") and v == DEFERRED]
+    return sorted(n for n in names if f"model.{n}.version" not in tags)
+
+
+def register_logged(store: Store, run_id: str, name: str) -> ModelVersion:
+    """Register the model that run `run_id` logged as `name` (kept back in a sweep) as `name`'s next version."""
+    model_name(name)
+    with store.reading() as con:
+        logged = _from_run(con, store, f"{run_id}/{name}")
+        found = dict(con.execute("SELECT path, sha256 FROM artifacts WHERE run_id = ? AND path IN (?, ?)",
+                                 [logged.run_id, f"models/{name}/signature.json",
+                                  f"models/{name}/reference.json"]).fetchall())
+        sig_sha = found.get(f"models/{name}/signature.json")
+        sig = json.loads(store.read_verified(sig_sha, f"the signature of {name}")) if sig_sha else \
+            _signature_from_training_data(con, logged.run_id)  # type: ignore[arg-type]
+        ref_sha = found.get(f"models/{name}/reference.json")
+        reference = None
+        if ref_sha:
+            profile = ReferenceProfile.from_bytes(store.read_verified(ref_sha, f"the reference profile of {name}"))
+            reference = (ref_sha, profile.rows, len(profile.columns))
+        version = _insert_version(con, name, logged.run_id, logged.artifact_path,  # type: ignore[arg-type]
+                                  logged.sha256, logged.size, logged.flavor, logged.model_class, sig, reference,
+                                  _now())
+        return _version(con, name, version)
+
+
+def _store_reference(tracker: Tracker, model: object, name: str, run_id: str,
+                     data: Any) -> tuple[str, ReferenceProfile] | None:
+    """Profile the model's training data and store it as `models/<name>/reference.json` of the run.
+
+    When no training frame of the run holds the model's input columns (features made outside the
+    model), the newest training frame as logged is profiled for data drift, without predictions.
+    """
+    predictions = True
+    if data is None:
+        data = TRAINING_DATA.for_model(run_id, model)
+        if data is None:
+            data = next(TRAINING_DATA.newest_first(run_id), None)
+            if data is None:
+                return None
+            predictions = False
+            wanted = feature_names(model)
+            needs = f"the model's input columns ({_few(wanted)})" if wanted else \
+                f"the model's {getattr(model, 'n_features_in_', '?')} input columns"
+            warnings.warn(f"model {name!r}: no training data of the run holds {needs}, so its reference "
+                          "profiles the training frame as logged: data drift is monitored, prediction drift "
+                          "is not (pass reference_data= with the model's inputs for both)", stacklevel=4)
+    profile = build_profile(data, model, predictions=predictions)
+    sha, size = tracker.store.put_bytes(profile.to_bytes())
+    tracker.emit("artifact", {"path": f"models/{name}/reference.json", "sha256": sha, "size": size})
+    return sha, profile
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f", ... {len(names)} in all" if len(names) > 5 else "")
+
+
+def _valid_signature(sig: Any) -> bool:
+    return isinstance(sig, dict) and isinstance(sig.get("inputs"), list) and all(
+        isinstance(i, dict) and isinstance(i.get("name"), str) and isinstance(i.get("dtype"), str)
+        for i in sig["inputs"])
+
+
+def _signature_from_training_data(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+    """Columns of the last tabular dataset the run logged with role train, if any."""
+    row = con.execute(
+        "SELECT d.schema_json FROM run_datasets u JOIN datasets d USING (name, fingerprint) "
+        "WHERE u.run_id = ? AND u.role = 'train' AND d.kind IN ('dataframe', 'polars') "
+        "AND d.name NOT LIKE 'y%' ORDER BY u.logged_at DESC LIMIT 1", [run_id]).fetchone()
+    if not row or not row[0]:
+        return None
+    schema = json.loads(row[0])
+    return {"inputs": [{"name": k, "dtype": v} for k, v in schema.items()]} if schema else None
+
+
+# -- resolving and loading ---------------------------------------------------------------
+_VERSION_COLUMNS = ("name, version, run_id, flavor, model_class, sha256, size, artifact_path, "
+                    "created_at, user_name, signature_json")
+
+
+def resolve(store: Store, uri: str) -> ModelVersion:
+    """The model version a URI names: `name@alias`, `name/3`, `name` (latest) or `run:<id>[/name]`."""
+    if not isinstance(uri, str) or not uri.strip():
+        raise InvalidInputError("model URI must be name@alias, name/VERSION, name or run:RUN_ID")
+    uri = uri.strip()
+    with store.reading() as con:
+        if uri.startswith("run:"):
+            return _from_run(con, store, uri[4:])
+        if "@" in uri:
+            name, alias = uri.split("@", 1)
+            row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
+                              [model_name(name), alias_name(alias)]).fetchone()
+            if row is None:
+                known = [r[0] for r in con.execute(
+                    "SELECT alias FROM model_aliases WHERE name = ? ORDER BY alias", [name]).fetchall()]
+                raise NotFoundError(f"model {name!r} has no alias {alias!r}"
+                                    + (f"; its aliases: {', '.join(known)}" if known else
+                                       f": promote a version with `nbmlops promote {name} VERSION {alias}`"))
+            return _version(con, name, int(row[0]))
+        if "/" in uri:
+            name, number = uri.rsplit("/", 1)
+            if not number.isdigit():
+                raise InvalidInputError(f"{uri!r}: the version after '/' must be a number")
+            return _version(con, model_name(name), int(number))
+        row = con.execute("SELECT max(version) FROM model_versions WHERE name = ?", [model_name(uri)]).fetchone()
+        if not row or row[0] is None:
+            raise NotFoundError(f"no registered model {uri!r}: see `nbmlops models`")
+        return _version(con, uri, int(row[0]))
+
+
+def _version(con: duckdb.DuckDBPyConnection, name: str, version: int) -> ModelVersion:
+    row = con.execute(f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ? AND version = ?",
+                      [name, version]).fetchone()
+    if row is None:
+        latest = con.execute("SELECT max(version) FROM model_versions WHERE name = ?", [name]).fetchone()
+        if not latest or latest[0] is None:
+            raise NotFoundError(f"no registered model {name!r}: see `nbmlops models`")
+        raise NotFoundError(f"model {name!r} has versions 1 to {latest[0]}, not {version}")
+    aliases = [r[0] for r in con.execute(
+        "SELECT alias FROM model_aliases WHERE name = ? AND version = ? ORDER BY alias", [name, version]).fetchall()]
+    return _entity(con, row, aliases)
+
+
+def _entity(con: duckdb.DuckDBPyConnection, row: tuple[Any, ...], aliases: list[str]) -> ModelVersion:
+    metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ?", [row[2]]).fetchall()) \
+        if row[2] else {}
+    return ModelVersion(row[0], int(row[1]), row[2], row[3], row[4], row[5], int(row[6]), row[7],
+                        row[8].replace(tzinfo=dt.timezone.utc), row[9],
+                        json.loads(row[10]) if row[10] else None, aliases, metrics)
+
+
+def _from_run(con: duckdb.DuckDBPyConnection, store: Store, spec: str) -> ModelVersion:
+    run_part, _, model = spec.partition("/")
+    rid = resolve_run_id(con, run_part)
+    rows = con.execute(
+        "SELECT path, sha256, size, created_at FROM artifacts WHERE run_id = ? AND path LIKE 'models/%/model.%' "
+        "ORDER BY created_at DESC", [rid]).fetchall()
+    if model:
+        rows = [r for r in rows if r[0].split("/")[1] == model]
+    if not rows:
+        raise NotFoundError(f"run {rid} logged no model{f' named {model!r}' if model else ''}")
+    path, sha, size, created = rows[0]
+    flavor = modelio.SKOPS if path.endswith(".skops") else modelio.PICKLE
+    meta_row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?",
+                           [rid, path.rsplit("/", 1)[0] + "/meta.json"]).fetchone()
+    meta: dict[str, Any] = {}
+    if meta_row:
+        try:
+            meta = json.loads(store.artifact_path(meta_row[0]).read_text())
+        except (OSError, ValueError):
+            meta = {}
+    metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ?", [rid]).fetchall())
+    return ModelVersion(path.split("/")[1], 0, rid, flavor, str(meta.get("class", "")), sha, int(size),
+                        path, created.replace(tzinfo=dt.timezone.utc), None, None, [], metrics)
+
+
+def read_verified(store: Store, version: ModelVersion) -> bytes:
+    """The model file's bytes, after checking them against the hash they were stored under."""
+    return store.read_verified(version.sha256, f"the file of model {version.uri}")
+
+
+def load_model(store: Store, uri: str, *, trusted: bool = False) -> Any:
+    """Load a model by URI after verifying its content hash."""
+    version = resolve(store, uri)
+    return modelio.load(read_verified(store, version), version.flavor, trusted=trusted,
+                        label=f"model {uri!r}")
+
+
+# -- aliases and promotion ---------------------------------------------------------------
+def _facts(con: duckdb.DuckDBPyConnection, name: str, version: int) -> Facts:
+    row = con.execute("SELECT run_id FROM model_versions WHERE name = ? AND version = ?", [name, version]).fetchone()
+    if row is None:
+        _version(con, name, version)  # raises the right NotFoundError
+    run_id = row[0] if row else None
+    metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ?", [run_id]).fetchall())
+    params = {k: decode_param(v, t) for k, v, t in con.execute(
+        "SELECT key, value, value_type FROM params WHERE run_id = ?", [run_id]).fetchall()}
+    tags = dict(con.execute("SELECT key, value FROM tags WHERE run_id = ?", [run_id]).fetchall())
+    return Facts(metrics=metrics, params=params, tags=tags, version=version)
+
+
+def _check_target(name: str, version: int, alias: str) -> None:
+    model_name(name)
+    alias_name(alias)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidInputError(f"version must be a positive integer, got {version!r}")
+
+
+def check_promotion(store: Store, name: str, version: int, alias: str = "production", *,
+                    gate: str | None = None) -> tuple[int | None, GateResult | None]:
+    """What promoting `version` to `alias` would do: the current holder and the gate's outcome; changes nothing."""
+    _check_target(name, version, alias)
+    with store.reading() as con:
+        return _against_holder(con, name, version, alias, gate)
+
+
+def _against_holder(con: duckdb.DuckDBPyConnection, name: str, version: int, alias: str,
+                    gate: str | None) -> tuple[int | None, GateResult | None]:
+    """The version `alias` points at now, and `gate` evaluated for `version` against it."""
+    candidate = _facts(con, name, version)
+    row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?", [name, alias]).fetchone()
+    current = int(row[0]) if row else None
+    if not gate:
+        return current, None
+    champion = _facts(con, name, current) if current is not None else None
+    return current, evaluate_gate(gate, candidate, champion)
+
+
+def promote(store: Store, name: str, version: int, alias: str = "production", *,
+            gate: str | None = None, reason: str | None = None) -> GateResult | None:
+    """Point `alias` at `version` if `gate` passes against the current holder; audited."""
+    _check_target(name, version, alias)
+    if reason is not None and (not isinstance(reason, str) or len(reason) > validation.MAX_VALUE_LENGTH):
+        raise InvalidInputError("reason must be text of at most 8000 characters")
+    with store.reading() as con:
+        with transaction(con):
+            now = _now()  # taken while holding the catalog: audit order is commit order
+            current, result = _against_holder(con, name, version, alias, gate)
+            if result is not None and not result.passed:
+                raise GateFailedError(result)
+            con.execute(
+                "INSERT INTO model_aliases VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE "
+                "SET version = excluded.version, updated_at = excluded.updated_at", [name, alias, version, now])
+            con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [now, current_user(), name, alias, current, version, reason, gate,
+                         result.explanation if result else None])
+    return result
+
+
+def unalias(store: Store, name: str, alias: str, *, reason: str | None = None) -> None:
+    """Remove an alias (audited); the version itself stays."""
+    model_name(name)
+    alias_name(alias)
+    with store.reading() as con:
+        with transaction(con):
+            now = _now()
+            row = con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ? RETURNING version",
+                              [name, alias]).fetchone()
+            if row is None:
+                raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+            con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, NULL)",
+                        [now, current_user(), name, alias, int(row[0]), reason])
+
+
+# -- listings ------------------------------------------------------------------------------
+def models(store: Store) -> pd.DataFrame:
+    """Registered models: latest version, version count, aliases, last change."""
+    with store.reading() as con:
+        df = con.execute("""
+            SELECT m.name, max(v.version) AS latest_version, count(v.version) AS versions,
+                   (SELECT string_agg(a.alias || '=v' || a.version, ', ' ORDER BY a.alias)
+                    FROM model_aliases a WHERE a.name = m.name) AS aliases,
+                   m.created_at, max(v.created_at) AS updated_at
+            FROM registered_models m LEFT JOIN model_versions v USING (name)
+            GROUP BY m.name, m.created_at ORDER BY m.name""").df()
+    return _utc(df, "created_at", "updated_at")
+
+
+def model_versions(store: Store, name: str) -> pd.DataFrame:
+    """Versions of one model, newest first: run, aliases, class, created, and the run's metrics."""
+    model_name(name)
+    with store.reading() as con:
+        df = con.execute("""
+            SELECT v.version, v.run_id, r.name AS run_name, v.model_class, v.flavor,
+                   (SELECT string_agg(a.alias, ', ' ORDER BY a.alias) FROM model_aliases a
+                    WHERE a.name = v.name AND a.version = v.version) AS aliases,
+                   v.created_at, v.user_name AS user
+            FROM model_versions v LEFT JOIN runs r USING (run_id)
+            WHERE v.name = ? ORDER BY v.version DESC""", [name]).df()
+        if df.empty:
+            raise NotFoundError(f"no registered model {name!r}: see `nbmlops models`")
+        metrics = con.execute("""
+            SELECT v.version, m.key, m.value FROM model_versions v JOIN latest_metrics m USING (run_id)
+            WHERE v.name = ?""", [name]).df()
+    if not metrics.empty:
+        wide = metrics.pivot(index="version", columns="key", values="value").add_prefix("metrics.")
+        df = df.join(wide, on="version")
+    return _utc(df, "created_at")
+
+
+def history(store: Store, name: str) -> pd.DataFrame:
+    """The audit log of a model's aliases, oldest first."""
+    model_name(name)
+    with store.reading() as con:
+        df = con.execute("""
+            SELECT changed_at, user_name AS user, alias, from_version, to_version, reason, gate,
+                   gate_outcome FROM alias_audit WHERE name = ? ORDER BY changed_at, rowid""", [name]).df()
+    return _utc(df, "changed_at")
+
+
+def _utc(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    for column in columns:
+        df[column] = pd.to_datetime(df[column]).dt.tz_localize("UTC")
+    return df
+
+
+def _now() -> dt.datetime:
+    """Now, as the naive UTC timestamp the catalog stores."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

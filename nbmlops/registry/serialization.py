@@ -1,0 +1,112 @@
+"""Serializing fitted models into run artifacts and loading them back safely.
+
+scikit-learn estimators and pipelines are written with skops, whose loader builds only the types
+it is allowed to: loading accepts the exact names `modeltrust` allows (scikit-learn's own classes, a
+few pure functions, listed NumPy and SciPy types) and refuses any other name the file gives unless
+the caller says `trusted=True`. Anything that is not a
+scikit-learn model is pickled with a warning, and loading a pickle always needs `trusted=True`.
+Each model is stored as `models/<name>/` in its run: the model file and a `meta.json` (class,
+flavor, params), so it can be understood without loading it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from nbmlops.registry import trust as modeltrust
+from nbmlops.tracking import validation
+from nbmlops.errors import UntrustedModelError
+from nbmlops.tracking.tracker import Tracker
+
+SKOPS = "sklearn-skops"
+PICKLE = "pickle"
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """Where a model went: its artifact path in the run, content hash, flavor and class."""
+
+    path: str
+    sha256: str
+    size: int
+    flavor: str
+    model_class: str
+    meta: dict[str, Any]
+
+
+def is_sklearn(obj: object) -> bool:
+    """True for scikit-learn estimators (including pipelines and searches)."""
+    return any(cls.__module__.startswith("sklearn.") and cls.__name__ == "BaseEstimator"
+               for cls in type(obj).__mro__)
+
+
+def dump(obj: object) -> tuple[bytes, str]:
+    """The model as bytes and the flavor that reads them back."""
+    if is_sklearn(obj):
+        try:
+            import skops.io as sio
+        except ImportError:
+            pass
+        else:
+            return sio.dumps(obj), SKOPS
+    warnings.warn(f"{type(obj).__name__} is stored with pickle: loading it later runs code from the "
+                  "file, so it loads only with trusted=True", stacklevel=3)
+    buffer = io.BytesIO()
+    pickle.dump(obj, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    return buffer.getvalue(), PICKLE
+
+
+def load(data: bytes, flavor: str, *, trusted: bool = False, label: str = "the model") -> Any:
+    """A model from its bytes, refusing unknown code unless `trusted`."""
+    if flavor == SKOPS:
+        import skops.io as sio
+
+        unknown = sio.get_untrusted_types(data=data)
+        risky = modeltrust.risky(unknown)
+        if risky and not trusted:
+            raise UntrustedModelError(
+                f"{label} names types or functions that nbmlops does not trust ({', '.join(risky[:5])}): "
+                "loading it could run code; load it with trusted=True only if you trust whoever stored it")
+        return sio.loads(data, trusted=unknown)
+    if flavor == PICKLE:
+        if not trusted:
+            raise UntrustedModelError(
+                f"{label} is a pickle, and loading a pickle can run any code: pass trusted=True "
+                "only if you trust whoever stored it")
+        return pickle.loads(data)  # noqa: S301 - explicitly trusted by the caller
+    raise UntrustedModelError(f"{label} has flavor {flavor!r}, which this nbmlops cannot load: "
+                              "pip install -U nbmlops")
+
+
+def describe(obj: object) -> dict[str, Any]:
+    """Class and (for estimators) flattened scalar params of a model."""
+    cls = type(obj)
+    meta: dict[str, Any] = {"class": f"{cls.__module__}.{cls.__qualname__}"}
+    get_params = getattr(obj, "get_params", None)
+    if callable(get_params):
+        try:
+            params = get_params(deep=True)
+        except Exception:
+            params = {}
+        meta["params"] = {k: v for k, v in params.items()
+                          if v is None or isinstance(v, (bool, int, float, str))}
+    return meta
+
+
+def log_model_artifact(tracker: Tracker, obj: object, name: str = "model") -> StoredModel:
+    """Store a fitted model with the active run under `models/<name>/`."""
+    validation.key("model", name)
+    data, flavor = dump(obj)
+    meta = {**describe(obj), "flavor": flavor}
+    path = validation.artifact_name(f"models/{name}/" + ("model.skops" if flavor == SKOPS else "model.pkl"))
+    sha, size = tracker.store.put_bytes(data)
+    tracker.emit("artifact", {"path": path, "sha256": sha, "size": size})
+    tracker.put_bytes(json.dumps(meta, indent=1, sort_keys=True, default=str).encode(),
+                      f"models/{name}/meta.json")
+    tracker.set_tags({f"model.{name}": meta["class"]})
+    return StoredModel(path, sha, size, flavor, meta["class"], meta)
