@@ -30,9 +30,9 @@ from typing import IO, Any
 
 import duckdb
 import numpy as np
+from benchlog import time_log_metric
 
 import nbmlops
-from benchlog import time_log_metric
 from nbmlops.tracking.tracker import tracker
 
 HERE = Path(__file__).resolve().parent

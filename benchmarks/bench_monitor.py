@@ -46,12 +46,13 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the batch")
     args = parser.parse_args()
 
-    import nbmlops
-    from nbmlops.drift.service import monitor
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    import nbmlops
+    from nbmlops.drift.service import monitor
 
     with tempfile.TemporaryDirectory(prefix="nbmlops-bench-monitor-") as tmp:
         store = nbmlops.init(Path(tmp))

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import nbformat
 
-from nbmlops.store.folder import Store
 from nbmlops.jobs.sweeps import sweep
+from nbmlops.store.folder import Store
 
 TARGET = 0.65
 

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from nbmlops.autolog.sklearn import AutologWarning, autolog, autologging
 from nbmlops.data import datasets as _data
-from nbmlops.registry import models as _registry
-from nbmlops.jobs import runner as _runner
-from nbmlops.jobs import sweeps as _sweeps
-from nbmlops.store import runs as _search
+from nbmlops.data.fingerprint import DatasetInfo
+from nbmlops.data.lineage import lineage as _lineage_of  # loaded first: the function below then owns the name
 from nbmlops.entities import Artifact, Run, RunStatus, metric_direction
 from nbmlops.errors import (
     CorruptStoreError,
@@ -38,19 +37,19 @@ from nbmlops.errors import (
     UnknownParameterError,
     UntrustedModelError,
 )
-from nbmlops.data.fingerprint import DatasetInfo
-from nbmlops.data.lineage import lineage as _lineage_of  # loaded first: the function below then owns the name
 from nbmlops.query.gates import GateResult
+from nbmlops.registry import models as _registry
 from nbmlops.registry.models import ModelVersion
+from nbmlops.store import runs as _search
 from nbmlops.store.folder import Store
 from nbmlops.tracking import validation as _validation
-from nbmlops.autolog.sklearn import AutologWarning, autolog, autologging
-from nbmlops.tracking.tracker import ActiveRun, tracker as _tracker
-from nbmlops.notebook.liveplot import LivePlot, live_plot
-from nbmlops.notebook.widgets import CompareView, RunsTable, compare, runs_table
+from nbmlops.tracking.tracker import ActiveRun
+from nbmlops.tracking.tracker import tracker as _tracker
 
 if TYPE_CHECKING:
     from nbmlops.drift.report import MonitoringReport
+    from nbmlops.notebook.liveplot import LivePlot, live_plot
+    from nbmlops.notebook.widgets import CompareView, RunsTable, compare, runs_table
 
 __version__ = "0.1.0"
 
@@ -303,8 +302,10 @@ def run_notebook(path: str | os.PathLike[str], parameters: dict[str, Any] | None
     >>> run = nbmlops.run_notebook("notebooks/train.ipynb", {"C": 0.5}, experiment="churn")
     >>> run.status, run.metrics["roc_auc_score"]
     """
-    result = _runner.run_notebook(_tracker(), path, parameters, experiment, name, timeout=timeout, kernel=kernel,
-                  output=output, allow_new_params=allow_new_params)
+    from nbmlops.jobs import runner  # the surfaces load when used: the REST server never loads the notebook layer
+
+    result = runner.run_notebook(_tracker(), path, parameters, experiment, name, timeout=timeout, kernel=kernel,
+                                 output=output, allow_new_params=allow_new_params)
     return get_run(result.run_id)
 
 
@@ -322,7 +323,9 @@ def sweep(notebook: str | os.PathLike[str], grid: dict[str, Any] | None = None, 
     >>> result = nbmlops.sweep("notebooks/train.ipynb", {"C": [0.01, 0.1, 1]}, metric="roc_auc_score")
     >>> result.table.head()
     """
-    return _sweeps.sweep(_tracker().flushed_store(), notebook, grid=grid, random=random, dists=dists, workers=workers,
+    from nbmlops.jobs import sweeps
+
+    return sweeps.sweep(_tracker().flushed_store(), notebook, grid=grid, random=random, dists=dists, workers=workers,
                         executor=executor, scheduler=scheduler, metric=metric, maximize=maximize,
                         resume=resume, experiment=experiment, timeout=timeout, name=name, seed=seed,
                         progress=False, allow_new_params=allow_new_params, register_all=register_all)
@@ -369,3 +372,20 @@ def load_ipython_extension(ipython: Any) -> None:
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where JupyterLab finds the prebuilt panel (used by `jupyter labextension develop`)."""
     return [{"src": "labextension", "dest": "nbmlops"}]
+
+
+# The notebook widgets, loaded on first use: importing nbmlops (a job, the REST server) never loads
+# the notebook layer.
+_NOTEBOOK = {"LivePlot": "liveplot", "live_plot": "liveplot", "CompareView": "widgets", "RunsTable": "widgets",
+             "compare": "widgets", "runs_table": "widgets"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _NOTEBOOK.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbmlops' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"nbmlops.notebook.{module}"), name)
+    globals()[name] = value
+    return value

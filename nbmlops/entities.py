@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -25,6 +26,24 @@ def metric_direction(key: str) -> Direction:
     """
     lower = key.lower()
     return "min" if any(fragment in lower for fragment in LOWER_IS_BETTER) else "max"
+
+
+INT64 = (-(1 << 63), (1 << 63) - 1)  # the int params readers (pandas, DuckDB) hold exactly
+
+
+def decode_param(text: str | None, kind: str) -> Any:
+    """The Python value of a stored param."""
+    if kind == "none" or text is None:
+        return None
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    if kind == "bool":
+        return text == "true"
+    if kind == "json":
+        return json.loads(text)
+    return text
 
 
 class RunStatus(str, Enum):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from nbmlops.tracking import tracker as tracking
 from nbmlops.store.catalog import release
 from nbmlops.store.folder import Store
+from nbmlops.tracking import tracker as tracking
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import run_python
 
 import nbmlops
 from nbmlops.store import autofold
 from nbmlops.store.folder import Store
-
-from conftest import run_python
 
 WRITE = """
 import sys, nbmlops

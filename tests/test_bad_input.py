@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -64,9 +63,8 @@ def test_numeric_metric_values_of_any_kind(fresh_store: Store, value: object) ->
     (2 ** 63, "does not fit in 64 bits"),
 ])
 def test_bad_steps(fresh_store: Store, step: object, message: str) -> None:
-    with nbmlops.start_run():
-        with pytest.raises(nbmlops.InvalidInputError, match=message):
-            nbmlops.log_metric("m", 1.0, step=step)  # type: ignore[arg-type]
+    with nbmlops.start_run(), pytest.raises(nbmlops.InvalidInputError, match=message):
+        nbmlops.log_metric("m", 1.0, step=step)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("value, message", [
@@ -77,9 +75,8 @@ def test_bad_steps(fresh_store: Store, step: object, message: str) -> None:
     ({"a": object()}, "cannot be stored as JSON"),
 ], ids=["object", "long-string", "long-list", "huge-int", "dict-of-object"])
 def test_bad_param_values(fresh_store: Store, value: object, message: str) -> None:
-    with nbmlops.start_run():
-        with pytest.raises(nbmlops.InvalidInputError, match=message):
-            nbmlops.log_param("p", value)
+    with nbmlops.start_run(), pytest.raises(nbmlops.InvalidInputError, match=message):
+        nbmlops.log_param("p", value)
 
 
 def test_odd_but_valid_names_round_trip(fresh_store: Store) -> None:

@@ -19,10 +19,10 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 import nbmlops
-from nbmlops.tracking import tracker as tracking
 from nbmlops.store.bundles import ImportReport, export_bundle, import_bundle, read_manifest
 from nbmlops.store.catalog import release
 from nbmlops.store.folder import Store
+from nbmlops.tracking import tracker as tracking
 
 TABLES = ("experiments", "runs", "params", "metrics", "latest_metrics", "tags", "artifacts", "datasets",
           "run_datasets", "registered_models", "model_versions", "model_aliases", "alias_audit")

@@ -34,9 +34,8 @@ def populated_store(fresh_store: Store) -> Store:
         with nbmlops.start_run(experiment="grid", tags={"owner": "ana"}):
             nbmlops.log_params({"C": c, "solver": "lbfgs"})
             nbmlops.log_metric("acc", 0.8 + c / 100)
-    with pytest.raises(RuntimeError):
-        with nbmlops.start_run(experiment="grid", name="broken"):
-            raise RuntimeError("diverged")
+    with pytest.raises(RuntimeError), nbmlops.start_run(experiment="grid", name="broken"):
+        raise RuntimeError("diverged")
     return fresh_store
 
 

@@ -17,13 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nbmlops.query.condition import Compare, Literal, Ref, parse_gate, parse_where
+from nbmlops.entities import decode_param
 from nbmlops.errors import FilterSyntaxError
+from nbmlops.query.condition import Compare, Literal, Ref, parse_gate, parse_where
 from nbmlops.query.gates import Facts, evaluate_gate
 from nbmlops.query.lexer import spell_key
 from nbmlops.query.sql import build_runs_query
 from nbmlops.store.migrations import MIGRATIONS
-from nbmlops.tracking.validation import decode_param, param_value
+from nbmlops.tracking.validation import param_value
 
 T0 = datetime(2024, 1, 1)
 TEXTS = ["", "a", "b", "B", "ab", "é", "O'Brien", "10", "9"]

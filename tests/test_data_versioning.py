@@ -13,14 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 import nbmlops
-from nbmlops.data import frames
-from nbmlops.data import parquet
-from nbmlops.store import disk as space
-from nbmlops.store.bundles import export_bundle, import_bundle
 from nbmlops.cli import main
+from nbmlops.data import frames, parquet
 from nbmlops.data.diff import diff
 from nbmlops.data.fingerprint import fingerprint
 from nbmlops.jobs.reproduce import reproduce
+from nbmlops.store import disk as space
+from nbmlops.store.bundles import export_bundle, import_bundle
 from nbmlops.store.folder import Store
 from nbmlops.tracking.tracker import tracker
 from tests.conftest import make_notebook

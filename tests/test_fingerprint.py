@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import xxhash
 
-from nbmlops.errors import InvalidInputError, StoreError
 from nbmlops.data.fingerprint import DatasetInfo, fingerprint
+from nbmlops.errors import InvalidInputError, StoreError
 
 # The module itself (the package may also export a function of the same name).
 fp_module = importlib.import_module("nbmlops.data.fingerprint")

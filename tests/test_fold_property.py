@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 import nbmlops
 from nbmlops.store import catalog
-from nbmlops.tracking import tracker as tracking
 from nbmlops.store.folder import Store
+from nbmlops.tracking import tracker as tracking
 
 METRIC_KEYS = ("m0", "m1")
 PARAM_KEYS = ("p0", "p1")

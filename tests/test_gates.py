@@ -5,8 +5,23 @@ from __future__ import annotations
 import pytest
 
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
-from nbmlops.query.gates import (MAX_DEPTH, And, Arith, Compare, Facts, Gate, In, IsNull, Literal, Not, Or, Ref,
-                           evaluate_gate, parse_gate, references)
+from nbmlops.query.gates import (
+    MAX_DEPTH,
+    And,
+    Arith,
+    Compare,
+    Facts,
+    Gate,
+    In,
+    IsNull,
+    Literal,
+    Not,
+    Or,
+    Ref,
+    evaluate_gate,
+    parse_gate,
+    references,
+)
 
 NAN, INF = float("nan"), float("inf")
 

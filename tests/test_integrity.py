@@ -16,10 +16,10 @@ import pytest
 
 import nbmlops
 from nbmlops.store import catalog
-from nbmlops.tracking import tracker as tracking
+from nbmlops.store.folder import Store
 from nbmlops.store.journal import _HEAD as HEAD
 from nbmlops.store.journal import KIND_BATCH, _batch_payload, _frame, read_frames
-from nbmlops.store.folder import Store
+from nbmlops.tracking import tracker as tracking
 from tests.conftest import run_python
 
 

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 
 import nbmlops
-from nbmlops.jobs import ci
 from nbmlops.errors import UnknownParameterError
+from nbmlops.jobs import ci
 from nbmlops.jobs.reproduce import retrain
-from nbmlops.store.folder import Store
 from nbmlops.jobs.sweeps import sweep
+from nbmlops.store.folder import Store
 from nbmlops.tracking.tracker import tracker
 from tests.conftest import make_notebook
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 import nbmlops
-from nbmlops.tracking import tracker as tracking
 from nbmlops.store.folder import Store
+from nbmlops.tracking import tracker as tracking
 
 # Logs `tick` = step / 2 every 20 ms, never flushes, and keeps its run active until told to stop on
 # stdin or until it has logged `limit` points; with a pause, it logs one `warm` point, stays silent

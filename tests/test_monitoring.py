@@ -19,8 +19,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import nbmlops
 from nbmlops.cli import main
 from nbmlops.drift.report import MonitoringReport
-from nbmlops.errors import NoReferenceError
 from nbmlops.drift.service import feature_drift, monitoring
+from nbmlops.errors import NoReferenceError
 from nbmlops.store.folder import Store
 from tests.conftest import make_notebook
 
@@ -320,8 +320,8 @@ def test_the_monitoring_notebook_runs_on_an_empty_store(store_env: Store) -> Non
 
 def test_a_model_imported_through_a_bundle_keeps_its_reference(fresh_store: Store, tmp_path: Path) -> None:
     """Dask sweeps and `nbmlops import` bring versions as bundles: they can still be monitored."""
-    from nbmlops.store.bundles import export_bundle, import_bundle
     from nbmlops.drift.service import monitor
+    from nbmlops.store.bundles import export_bundle, import_bundle
 
     train = customers(800, seed=1)
     register("churn", train, churned(train))

@@ -10,8 +10,21 @@ import duckdb
 import pytest
 
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
-from nbmlops.query.sql import (ATTRIBUTES, And, Compare, In, IsNull, Like, Not, Or, Ref, SortKey,
-                           build_runs_query, parse_order_by, parse_where)
+from nbmlops.query.sql import (
+    ATTRIBUTES,
+    And,
+    Compare,
+    In,
+    IsNull,
+    Like,
+    Not,
+    Or,
+    Ref,
+    SortKey,
+    build_runs_query,
+    parse_order_by,
+    parse_where,
+)
 from nbmlops.store.migrations import MIGRATIONS
 
 NAN, INF = float("nan"), float("inf")

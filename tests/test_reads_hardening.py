@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 import nbmlops
-from nbmlops.store import runs as search
-from nbmlops.tracking import tracker as tracking
 from nbmlops.server import handlers
+from nbmlops.store import runs as search
 from nbmlops.store.folder import Store
+from nbmlops.tracking import tracker as tracking
 
 BIG = 2**64
 
@@ -198,10 +198,9 @@ EVIL = "ok\x1b]0;pwned\x07-still\x1b[2Jhere\x9b31m\x07\x00!"
 
 
 def test_show_and_runs_strip_terminal_control_sequences(fresh_store: Store) -> None:
-    with pytest.raises(RuntimeError):
-        with nbmlops.start_run(experiment="e", name="evil", tags={"evil": EVIL}):
-            nbmlops.log_params({"p": EVIL})
-            raise RuntimeError("\x1b[31mred\x1b[0m failure")
+    with pytest.raises(RuntimeError), nbmlops.start_run(experiment="e", name="evil", tags={"evil": EVIL}):
+        nbmlops.log_params({"p": EVIL})
+        raise RuntimeError("\x1b[31mred\x1b[0m failure")
     run_id = nbmlops.runs()["run_id"][0]
     for args in (["show", run_id], ["runs", "--columns", "name,tags.evil,params.p"], ["experiments"]):
         out = nb(fresh_store, *args, columns=200)

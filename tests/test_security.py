@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 import nbmlops
-from nbmlops.registry import serialization as modelio
 from nbmlops.cli import main
 from nbmlops.errors import UntrustedModelError
+from nbmlops.registry import serialization as modelio
 from nbmlops.registry.serving import load_served
 from nbmlops.store.folder import Store
 
@@ -191,8 +191,8 @@ def test_hostile_column_names_diff_and_profile_without_running_sql(
 
 def test_a_bundle_carries_hostile_column_names_intact(
         fresh_store: Store, hostile_versions: tuple[pd.DataFrame, ...], tmp_path: Path) -> None:
-    from nbmlops.store.bundles import export_bundle, import_bundle
     from nbmlops.data.diff import diff
+    from nbmlops.store.bundles import export_bundle, import_bundle
 
     written = export_bundle(fresh_store, tmp_path / "hostile.tar.gz")
     target = Store(tmp_path / "target" / ".nbmlops")

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import re
-import tomllib
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import tomllib
 import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource

@@ -32,12 +32,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import nbmlops
-from nbmlops.tracking import tracker as tracking
 from nbmlops.cli import main
 from nbmlops.errors import ExportError
 from nbmlops.registry.export import export_model, requirements_for
 from nbmlops.registry.serving import ModelServer
 from nbmlops.store.folder import Store
+from nbmlops.tracking import tracker as tracking
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via an http_proxy
 

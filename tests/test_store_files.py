@@ -15,11 +15,11 @@ import duckdb
 import pytest
 
 import nbmlops
-from nbmlops.tracking import tracker as tracking
 from nbmlops.store.catalog import schema_version
+from nbmlops.store.folder import Store
 from nbmlops.store.journal import read_frames
 from nbmlops.store.migrations import latest_version
-from nbmlops.store.folder import Store
+from nbmlops.tracking import tracker as tracking
 from tests.conftest import run_python
 
 FIXTURES = Path(__file__).parent / "fixtures"

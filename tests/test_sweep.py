@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 import nbmlops
 from nbmlops.cli import main
+from nbmlops.jobs.sweeps import plan, sweep
 from nbmlops.store.folder import Store
 from tests.conftest import make_notebook
-from nbmlops.jobs.sweeps import plan, sweep
 
 PARAMS = "C = 1.0\nmax_iter = 100"
 SCORE = "import nbmlops\nscore = C * 10 + max_iter / 100\nnbmlops.log_metric('score', score)"

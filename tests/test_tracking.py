@@ -51,10 +51,9 @@ def test_generated_names_and_time_ordered_ids(fresh_store: Store) -> None:
 
 
 def test_exception_marks_run_failed_with_traceback(fresh_store: Store) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with nbmlops.start_run(name="broken") as run:
-            nbmlops.log_metric("before", 1.0)
-            1 / 0
+    with pytest.raises(ZeroDivisionError), nbmlops.start_run(name="broken") as run:
+        nbmlops.log_metric("before", 1.0)
+        1 / 0
     got = nbmlops.get_run(run.run_id)
     assert got.status is nbmlops.RunStatus.FAILED
     assert "ZeroDivisionError" in got.error and "1 / 0" in got.error

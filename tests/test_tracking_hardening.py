@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 import nbmlops
-from nbmlops.tracking import provenance
-from nbmlops.tracking import tracker as tracking
 from nbmlops.entities import RunStatus
 from nbmlops.errors import InvalidInputError
 from nbmlops.store.folder import Store
+from nbmlops.tracking import provenance
+from nbmlops.tracking import tracker as tracking
 
 BAD = "bad\ud800"  # a lone surrogate: what a non-UTF-8 file name decodes to
 
@@ -52,9 +52,8 @@ def test_unencodable_text_is_refused_at_the_call_and_the_run_still_ends(fresh_st
 def test_unencodable_artifact_name_is_refused_and_nothing_is_stored(fresh_store: Store, tmp_path: Path) -> None:
     data = tmp_path / "data.txt"
     data.write_text("rows")
-    with nbmlops.start_run() as run:
-        with pytest.raises(InvalidInputError, match="artifact name .* surrogate"):
-            nbmlops.log_artifact(data, name=BAD)
+    with nbmlops.start_run() as run, pytest.raises(InvalidInputError, match="artifact name .* surrogate"):
+        nbmlops.log_artifact(data, name=BAD)
     assert _user_artifacts(run.run_id) == set()
 
 
@@ -75,15 +74,14 @@ def test_a_file_name_that_is_not_utf8_is_refused_with_what_to_do(fresh_store: St
 
 def test_an_unencodable_event_at_flush_is_dropped_alone_and_the_run_ends_finished(fresh_store: Store) -> None:
     t = tracking.tracker()
-    with pytest.warns(RuntimeWarning) as caught:
-        with nbmlops.start_run() as run:
-            nbmlops.log_params({"lr": 0.1, "depth": 3})
-            for step in range(5):
-                nbmlops.log_metric("loss", 1.0 / (step + 1), step=step)
-            # Forced failures at the tracker's internal seam, as a bug in a caller of emit could make:
-            t.emit("params", {"items": [["ok", "1", 1.0, "int"], ["broken", BAD, None, "str"]]})
-            t.emit("dataset", {"name": "frame", "schema": {"col": object()}})
-            nbmlops.set_tag("after", "yes")
+    with pytest.warns(RuntimeWarning) as caught, nbmlops.start_run() as run:
+        nbmlops.log_params({"lr": 0.1, "depth": 3})
+        for step in range(5):
+            nbmlops.log_metric("loss", 1.0 / (step + 1), step=step)
+        # Forced failures at the tracker's internal seam, as a bug in a caller of emit could make:
+        t.emit("params", {"items": [["ok", "1", 1.0, "int"], ["broken", BAD, None, "str"]]})
+        t.emit("dataset", {"name": "frame", "schema": {"col": object()}})
+        nbmlops.set_tag("after", "yes")
     dropped = [str(w.message) for w in caught]
     assert len(dropped) == 2 and all("\n" not in m for m in dropped)
     assert "params 'broken'" in dropped[0] and "surrogate" in dropped[0]
@@ -97,10 +95,9 @@ def test_an_unencodable_event_at_flush_is_dropped_alone_and_the_run_ends_finishe
 
 
 def test_an_exception_whose_text_utf8_cannot_hold_still_ends_the_run_failed(fresh_store: Store) -> None:
-    with pytest.raises(ValueError, match="^cannot parse bad"):
-        with nbmlops.start_run() as run:
-            nbmlops.log_metric("loss", 0.5)
-            raise ValueError(f"cannot parse {BAD}")  # a file name read from a non-UTF-8 folder, say
+    with pytest.raises(ValueError, match="^cannot parse bad"), nbmlops.start_run() as run:
+        nbmlops.log_metric("loss", 0.5)
+        raise ValueError(f"cannot parse {BAD}")  # a file name read from a non-UTF-8 folder, say
     done = nbmlops.get_run(run.run_id)
     assert done.status == RunStatus.FAILED
     assert "ValueError: cannot parse bad?" in done.error
@@ -232,9 +229,8 @@ def test_log_artifact_refuses_a_symlinked_file_unless_follow_symlinks(fresh_stor
                                                                       outside: Path) -> None:
     link = tmp_path / "config.txt"
     link.symlink_to(outside / "passwd")
-    with nbmlops.start_run() as run:
-        with pytest.raises(InvalidInputError) as refused:
-            nbmlops.log_artifact(link)
+    with nbmlops.start_run() as run, pytest.raises(InvalidInputError) as refused:
+        nbmlops.log_artifact(link)
     assert "is a symbolic link to" in str(refused.value) and "follow_symlinks=True" in str(refused.value)
     assert "\n" not in str(refused.value)
     assert _user_artifacts(run.run_id) == set() and not _stored_secret(fresh_store)

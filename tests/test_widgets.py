@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import nbmlops
-from nbmlops.tracking import tracker as tracking
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
-from nbmlops.render.html import run_html
-from nbmlops.store.folder import Store
 from nbmlops.notebook.liveplot import LivePlot, downsample, live_plot
 from nbmlops.notebook.widgets import CompareView, RunsTable, compare, runs_table
+from nbmlops.render.html import run_html
+from nbmlops.store.folder import Store
+from nbmlops.tracking import tracker as tracking
 
 
 def log_run(name: str, experiment: str = "exp", params: dict | None = None,
@@ -202,16 +202,15 @@ def test_compare_marks_the_fastest_fit_time_best_as_the_panel_does(fresh_store: 
 
 
 def test_live_plot_follows_the_active_run_and_draws_png(fresh_store: Store) -> None:
-    with live_plot(["loss"]) as plot:
-        with nbmlops.start_run(name="live") as run:
-            for step in range(100):
-                nbmlops.log_metric("loss", 1.0 / (step + 1))
-                nbmlops.log_metric("ignored", step)
-            tracking.tracker().flush()
-            steps, values = plot.data["loss"]
-            assert plot.run_id == run.run_id
-            assert list(steps) == list(range(100)) and values[-1] == pytest.approx(0.01)
-            assert "ignored" not in plot.data
+    with live_plot(["loss"]) as plot, nbmlops.start_run(name="live") as run:
+        for step in range(100):
+            nbmlops.log_metric("loss", 1.0 / (step + 1))
+            nbmlops.log_metric("ignored", step)
+        tracking.tracker().flush()
+        steps, values = plot.data["loss"]
+        assert plot.run_id == run.run_id
+        assert list(steps) == list(range(100)) and values[-1] == pytest.approx(0.01)
+        assert "ignored" not in plot.data
     assert is_png(plot.image.value)
     assert "step 99" in plot.label.value and "100 points" in plot.label.value
     with nbmlops.start_run(name="after"):
@@ -282,8 +281,7 @@ def test_a_run_renders_as_html_in_notebooks(fresh_store: Store) -> None:
 
 
 def test_widgets_are_part_of_the_public_api() -> None:
-    from nbmlops.notebook import liveplot
-    from nbmlops.notebook import widgets
+    from nbmlops.notebook import liveplot, widgets
     for module, names in ((widgets, ("runs_table", "compare", "RunsTable", "CompareView")),
                           (liveplot, ("live_plot", "LivePlot"))):
         for name in names:

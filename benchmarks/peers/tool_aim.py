@@ -9,10 +9,11 @@ from typing import Any
 os.environ.update(AIM_UI_TELEMETRY_ENABLED="0", AIM_TELEMETRY_ENABLED="0")
 
 import importlib.metadata  # noqa: E402
+
 from aim import Repo, Run  # noqa: E402
-from aim.storage.context import Context  # noqa: E402
 from aim.sdk.index_manager import RepoIndexManager  # noqa: E402
 from aim.sdk.types import QueryReportMode  # noqa: E402
+from aim.storage.context import Context  # noqa: E402
 
 _repo: Repo | None = None
 _path = ""

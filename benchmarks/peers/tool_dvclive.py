@@ -15,6 +15,7 @@ from typing import Any
 os.environ.update(DVC_NO_ANALYTICS="1", DVCLIVE_LOGLEVEL="ERROR")
 
 import importlib.metadata  # noqa: E402
+
 from dvclive import Live  # noqa: E402
 
 _root: Path | None = None

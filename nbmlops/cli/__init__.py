@@ -105,5 +105,10 @@ def echo_frame(df: pd.DataFrame, fmt: str, empty: str | None = None) -> None:
 
 
 # Importing the command modules registers their commands on `main`.
-from nbmlops.cli import data  # noqa: E402,F401  (data versioning and disk space)
-from nbmlops.cli import jobs, models, monitor, runs  # noqa: E402,F401
+from nbmlops.cli import (  # noqa: E402,F401
+    data,  # noqa: E402,F401  (data versioning and disk space)
+    jobs,
+    models,
+    monitor,
+    runs,
+)

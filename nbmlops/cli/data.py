@@ -7,15 +7,15 @@ import json
 import click
 import pandas as pd
 
+from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors
 from nbmlops.data import datasets as data
 from nbmlops.data import diff as datadiff
-from nbmlops.store import settings
 from nbmlops.data import snapshots
-from nbmlops.store import disk as space
 from nbmlops.data.lineage import lineage as lineage_of
+from nbmlops.store import disk as space
+from nbmlops.store import settings
 from nbmlops.store.folder import Store
 from nbmlops.units import format_bytes
-from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors
 
 
 @main.group("data")

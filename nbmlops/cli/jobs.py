@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
+from nbmlops.cli import context_store, echo_frame, echo_warning, main, one_line_errors
 from nbmlops.entities import RunStatus
 from nbmlops.store.folder import Store
-from nbmlops.cli import context_store, echo_frame, echo_warning, main, one_line_errors
 
 EXPERIMENT_HELP = ("Experiment of the run (default: the one the notebook names with %%track -e NAME, "
                    "else the current one).")
@@ -108,8 +108,9 @@ def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...],
     """Retrain MODEL[@ALIAS] from its notebook and params, register, and promote if the gate passes.
 
     The run goes to the experiment of the run that made MODEL."""
-    from nbmlops.jobs.reproduce import retrain as _retrain, retrain_on_drift
     from nbmlops.drift.service import read_batch
+    from nbmlops.jobs.reproduce import retrain as _retrain
+    from nbmlops.jobs.reproduce import retrain_on_drift
     from nbmlops.tracking.tracker import Tracker
 
     tracker = Tracker(context_store(ctx))

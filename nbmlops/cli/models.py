@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
+from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors
 from nbmlops.registry import export
 from nbmlops.registry import models as registry
-from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors
 
 
 @main.command("models")

@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors, terminal
 from nbmlops.store import bundles as bundle
 from nbmlops.store import runs as search
 from nbmlops.store.folder import Store
 from nbmlops.units import format_bytes
-from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors, terminal
 
 
 @main.command()

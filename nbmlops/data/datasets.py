@@ -15,13 +15,14 @@ from typing import Any
 import pandas as pd
 
 from nbmlops.data import snapshots
-from nbmlops.tracking import validation
-from nbmlops.errors import InvalidInputError, NotFoundError
 from nbmlops.data.fingerprint import DatasetInfo, fingerprint
 from nbmlops.drift.reference import TRAINING_DATA
+from nbmlops.errors import InvalidInputError, NotFoundError
+from nbmlops.store import manifests as snapshot_manifests
+from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
 from nbmlops.store.settings import setting
-from nbmlops.store.folder import Store
+from nbmlops.tracking import validation
 from nbmlops.tracking.tracker import Tracker
 
 DEFAULT_ROLES = ("train", "validation", "test", "reference", "production")
@@ -43,7 +44,7 @@ def log_dataset(tracker: Tracker, obj: object, name: str | None = None, role: st
     if snapshot or (snapshot is None and role == "train" and setting(tracker.store, "snapshot-train")):
         try:
             stored = snapshots.snapshot(tracker.store, obj, info)
-            tracker.emit("artifact", {"path": snapshots.artifact_name(info.fingerprint),
+            tracker.emit("artifact", {"path": snapshot_manifests.artifact_name(info.fingerprint),
                                       "sha256": stored.manifest_sha256,
                                       "size": tracker.store.artifact_path(stored.manifest_sha256).stat().st_size})
         except InvalidInputError as exc:
@@ -131,9 +132,9 @@ def load_dataset(store: Store, name: str, version: int | str | None = None,
     row = dataset_version(store, name, version)
     label = f"dataset {name!r} version {int(row['version'])}"
     with store.reading(refresh=False) as con:
-        sha = snapshots.manifest_sha(con, row["fingerprint"])
+        sha = snapshot_manifests.manifest_sha(con, row["fingerprint"])
     if sha is None:
         raise NotFoundError(f"{label} has no snapshot, only its fingerprint and profile were kept: log it "
                             "with snapshot=True (or %%track --snapshot, or `nbmlops config snapshot-train "
                             "on`) to keep the data next time")
-    return snapshots.load(store, snapshots.read_manifest(store, sha), label, path)
+    return snapshots.load(store, snapshot_manifests.read_manifest(store, sha), label, path)

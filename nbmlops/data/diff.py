@@ -20,8 +20,9 @@ import pandas as pd
 from nbmlops.data import datasets as data
 from nbmlops.data import snapshots
 from nbmlops.errors import InvalidInputError
-from nbmlops.store.sqltext import quote_ident, quote_literal
+from nbmlops.store import manifests as snapshot_manifests
 from nbmlops.store.folder import Store
+from nbmlops.store.sqltext import quote_ident, quote_literal
 
 STATISTICS = ("type", "count", "nulls", "distinct", "mean", "std", "min", "p50", "max")
 
@@ -75,13 +76,13 @@ def diff(store: Store, name: str, old: int | str, new: int | str,
                          _schema(first["schema"], second["schema"]),
                          _stats(first["profile"], second["profile"]), keys=tuple(keys or ()))
     with store.reading(refresh=False) as con:
-        shas = [snapshots.manifest_sha(con, p["fingerprint"]) for p in (first, second)]
+        shas = [snapshot_manifests.manifest_sha(con, p["fingerprint"]) for p in (first, second)]
     if None in shas:
         missing = " and ".join(f"v{p['version']}" for p, s in zip((first, second), shas) if s is None)
         result.notes.append(f"added, removed and changed rows need snapshots: {missing} has none "
                             "(log with snapshot=True)")
         return result
-    manifests = [snapshots.read_manifest(store, sha) for sha in shas]  # type: ignore[arg-type]
+    manifests = [snapshot_manifests.read_manifest(store, sha) for sha in shas]  # type: ignore[arg-type]
     if manifests[0]["kind"] in ("file", "directory") or manifests[1]["kind"] in ("file", "directory"):
         return _file_changes(result, manifests)
     return _row_changes(store, result, manifests)

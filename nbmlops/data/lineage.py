@@ -22,10 +22,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from nbmlops.registry import models as registry
 from nbmlops.errors import InvalidInputError, NotFoundError
-from nbmlops.store.runs import resolve_run_id
+from nbmlops.registry import models as registry
 from nbmlops.store.folder import Store
+from nbmlops.store.runs import resolve_run_id
 
 COLUMNS = ["source", "target", "kind", "detail", "source_type", "target_type", "source_label", "target_label"]
 _TYPES = ("dataset", "run", "model", "alias")

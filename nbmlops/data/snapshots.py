@@ -27,16 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import xxhash
 
 from nbmlops.data import frames
-from nbmlops.errors import InvalidInputError, NotFoundError, StoreError, TamperedArtifactError
 from nbmlops.data.fingerprint import DatasetInfo, fingerprint, folder_digests
+from nbmlops.errors import InvalidInputError, NotFoundError, StoreError, TamperedArtifactError
 from nbmlops.store.folder import Store
+from nbmlops.store.manifests import read_manifest, snapshotted
 
 FORMAT = "nbmlops-snapshot/1"
-PREFIX = "snapshots/"
 READ_BYTES = 8 << 20
 FOLDER_MODE = 0o755  # folders a restore creates (the umask may take more away)
 
@@ -51,11 +50,6 @@ class Snapshot:
     files: int
     size_bytes: int
     reused: bool  # the content was stored already: nothing was written
-
-
-def artifact_name(fingerprint: str) -> str:
-    """The run artifact that records the snapshot of a dataset version."""
-    return f"{PREFIX}{fingerprint}.json"
 
 
 def snapshot(store: Store, obj: object, info: DatasetInfo) -> Snapshot:
@@ -196,32 +190,7 @@ def _copy_in(store: Store, path: Path, digest: bytes, root: Path) -> str:
             os.unlink(tmp)
 
 
-def forget(store: Store, removed: set[str]) -> None:
-    """Drop the cache entries of snapshots whose manifest was removed (by `gc`)."""
-    folder = store.root / "cache" / "snapshots"
-    for entry in os.scandir(folder) if folder.is_dir() else []:
-        try:
-            if Path(entry.path).read_text().strip() in removed:
-                os.unlink(entry.path)
-        except (OSError, UnicodeDecodeError):
-            continue
-
-
 # -- reading --------------------------------------------------------------------------------
-def manifest_sha(con: duckdb.DuckDBPyConnection, fingerprint: str) -> str | None:
-    """The manifest of the snapshot of this content, if any run recorded one."""
-    row = con.execute("SELECT sha256 FROM artifacts WHERE path = ? ORDER BY created_at LIMIT 1",
-                      [artifact_name(fingerprint)]).fetchone()
-    return str(row[0]) if row else None
-
-
-def snapshotted(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Fingerprint -> manifest sha256 of every snapshot the catalog knows."""
-    rows = con.execute("SELECT path, min(sha256) FROM artifacts WHERE starts_with(path, ?) GROUP BY path",
-                       [PREFIX]).fetchall()
-    return {path[len(PREFIX):-len(".json")]: sha for path, sha in rows}
-
-
 def sizes(store: Store, fingerprints: Iterable[str]) -> dict[str, int]:
     """Bytes of data stored for each of these dataset versions that has a snapshot (others left out)."""
     with store.reading(refresh=False) as con:
@@ -232,22 +201,6 @@ def sizes(store: Store, fingerprints: Iterable[str]) -> dict[str, int]:
             found[version] = sum(f["size"] for f in read_manifest(store, known[version])["files"])
         except (NotFoundError, TamperedArtifactError, ValueError, KeyError):
             continue  # a missing or damaged manifest: shown as without snapshot
-    return found
-
-
-def read_manifest(store: Store, sha: str) -> dict[str, Any]:
-    """A snapshot's manifest, after checking its hash."""
-    return json.loads(store.read_verified(sha, f"snapshot manifest {sha[:12]}"))
-
-
-def children(store: Store, manifests: Iterable[str]) -> set[str]:
-    """The content addresses of every file the given manifests list (missing manifests skipped)."""
-    found: set[str] = set()
-    for sha in manifests:
-        try:
-            found.update(f["sha256"] for f in read_manifest(store, sha)["files"])
-        except (NotFoundError, TamperedArtifactError, ValueError, KeyError):
-            continue
     return found
 
 

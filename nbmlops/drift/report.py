@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nbmlops.drift.statistics import FeatureDrift
 from nbmlops.render import display
 from nbmlops.render.html import ERROR, FONT, MUTED, Markup, format_value, table_html
-from nbmlops.drift.statistics import FeatureDrift
 
 CHARTS = 8  # distribution charts drawn, drifted columns first
 DRIFTED = "rgba(217,63,63,0.16)"

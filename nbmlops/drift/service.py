@@ -24,14 +24,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbmlops.registry import models as registry
-from nbmlops.store.catalog import transaction
-from nbmlops.errors import InvalidInputError, NoReferenceError, NotFoundError, UntrustedModelError
-from nbmlops.drift.statistics import ColumnFacts, FeatureDrift, compare
 from nbmlops.drift.reference import ReferenceProfile, as_frame, predict
 from nbmlops.drift.report import DataQuality, MonitoringReport
-from nbmlops.tracking.names import new_run_id
+from nbmlops.drift.statistics import ColumnFacts, FeatureDrift, compare
+from nbmlops.errors import InvalidInputError, NoReferenceError, NotFoundError, UntrustedModelError
+from nbmlops.registry import models as registry
+from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
+from nbmlops.tracking.names import new_run_id
 from nbmlops.tracking.tracker import current_user
 
 NULL_TOLERANCE = 0.01  # a batch may have this much more missing values than the reference unremarked
@@ -218,11 +218,10 @@ def _save(store: Store, report: MonitoringReport) -> None:
            json.dumps(report.quality.to_json()), report.source]
     features = [[report.report_id, f.column, f.kind, f.stat_test, _number(f.score), f.threshold, f.drifted,
                  _number(f.psi), f.reference_nulls, f.current_nulls] for f in report.features]
-    with store.reading() as con:
-        with transaction(con):
-            con.execute(f"INSERT INTO monitoring_reports VALUES ({', '.join('?' * len(row))})", row)
-            if features:
-                con.executemany("INSERT INTO monitoring_features VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", features)
+    with store.reading() as con, transaction(con):
+        con.execute(f"INSERT INTO monitoring_reports VALUES ({', '.join('?' * len(row))})", row)
+        if features:
+            con.executemany("INSERT INTO monitoring_features VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", features)
 
 
 def _number(value: float) -> float | None:

@@ -25,7 +25,12 @@ from scipy import stats
 from scipy.spatial import distance
 
 from nbmlops.drift.reference import (
-    FEW_VALUES, LEVELS, ColumnReference, distinct_sorted, sorted_finite, value_counts,
+    FEW_VALUES,
+    LEVELS,
+    ColumnReference,
+    distinct_sorted,
+    sorted_finite,
+    value_counts,
 )
 
 P_VALUE = 0.05

@@ -16,12 +16,19 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from nbmlops.registry import models as registry
 from nbmlops.data.datasets import datasets
 from nbmlops.entities import Run, RunStatus
+from nbmlops.jobs.runner import (
+    NotebookResult,
+    known_values,
+    notebook_experiment,
+    notebook_parameters,
+    read_notebook,
+    resolve_parameters,
+    run_notebook,
+)
 from nbmlops.query.gates import Facts, GateResult, evaluate_gate, missing_references, parse_gate
-from nbmlops.jobs.runner import (NotebookResult, known_values, notebook_experiment, notebook_parameters, read_notebook,
-                     resolve_parameters, run_notebook)
+from nbmlops.registry import models as registry
 from nbmlops.store.runs import get_run
 from nbmlops.tracking.tracker import Tracker
 

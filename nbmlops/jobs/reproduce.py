@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops.registry import models as registry
-from nbmlops.entities import Run, RunStatus
 from nbmlops.data.datasets import datasets
-from nbmlops.errors import GateFailedError, InvalidInputError, NotFoundError
 from nbmlops.data.fingerprint import fingerprint
-from nbmlops.query.gates import GateResult
 from nbmlops.drift.report import MonitoringReport
 from nbmlops.drift.service import monitor
+from nbmlops.entities import Run, RunStatus
+from nbmlops.errors import GateFailedError, InvalidInputError, NotFoundError
 from nbmlops.jobs.runner import NotebookResult, notebook_parameters, run_notebook, unknown_parameters
-from nbmlops.store.runs import get_run
 from nbmlops.jobs.substitution import substituted
+from nbmlops.query.gates import GateResult
+from nbmlops.registry import models as registry
+from nbmlops.store.runs import get_run
 from nbmlops.tracking.tracker import Tracker
 
 

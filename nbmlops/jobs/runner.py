@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbmlops.notebook import cells as capture
 from nbmlops.entities import RunStatus
 from nbmlops.errors import InvalidInputError, KernelStartError, UnknownParameterError
+from nbmlops.notebook import cells as capture
 from nbmlops.registry.models import DEFER_REGISTRATION_ENV
 from nbmlops.tracking.tracker import Tracker
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from nbmlops.data import snapshots
 from nbmlops.data.fingerprint import fingerprint
+from nbmlops.store import manifests as snapshot_manifests
 from nbmlops.store.folder import Store
 
 
@@ -70,10 +71,10 @@ def _substitute(store: Store, dataset: dict[str, Any], result: Substitution, not
     if exists and fingerprint(source, profile=False).fingerprint == dataset["fingerprint"]:
         return
     with store.reading(refresh=False) as con:
-        sha = snapshots.manifest_sha(con, dataset["fingerprint"])
+        sha = snapshot_manifests.manifest_sha(con, dataset["fingerprint"])
     if sha is None:
         return  # reproduce's own warnings say it is gone or changed
-    manifest = snapshots.read_manifest(store, sha)
+    manifest = snapshot_manifests.read_manifest(store, sha)
     named = [k for k, v in result.parameters.items() if _names(v, source, notebook_dir)]
     if named:
         restored = snapshots.restore_files(store, manifest, folder, label)

@@ -43,15 +43,24 @@ from typing import Any
 
 import pandas as pd
 
-from nbmlops.registry import models as registry
-from nbmlops.store import runs as search
-from nbmlops.tracking import validation
 from nbmlops.entities import RunStatus
 from nbmlops.errors import InvalidInputError, KernelStartError, NbmlopsError, NotFoundError
-from nbmlops.jobs.runner import (coerce, kernel_start_failed, known_values, notebook_experiment,
-                     notebook_parameters, option_parameters, read_notebook, resolve_parameters, run_notebook,
-                     unknown_parameters)
+from nbmlops.jobs.runner import (
+    coerce,
+    kernel_start_failed,
+    known_values,
+    notebook_experiment,
+    notebook_parameters,
+    option_parameters,
+    read_notebook,
+    resolve_parameters,
+    run_notebook,
+    unknown_parameters,
+)
+from nbmlops.registry import models as registry
+from nbmlops.store import runs as search
 from nbmlops.store.folder import Store
+from nbmlops.tracking import validation
 from nbmlops.tracking.tracker import Tracker
 
 SWEEP_RETRIES = 3

@@ -520,7 +520,7 @@ class _Flow:
     def v_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
         gens = node.generators
         self.stmts([gens[0].iter])
-        start, outer = self.state, self.scope
+        outer = self.scope
         targets = (n.id for g in gens for n in ast.walk(g.target)
                    if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
         self.scope = _Scope("comp", frozenset(targets), frozenset(), outer)

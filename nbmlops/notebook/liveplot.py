@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nbmlops.tracking import tracker as tracking
-from nbmlops.render.display import bundle, figure, ipywidgets, png
 from nbmlops.errors import InvalidInputError
+from nbmlops.render.display import bundle, figure, ipywidgets, png
 from nbmlops.render.html import message_html
+from nbmlops.tracking import tracker as tracking
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -16,16 +16,15 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.display import display
 
-from nbmlops.notebook import cells as capture
 from nbmlops.data import datasets as data
-from nbmlops.registry import serialization as modelio
-from nbmlops.registry import models as registry
-from nbmlops.store import runs as search
-from nbmlops.tracking import validation
 from nbmlops.entities import RunStatus
 from nbmlops.errors import NbmlopsError
+from nbmlops.notebook import cells as capture
+from nbmlops.registry import models as registry
+from nbmlops.registry import serialization as modelio
+from nbmlops.store import runs as search
+from nbmlops.tracking import validation
 from nbmlops.tracking.tracker import Tracker, tracker
 
 RUN_ID_ENV = "NBMLOPS_RUN_ID"  # set by `nbmlops run`: tracked cells join that run

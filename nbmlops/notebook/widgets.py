@@ -16,16 +16,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from nbmlops.store import runs as search
-from nbmlops.tracking import tracker as tracking
-from nbmlops.render.display import bundle, figure, ipywidgets, png
 from nbmlops.entities import Run, metric_direction
 from nbmlops.errors import InvalidInputError, NbmlopsError
-from nbmlops.render.html import (message_html, metrics_compare_html, params_compare_html, runs_page_html,
-                   runs_summary_html)
 from nbmlops.notebook.liveplot import MAX_PLOT_POINTS, downsample
 from nbmlops.query.lexer import spell_key
 from nbmlops.query.sql import ATTRIBUTES, parse_order_by
+from nbmlops.render.display import bundle, figure, ipywidgets, png
+from nbmlops.render.html import (
+    message_html,
+    metrics_compare_html,
+    params_compare_html,
+    runs_page_html,
+    runs_summary_html,
+)
+from nbmlops.store import runs as search
+from nbmlops.tracking import tracker as tracking
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

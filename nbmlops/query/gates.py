@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
+from nbmlops.errors import InvalidInputError
 from nbmlops.query.condition import (
     And,
     Arith,
@@ -50,7 +51,6 @@ from nbmlops.query.condition import (
     parse_gate,
     walk,
 )
-from nbmlops.errors import InvalidInputError
 from nbmlops.query.lexer import MAX_DEPTH, MAX_TEXT, closest_fields, did_you_mean, flat
 
 # The parser, the AST and the limits belong to this language's API too, so they are importable from here.

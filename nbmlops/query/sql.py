@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from nbmlops.errors import InvalidInputError
 from nbmlops.query.condition import (
     ATTRIBUTES,
     KINDS,
@@ -35,7 +36,6 @@ from nbmlops.query.condition import (
     timestamp,
     walk,
 )
-from nbmlops.errors import InvalidInputError
 from nbmlops.query.lexer import MAX_DEPTH, MAX_TEXT
 
 # The parser, the AST and the limits belong to this language's API too, so they are importable from here.

@@ -24,9 +24,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from nbmlops.registry import serialization as modelio
-from nbmlops.registry import models as registry
 from nbmlops.errors import ExportError
+from nbmlops.registry import models as registry
+from nbmlops.registry import serialization as modelio
 from nbmlops.registry.models import ModelVersion
 from nbmlops.store.folder import Store
 

@@ -22,16 +22,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from nbmlops.registry import serialization as modelio
-from nbmlops.tracking import validation
-from nbmlops.store.catalog import transaction
+from nbmlops.drift.reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile, feature_names
+from nbmlops.entities import decode_param
 from nbmlops.errors import GateFailedError, InvalidInputError, NotFoundError
 from nbmlops.query.gates import Facts, GateResult, evaluate_gate
-from nbmlops.drift.reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile, feature_names
-from nbmlops.store.runs import resolve_run_id
+from nbmlops.registry import serialization as modelio
+from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
+from nbmlops.store.runs import resolve_run_id
+from nbmlops.tracking import validation
 from nbmlops.tracking.tracker import Tracker, current_user
-from nbmlops.tracking.validation import decode_param
 
 # Set by a sweep for its children's kernels: `log_model(model, NAME)` keeps the model as an artifact
 # of the run and tags it, and the sweep registers only its best child's model (`register_logged`).
@@ -370,18 +370,17 @@ def promote(store: Store, name: str, version: int, alias: str = "production", *,
     _check_target(name, version, alias)
     if reason is not None and (not isinstance(reason, str) or len(reason) > validation.MAX_VALUE_LENGTH):
         raise InvalidInputError("reason must be text of at most 8000 characters")
-    with store.reading() as con:
-        with transaction(con):
-            now = _now()  # taken while holding the catalog: audit order is commit order
-            current, result = _against_holder(con, name, version, alias, gate)
-            if result is not None and not result.passed:
-                raise GateFailedError(result)
-            con.execute(
-                "INSERT INTO model_aliases VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE "
-                "SET version = excluded.version, updated_at = excluded.updated_at", [name, alias, version, now])
-            con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [now, current_user(), name, alias, current, version, reason, gate,
-                         result.explanation if result else None])
+    with store.reading() as con, transaction(con):
+        now = _now()  # taken while holding the catalog: audit order is commit order
+        current, result = _against_holder(con, name, version, alias, gate)
+        if result is not None and not result.passed:
+            raise GateFailedError(result)
+        con.execute(
+            "INSERT INTO model_aliases VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE "
+            "SET version = excluded.version, updated_at = excluded.updated_at", [name, alias, version, now])
+        con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [now, current_user(), name, alias, current, version, reason, gate,
+                     result.explanation if result else None])
     return result
 
 
@@ -389,15 +388,14 @@ def unalias(store: Store, name: str, alias: str, *, reason: str | None = None) -
     """Remove an alias (audited); the version itself stays."""
     model_name(name)
     alias_name(alias)
-    with store.reading() as con:
-        with transaction(con):
-            now = _now()
-            row = con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ? RETURNING version",
-                              [name, alias]).fetchone()
-            if row is None:
-                raise NotFoundError(f"model {name!r} has no alias {alias!r}")
-            con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, NULL)",
-                        [now, current_user(), name, alias, int(row[0]), reason])
+    with store.reading() as con, transaction(con):
+        now = _now()
+        row = con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ? RETURNING version",
+                          [name, alias]).fetchone()
+        if row is None:
+            raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+        con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, NULL)",
+                    [now, current_user(), name, alias, int(row[0]), reason])
 
 
 # -- listings ------------------------------------------------------------------------------

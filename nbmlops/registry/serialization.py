@@ -18,9 +18,9 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from nbmlops.errors import UntrustedModelError
 from nbmlops.registry import trust as modeltrust
 from nbmlops.tracking import validation
-from nbmlops.errors import UntrustedModelError
 from nbmlops.tracking.tracker import Tracker
 
 SKOPS = "sklearn-skops"

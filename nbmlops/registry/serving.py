@@ -39,8 +39,6 @@ import tornado.web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from nbmlops.registry import serialization as modelio
-from nbmlops.registry import models as registry
 from nbmlops.errors import (
     InvalidInputError,
     MethodNotAllowedError,
@@ -52,6 +50,8 @@ from nbmlops.errors import (
     UnauthorizedError,
     UnsupportedMediaTypeError,
 )
+from nbmlops.registry import models as registry
+from nbmlops.registry import serialization as modelio
 from nbmlops.registry.models import ModelVersion
 from nbmlops.render.http_errors import JSONErrors
 from nbmlops.store.folder import Store

@@ -16,8 +16,8 @@ from jupyter_server.utils import url_path_join
 from traitlets import Unicode
 from traitlets.config import Configurable
 
-from nbmlops.store.folder import Store, find_store_path
 from nbmlops.server.handlers import API_PREFIX, ROUTES
+from nbmlops.store.folder import Store, find_store_path
 
 __all__ = ["API_PREFIX", "ROUTES", "NbmlopsServer", "methods", "route_regex", "server_store", "setup_handlers"]
 

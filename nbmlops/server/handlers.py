@@ -29,17 +29,17 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from nbmlops.data import datasets as data
+from nbmlops.data.lineage import lineage as lineage_of
 from nbmlops.drift import service as monitoring_service
-from nbmlops.registry import models as registry
-from nbmlops.store import runs as search
 from nbmlops.entities import metric_direction
 from nbmlops.errors import InvalidInputError, NbmlopsError, NotFoundError
 from nbmlops.query.gates import GateResult
-from nbmlops.data.lineage import lineage as lineage_of
 from nbmlops.query.sql import build_runs_query
-from nbmlops.store.folder import Store, missing_error, tampered_error
-from nbmlops.server.downsample import MIN_POINTS, downsample
+from nbmlops.registry import models as registry
 from nbmlops.render.http_errors import JSONErrors
+from nbmlops.server.downsample import MIN_POINTS, downsample
+from nbmlops.store import runs as search
+from nbmlops.store.folder import Store, missing_error, tampered_error
 
 API_PREFIX = "nbmlops/api"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000

@@ -86,8 +86,8 @@ def closed_journals(journal_dir: Path) -> frozenset[str]:
 
 def serve(root: Path, lock: int) -> None:
     """The folder's loop: fold closed journals while writers keep closing them, then exit."""
-    from nbmlops.store.catalog import open_catalog, release
     from nbmlops.errors import NbmlopsError
+    from nbmlops.store.catalog import open_catalog, release
     from nbmlops.store.fold import ingest
 
     store = Store(root)

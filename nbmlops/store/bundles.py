@@ -52,13 +52,13 @@ from typing import IO, Any
 
 import duckdb
 
-from nbmlops.data import snapshots
-from nbmlops.store.catalog import transaction
 from nbmlops.errors import BundleTooLargeError, CorruptStoreError, InvalidInputError, NotFoundError, StoreVersionError
 from nbmlops.query.sql import build_runs_query
+from nbmlops.store import manifests as snapshot_manifests
+from nbmlops.store.catalog import transaction
+from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
 from nbmlops.store.sqltext import quote_ident, quote_literal
-from nbmlops.store.folder import Store
 from nbmlops.units import format_bytes
 
 FORMAT_VERSION = 1
@@ -189,9 +189,8 @@ def import_bundle(store: Store, source: str | os.PathLike[str] | bytes, *,
         for sha in manifest["artifacts"]:
             added += not store.artifact_path(sha).exists()
             store.adopt_file(folder / sha, sha)
-        with store.reading() as con:
-            with transaction(con):
-                report = _merge(con, folder, added)
+        with store.reading() as con, transaction(con):
+            report = _merge(con, folder, added)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return report
@@ -228,10 +227,10 @@ def _dump(store: Store, con: duckdb.DuckDBPyConnection, ids: list[str], tables: 
             f"SELECT sha256 FROM artifacts WHERE run_id IN {_SELECTED}{models} ORDER BY 1").fetchall()]
         manifests = [r[0] for r in con.execute(  # dataset snapshots: their data files travel too
             f"SELECT sha256 FROM artifacts WHERE run_id IN {_SELECTED} AND starts_with(path, ?)",
-            [snapshots.PREFIX]).fetchall()]
+            [snapshot_manifests.PREFIX]).fetchall()]
     finally:
         con.execute("DROP TABLE IF EXISTS nb_bundle_runs")
-    return counts, sorted(set(shas) | snapshots.children(store, manifests))
+    return counts, sorted(set(shas) | snapshot_manifests.children(store, manifests))
 
 
 def _copy_table(con: duckdb.DuckDBPyConnection, table: str, target: Path) -> int:

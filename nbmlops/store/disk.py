@@ -26,11 +26,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from nbmlops.data import snapshots
-from nbmlops.store.catalog import transaction
 from nbmlops.errors import InvalidInputError, NotFoundError
-from nbmlops.store.runs import resolve_run_id
+from nbmlops.store import manifests as snapshot_manifests
+from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
+from nbmlops.store.runs import resolve_run_id
 from nbmlops.units import format_bytes
 
 GRACE_SECONDS = 15 * 60
@@ -116,13 +116,13 @@ def _referenced(store: Store, con: duckdb.DuckDBPyConnection, kept: set[str]) ->
     finally:
         con.unregister("nb_kept")
     refs = {sha for _, sha in rows}
-    manifests = {sha for path, sha in rows if path.startswith(snapshots.PREFIX)}
+    manifests = {sha for path, sha in rows if path.startswith(snapshot_manifests.PREFIX)}
     for table, column in con.execute(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_name <> 'artifacts' "
             "AND column_name ILIKE '%sha%' AND data_type = 'VARCHAR'").fetchall():
         refs.update(r[0] for r in con.execute(f'SELECT DISTINCT "{column}" FROM "{table}" '
                                               f'WHERE "{column}" IS NOT NULL').fetchall())
-    return refs | snapshots.children(store, manifests)
+    return refs | snapshot_manifests.children(store, manifests)
 
 
 def gc(store: Store, *, dry_run: bool = True) -> Collection:
@@ -153,7 +153,7 @@ def gc(store: Store, *, dry_run: bool = True) -> Collection:
                 con.execute("INSERT INTO tags VALUES (?, 'gc.removed', ?, ?) ON CONFLICT (run_id, key) DO UPDATE "
                             "SET value = excluded.value, updated_at = excluded.updated_at",
                             [run_id, f"artifacts removed by nbmlops gc on {now:%Y-%m-%d %H:%M} UTC", now])
-    snapshots.forget(store, set(shas))
+    snapshot_manifests.forget(store, set(shas))
     result.files = [p for p, key in zip(result.files, garbage) if key in set(gone)]
     result.bytes = sum(garbage[k].st_size for k in gone)
     result.removed = True
@@ -190,9 +190,9 @@ def du(store: Store) -> pd.DataFrame:
     with store.reading() as con:
         rows = con.execute("SELECT DISTINCT path, sha256 FROM artifacts").fetchall()
         model_files = {r[0] for r in con.execute("SELECT sha256 FROM model_versions").fetchall()}
-    manifests = {sha for path, sha in rows if path.startswith(snapshots.PREFIX)}
+    manifests = {sha for path, sha in rows if path.startswith(snapshot_manifests.PREFIX)}
     kinds: dict[str, str] = {}
-    for sha in snapshots.children(store, manifests) | manifests:
+    for sha in snapshot_manifests.children(store, manifests) | manifests:
         kinds[sha] = "snapshots"
     for path, sha in rows:
         kinds.setdefault(sha, "models" if sha in model_files or path.startswith("models/") else

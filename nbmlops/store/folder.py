@@ -20,8 +20,8 @@ from typing import BinaryIO, TypeVar
 
 import duckdb
 
-from nbmlops.store.catalog import file_state, open_catalog, release
 from nbmlops.errors import CorruptStoreError, NotFoundError, StoreError, TamperedArtifactError
+from nbmlops.store.catalog import file_state, open_catalog, release
 from nbmlops.store.fold import IngestReport, ingest
 from nbmlops.store.readcache import cache_for
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nbmlops.tracking.validation import INT64, decode_param
+from nbmlops.entities import INT64, decode_param
 
 _MISSING = np.nan  # what an object column holds where a run lacks the key, as pandas' reindex gave
 

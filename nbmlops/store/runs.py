@@ -13,14 +13,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbmlops.store import pivot
-from nbmlops.entities import Artifact, Run, RunStatus
+from nbmlops.entities import INT64, Artifact, Run, RunStatus, decode_param
 from nbmlops.errors import InvalidInputError, NotFoundError
 from nbmlops.query.lexer import closest_fields, did_you_mean
-from nbmlops.query.sql import (ATTRIBUTES, Ref, build_runs_query, field_name, parse_order_by, parse_where,
-                    references)
+from nbmlops.query.sql import ATTRIBUTES, Ref, build_runs_query, field_name, parse_order_by, parse_where, references
+from nbmlops.store import pivot
 from nbmlops.store.folder import Store
-from nbmlops.tracking.validation import INT64, decode_param
 
 T = TypeVar("T")
 RUN_COLUMNS = ["run_id", "name", "experiment", "status", "start_time", "end_time", "duration",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
-from nbmlops.tracking import validation
 from nbmlops.errors import InvalidInputError
 from nbmlops.store.salvage import utf8
+from nbmlops.tracking import validation
 
 
 def artifact_files(source: Path, base: str, follow_symlinks: bool) -> list[tuple[Path, str]]:

@@ -16,9 +16,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from nbmlops.tracking import provenance
-from nbmlops.store.salvage import utf8
 from nbmlops.store.folder import Store
+from nbmlops.store.salvage import utf8
+from nbmlops.tracking import provenance
 
 
 @dataclass(frozen=True)

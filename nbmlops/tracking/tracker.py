@@ -21,25 +21,24 @@ import time
 import traceback
 import warnings
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 
-from nbmlops.store import autofold
-from nbmlops.tracking import provenance
-from nbmlops.tracking import validation
-from nbmlops.tracking.artifact_files import artifact_files
 from nbmlops.entities import RunStatus
 from nbmlops.errors import InvalidInputError, NbmlopsError, ParamConflictError
+from nbmlops.store import autofold
+from nbmlops.store.folder import Store, find_store_path
 from nbmlops.store.journal import POINT_DTYPE, JournalWriter
+from nbmlops.store.salvage import utf8, writable_events
+from nbmlops.tracking import provenance, validation
+from nbmlops.tracking.artifact_files import artifact_files
 from nbmlops.tracking.names import new_run_id, new_run_name
 from nbmlops.tracking.run_provenance import ProvenanceRecorder
-from nbmlops.store.salvage import utf8, writable_events
-from nbmlops.store.folder import Store, find_store_path
 
 FLUSH_INTERVAL = 1.0  # fsync cadence, and the flusher's sleep while no run is active
 # While a run is active and logs, written (not fsynced) this often: a frame costs one os.write and

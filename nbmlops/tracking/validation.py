@@ -6,14 +6,13 @@ import json
 import math
 import numbers
 from pathlib import PurePosixPath
-from typing import Any
 
+from nbmlops.entities import INT64
 from nbmlops.errors import InvalidInputError
 
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 250
 MAX_VALUE_LENGTH = 8000  # params and tag values, as text
-INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
 def encodable(what: str, value: str) -> str:
@@ -118,21 +117,6 @@ def _json_scalar(value: object) -> object:
     if isinstance(value, numbers.Real):
         return float(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def decode_param(text: str | None, kind: str) -> Any:
-    """The Python value of a stored param."""
-    if kind == "none" or text is None:
-        return None
-    if kind == "int":
-        return int(text)
-    if kind == "float":
-        return float(text)
-    if kind == "bool":
-        return text == "true"
-    if kind == "json":
-        return json.loads(text)
-    return text
 
 
 def metric_value(k: str, value: object) -> float:
