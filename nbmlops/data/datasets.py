@@ -18,6 +18,7 @@ from nbmlops.data import snapshots
 from nbmlops.data.fingerprint import DatasetInfo, fingerprint
 from nbmlops.drift.reference import TRAINING_DATA
 from nbmlops.errors import InvalidInputError, NotFoundError
+from nbmlops.store import datasets as dataset_catalog
 from nbmlops.store import manifests as snapshot_manifests
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
@@ -68,24 +69,7 @@ def datasets(store: Store, name: str | None = None, run_id: str | None = None) -
         raise InvalidInputError("dataset name must be a string")
     with store.reading() as con:
         rid = resolve_run_id(con, run_id) if run_id is not None else None
-        df = con.execute(
-            """
-            WITH versions AS (
-                SELECT d.*, row_number() OVER (PARTITION BY d.name ORDER BY d.created_at, d.fingerprint)
-                       AS version
-                FROM datasets d)
-            SELECT v.name, v.version, v.fingerprint, v.kind, v.rows, v.columns, v.size_bytes,
-                   v.files, v.source, v.created_at,
-                   list(DISTINCT u.role ORDER BY u.role) FILTER (WHERE u.role IS NOT NULL) AS roles,
-                   count(DISTINCT u.run_id) AS runs,
-                   list(DISTINCT u.run_id ORDER BY u.run_id) FILTER (WHERE u.run_id IS NOT NULL) AS run_ids
-            FROM versions v LEFT JOIN run_datasets u USING (name, fingerprint)
-            WHERE (? IS NULL OR v.name = ?)
-              AND (? IS NULL OR EXISTS (SELECT 1 FROM run_datasets x WHERE x.run_id = ?
-                                        AND x.name = v.name AND x.fingerprint = v.fingerprint))
-            GROUP BY ALL
-            ORDER BY v.name, v.version
-            """, [name, name, rid, rid]).df()
+        df = dataset_catalog.dataset_versions(con, name, rid)
     df["created_at"] = pd.to_datetime(df["created_at"]).dt.tz_localize("UTC")
     return df
 
@@ -114,8 +98,7 @@ def dataset_profile(store: Store, name: str, version: int | str | None = None) -
     """Schema and per-column profile of a dataset version (default: the latest)."""
     row = dataset_version(store, name, version)
     with store.reading(refresh=False) as con:
-        found = con.execute("SELECT schema_json, profile_json FROM datasets WHERE name = ? AND fingerprint = ?",
-                            [name, row["fingerprint"]]).fetchone()
+        found = dataset_catalog.schema_and_profile(con, name, row["fingerprint"])
     assert found is not None
     return {"name": name, "version": int(row["version"]), "fingerprint": row["fingerprint"],
             "schema": json.loads(found[0] or "{}"), "profile": json.loads(found[1] or "{}")}

@@ -24,31 +24,13 @@ import pandas as pd
 
 from nbmlops.errors import InvalidInputError, NotFoundError
 from nbmlops.registry import models as registry
+from nbmlops.store import datasets as dataset_catalog
+from nbmlops.store import lineage as catalog
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
 
 COLUMNS = ["source", "target", "kind", "detail", "source_type", "target_type", "source_label", "target_label"]
 _TYPES = ("dataset", "run", "model", "alias")
-
-_EDGES_SQL = """
-WITH versions AS (
-    SELECT name, fingerprint, row_number() OVER (PARTITION BY name ORDER BY created_at, fingerprint) AS version
-    FROM datasets)
-SELECT 'dataset:' || v.name || '@' || v.version, 'run:' || u.run_id, 'used', u.role,
-       v.name || ' v' || v.version || ' (' || left(v.fingerprint, 8) || ')'
-FROM run_datasets u JOIN versions v USING (name, fingerprint)
-UNION ALL
-SELECT 'run:' || run_id, 'model:' || name || '/' || version, 'registered', NULL, name || ' v' || version
-FROM model_versions WHERE run_id IS NOT NULL
-UNION ALL
-SELECT 'model:' || name || '/' || version, 'alias:' || name || '@' || alias, 'alias', alias, name || '@' || alias
-FROM model_aliases
-UNION ALL
-SELECT 'model:' || value, 'run:' || run_id, 'retrains', NULL, NULL FROM tags WHERE key = 'retrains'
-UNION ALL
-SELECT 'run:' || value, 'run:' || run_id, 'reproduces', NULL, NULL FROM tags WHERE key = 'reproduces'
-"""
-
 
 class Lineage(pd.DataFrame):
     """Edges of a lineage graph (columns `COLUMNS`); `root` is the node it was asked about."""
@@ -67,9 +49,8 @@ def lineage(store: Store, ref: str) -> Lineage:
     """Every edge into and out of the node `ref` names, as a DataFrame (see the module docstring)."""
     with store.reading() as con:
         root = _node(con, store, ref)
-        rows = con.execute(_EDGES_SQL).fetchall()
-        runs = {f"run:{r[0]}": f"{r[1]} ({r[0][:8]}, {r[2]})" for r in
-                con.execute("SELECT run_id, name, status FROM runs").fetchall()}
+        rows = catalog.edges(con)
+        runs = {f"run:{r[0]}": f"{r[1]} ({r[0][:8]}, {r[2]})" for r in catalog.run_labels(con)}
     labels = dict(runs)
     forward, backward = defaultdict(list), defaultdict(list)
     for source, target, kind, detail, label in rows:
@@ -115,15 +96,14 @@ def _node(con: duckdb.DuckDBPyConnection, store: Store, ref: str) -> str:
         return _model_node(store, con, rest)
     name, at, after = ref.partition("@")
     if at:
-        model = con.execute("SELECT 1 FROM model_aliases WHERE name = ? AND alias = ?", [name, after]).fetchone()
-        return _model_node(store, con, ref) if model else _dataset_node(con, ref)
+        return _model_node(store, con, ref) if catalog.is_alias(con, name, after) else _dataset_node(con, ref)
     if "/" in ref:
         return _model_node(store, con, ref)
     try:
         return f"run:{resolve_run_id(con, ref)}"
     except NotFoundError:  # an ambiguous run id prefix is reported as such
         pass
-    if con.execute("SELECT 1 FROM model_versions WHERE name = ?", [ref]).fetchone():
+    if catalog.is_model(con, ref):
         return _model_node(store, con, ref)
     return _dataset_node(con, ref)
 
@@ -131,7 +111,7 @@ def _node(con: duckdb.DuckDBPyConnection, store: Store, ref: str) -> str:
 def _model_node(store: Store, con: duckdb.DuckDBPyConnection, uri: str) -> str:
     if "@" in uri:  # an alias is its own node: start from it
         name, alias = uri.split("@", 1)
-        if con.execute("SELECT 1 FROM model_aliases WHERE name = ? AND alias = ?", [name, alias]).fetchone():
+        if catalog.is_alias(con, name, alias):
             return f"alias:{name}@{alias}"
     version = registry.resolve(store, uri)
     return f"model:{version.name}/{version.version}"
@@ -139,12 +119,10 @@ def _model_node(store: Store, con: duckdb.DuckDBPyConnection, uri: str) -> str:
 
 def _dataset_node(con: duckdb.DuckDBPyConnection, ref: str) -> str:
     name, _, version = ref.partition("@")
-    rows = con.execute("SELECT fingerprint FROM datasets WHERE name = ? ORDER BY created_at, fingerprint",
-                       [name]).fetchall()
-    if not rows:
+    prints = dataset_catalog.fingerprints(con, name)
+    if not prints:
         raise NotFoundError(f"{ref!r} is no model alias, model version, run or dataset in this store: "
                             "see `nbmlops models`, `nbmlops runs` and `nbmlops data ls`")
-    prints = [r[0] for r in rows]
     if not version:
         return f"dataset:{name}@{len(prints)}"
     if version.isdigit() and len(version) < 8:

@@ -34,7 +34,6 @@ from nbmlops.drift import service as monitoring_service
 from nbmlops.entities import metric_direction
 from nbmlops.errors import InvalidInputError, NbmlopsError, NotFoundError
 from nbmlops.query.gates import GateResult
-from nbmlops.query.sql import build_runs_query
 from nbmlops.registry import models as registry
 from nbmlops.render.http_errors import JSONErrors
 from nbmlops.server.downsample import MIN_POINTS, downsample
@@ -122,12 +121,11 @@ def run_list(store: Store, experiments: list[str] | None, where: str | None, ord
              limit: int, offset: int, columns: list[str] | None) -> dict[str, Any]:
     """A page of matching runs, the number of all matching runs, and the page bounds."""
     runs = search.run_records(store, experiments, where, order_by, limit, offset)
-    sql, args = build_runs_query(experiments=experiments, where=where)
     with store.reading() as con:
-        row = con.execute(f"SELECT count(*) FROM ({sql}) AS matching", args).fetchone()
+        total = search.count_runs(con, experiments, where)
     if columns:
         runs = [_columns(run, columns) for run in runs]
-    return {"runs": runs, "total": int(row[0]) if row else 0, "offset": offset, "limit": limit}
+    return {"runs": runs, "total": total, "offset": offset, "limit": limit}
 
 
 def parse_columns(text: str | None) -> list[str] | None:
@@ -247,10 +245,10 @@ def artifact_file(store: Store, run_id: str, path: str) -> tuple[str, str, Path]
     """(run id, sha256, stored file) of a run's artifact; only a catalog row of that run can name a file."""
     with store.reading() as con:
         rid = search.resolve_run_id(con, run_id)
-        row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?", [rid, path]).fetchone()
-    if row is None:
+        sha = search.artifact_sha256(con, rid, path)
+    if sha is None:
         raise NotFoundError(f"run {rid} has no artifact {path!r}: GET runs/{rid} lists its artifacts")
-    return rid, row[0], store.artifact_path(row[0])
+    return rid, sha, store.artifact_path(sha)
 
 
 def json_body(raw: bytes) -> Any:

@@ -266,6 +266,20 @@ def resolve_run_id(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     raise NotFoundError(f"no run {run_id!r} in this store (by id, id prefix or name): list runs with `nbmlops runs`")
 
 
+def count_runs(con: duckdb.DuckDBPyConnection, experiments: list[str] | None, where: str | None) -> int:
+    """How many runs (of these experiments) match `where`, whatever page of them is read."""
+    sql, args = build_runs_query(experiments=experiments, where=where)
+    # query.sql compiles the statement from parsed names; every value is a bound argument.
+    row = con.execute(f"SELECT count(*) FROM ({sql}) AS matching", args).fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
+
+
+def artifact_sha256(con: duckdb.DuckDBPyConnection, run_id: str, path: str) -> str | None:
+    """The content hash of the artifact a run logged under `path` (None: it logged none there)."""
+    row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?", [run_id, path]).fetchone()
+    return None if row is None else str(row[0])
+
+
 def short_ids(store: Store, ids: list[str], shortest: int = 8) -> dict[str, str]:
     """The shortest prefix (at least `shortest` characters) of each of `ids` that no other run of the
     store starts with: what a table can show and `nbmlops show` accepts."""
