@@ -60,10 +60,10 @@ __all__ = [
     "RunStatus", "Store", "StoreError", "StoreLockedError", "StoreVersionError",
     "TamperedArtifactError", "UnknownParameterError", "UntrustedModelError", "active_run", "autolog", "autologging",
     "compare", "datasets", "delete_tag", "end_run", "experiments", "feature_drift", "get_model_version", "get_run",
-    "get_store", "init", "lineage", "live_plot", "load_dataset", "load_model", "log_artifact", "log_dataset", "log_metric",
-    "log_metrics", "log_model", "log_param", "log_params", "metric_direction", "metric_history", "model_history",
-    "model_versions", "models", "monitor", "monitoring", "pin", "promote", "run_notebook", "runs", "runs_table", "set_experiment", "set_store",
-    "set_tag", "set_tags", "start_run", "sweep", "unalias", "unpin",
+    "get_store", "init", "lineage", "live_plot", "load_dataset", "load_model", "log_artifact", "log_dataset",
+    "log_metric", "log_metrics", "log_model", "log_param", "log_params", "metric_direction", "metric_history",
+    "model_history", "model_versions", "models", "monitor", "monitoring", "pin", "promote", "run_notebook", "runs",
+    "runs_table", "set_experiment", "set_store", "set_tag", "set_tags", "start_run", "sweep", "unalias", "unpin",
 ]
 
 
@@ -325,8 +325,8 @@ def sweep(notebook: str | os.PathLike[str], grid: dict[str, Any] | None = None, 
     """
     from nbmlops.jobs import sweeps
 
-    return sweeps.sweep(_tracker().flushed_store(), notebook, grid=grid, random=random, dists=dists, workers=workers,
-                        executor=executor, scheduler=scheduler, metric=metric, maximize=maximize,
+    return sweeps.sweep(_tracker().flushed_store(), Path(notebook), grid=grid, random=random, dists=dists,
+                        workers=workers, executor=executor, scheduler=scheduler, metric=metric, maximize=maximize,
                         resume=resume, experiment=experiment, timeout=timeout, name=name, seed=seed,
                         progress=False, allow_new_params=allow_new_params, register_all=register_all)
 

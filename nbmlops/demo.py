@@ -17,7 +17,8 @@ from typing import Any
 import nbmlops
 
 EXPERIMENT = "demo-breast-cancer"
-GRID = {"model": ["logistic_regression", "random_forest", "gradient_boosting"], "max_depth": [2, 4]}
+GRID: dict[str, list[Any]] = {"model": ["logistic_regression", "random_forest", "gradient_boosting"],
+                              "max_depth": [2, 4]}
 MODEL = "breast-cancer"  # registered by the notebook's %%track --model clf:breast-cancer
 
 

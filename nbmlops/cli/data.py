@@ -111,7 +111,8 @@ def data_diff(ctx: click.Context, name: str, old: str, new: str, keys: tuple[str
     click.echo(result.summary())
     stats = result.stats
     if not stats.empty:
-        shown = stats.assign(changed=[("*" if str(a) != str(b) else "") for a, b in zip(stats["old"], stats["new"])])
+        changed = ["*" if str(a) != str(b) else "" for a, b in zip(stats["old"], stats["new"], strict=True)]
+        shown = stats.assign(changed=changed)
         click.echo("")
         echo_frame(shown.rename(columns={"old": f"v{result.versions[0]}", "new": f"v{result.versions[1]}"}), "table")
 

@@ -6,6 +6,7 @@ import difflib
 import json
 import math
 from pathlib import Path
+from typing import cast
 
 import click
 import pandas as pd
@@ -218,10 +219,10 @@ def export_command(ctx: click.Context, output: str, experiment: tuple[str, ...],
                    run_ids: tuple[str, ...], no_models: bool) -> None:
     """Write runs (default: all) with their params, metrics, tags, artifacts, datasets and model
     versions to the bundle file OUTPUT (.tar.gz), which `nbmlops import` merges into another store."""
-    path = bundle.export_bundle(context_store(ctx), output, run_ids=list(run_ids) or None,
-                                experiment=list(experiment) or None, where=where,
-                                include_models=not no_models)
-    assert isinstance(path, Path)
+    # Given a destination, export_bundle returns the Path it wrote (bytes only without one).
+    path = cast(Path, bundle.export_bundle(context_store(ctx), output, run_ids=list(run_ids) or None,
+                                           experiment=list(experiment) or None, where=where,
+                                           include_models=not no_models))
     manifest = bundle.read_manifest(path)
     counts = manifest["counts"]
     click.echo(f"Wrote {path}: {counts['runs']} runs, {counts['metrics']} metric points, "

@@ -84,7 +84,7 @@ def table(headers: Sequence[str], column: Callable[[int], Sequence[object]], num
 
     def line(values: Sequence[str]) -> str:
         parts = [ellipsis(v, w).rjust(w) if numeric[i] else ellipsis(v, w).ljust(w)
-                 for i, (v, w) in enumerate(zip(values, widths))]
+                 for i, (v, w) in enumerate(zip(values, widths, strict=True))]
         return _GAP.join(parts).rstrip()
 
     rows = [line([c[r] for c in cells]) for r in range(len(cells[0]) if cells else 0)]

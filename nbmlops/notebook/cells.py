@@ -537,7 +537,11 @@ class _Flow:
                 and f.value.func.id == "get_ipython" and node.args
                 and all(isinstance(a, ast.Constant) for a in node.args)):
             return self.magic(*[str(a.value) for a in node.args])  # type: ignore[attr-defined]
-        fns = self.read(f.id, calling=True) if isinstance(f, ast.Name) else self.stmts([f]) or ()
+        fns: tuple[_Func, ...] = ()
+        if isinstance(f, ast.Name):
+            fns = self.read(f.id, calling=True)
+        else:
+            self.stmts([f])
         self.stmts([*node.args, *node.keywords])
         self.run_any(fns)
 

@@ -169,33 +169,34 @@ class LivePlot:
         if not keys:
             return
         with self._draw_lock:
-            if self._fig is None or list(self._lines) != keys:
-                self._layout(keys)
+            fig = self._fig
+            if fig is None or list(self._lines) != keys:
+                fig = self._layout(keys)
             for key in keys:
                 steps, values = downsample(*data[key], self._limit)
                 line = self._lines[key]
                 line.set_data(steps, np.where(np.isfinite(values), values, np.nan))
                 line.axes.relim()
                 line.axes.autoscale_view()
-            image = png(self._fig)
+            image = png(fig)
         self.image.value = image
         points = sum(len(s) for s, _ in data.values())
         step = max(int(s[-1]) for s, _ in data.values() if len(s))
         self.label.value = message_html(f"run {self._run_name} \u00b7 step {step} \u00b7 {points:,} points")
 
-    def _layout(self, keys: list[str]) -> None:
+    def _layout(self, keys: list[str]) -> Figure:
         from matplotlib.ticker import MaxNLocator
 
         ncols = 1 if len(keys) == 1 else 2
         nrows = math.ceil(len(keys) / ncols)
         height = 0.4 + 2.6 * nrows
         # A fixed layout and few ticks at 80 dpi: a frame costs tens of milliseconds, not hundreds.
-        self._fig = figure(6.0 * ncols, height, layout=None, dpi=80)
-        self._fig.subplots_adjust(left=0.12 / ncols, right=0.97, bottom=0.35 / height, top=1 - 0.3 / height,
+        self._fig = fig = figure(6.0 * ncols, height, layout=None, dpi=80)
+        fig.subplots_adjust(left=0.12 / ncols, right=0.97, bottom=0.35 / height, top=1 - 0.3 / height,
                                   wspace=0.25, hspace=0.5)
-        axes = self._fig.subplots(nrows, ncols, squeeze=False).ravel()
-        self._lines = {key: ax.plot([], [], linewidth=1.2)[0] for ax, key in zip(axes, keys)}
-        for ax, key in zip(axes, keys):
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        self._lines = {key: ax.plot([], [], linewidth=1.2)[0] for ax, key in zip(axes[:len(keys)], keys, strict=True)}
+        for ax, key in zip(axes[:len(keys)], keys, strict=True):
             ax.set_title(key, fontsize=10)
             ax.tick_params(labelsize=8)
             ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
@@ -205,6 +206,7 @@ class LivePlot:
             ax.remove()
         # Two points (min and max) per pixel column look the same as every point.
         self._limit = min(self.max_points, int(2 * 6.0 * 80))
+        return fig
 
     def close(self) -> None:
         """Stop following: take the last buffered points, draw them, and remove the listener."""

@@ -104,7 +104,10 @@ class NbmlopsMagics(Magics):
             return None
         except ValueError as exc:
             raise UsageError(f"%%track: {exc}") from None
-        ns = self.shell.user_ns
+        shell = self.shell
+        if shell is None:  # IPython always gives registered magics their shell; a bare Magics() has none
+            raise UsageError("%%track runs in an IPython shell: load it with %load_ext nbmlops")
+        ns = shell.user_ns
         t = tracker()
         try:
             plan = _Plan.from_args(args, ns)
@@ -114,7 +117,7 @@ class NbmlopsMagics(Magics):
         started = time.perf_counter()
         try:
             try:
-                _record_inputs(t, plan, ns, cell, self.shell)
+                _record_inputs(t, plan, ns, cell, shell)
             except NbmlopsError as exc:
                 raise UsageError(f"%%track: {exc}") from None
             # Autolog only where scikit-learn is in play: importing it costs a second.
@@ -122,7 +125,7 @@ class NbmlopsMagics(Magics):
                           log_models=not plan.models):  # --model names the model to keep
                 for var, role in plan.datasets:
                     data.log_dataset(t, ns[var], name=var, role=role, snapshot=True if args.snapshot else None)
-                result = _execute(self.shell, cell)
+                result = _execute(shell, cell)
             plan.log_after(t, ns)
         except KeyboardInterrupt:
             _end(t, run, RunStatus.KILLED, sys.exc_info())
@@ -299,9 +302,10 @@ def _execute(shell: Any, cell: str) -> Any:
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
-    exec(shell.compile(tree, filename, "exec"), shell.user_ns)
+    # The user's own cell, run as IPython runs it: exec and eval are the point here.
+    exec(shell.compile(tree, filename, "exec"), shell.user_ns)  # noqa: S102 - the user's cell
     if last is not None:
-        return eval(shell.compile(last, filename, "eval"), shell.user_ns)
+        return eval(shell.compile(last, filename, "eval"), shell.user_ns)  # noqa: S307 - the user's cell
     return None
 
 

@@ -121,7 +121,7 @@ class RunsTable:
                            for _ in range(page_size)]
         self.row_cells = [w.HTML(layout=w.Layout(margin="0")) for _ in range(page_size)]
         self.row_boxes = [w.HBox([box, cell], layout=w.Layout(align_items="center"))
-                          for box, cell in zip(self.checkboxes, self.row_cells)]
+                          for box, cell in zip(self.checkboxes, self.row_cells, strict=True)]
         self.message = w.HTML()
         self.compare_area = w.VBox()
         table = w.VBox([w.HBox([self.page_checkbox, self.header], layout=w.Layout(align_items="center")),
@@ -340,7 +340,7 @@ class RunsTable:
         header, rows = runs_page_html(page, self.shown_columns, self._selected)
         with self._quietly():
             self.header.value = header
-            for i, (box, cell, row) in enumerate(zip(self.checkboxes, self.row_cells, self.row_boxes)):
+            for i, (box, cell, row) in enumerate(zip(self.checkboxes, self.row_cells, self.row_boxes, strict=True)):
                 row.layout.display = None if i < len(rows) else "none"
                 if i < len(rows):
                     box.value, cell.value = page["run_id"].iloc[i] in self._selected, rows[i]
@@ -439,8 +439,8 @@ class CompareView:
         nrows = max(1, math.ceil(len(keys) / ncols))
         fig = figure(5.5 * ncols, 3.2 * nrows)
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-        for ax, key in zip(axes, keys):
-            for run, label in zip(self.runs, self.labels):
+        for ax, key in zip(axes[:len(keys)], keys, strict=True):
+            for run, label in zip(self.runs, self.labels, strict=True):
                 if key in run.metrics:
                     steps, values = downsample(*self.history(run.run_id, key), MAX_PLOT_POINTS)
                     ax.plot(steps, values, label=label, marker="o" if len(steps) == 1 else None)

@@ -7,7 +7,7 @@ Charts are drawn on matplotlib's Agg canvas directly (no pyplot), so no global b
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -24,7 +24,8 @@ def ipywidgets() -> Any:
     return ipywidgets
 
 
-def figure(width: float, height: float, layout: str | None = "constrained", dpi: int = 100) -> Figure:
+def figure(width: float, height: float, layout: Literal["constrained", "compressed", "tight"] | None = "constrained",
+           dpi: int = 100) -> Figure:
     """A matplotlib Figure of this size (inches) on its own Agg canvas, without pyplot."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -175,7 +175,7 @@ def runs_page_html(page: pd.DataFrame, columns: Sequence[str],
                                             and not pd.api.types.is_bool_dtype(page[c]) for c in columns]
     rows = [row_html(c, widths, right=right, titles=t,
                      background=SELECTED if r in selected else STRIPE if i % 2 else None)
-            for i, (c, t, r) in enumerate(zip(cells, titles, page["run_id"]))]
+            for i, (c, t, r) in enumerate(zip(cells, titles, page["run_id"], strict=True))]
     return row_html(labels, widths, right=right, header=True), rows
 
 
@@ -226,10 +226,7 @@ def _section(title: str, header: Sequence[str], rows: list[list[object]]) -> str
 def run_html(run: Run) -> str:
     """A run as a compact HTML card: header, params, metrics, tags, artifacts and any error."""
     status = str(run.status)
-    if run.duration is not None:
-        took = format_duration(run.duration)
-    else:
-        took = "running" if status == "RUNNING" else ""
+    took = format_duration(run.duration) if run.duration is not None else ("running" if status == "RUNNING" else "")
     facts = [("experiment", Markup(f"<b>{escape(run.experiment)}</b>")),
              ("started", f"{format_time(run.start_time)} UTC"), ("duration", took),
              ("by", "@".join(p for p in (run.user, run.host) if p)),
