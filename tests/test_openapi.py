@@ -105,6 +105,18 @@ def test_every_listed_property_of_a_response_is_required_unless_documented_optio
     assert {item for item in loose if not any(item == o or item.startswith(f"{o}.") for o in OPTIONAL)} == set()
 
 
+def test_no_description_is_cut_by_a_comma() -> None:
+    # In a flow mapping `{description: a, b}` the comma ends the text and `b` becomes a key without a value.
+    def empty_keys(node: Any, path: str) -> list[str]:
+        if isinstance(node, list):
+            return [found for i, item in enumerate(node) for found in empty_keys(item, f"{path}/{i}")]
+        if not isinstance(node, dict):
+            return []
+        return [f"{path}/{k}" for k, v in node.items() if v is None] + [
+            found for k, v in node.items() for found in empty_keys(v, f"{path}/{k}")]
+    assert empty_keys(SPEC, "") == []
+
+
 @pytest.fixture
 def jp_server_config(fresh_store: Store) -> Config:
     """A Jupyter server serving the test's store."""
