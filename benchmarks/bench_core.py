@@ -323,7 +323,7 @@ def bench_live(root: Path, samples: int) -> dict[str, float]:
             history = None
         now = time.time()
         if history is not None:
-            for step, value in zip(history["step"].tolist(), history["value"].tolist()):
+            for step, value in zip(history["step"].tolist(), history["value"].tolist(), strict=True):
                 delays.setdefault(step, now - value)
         time.sleep(POLL_INTERVAL_S)
     to_child.write("stop\n")
@@ -418,10 +418,11 @@ def print_table(rows: list[Row], title: str) -> None:
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
     rule = "  ".join("-" * w for w in widths)
     print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print(rule)
     for line in lines:
-        cells = [c.ljust(w) if i in (0, 3, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))]
+        cells = [c.ljust(w) if i in (0, 3, 4) else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(line, widths, strict=True))]
         print("  ".join(cells).rstrip())
     print(rule, flush=True)
 
@@ -457,8 +458,9 @@ def main() -> None:
     mlf = None if args.no_mlflow else measure_mlflow(mlflow_sizes)
     total = time.perf_counter() - T0
     rows = build_rows(ours, mlf, sizes, mlflow_sizes)
+    quick = ", QUICK sizes: targets are for full sizes" if args.quick else ""
     title = (f"nbmlops {nbmlops.__version__} vs MLflow {mlf['mlflow_version'] if mlf else 'n/a'} "
-             f"(SQLite store), {os.cpu_count()} CPUs{', QUICK sizes: targets are for full sizes' if args.quick else ''}")
+             f"(SQLite store), {os.cpu_count()} CPUs{quick}")
     print_table(rows, title)
     print(f"total {total:.0f} s (nbmlops {ours_s:.0f} s, MLflow {total - ours_s:.0f} s); "
           f"results in {RESULTS.relative_to(HERE.parent)}")

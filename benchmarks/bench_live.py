@@ -86,7 +86,7 @@ def journal_ticks(store: Path, offsets: dict[Path, int]) -> list[tuple[int, floa
         offsets[path] = result.end
         for frame in result.frames:
             if frame.points is not None:
-                found.extend(zip(frame.points["step"].tolist(), frame.points["value"].tolist()))
+                found.extend(zip(frame.points["step"].tolist(), frame.points["value"].tolist(), strict=True))
     return found
 
 
@@ -124,7 +124,7 @@ def bench_visibility(root: Path, samples: int, env: dict[str, str]) -> dict[str,
         query_times.append(time.perf_counter() - start)
         now = time.time()
         if history is not None:
-            for step, logged in zip(history["step"].tolist(), history["value"].tolist()):
+            for step, logged in zip(history["step"].tolist(), history["value"].tolist(), strict=True):
                 if step >= first_query_step:
                     in_query.setdefault(step, now - logged)
         time.sleep(POLL_INTERVAL_S)

@@ -71,7 +71,7 @@ def build_store(store: Path, runs: int, points: int) -> str:
     started = time.perf_counter()
     values = 1 / np.sqrt(np.arange(1, points + 1)) + np.random.default_rng(0).normal(0, 0.01, points)
     values[points // 3] = 5.0  # a spike the downsampled chart must keep
-    with nbmlops.start_run(experiment=HISTORY_EXPERIMENT, name="history-1m") as run:
+    with nbmlops.start_run(experiment=HISTORY_EXPERIMENT, name="history-1m"):
         for step, value in enumerate(values.tolist()):
             nbmlops.log_metric("loss", value, step=step)
     frame = nbmlops.runs(HISTORY_EXPERIMENT)  # folds every journal into the catalog now
@@ -99,7 +99,8 @@ def measure(store: Path, history_run: str, repeats: int) -> dict[str, object]:
     if not Path("/usr/bin/chromium").exists():
         raise SystemExit("bench_panel needs /usr/bin/chromium: apt-get update && apt-get install -y chromium")
     if not (UI_TESTS / "node_modules").is_dir():
-        raise SystemExit("ui-tests node packages missing: make bench-panel (or cd labextension/ui-tests && jlpm install)")
+        raise SystemExit("ui-tests node packages missing: "
+                         "make bench-panel (or cd labextension/ui-tests && jlpm install)")
     venv_bin = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "figures.json"

@@ -100,7 +100,7 @@ def run_once(tool: Tool, python: Path, sizes: dict[str, int]) -> dict[str, Any]:
                f"--sizes={json.dumps(sizes)}"]
         start = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            proc = subprocess.run(cmd, capture_output=True, text=True,
                                   timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {RUN_TIMEOUT_S} s", "load": load}

@@ -133,10 +133,10 @@ def print_table(results: dict[str, dict[str, float]], runs: int) -> None:
     header = ["figure", "measured", "target", "figure / target"]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     print("\nnbmlops: runs with 10 params + 5 metrics, from a fresh process")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for r in rows:
-        print("  ".join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:]))]))
+        print("  ".join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]))
 
 
 def main() -> None:

@@ -112,7 +112,7 @@ def test_bad_arguments_are_one_line_and_start_no_run(fresh_store: Store, monkeyp
                 "the cell did not define acc", "'not-a-name' is not a variable name",
                 "must look like key=value", "unknown command 'frobnicate'", "give one run id",
                 "bad filter at column"]
-    for cell, message in zip(nb.cells[1:], expected):
+    for cell, message in zip(nb.cells[1:], expected, strict=True):
         shown = text_of(cell)
         assert message in shown, shown
         assert "Traceback" not in shown and len(shown.strip().splitlines()) == 1, shown

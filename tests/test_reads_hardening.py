@@ -221,8 +221,8 @@ def test_runs_table_shows_short_ids_that_show_accepts_and_show_takes_a_unique_na
     short = [line.split()[0] for line in table.stdout.splitlines()[1:4]]
     full = list(nbmlops.runs(experiment="ids")["run_id"])
     assert [next(f for f in full if f.startswith(s)) for s in short] == full
-    assert all(8 <= len(s) < len(f) for s, f in zip(short, full))
-    for prefix, run_id in zip(short, full):
+    assert all(8 <= len(s) < len(f) for s, f in zip(short, full, strict=True))
+    for prefix, run_id in zip(short, full, strict=True):
         shown = nb(fresh_store, "show", prefix)
         assert shown.returncode == 0 and run_id in shown.stdout.splitlines()[0]
     by_name = nb(fresh_store, "show", "alpha")

@@ -357,9 +357,9 @@ def test_restored_files_never_keep_setuid_or_world_writable_bits(fresh_store: St
     folder.mkdir()
     script = folder / "run.sh"
     script.write_text("#!/bin/sh\necho hi\n")
-    os.chmod(script, 0o4777)
+    os.chmod(script, 0o4777)  # noqa: S103 - the modes under test
     (folder / "data.txt").write_text("x\n")
-    os.chmod(folder / "data.txt", 0o666)
+    os.chmod(folder / "data.txt", 0o666)  # noqa: S103 - the modes under test
     with nbmlops.start_run(experiment="modes"):
         nbmlops.log_dataset(folder, "tools", snapshot=True)
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731

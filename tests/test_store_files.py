@@ -67,8 +67,8 @@ def test_store_of_a_newer_schema_is_refused_and_untouched(fresh_store: Store) ->
     con.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', now()::TIMESTAMP)")
     con.close()
     before = _digest(fresh_store.catalog_path)
-    with pytest.raises(nbmlops.StoreVersionError,
-                       match=rf"schema version 99, this nbmlops reads up to {latest_version()}: pip install -U nbmlops"):
+    expected = rf"schema version 99, this nbmlops reads up to {latest_version()}: pip install -U nbmlops"
+    with pytest.raises(nbmlops.StoreVersionError, match=expected):
         nbmlops.runs()
     assert _digest(fresh_store.catalog_path) == before
 

@@ -53,7 +53,7 @@ def test_generated_names_and_time_ordered_ids(fresh_store: Store) -> None:
 def test_exception_marks_run_failed_with_traceback(fresh_store: Store) -> None:
     with pytest.raises(ZeroDivisionError), nbmlops.start_run(name="broken") as run:
         nbmlops.log_metric("before", 1.0)
-        1 / 0
+        1 / 0  # noqa: B018 - the error under test (the traceback must show this line)
     got = nbmlops.get_run(run.run_id)
     assert got.status is nbmlops.RunStatus.FAILED
     assert "ZeroDivisionError" in got.error and "1 / 0" in got.error
@@ -202,7 +202,7 @@ def test_experiments_listing(fresh_store: Store) -> None:
         with nbmlops.start_run(experiment=exp):
             pass
     df = nbmlops.experiments()
-    assert dict(zip(df["experiment"], df["runs"])) == {"a": 2, "b": 1}
+    assert dict(zip(df["experiment"], df["runs"], strict=True)) == {"a": 2, "b": 1}
     assert {"created_at", "last_activity", "running"} <= set(df.columns)
 
 

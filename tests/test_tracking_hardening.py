@@ -107,9 +107,9 @@ def test_an_exception_whose_text_utf8_cannot_hold_still_ends_the_run_failed(fres
 def test_a_run_start_with_unencodable_text_is_repaired_not_dropped(fresh_store: Store) -> None:
     t = tracking.tracker()
     t.experiment = f"exp-{BAD}"  # past validation, as an experiment from the environment could be
-    with pytest.warns(RuntimeWarning, match="wrote the run start of run .* replaced by '\\?'"):
-        with nbmlops.start_run() as run:
-            nbmlops.log_metric("loss", 0.5)
+    with (pytest.warns(RuntimeWarning, match="wrote the run start of run .* replaced by '\\?'"),
+          nbmlops.start_run() as run):
+        nbmlops.log_metric("loss", 0.5)
     done = nbmlops.get_run(run.run_id)
     assert done.status == RunStatus.FINISHED and done.experiment == "exp-bad?" and done.metrics == {"loss": 0.5}
 
@@ -117,10 +117,10 @@ def test_a_run_start_with_unencodable_text_is_repaired_not_dropped(fresh_store: 
 # -- integers beyond 64 bits -----------------------------------------------------------------
 
 def test_int_param_beyond_64_bits_is_kept_exactly_as_text(fresh_store: Store) -> None:
-    with pytest.warns(UserWarning, match="does not fit in 64 bits: kept exactly as text") as caught:
-        with nbmlops.start_run() as run:
-            nbmlops.log_params({"seed": 2**64, "low": -2**63 - 1, "top": 2**63 - 1})
-            nbmlops.log_param("seed", 2**64)  # the same value again is a no-op, as for any param
+    with (pytest.warns(UserWarning, match="does not fit in 64 bits: kept exactly as text") as caught,
+          nbmlops.start_run() as run):
+        nbmlops.log_params({"seed": 2**64, "low": -2**63 - 1, "top": 2**63 - 1})
+        nbmlops.log_param("seed", 2**64)  # the same value again is a no-op, as for any param
     assert [str(w.message).split(" does")[0] for w in caught] == [
         "param 'seed' = 18446744073709551616", "param 'low' = -9223372036854775809"]
     assert all("\n" not in str(w.message) for w in caught)
@@ -269,9 +269,9 @@ def test_log_artifact_refuses_an_inner_file_link_out_and_stores_nothing(fresh_st
     (logged / "a.txt").write_text("a")
     (logged / "deep" / "b.txt").write_text("b")
     (logged / "deep" / "passwd").symlink_to(Path("..") / ".." / "outside" / "passwd")
-    with nbmlops.start_run() as run:
-        with pytest.raises(InvalidInputError, match=r"'deep/passwd' in it is a symbolic link to '../../outside"):
-            nbmlops.log_artifact(logged)
+    with (nbmlops.start_run() as run,
+          pytest.raises(InvalidInputError, match=r"'deep/passwd' in it is a symbolic link to '../../outside")):
+        nbmlops.log_artifact(logged)
     assert _user_artifacts(run.run_id) == set() and not _stored_secret(fresh_store)
 
 

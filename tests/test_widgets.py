@@ -239,11 +239,11 @@ def test_downsample_keeps_spikes_and_bounds_points() -> None:
 
 
 def test_run_html_escapes_names_and_shows_the_traceback(fresh_store: Store) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with nbmlops.start_run(name="<script>alert(1)</script>", tags={"note": "<b>x</b>"}) as run:
-            nbmlops.log_params({"<p>": "<i>"})
-            nbmlops.log_metric("acc", 0.5)
-            1 / 0
+    with (pytest.raises(ZeroDivisionError),
+          nbmlops.start_run(name="<script>alert(1)</script>", tags={"note": "<b>x</b>"}) as run):
+        nbmlops.log_params({"<p>": "<i>"})
+        nbmlops.log_metric("acc", 0.5)
+        1 / 0  # noqa: B018 - the error under test
     html = run_html(nbmlops.get_run(run.run_id))
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>x</b>" not in html and "&lt;p&gt;" in html and "&lt;i&gt;" in html

@@ -102,7 +102,7 @@ def history(ref: str, key: str) -> list[tuple[int, float]]:
     if metric is None:
         return []
     steps, (values, *_) = metric.data.items_list()
-    return list(zip(steps, values))
+    return list(zip(steps, values, strict=True))
 
 
 def count_points(refs: list[str], key: str) -> int:

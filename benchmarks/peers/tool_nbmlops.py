@@ -70,7 +70,7 @@ def history(ref: str, key: str) -> list[tuple[int, float]]:
         frame = nbmlops.metric_history(ref, key)
     except nbmlops.NotFoundError:
         return []
-    return list(zip(frame["step"].tolist(), frame["value"].tolist()))
+    return list(zip(frame["step"].tolist(), frame["value"].tolist(), strict=True))
 
 
 def count_points(refs: list[str], key: str) -> int:

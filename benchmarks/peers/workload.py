@@ -11,6 +11,7 @@ the live writer, the concurrent writers). Progress goes to stderr, one JSON line
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -44,10 +45,8 @@ def du(path: Path) -> int:
     total = 0
     for dirpath, _, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):  # a file removed while we walk
                 total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
-            except OSError:
-                pass
     return total
 
 
