@@ -47,7 +47,7 @@ frame["o"] = objects
 def make_frame() -> pd.DataFrame:
     """A 100k-row frame with numbers, strings, categories, nulls, timestamps and Python objects."""
     scope: dict[str, object] = {}
-    exec(FRAME_CODE, scope)
+    exec(FRAME_CODE, scope)  # noqa: S102 - this file's own code, also run in a second interpreter
     return scope["frame"]  # type: ignore[return-value]
 
 
@@ -248,7 +248,7 @@ def test_arrays_of_every_dtype_and_shape(arr: np.ndarray) -> None:
     assert list(info.profile) == expected_columns
     json.dumps(info.profile, allow_nan=False)
     flat = arr.copy().reshape(-1)
-    other = next((v for v in flat[:-1] if not v == flat[-1]), None) if flat.size > 1 else None
+    other = next((v for v in flat[:-1] if v != flat[-1]), None) if flat.size > 1 else None
     if other is not None:  # the last value changed to another of the array's values
         flat[-1] = other
         assert fp(flat.reshape(arr.shape)) != info.fingerprint

@@ -226,7 +226,8 @@ def test_in_lists(text, passed):
 def test_in_list_explanation_names_every_item():
     assert explain("params.model in ('svm', champion.params.model)") == \
         "params.model 'logistic_regression' in ('svm', champion.params.model 'xgboost') (champion v3): failed"
-    assert explain("metrics.rmse in (1, metrics.recall)").endswith("failed (metrics.recall is missing on the candidate)")
+    assert explain("metrics.rmse in (1, metrics.recall)").endswith(
+        "failed (metrics.recall is missing on the candidate)")
 
 
 @pytest.mark.parametrize("text, passed", [

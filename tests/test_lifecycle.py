@@ -102,14 +102,14 @@ def test_ci_gates_reports_and_exit_codes(project: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     report = (project / "report.md").read_text()
     assert "# nbmlops CI: passed" in report and "accuracy_score" in report and "| frame | train |" in report
-    suite = ET.parse(project / "junit.xml").getroot().find("testsuite")
+    suite = ET.parse(project / "junit.xml").getroot().find("testsuite")  # noqa: S314 - the report we just wrote
     assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "0"
 
     failed = ci("--gate", "metrics.accuracy_score > 0.999", "-p", "C", "0.001",
                 "--junit", str(project / "junit-failed.xml"))
     assert failed.returncode == 1 and "1 of 1 notebook(s) failed their checks" in failed.stderr
     assert "FAIL" in failed.stdout
-    failures = ET.parse(project / "junit-failed.xml").getroot().iter("failure")
+    failures = ET.parse(project / "junit-failed.xml").getroot().iter("failure")  # noqa: S314 - ours too
     assert any("0.999" in (f.get("message") or "") for f in failures)
 
     typo = ci("--gate", "metrics.accuracy_score >")

@@ -165,7 +165,7 @@ def _install() -> None:
         if _STATE.enabled:
             _wrap_class(cls)
 
-    base.__init_subclass__ = classmethod(init_subclass)  # type: ignore[assignment]
+    base.__init_subclass__ = classmethod(init_subclass)
     seen: set[type] = set()
     todo = [base]
     while todo:
@@ -204,7 +204,7 @@ def _uninstall() -> None:
         if signature is _MISSING:
             func.__dict__.pop("__signature__", None)
         else:
-            func.__signature__ = signature  # type: ignore[attr-defined]
+            func.__signature__ = signature
     if _STATE.init_subclass is not None:
         import sklearn.base
 
@@ -318,11 +318,11 @@ def _metric_hook(original: Callable[..., Any], name: str) -> Callable[..., Any]:
 def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         state = _STATE
-        depth, run = state.depth, None
+        depth, active = state.depth, None
         if not depth.value and not state.busy and state.enabled and not state.paused \
                 and isinstance(self, state.base):
-            run = _active_run()
-        if run is None:
+            active = _active()
+        if active is None:
             depth.value += 1
             try:
                 return original(self, *args, **kwargs)
@@ -334,11 +334,11 @@ def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             X = args[0] if args else kwargs.get("X")
             y = args[1] if len(args) > 1 else kwargs.get("y")
-            prefix = _guard("params", lambda: _before_fit(run, self, X, y)) or ""
+            prefix = _guard("params", lambda: _before_fit(active, self, X, y)) or ""
             start = time.perf_counter()
             result = original(self, *args, **kwargs)
             seconds = time.perf_counter() - start
-            _guard("the fit", lambda: _after_fit(run, self, X, y, seconds, prefix))
+            _guard("the fit", lambda: _after_fit(active, self, X, y, seconds, prefix))
             return result
         finally:
             depth.value -= 1
@@ -349,16 +349,19 @@ def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # -- logging ---------------------------------------------------------------------------------
-def _active_run() -> tracking.ActiveRun | None:
+def _active() -> tuple[tracking.Tracker, tracking.ActiveRun] | None:
+    """This process's tracker and its active run, if both exist."""
     current = tracking.existing_tracker()  # never create a tracker: no run means nothing to log
-    return current.active_run() if current is not None else None
+    run = current.active_run() if current is not None else None
+    return (current, run) if current is not None and run is not None else None
 
 
 def _warn_once(what: str, exc: BaseException) -> None:
     if (what, type(exc)) in _STATE.warned:
         return
     _STATE.warned.add((what, type(exc)))
-    frame, level = sys._getframe(1), 2  # point the warning at the user's line, past our frames
+    frame: types.FrameType | None = sys._getframe(1)
+    level = 2  # point the warning at the user's line, past our frames
     while frame is not None and (frame.f_code.co_filename in (__file__, _TRAMPOLINE_FILE)
                                  or frame.f_globals.get("__name__", "").startswith("sklearn.")):
         frame, level = frame.f_back, level + 1
@@ -375,14 +378,18 @@ def _guard(what: str, step: Callable[[], Any]) -> Any:
 
 
 def _log_metric_call(name: str, value: Any) -> None:
-    run = _active_run()
-    if run is None or not _is_scalar(value):  # per-class arrays, tuples: not one number
+    active = _active()
+    if active is None or not _is_scalar(value):  # per-class arrays, tuples: not one number
         return
+    tracker, run = active
     calls = _STATE.metric_calls.setdefault(run.run_id, {})
     calls[name] = count = calls.get(name, 0) + 1
     key = name if count == 1 else f"{name}_{count}"
-    tracker = tracking.existing_tracker()
-    _guard(f"metric {key}", lambda: tracker.log_metric(key, float(value)))  # type: ignore[union-attr]
+    _guard(f"metric {key}", functools.partial(_log_number, tracker, key, value))
+
+
+def _log_number(tracker: tracking.Tracker, key: str, value: Any) -> None:
+    tracker.log_metric(key, float(value))  # inside the guard: float() of an odd number type may fail
 
 
 def _is_scalar(value: Any) -> bool:
@@ -396,10 +403,9 @@ def _is_scalar(value: Any) -> bool:
     return getattr(value, "ndim", None) == 0 and kind in ("i", "u", "f")
 
 
-def _before_fit(run: tracking.ActiveRun, estimator: Any, X: Any, y: Any) -> str:
+def _before_fit(active: tuple[tracking.Tracker, tracking.ActiveRun], estimator: Any, X: Any, y: Any) -> str:
     """Log params and training data; returns the key prefix of this fit in its run."""
-    tracker = tracking.existing_tracker()
-    assert tracker is not None
+    tracker, run = active
     count = _STATE.fits[run.run_id] = _STATE.fits.get(run.run_id, 0) + 1
     prefix = "" if count == 1 else f"fit{count}."
     params = {"estimator_class": type(estimator).__name__}
@@ -408,7 +414,7 @@ def _before_fit(run: tracking.ActiveRun, estimator: Any, X: Any, y: Any) -> str:
     if _STATE.log_datasets:
         for data, name in ((X, "X_train"), (y, "y_train")):
             if data is not None:
-                _guard("training data", lambda: _log_data(tracker, data, name))
+                _guard("training data", functools.partial(_log_data, tracker, data, name))
     return prefix
 
 
@@ -417,9 +423,9 @@ def _log_data(tracker: tracking.Tracker, data: Any, name: str) -> None:
         log_dataset(tracker, data, name=name, role="train")
 
 
-def _after_fit(run: tracking.ActiveRun, estimator: Any, X: Any, y: Any, seconds: float, prefix: str) -> None:
-    tracker = tracking.existing_tracker()
-    assert tracker is not None
+def _after_fit(active: tuple[tracking.Tracker, tracking.ActiveRun], estimator: Any, X: Any, y: Any,
+               seconds: float, prefix: str) -> None:
+    tracker, run = active
     metrics: dict[str, Any] = {"fit_time": seconds}
     scorable = y is not None and callable(getattr(estimator, "score", None))
     if scorable and _n_samples(X) <= MAX_TRAINING_SCORE_SAMPLES:
@@ -430,7 +436,7 @@ def _after_fit(run: tracking.ActiveRun, estimator: Any, X: Any, y: Any, seconds:
     metrics["best_cv_score"] = getattr(estimator, "best_score_", None)
     for key, value in metrics.items():
         if _is_scalar(value):
-            _guard(f"metric {key}", lambda: tracker.log_metric(prefix + key, float(value)))
+            _guard(f"metric {key}", functools.partial(_log_number, tracker, prefix + key, value))
     if _STATE.log_models:
         _guard("the model", lambda: log_model_artifact(tracker, estimator, name=prefix + "model"))
     results = getattr(estimator, "cv_results_", None)
@@ -451,7 +457,7 @@ def _log_params(tracker: tracking.Tracker, params: dict[str, Any]) -> None:
     except NbmlopsError:
         # One bad or conflicting value (e.g. the user logged `C` already) must not lose the rest.
         for key, value in params.items():
-            _guard("params", lambda: tracker.log_params({key: value}))
+            _guard("params", functools.partial(tracker.log_params, {key: value}))
 
 
 def _flat(params: dict[str, Any]) -> dict[str, Any]:

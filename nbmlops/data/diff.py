@@ -78,7 +78,7 @@ def diff(store: Store, name: str, old: int | str, new: int | str,
     with store.reading(refresh=False) as con:
         shas = [snapshot_manifests.manifest_sha(con, p["fingerprint"]) for p in (first, second)]
     if None in shas:
-        missing = " and ".join(f"v{p['version']}" for p, s in zip((first, second), shas) if s is None)
+        missing = " and ".join(f"v{p['version']}" for p, s in zip((first, second), shas, strict=True) if s is None)
         result.notes.append(f"added, removed and changed rows need snapshots: {missing} has none "
                             "(log with snapshot=True)")
         return result
@@ -93,7 +93,7 @@ def _int(value: Any) -> int | None:
 
 
 def _schema(old: dict[str, str], new: dict[str, str]) -> pd.DataFrame:
-    changes = [(c, "removed", old[c], None) for c in old if c not in new]
+    changes: list[tuple[str, str, str | None, str | None]] = [(c, "removed", old[c], None) for c in old if c not in new]
     changes += [(c, "added", None, new[c]) for c in new if c not in old]
     changes += [(c, "dtype", old[c], new[c]) for c in old if c in new and old[c] != new[c]]
     return pd.DataFrame(changes, columns=["column", "change", "old", "new"])
@@ -128,21 +128,28 @@ def _frame_sql(store: Store, manifest: dict[str, Any], con: duckdb.DuckDBPyConne
         # Names and paths come from the manifest, which a bundle from elsewhere may have written.
         files = ", ".join(quote_literal(store.artifact_path(f["sha256"])) for f in manifest["files"])
         select = ", ".join(f"{quote_ident(p)} AS {quote_ident(n)}" for p, n in pairs)
-        con.execute(f"CREATE TEMP VIEW {view} AS SELECT {select} FROM read_parquet([{files}])")
+        con.execute(f"CREATE TEMP VIEW {view} AS SELECT {select} FROM read_parquet([{files}])")  # noqa: S608 - quoted
         return [n for _, n in pairs]
     loaded = snapshots.load(store, manifest, f"snapshot {manifest['fingerprint'][:12]}")
     frame = loaded if isinstance(loaded, pd.DataFrame) else \
         loaded.to_frame() if isinstance(loaded, pd.Series) else \
-        loaded.to_pandas() if hasattr(loaded, "to_pandas") else pd.DataFrame(np.asarray(loaded).reshape(len(loaded), -1))
+        loaded.to_pandas() if hasattr(loaded, "to_pandas") else \
+        pd.DataFrame(np.asarray(loaded).reshape(len(loaded), -1))
     frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     con.register(f"{view}_data", frame)
-    con.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM {view}_data")
+    con.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM {view}_data")  # noqa: S608 - view is "a" or "b"
     return list(frame.columns)
 
 
+def _row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The one row an aggregate without GROUP BY returns."""
+    return con.execute(sql).fetchone() or (0, 0)
+
+
 def _row_changes(store: Store, result: DatasetDiff, manifests: list[dict[str, Any]]) -> DatasetDiff:
+    # Every name in the SQL below went through quote_ident; the views are this function's own a and b.
     with duckdb.connect(config={"threads": 2}) as con:
-        old_cols, new_cols = (_frame_sql(store, m, con, v) for m, v in zip(manifests, ("a", "b")))
+        old_cols, new_cols = (_frame_sql(store, m, con, v) for m, v in zip(manifests, ("a", "b"), strict=True))
         common = [c for c in old_cols if c in new_cols]
         keys = list(result.keys)
         for key in keys:
@@ -152,23 +159,23 @@ def _row_changes(store: Store, result: DatasetDiff, manifests: list[dict[str, An
         cols = lambda names, t: ", ".join(f"{t}.{quote_ident(c)}" for c in names)  # noqa: E731
         if keys:
             for view, version in (("a", result.versions[0]), ("b", result.versions[1])):
-                dupes = con.execute(f"SELECT count(*) - count(DISTINCT ({cols(keys, view)})) FROM {view}").fetchone()[0]
+                dupes = _row(con, f"SELECT count(*) - count(DISTINCT ({cols(keys, view)})) FROM {view}")[0]  # noqa: S608
                 if dupes:
                     raise InvalidInputError(f"key {', '.join(keys)} repeats in {dupes} rows of version {version}: "
                                             "give --key columns that identify each row")
             using = ", ".join(quote_ident(k) for k in keys)
-            added = con.execute(f"SELECT count(*) FROM b ANTI JOIN a USING ({using})").fetchone()[0]
-            removed = con.execute(f"SELECT count(*) FROM a ANTI JOIN b USING ({using})").fetchone()[0]
+            added = _row(con, f"SELECT count(*) FROM b ANTI JOIN a USING ({using})")[0]  # noqa: S608
+            removed = _row(con, f"SELECT count(*) FROM a ANTI JOIN b USING ({using})")[0]  # noqa: S608
             others = [c for c in common if c not in keys]
             differs = " OR ".join(f"a.{quote_ident(c)}::VARCHAR IS DISTINCT FROM b.{quote_ident(c)}::VARCHAR"
                                   for c in others) or "false"
-            changed = con.execute(f"SELECT count(*) FROM a JOIN b USING ({using}) WHERE {differs}").fetchone()[0]
+            changed = _row(con, f"SELECT count(*) FROM a JOIN b USING ({using}) WHERE {differs}")[0]  # noqa: S608
         else:
-            hashed = lambda t: f"SELECT hash({cols(common, t)}) AS h, count(*) AS n FROM {t} GROUP BY h"  # noqa: E731
-            added, removed = con.execute(
-                f"SELECT coalesce(sum(greatest(coalesce(hb.n, 0) - coalesce(ha.n, 0), 0)), 0), "
+            hashed = lambda t: f"SELECT hash({cols(common, t)}) AS h, count(*) AS n FROM {t} GROUP BY h"  # noqa: E731, S608
+            added, removed = _row(con, (
+                f"SELECT coalesce(sum(greatest(coalesce(hb.n, 0) - coalesce(ha.n, 0), 0)), 0), "  # noqa: S608
                 f"coalesce(sum(greatest(coalesce(ha.n, 0) - coalesce(hb.n, 0), 0)), 0) "
-                f"FROM ({hashed('a')}) ha FULL OUTER JOIN ({hashed('b')}) hb USING (h)").fetchone()
+                f"FROM ({hashed('a')}) ha FULL OUTER JOIN ({hashed('b')}) hb USING (h)"))
             changed = None
     notes = list(result.notes)
     if not keys:

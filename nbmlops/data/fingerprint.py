@@ -24,15 +24,19 @@ import sqlite3
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 import xxhash
 
 from nbmlops.errors import InvalidInputError, StoreError
+
+if TYPE_CHECKING:  # polars is optional: imported at run time only once the user hands us polars data
+    import polars as pl
 
 FORMAT = b"nbmlops-fingerprint/1"
 CHUNK_BYTES = 1 << 20  # numeric data goes in L2-sized pieces so the NaN check reads from cache
@@ -49,6 +53,17 @@ SUPPORTED = ("pass a pandas DataFrame or Series, a numpy array, a polars DataFra
 _LEN = struct.Struct("<Q").pack
 _F64 = struct.Struct("<d").pack
 Profile = dict[str, object]
+Values = np.ndarray | pd.Series  # one column as the profilers read it
+
+
+class _Column(Protocol):
+    """A named column of a table (pandas or polars Series): what `_table` reads of it."""
+
+    @property
+    def dtype(self) -> Any: ...
+
+
+C = TypeVar("C", bound=_Column)
 
 
 @dataclass(frozen=True)
@@ -101,9 +116,13 @@ class _Hasher:
         self.put(FORMAT)
         self.put(kind.encode())
 
-    def raw(self, data: bytes | np.ndarray) -> None:  # bytes or a 1-D uint8 array
+    def raw(self, data: bytes | memoryview) -> None:  # bytes, or a memoryview of single bytes
         self._hash.update(data)
         self.size += len(data)
+
+    def array(self, arr: np.ndarray) -> None:
+        """The raw bytes of a contiguous 1-D array."""
+        self.raw(arr.view(np.uint8).data)
 
     def put(self, data: bytes) -> None:  # length first: consecutive fields never run together
         self.raw(_LEN(len(data)))
@@ -130,7 +149,7 @@ def _put_fixed(h: _Hasher, arr: np.ndarray) -> None:
             piece = piece.view(f"<f{piece.itemsize // 2}")
         if piece.dtype.kind == "f" and piece.size and np.isnan(piece.max()):  # max() spreads NaN
             piece = np.where(np.isnan(piece), np.array(np.nan, piece.dtype), piece)
-        h.raw(piece.view(np.uint8))
+        h.array(piece)
 
 
 def _encode(value: object) -> bytes:
@@ -178,13 +197,13 @@ def _put_objects(h: _Hasher, values: np.ndarray) -> None:
             kind = pd.api.types.infer_dtype(values, skipna=False)
     h.ints(nulls.size)
     if nulls.size:
-        h.raw(nulls.view(np.uint8))
+        h.array(nulls)
         h.put(b"".join(map(_encode, null_values)))
     h.put(b"S" if kind == "string" else b"O")
     for start in range(0, values.size, OBJECT_CHUNK):
         part = values[start:start + OBJECT_CHUNK].tolist()
         if kind == "string":  # code-point lengths plus the joined text pin down every string
-            h.raw(np.fromiter(map(len, part), "<i8", len(part)).view(np.uint8))
+            h.array(np.fromiter(map(len, part), "<i8", len(part)))
             h.put("".join(part).encode("utf-8", "surrogatepass"))
         else:
             h.put(b"".join(map(_encode, part)))
@@ -212,7 +231,7 @@ def _put_pandas(h: _Hasher, values: pd.Series | pd.Index) -> None:
         h.put(b"<i8")
         h.ints(1, len(values))
         for start in range(0, len(values), step):
-            h.raw(values[start:start + step].to_numpy().astype("<i8").view(np.uint8))
+            h.array(values[start:start + step].to_numpy().astype("<i8"))
     elif isinstance(dtype, np.dtype):
         _put_array(h, values.to_numpy())
     elif isinstance(dtype, pd.CategoricalDtype):
@@ -222,13 +241,13 @@ def _put_pandas(h: _Hasher, values: pd.Series | pd.Index) -> None:
     elif isinstance(dtype, (pd.DatetimeTZDtype, pd.PeriodDtype)):
         _put_fixed(h, np.asarray(values.array.asi8))
     elif dtype.kind in "biuf" and hasattr(dtype, "numpy_dtype"):  # masked: Int64, Float64, boolean
-        h.raw(np.packbits(np.asarray(values.isna(), dtype=bool)))
+        h.array(np.packbits(np.asarray(values.isna(), dtype=bool)))
         _put_fixed(h, values.to_numpy(dtype=dtype.numpy_dtype, na_value=0))
     else:  # str, string, interval, sparse, anything else: as Python objects
         _put_objects(h, np.asarray(values.to_numpy(dtype=object)))
 
 
-def _put_polars(h: _Hasher, column: object) -> None:
+def _put_polars(h: _Hasher, column: pl.Series) -> None:
     """One polars column: name, dtype, null mask, then values by dtype."""
     import polars as pl
 
@@ -237,7 +256,7 @@ def _put_polars(h: _Hasher, column: object) -> None:
     h.put(str(dtype).encode())
     h.ints(len(column), nulls)
     if nulls:
-        h.raw(np.packbits(column.is_null().to_numpy()))
+        h.array(np.packbits(column.is_null().to_numpy()))
     if dtype.is_integer() or dtype.is_float() or dtype.is_temporal() or dtype == pl.Boolean:
         physical = column.to_physical()
         _put_fixed(h, (physical.fill_null(False if dtype == pl.Boolean else 0) if nulls
@@ -246,7 +265,7 @@ def _put_polars(h: _Hasher, column: object) -> None:
         text = column.cast(pl.String).fill_null("")
         for start in range(0, len(text), OBJECT_CHUNK):  # polars strings are UTF-8 already
             part = text.slice(start, OBJECT_CHUNK)
-            h.raw(part.str.len_bytes().to_numpy().astype("<i8").view(np.uint8))
+            h.array(part.str.len_bytes().to_numpy().astype("<i8"))
             h.put(part.str.join("").item().encode("utf-8"))
     else:  # lists, structs, decimals, binary, objects: as Python objects
         _put_objects(h, np.fromiter(column.to_list(), dtype=object, count=len(column)))
@@ -287,11 +306,11 @@ def _numeric_profile(values: np.ndarray, nulls: int) -> Profile:
             "mean": _json(float(np.mean(values, dtype=np.float64))),
             "std": _json(float(np.std(values, ddof=1, dtype=np.float64))) if values.size > 1
             else None,
-            **{k: _json(float(q)) for k, q in zip(QUANTILES, quantiles)},
+            **{k: _json(float(q)) for k, q in zip(QUANTILES, quantiles, strict=True)},
             "histogram": {"edges": [float(e) for e in edges], "counts": counts.tolist()}}
 
 
-def _categorical_profile(values: object, nulls: int) -> Profile:
+def _categorical_profile(values: Values, nulls: int) -> Profile:
     """count, nulls, exact number of distinct values and the top 10 with their counts."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "TUSV":
         values = values.astype(object)
@@ -306,10 +325,11 @@ def _categorical_profile(values: object, nulls: int) -> Profile:
             "distinct": len(uniques), "top": [[_json(uniques[i]), int(counts[i])] for i in top]}
 
 
-def _profile_column(values: object, nulls: int = 0) -> Profile:
+def _profile_column(values: Values, nulls: int = 0) -> Profile:
     """The profile of one column; `nulls` counts missing values already dropped from `values`."""
     dtype = values.dtype
-    if dtype.kind in "iuf" and hasattr(dtype, "numpy_dtype"):  # masked: drop NA, go numpy
+    if isinstance(values, pd.Series) and isinstance(dtype, pd.api.extensions.ExtensionDtype) \
+            and dtype.kind in "iuf" and hasattr(dtype, "numpy_dtype"):  # masked (Int64...): drop NA, go numpy
         present = values.dropna()
         return _numeric_profile(present.to_numpy(dtype=dtype.numpy_dtype),
                                 nulls + len(values) - len(present))
@@ -340,12 +360,13 @@ def _keys(names: Iterable[object]) -> list[str]:
     return keys
 
 
-def _table(kind: str, h: _Hasher, rows: int, columns: list[tuple[object, object]],
-           put: Callable[[_Hasher, object, object], None], stats_of: Callable[[object], Profile],
+def _table(kind: str, h: _Hasher, rows: int, columns: Sequence[tuple[object, C]],
+           put: Callable[[_Hasher, object, C], None], stats_of: Callable[[C], Profile],
            profile: bool) -> DatasetInfo:
     """Hash (with `put`) and profile (with `stats_of`) named columns in order."""
-    schema, stats = {}, {}
-    for key, (name, column) in zip(_keys(name for name, _ in columns), columns):
+    schema: dict[str, str] = {}
+    stats: dict[str, Profile] = {}
+    for key, (name, column) in zip(_keys(name for name, _ in columns), columns, strict=True):
         put(h, name, column)
         schema[key] = str(column.dtype)
         if profile:
@@ -355,9 +376,11 @@ def _table(kind: str, h: _Hasher, rows: int, columns: list[tuple[object, object]
 
 def _fingerprint_pandas(obj: pd.DataFrame | pd.Series, profile: bool) -> DatasetInfo:
     """A pandas DataFrame or Series, index and names included."""
-    kind = "dataframe" if isinstance(obj, pd.DataFrame) else "series"
-    columns = ([(obj.columns[i], obj.iloc[:, i]) for i in range(obj.shape[1])]
-               if kind == "dataframe" else [(obj.name, obj)])
+    columns: list[tuple[object, pd.Series]]
+    if isinstance(obj, pd.DataFrame):
+        kind, columns = "dataframe", [(obj.columns[i], obj.iloc[:, i]) for i in range(obj.shape[1])]
+    else:
+        kind, columns = "series", [(obj.name, obj)]
     h = _Hasher(kind)
     h.ints(len(obj), len(columns))
     index = obj.index
@@ -369,7 +392,10 @@ def _fingerprint_pandas(obj: pd.DataFrame | pd.Series, profile: bool) -> Dataset
         h.put(_encode(name))
         _put_pandas(h, column)
 
-    return _table(kind, h, len(obj), columns, put, _profile_column, profile)
+    def stats_of(column: pd.Series) -> Profile:
+        return _profile_column(column)
+
+    return _table(kind, h, len(obj), columns, put, stats_of, profile)
 
 
 def _fingerprint_polars(obj: object, profile: bool) -> DatasetInfo:
@@ -381,7 +407,8 @@ def _fingerprint_polars(obj: object, profile: bool) -> DatasetInfo:
     if not isinstance(obj, (pl.DataFrame, pl.Series)):
         raise InvalidInputError(f"cannot fingerprint a polars {type(obj).__name__}: {SUPPORTED}")
     frame = isinstance(obj, pl.DataFrame)
-    columns = [(c.name, c) for c in (obj.get_columns() if frame else [obj])]
+    series = obj.get_columns() if isinstance(obj, pl.DataFrame) else [obj]
+    columns: list[tuple[object, pl.Series]] = [(c.name, c) for c in series]
     h = _Hasher("polars")
     h.put(b"frame" if frame else b"series")
     h.ints(len(obj), len(columns))
@@ -394,8 +421,10 @@ def _fingerprint_polars(obj: object, profile: bool) -> DatasetInfo:
                   np.fromiter(present.to_list(), dtype=object, count=len(present)))
         return _profile_column(values, column.null_count())
 
-    return _table("polars", h, len(obj), columns, lambda h, _, c: _put_polars(h, c), stats_of,
-                  profile)
+    def put(h: _Hasher, _: object, column: pl.Series) -> None:  # the name is in the column
+        _put_polars(h, column)
+
+    return _table("polars", h, len(obj), columns, put, stats_of, profile)
 
 
 def _fingerprint_array(arr: np.ndarray, profile: bool) -> DatasetInfo:
@@ -493,8 +522,8 @@ def _fingerprint_path(obj: str | os.PathLike, cache_path: Path | None) -> Datase
     if not os.path.isdir(path):
         what = "is not a regular file or folder" if os.path.exists(path) else "does not exist"
         raise InvalidInputError(f"path {raw!r} {what}: pass the path of an existing file or folder")
-    files, _, digest = folder_digests(path, cache_path)
-    return DatasetInfo(digest, "directory", None, None, {}, {},
+    files, _, folder = folder_digests(path, cache_path)
+    return DatasetInfo(folder, "directory", None, None, {}, {},
                        sum(st.st_size for _, st in files), path, files=len(files))
 
 
@@ -510,7 +539,7 @@ def folder_digests(root: str, cache_path: Path | None) -> tuple[list[tuple[str, 
     digests = _digests([(prefix + rel, st) for rel, st in files], cache_path,
                        (prefix, prefix[:-1] + chr(ord(os.sep) + 1)))
     h = _Hasher("directory")
-    for (rel, _), digest in zip(files, digests):
+    for (rel, _), digest in zip(files, digests, strict=True):
         h.put(os.fsencode(rel))
         h.raw(digest)
     return files, digests, h.hexdigest()

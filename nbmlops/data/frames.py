@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 import numpy as np
@@ -26,7 +26,7 @@ from nbmlops.errors import InvalidInputError
 from nbmlops.store.sqltext import quote_literal
 
 PART_BYTES = 128 << 20
-COMPRESSION = "uncompressed"  # speed first; dictionary and run-length encoding still shrink repetitive columns
+COMPRESSION: Final = "uncompressed"  # speed first; dictionary and run-length encoding still shrink repetitive columns
 _INDEX = "__index_level_{}__"
 Finish = Callable[[Path, "str | None"], tuple[str, int]]  # a written part (and its sha256 if known) -> (sha256, size)
 
@@ -96,7 +96,7 @@ def _encode_array(arr: np.ndarray, folder: Path, finish: Finish) -> tuple[dict[s
 
 def _decode_array(meta: dict[str, Any], paths: list[Path]) -> np.ndarray:
     shape = tuple(meta["shape"])
-    out = np.empty((1,) if not shape else shape, dtype=np.dtype(meta["dtype"]))
+    out = np.empty(shape or (1,), dtype=np.dtype(meta["dtype"]))
     start = 0
     for path in paths:  # each part is copied into place: memory stays at one copy of the data
         piece = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -138,7 +138,7 @@ def _check_objects(name: object, column: pd.Series) -> str | None:
 def _encode_pandas(obj: pd.DataFrame | pd.Series, folder: Path,
                    finish: Finish) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     series = isinstance(obj, pd.Series)
-    frame = obj.to_frame() if series else obj
+    frame = obj.to_frame() if isinstance(obj, pd.Series) else obj
     index = frame.index
     range_index = isinstance(index, pd.RangeIndex)
     names = list(frame.columns)
@@ -147,14 +147,14 @@ def _encode_pandas(obj: pd.DataFrame | pd.Series, folder: Path,
         len({n.lower() for n in names}) == len(names)
     stored = names if plain else [f"c{i}" for i in range(len(names))]
     columns, nulls = [], {}
-    for name, key, (_, column) in zip(names, stored, frame.items()):
+    for name, key, (_, column) in zip(names, stored, frame.items(), strict=True):
         dtype = column.dtype
         info: dict[str, Any] = {"name": _label(name), "parquet": key, "dtype": str(dtype)}
         if isinstance(dtype, pd.CategoricalDtype):
             info["categories"] = dtype.categories.tolist()
             info["categories_dtype"] = str(dtype.categories.dtype)
             info["ordered"] = bool(dtype.ordered)
-        elif dtype == object:
+        elif isinstance(dtype, np.dtype) and dtype.kind == "O":
             nulls[key] = _check_objects(name, column)
         if dtype == np.float16:
             raise InvalidInputError(f"cannot snapshot column {name!r}: float16 has no Parquet type; "
@@ -165,7 +165,7 @@ def _encode_pandas(obj: pd.DataFrame | pd.Series, folder: Path,
         for i, n in enumerate(index.names)]
     meta = {"format": "parquet", "series": series, "columns": columns, "object_nulls": nulls,
             "index": {"range": [index.start, index.stop, index.step], "name": _label(index.name)}
-            if range_index else {"levels": levels},
+            if isinstance(index, pd.RangeIndex) else {"levels": levels},
             "columns_index": {"names": [_label(n) for n in frame.columns.names],
                               "dtype": str(frame.columns.dtype)},
             "rows": len(frame)}
@@ -217,11 +217,12 @@ def _restore(column: pd.Series, info: dict[str, Any], nulls: str | None) -> pd.S
 def _decode_pandas(meta: dict[str, Any], paths: list[Path]) -> pd.DataFrame | pd.Series:
     with duckdb.connect(config={"threads": 2}) as con:
         files = ", ".join(quote_literal(p) for p in paths)
-        flat = con.execute(f"SELECT * FROM read_parquet([{files}])").df()
+        flat = con.execute(f"SELECT * FROM read_parquet([{files}])").df()  # noqa: S608 - paths quoted by sqltext
     nulls = meta.get("object_nulls", {})
     index_meta = meta["index"]
     if "range" in index_meta:
-        index: pd.Index = pd.RangeIndex(*index_meta["range"], name=_unlabel(index_meta["name"]))
+        start, stop, step = index_meta["range"]
+        index: pd.Index = pd.RangeIndex(start, stop, step, name=_unlabel(index_meta["name"]))
     else:
         arrays = [_restore(flat[lv["parquet"]], lv, None) for lv in index_meta["levels"]]
         names = [_unlabel(lv["name"]) for lv in index_meta["levels"]]
@@ -236,8 +237,9 @@ def _decode_pandas(meta: dict[str, Any], paths: list[Path]) -> pd.DataFrame | pd
     frame.index = index
     names = [_unlabel(c["name"]) for c in meta["columns"]]
     col_names = [_unlabel(n) for n in meta["columns_index"]["names"]]
-    if names and all(isinstance(n, tuple) for n in names) and len(col_names) > 1:
-        frame.columns = pd.MultiIndex.from_tuples(names, names=col_names)
+    tuples = [n for n in names if isinstance(n, tuple)]
+    if names and len(tuples) == len(names) and len(col_names) > 1:
+        frame.columns = pd.MultiIndex.from_tuples(tuples, names=col_names)
     else:
         frame.columns = pd.Index(names, dtype=meta["columns_index"]["dtype"], name=col_names[0])
     return frame.iloc[:, 0] if meta["series"] else frame
@@ -250,7 +252,7 @@ def _encode_polars(obj: Any, folder: Path, finish: Finish) -> tuple[dict[str, An
     if not isinstance(obj, (pl.DataFrame, pl.Series)):
         raise InvalidInputError(f"cannot snapshot a polars {type(obj).__name__}: pass a DataFrame or Series")
     series = isinstance(obj, pl.Series)
-    frame = obj.to_frame() if series else obj
+    frame = obj.to_frame() if isinstance(obj, pl.Series) else obj
     step = _part_rows(frame.height, int(frame.estimated_size() // max(1, frame.height)))
     count = max(1, -(-frame.height // step))
 

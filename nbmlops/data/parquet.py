@@ -132,7 +132,7 @@ def write(frame: pd.DataFrame, path: Path) -> str:
                 values = values.astype(values.dtype.newbyteorder("<"))
             start, step = offset, max(1, PAGE_BYTES // values.itemsize)
             for first in range(0, max(rows, 1), step):
-                page = memoryview(values[first:first + step]).cast("B")
+                page = values[first:first + step].data.cast("B")
                 header = _page_header(len(values[first:first + step]), len(page))
                 put(header)
                 put(page)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from nbmlops.data.datasets import datasets
 from nbmlops.entities import Run, RunStatus
 from nbmlops.jobs.runner import (
     NotebookResult,
@@ -27,6 +26,7 @@ from nbmlops.jobs.runner import (
     resolve_parameters,
     run_notebook,
 )
+from nbmlops.jobs.substitution import used_datasets
 from nbmlops.query.gates import Facts, GateResult, evaluate_gate, missing_references, parse_gate
 from nbmlops.registry import models as registry
 from nbmlops.store.runs import get_run
@@ -105,7 +105,7 @@ def check(tracker: Tracker, notebooks: list[str | os.PathLike[str]], gates: list
             if result.status is RunStatus.FINISHED else []
         for line in (line for gate in evaluated for line in missing_references(gate.expression, _facts(run), None)):
             warnings.warn(line, UserWarning, stacklevel=2)
-        used = datasets(tracker.store, run_id=run.run_id).to_dict("records")
+        used = used_datasets(tracker.store, run.run_id)
         checks.append(NotebookCheck(str(notebook), result, run, evaluated, used))
     seconds = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
     return CheckReport(checks, champion, seconds)

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbmlops.data.datasets import datasets
 from nbmlops.data.fingerprint import fingerprint
 from nbmlops.drift.report import MonitoringReport
 from nbmlops.drift.service import monitor
 from nbmlops.entities import Run, RunStatus
 from nbmlops.errors import GateFailedError, InvalidInputError, NotFoundError
 from nbmlops.jobs.runner import NotebookResult, notebook_parameters, run_notebook, unknown_parameters
-from nbmlops.jobs.substitution import substituted
+from nbmlops.jobs.substitution import substituted, used_datasets
 from nbmlops.query.gates import GateResult
 from nbmlops.registry import models as registry
 from nbmlops.store.runs import get_run
@@ -93,7 +92,7 @@ def reproduce(tracker: Tracker, run_id: str, *, tolerance: float = 1e-9,
         raise InvalidInputError("tolerance must be a number >= 0")
     tracker.flush()
     original = get_run(tracker.store, run_id)
-    used = datasets(tracker.store, run_id=original.run_id).to_dict("records")
+    used = used_datasets(tracker.store, original.run_id)
     data_warnings = _data_warnings(original, used)
     with tempfile.TemporaryDirectory(prefix="nbmlops-reproduce-") as tmp:
         notebook = _snapshot(tracker, original, Path(tmp))
@@ -109,7 +108,7 @@ def reproduce(tracker: Tracker, run_id: str, *, tolerance: float = 1e-9,
                    for k in sorted(set(original.metrics) | set(reproduced.metrics))
                    if not _close(original.metrics.get(k), reproduced.metrics.get(k), tolerance)
                    and not k.endswith(("fit_time", "_seconds", "duration"))]
-    now = datasets(tracker.store, run_id=result.run_id).to_dict("records")
+    now = used_datasets(tracker.store, result.run_id)
     then = {(d["name"]): d["fingerprint"] for d in used}
     for d in now:
         if d["name"] in then and then[d["name"]] != d["fingerprint"]:

@@ -24,9 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops.data import snapshots
+from nbmlops.data.datasets import datasets
 from nbmlops.data.fingerprint import fingerprint
 from nbmlops.store import manifests as snapshot_manifests
 from nbmlops.store.folder import Store
+
+
+def used_datasets(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """The datasets a run used, one dict per dataset with the columns of `datasets()` as keys."""
+    return [{str(k): v for k, v in row.items()} for row in datasets(store, run_id=run_id).to_dict("records")]
 
 
 @dataclass

@@ -209,9 +209,9 @@ def plan(notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = 
     >>> plan("train.ipynb", ["C=0.1,1"], random=4, dists=["max_iter=int(50,500)"], seed=1).combinations
     """
     declared = notebook_parameters(notebook)
-    raw = parse_grid(grid) if _spec_list(grid) else {k: _values(k, v) for k, v in (grid or {}).items()}
-    pairs = [parse_dist(s) for s in dists] if _spec_list(dists) else \
-        [parse_dist(f"{k}={v}") for k, v in (dists or {}).items()]
+    raw = {k: _values(k, v) for k, v in grid.items()} if isinstance(grid, Mapping) else parse_grid(_specs(grid))
+    pairs = [parse_dist(f"{k}={v}") for k, v in dists.items()] if isinstance(dists, Mapping) else \
+        [parse_dist(s) for s in _specs(dists)]
     found = dict(pairs)
     if len(found) < len(pairs):
         raise InvalidInputError("--dist names a parameter twice: give each parameter one distribution")
@@ -231,9 +231,9 @@ def plan(notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = 
     typed = {k: [coerce(k, v, defaults.get(k)) if isinstance(v, str) else v for v in vs] for k, vs in raw.items()}
     laws = {k: _typed(k, d, defaults.get(k)) for k, d in found.items()}
     base = resolve_parameters(Path(notebook), dict(fixed or {}), allow_new_params, declared=declared)
-    rng = _random.Random(seed)
+    rng = _random.Random(seed)  # noqa: S311 - seeded on purpose: the same seed samples the same points
     samples = [{k: d.sample(rng) for k, d in laws.items()} for _ in range(random or 0)] or [{}]
-    points = [{**dict(zip(typed, p)), **s} for p in itertools.product(*typed.values()) for s in samples]
+    points = [{**dict(zip(typed, p, strict=True)), **s} for p in itertools.product(*typed.values()) for s in samples]
     tags = {"sweep.combinations": str(len(points)), "sweep.seed": str(seed)}
     if typed:
         tags["sweep.grid"] = "; ".join(f"{k}={','.join(map(str, v))}" for k, v in typed.items())
@@ -245,8 +245,9 @@ def plan(notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = 
     return SweepPlan([Combination(i + 1, p, {**base, **p}) for i, p in enumerate(points)], tags, given)
 
 
-def _spec_list(value: object) -> bool:
-    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+def _specs(value: Sequence[str] | None) -> Sequence[str]:
+    """Command-line style specs: none, one (a string) or several."""
+    return [] if value is None else [value] if isinstance(value, str) else value
 
 
 def _values(name: str, values: Any) -> list[Any]:
@@ -545,7 +546,10 @@ def _run_remote(spec: _Spec, source: bytes, combo: Combination) -> tuple[ChildRe
                 child, infra = _attempt(tracker, spec, str(notebook), combo)
             finally:
                 tracker.close()
-        return child, infra, export_bundle(store, run_ids=[child.run_id]) if child.run_id and not infra else None
+        if not child.run_id or infra:
+            return child, infra, None
+        bundle = export_bundle(store, run_ids=[child.run_id])  # no destination: the bundle's bytes
+        return child, infra, bundle if isinstance(bundle, bytes) else bundle.read_bytes()
     finally:
         store.release()
         shutil.rmtree(folder, ignore_errors=True)
@@ -586,9 +590,9 @@ class _Pool:
             return future
         if self._source is None:  # sent as bytes: workers may not see this file system
             self._source = Path(spec.notebook).read_bytes()
-        future = self._client.submit(_run_remote, spec, self._source, combo, pure=False)
-        self._arrivals.add(future)
-        return future
+        remote = self._client.submit(_run_remote, spec, self._source, combo, pure=False)
+        self._arrivals.add(remote)
+        return remote
 
     def wait(self, futures: list[Any]) -> set[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait

@@ -43,7 +43,7 @@ Scalar = int | float | str | bool | None
 
 
 def _span() -> tuple[int, int]:
-    return field(default=(0, 0), compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=(0, 0), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
