@@ -170,7 +170,7 @@ def test_kept_answers_are_bounded(fresh_store: Store) -> None:
     run_python(FINISHED_RUN, fresh_store, "r", "1")
     for i in range(readcache.MAX_ENTRIES * 3):
         assert len(nbmlops.runs(where=f"params.i != {i + 2}")) == 1
-    cache = readcache.cache_for(fresh_store.catalog_path, fresh_store.journal_dir)
+    cache = readcache.cache_for(fresh_store.catalog, fresh_store.journal_dir)
     assert 0 < len(cache) <= readcache.MAX_ENTRIES
 
 

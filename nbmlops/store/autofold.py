@@ -87,7 +87,6 @@ def closed_journals(journal_dir: Path) -> frozenset[str]:
 def serve(root: Path, lock: int) -> None:
     """The folder's loop: fold closed journals while writers keep closing them, then exit."""
     from nbmlops.errors import NbmlopsError
-    from nbmlops.store.catalog import open_catalog, release
     from nbmlops.store.fold import ingest
 
     store = Store(root)
@@ -109,12 +108,12 @@ def serve(root: Path, lock: int) -> None:
                 lock, idle_since = taken, now
         elif now - changed_at >= QUIET_SECONDS or now - last_fold >= MAX_DELAY_SECONDS:
             try:
-                with open_catalog(catalog, wait=FOLD_WAIT_SECONDS) as con:
-                    ingest(con, journal_dir)
+                with store.catalog.connect(wait=FOLD_WAIT_SECONDS) as con:
+                    ingest(con, journal_dir, store.catalog)
             except (NbmlopsError, OSError):
                 return  # locked for long, damaged, newer: the next reader says so, not us
             finally:
-                release(catalog)  # readers get in between two folds
+                store.catalog.release()  # readers get in between two folds
             if closed & closed_journals(journal_dir):
                 return  # the fold could not finish them: leave them to the readers
             last_fold = idle_since = time.monotonic()

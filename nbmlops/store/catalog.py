@@ -1,5 +1,8 @@
 """The DuckDB catalog file: leased briefly, with backoff on another process's lock, migrated.
 
+`LocalCatalog` is this file as a catalog backend (store/backend.py); the module's functions, which
+many callers use with a path, are its implementation.
+
 DuckDB lets one process open a file read-write and locks every other process out, even readers.
 So nobody keeps the catalog open for long. Opening costs ~30 ms, though, so a process keeps its
 connection for a short lease: reads in quick succession (a notebook cell, a widget, the REST API)
@@ -17,13 +20,15 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from nbmlops.errors import CorruptStoreError, NbmlopsError, StoreError, StoreLockedError, StoreVersionError
+from nbmlops.store.dialect import DUCKDB_FILE, Dialect
 from nbmlops.store.migrations import MIGRATIONS, latest_version
 
 LOCK_WAIT_SECONDS = 60.0
@@ -314,3 +319,39 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             migration.apply(con)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
                         [migration.version, migration.name])
+
+
+@dataclass(frozen=True)
+class LocalCatalog:
+    """The catalog as one DuckDB file on this machine (a `CatalogBackend`); equal for equal paths."""
+
+    path: Path
+
+    @property
+    def dialect(self) -> Dialect:
+        """The DuckDB file's own SQL: constraints, ON CONFLICT and RETURNING exist."""
+        return DUCKDB_FILE
+
+    def connect(self, *, wait: float | None = None) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A read-write connection to the up-to-date file, leased for this block (see `open_catalog`)."""
+        return open_catalog(self.path, wait=wait)
+
+    def transaction(self, con: duckdb.DuckDBPyConnection) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """BEGIN ... COMMIT, rolled back on any error."""
+        return transaction(con)
+
+    def state(self) -> tuple[Any, Any]:
+        """The file's and its WAL's identity (see `file_state`)."""
+        return file_state(self.path)
+
+    def own_close(self) -> tuple[Any, Any] | None:
+        """`state()` around this process's last close of the file."""
+        return own_close(self.path)
+
+    def release(self) -> None:
+        """Close this process's connection to the file now."""
+        release(self.path)
+
+    def checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write the WAL into the file."""
+        con.execute(self.dialect.checkpoint)

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from nbmlops.store import journal
-from nbmlops.store.catalog import transaction
+from nbmlops.store.backend import CatalogBackend
+from nbmlops.store.dialect import Dialect
 
 log = logging.getLogger("nbmlops")
 
@@ -56,8 +57,8 @@ class _Pending:
     events: int = 0
 
 
-def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
-    """Bring the catalog up to date with every journal in `journal_dir`."""
+def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path, catalog: CatalogBackend) -> IngestReport:
+    """Bring the catalog (`con`, from `catalog`) up to date with every journal in `journal_dir`."""
     report = IngestReport()
     # The experiments too (ingested_bytes NULL), in the same statement: most folds add none.
     rows = con.execute("SELECT name, ingested_bytes, closed FROM journals "
@@ -120,10 +121,10 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path) -> IngestReport:
     if not updates:
         _retire(finished, journal_dir)
         return report
-    with transaction(con):
-        _apply(con, pending, experiments)
+    with catalog.transaction(con):
+        _apply(con, catalog.dialect, pending, experiments)
         _save_offsets(con, updates, state)
-        report.killed_runs = _mark_killed(con, dead)
+        report.killed_runs = _mark_killed(con, catalog.dialect, dead)
     _retire(finished, journal_dir)
     return report
 
@@ -216,7 +217,7 @@ def _table(rows: list[tuple[Any, ...]], names: list[str]) -> dict[str, np.ndarra
     return {name: _column(values) for name, values in zip(names, zip(*rows))}
 
 
-def _apply(con: duckdb.DuckDBPyConnection, p: _Pending, known_experiments: set[str]) -> None:
+def _apply(con: duckdb.DuckDBPyConnection, dialect: Dialect, p: _Pending, known_experiments: set[str]) -> None:
     # Each statement costs a millisecond or more whatever its size: those with nothing to do are skipped.
     experiments = {name: at for name, at in p.experiments.items() if name not in known_experiments}
     if experiments:
@@ -225,41 +226,41 @@ def _apply(con: duckdb.DuckDBPyConnection, p: _Pending, known_experiments: set[s
                 "INSERT INTO experiments SELECT name, make_timestamp(us) FROM {}")
     ends = dict(p.run_ends)
     if p.run_starts:
-        _apply_starts(con, p.run_starts, ends)
+        _apply_starts(con, dialect, p.run_starts, ends)
     if p.params:
         params = _table(list(p.params.values()), ["run_id", "key", "value", "value_num", "value_type"])
         params["value_num"] = np.array([np.nan if v is None else v for v in params["value_num"]], dtype=np.float64)
-        _insert(con, params, "INSERT INTO params SELECT run_id, key, value, value_num, value_type FROM {} "
-                             "ON CONFLICT DO NOTHING")
+        _insert(con, params, dialect.insert_new(
+            "params", ("run_id", "key"), "SELECT run_id, key, value, value_num, value_type FROM {}"))
     for run_id, key, at in p.tag_deletes:
         con.execute("DELETE FROM tags WHERE run_id = ? AND key = ? AND updated_at <= ?",
                     [run_id, key, _ts(at)])
     if p.tags:
         tags = _table(list(p.tags.values()), ["run_id", "key", "value", "us"])
         tags["us"] = _us(list(tags["us"]))
-        _insert(
-            con, tags, "INSERT INTO tags SELECT run_id, key, value, make_timestamp(us) FROM {} "
-            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at "
-            "WHERE excluded.updated_at >= tags.updated_at")
+        _insert(con, tags, dialect.upsert(
+            "tags", ("run_id", "key"), "SELECT run_id, key, value, make_timestamp(us) AS updated_at FROM {}",
+            "value = excluded.value, updated_at = excluded.updated_at", "excluded.updated_at >= tags.updated_at"))
     if p.artifacts:
         arts = _table(list(p.artifacts.values()), ["run_id", "path", "sha256", "size", "us"])
         arts["us"] = _us(list(arts["us"]))
-        _insert(
-            con, arts, "INSERT INTO artifacts SELECT run_id, path, sha256, size, make_timestamp(us) FROM {} "
-            "ON CONFLICT (run_id, path) DO UPDATE SET "
-            "sha256 = excluded.sha256, size = excluded.size, created_at = excluded.created_at")
+        _insert(con, arts, dialect.upsert(
+            "artifacts", ("run_id", "path"),
+            "SELECT run_id, path, sha256, size, make_timestamp(us) AS created_at FROM {}",
+            "sha256 = excluded.sha256, size = excluded.size, created_at = excluded.created_at"))
     if p.datasets:
         data = pd.DataFrame(list(p.datasets.values()), columns=[
             "name", "fingerprint", "kind", "rows", "columns", "size_bytes", "files", "schema_json",
             "profile_json", "source", "created_at"])
         data["created_at"] = pd.to_datetime(_us(data["created_at"]), unit="us")
-        _insert(con, data, "INSERT INTO datasets SELECT * FROM {} ON CONFLICT DO NOTHING")
+        _insert(con, data, dialect.insert_new("datasets", ("name", "fingerprint"), "SELECT * FROM {}"))
         uses = pd.DataFrame(list(p.dataset_uses.values()),
                             columns=["run_id", "name", "fingerprint", "role", "logged_at"])
         uses["logged_at"] = pd.to_datetime(_us(uses["logged_at"]), unit="us")
-        _insert(con, uses, "INSERT INTO run_datasets SELECT * FROM {} ON CONFLICT DO NOTHING")
+        _insert(con, uses, dialect.insert_new(
+            "run_datasets", ("run_id", "name", "fingerprint", "role"), "SELECT * FROM {}"))
     if p.point_arrays:
-        _apply_points(con, p)
+        _apply_points(con, dialect, p)
     if ends:  # runs that started in an earlier fold
         _insert(
             con, {"run_id": _column(list(ends)), "status": _column([v["status"] for v in ends.values()]),
@@ -269,7 +270,7 @@ def _apply(con: duckdb.DuckDBPyConnection, p: _Pending, known_experiments: set[s
             "error = coalesce(e.error, runs.error) FROM {} e WHERE runs.run_id = e.run_id")
 
 
-def _apply_starts(con: duckdb.DuckDBPyConnection, run_starts: list[dict[str, Any]],
+def _apply_starts(con: duckdb.DuckDBPyConnection, dialect: Dialect, run_starts: list[dict[str, Any]],
                   ends: dict[str, dict[str, Any]]) -> None:
     """Insert started runs; one that also ended in this fold is inserted as it ended (and taken out
     of `ends`): most short runs cost one statement, not an INSERT and an UPDATE."""
@@ -292,12 +293,13 @@ def _apply_starts(con: duckdb.DuckDBPyConnection, run_starts: list[dict[str, Any
         "journal": _column([s["journal"] for s in firsts])}
     # A start folded again (a catalog rebuilt from retired journals) keeps the row it has, unless
     # this fold saw the run end too: then the end is applied, as the UPDATE of ends would.
-    _insert(con, rows,
-            "INSERT INTO runs SELECT run_id, experiment, name, status, make_timestamp(start_time), "
-            "CASE WHEN ended THEN make_timestamp(end_time) END, user_name, host, parent_run_id, notebook, "
-            "error, journal FROM {} ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, "
-            "end_time = excluded.end_time, error = coalesce(excluded.error, runs.error) "
-            "WHERE excluded.end_time IS NOT NULL")
+    _insert(con, rows, dialect.upsert(
+        "runs", ("run_id",),
+        "SELECT run_id, experiment, name, status, make_timestamp(start_time) AS start_time, "
+        "CASE WHEN ended THEN make_timestamp(end_time) END AS end_time, user_name, host, parent_run_id, notebook, "
+        "error, journal FROM {}",
+        "status = excluded.status, end_time = excluded.end_time, error = coalesce(excluded.error, runs.error)",
+        "excluded.end_time IS NOT NULL"))
 
 
 def _insert(con: duckdb.DuckDBPyConnection, frame: Any, sql: str) -> None:
@@ -326,7 +328,7 @@ def _registered(con: duckdb.DuckDBPyConnection, **frames: Any) -> Iterator[None]
         con.unregister(name)
 
 
-def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
+def _apply_points(con: duckdb.DuckDBPyConnection, dialect: Dialect, p: _Pending) -> None:
     pts = np.concatenate(p.point_arrays) if len(p.point_arrays) > 1 else p.point_arrays[0]
     # Each frame numbers its series itself: one metric folded from several frames has several series
     # ids. `metric` numbers the distinct (run, key) pairs.
@@ -352,23 +354,22 @@ def _apply_points(con: duckdb.DuckDBPyConnection, p: _Pending) -> None:
     latest = metric[last]
     with _registered(con, nb_latest={"run_id": run_ids[latest], "key": keys[latest], "step": step[last],
                                      "ts": ts[last], "value": value[last], "isnan": isnan[last]}):
-        con.execute(
-            "INSERT INTO latest_metrics SELECT run_id, key, step, make_timestamp(ts), "
-            "CASE WHEN isnan THEN 'NaN'::DOUBLE ELSE value END FROM nb_latest "
-            "ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, "
-            "timestamp = excluded.timestamp, value = excluded.value "
-            "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
-            "AND excluded.timestamp >= latest_metrics.timestamp)")
+        con.execute(dialect.upsert(
+            "latest_metrics", ("run_id", "key"),
+            "SELECT run_id, key, step, make_timestamp(ts) AS timestamp, "
+            "CASE WHEN isnan THEN 'NaN'::DOUBLE ELSE value END AS value FROM nb_latest",
+            "step = excluded.step, timestamp = excluded.timestamp, value = excluded.value",
+            "excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
+            "AND excluded.timestamp >= latest_metrics.timestamp)"))
 
 
-def _mark_killed(con: duckdb.DuckDBPyConnection, dead_journals: list[str]) -> list[str]:
+def _mark_killed(con: duckdb.DuckDBPyConnection, dialect: Dialect, dead_journals: list[str]) -> list[str]:
     killed: list[str] = []
     for name in dead_journals:
-        rows = con.execute(
-            "UPDATE runs SET status = 'KILLED', end_time = coalesce("
-            "(SELECT last_event FROM journals WHERE journals.name = ?), start_time) "
-            "WHERE journal = ? AND status = 'RUNNING' RETURNING run_id", [name, name]).fetchall()
-        killed.extend(r[0] for r in rows)
+        killed.extend(dialect.update_returning(
+            con, "runs",
+            "status = 'KILLED', end_time = coalesce((SELECT last_event FROM journals WHERE journals.name = ?), "
+            "start_time)", "journal = ? AND status = 'RUNNING'", [name, name], "run_id"))
     return killed
 
 

@@ -21,7 +21,8 @@ from typing import BinaryIO, TypeVar
 import duckdb
 
 from nbmlops.errors import CorruptStoreError, NotFoundError, StoreError, TamperedArtifactError
-from nbmlops.store.catalog import file_state, open_catalog, release
+from nbmlops.store.backend import CatalogBackend
+from nbmlops.store.catalog import LocalCatalog
 from nbmlops.store.fold import IngestReport, ingest
 from nbmlops.store.readcache import cache_for
 
@@ -63,6 +64,7 @@ class Store:
         self.catalog_path = self.root / CATALOG_NAME
         self.journal_dir = self.root / "journals"
         self.artifact_dir = self.root / "artifacts" / "sha256"
+        self.catalog: CatalogBackend = LocalCatalog(self.catalog_path)
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -73,7 +75,7 @@ class Store:
             raise StoreError(f"{self.root} exists and is not a folder: choose another store path")
         for folder in (self.root, self.journal_dir, self.artifact_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        with open_catalog(self.catalog_path):
+        with self.catalog.connect():
             pass
 
     def ensure_layout(self) -> None:
@@ -91,8 +93,8 @@ class Store:
         if self.catalog_path.exists() and not self.catalog_path.is_file():
             raise CorruptStoreError(f"{self.catalog_path} is not a file: move it aside")
         self.root.mkdir(parents=True, exist_ok=True)
-        with open_catalog(self.catalog_path) as con:
-            yield con, ingest(con, self.journal_dir) if refresh else IngestReport()
+        with self.catalog.connect() as con:
+            yield con, ingest(con, self.journal_dir, self.catalog) if refresh else IngestReport()
 
     def cached(self, key: Hashable, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """`read(con)` on an up-to-date catalog, or its earlier answer while nothing in the store changed.
@@ -100,37 +102,37 @@ class Store:
         `key` names the question (with every argument of it). The answer is shared: `read` must
         return something its callers copy before they hand it out.
         """
-        cache = cache_for(self.catalog_path, self.journal_dir)
+        cache = cache_for(self.catalog, self.journal_dir)
         hit, value, before = cache.lookup(key)
         if hit:
             return value  # type: ignore[no-any-return]
         with self._folded() as (con, report):
             value = read(con)
-            catalog = file_state(self.catalog_path)  # nobody else can write while we hold it
+            catalog = self.catalog.state()  # nobody else can write while we hold it
         cache.keep(key, value, before, report.open_journals, catalog)
         return value
 
     def refresh(self) -> IngestReport:
         """Fold new journal data into the catalog now."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open_catalog(self.catalog_path) as con:
-            return ingest(con, self.journal_dir)
+        with self.catalog.connect() as con:
+            return ingest(con, self.journal_dir, self.catalog)
 
     def release(self) -> None:
         """Close this process's connection to the catalog now (others may then open it)."""
-        release(self.catalog_path)
+        self.catalog.release()
 
     def compact(self) -> tuple[IngestReport, int]:
         """Fold journals, delete the folded ones, and checkpoint the catalog."""
-        with open_catalog(self.catalog_path) as con:
-            report = ingest(con, self.journal_dir)
+        with self.catalog.connect() as con:
+            report = ingest(con, self.journal_dir, self.catalog)
             removed = 0
             done = self.journal_dir / "done"
             if done.is_dir():
                 for path in done.iterdir():
                     path.unlink()
                     removed += 1
-            con.execute("CHECKPOINT")
+            self.catalog.checkpoint(con)
         return report, removed
 
     # -- artifacts -------------------------------------------------------------------------

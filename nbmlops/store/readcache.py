@@ -5,10 +5,10 @@ the DuckDB file (~25 ms, and only one process may hold it) plus the queries (~10
 nothing changed costs tens of microseconds. The store's state is:
 - every journal in `journals/` with its size and whether its writer still lives (new bytes, a new
   journal, or a writer that died all change what a fold would add);
-- the catalog file's identity (inode, size, mtime, ctime), its first blocks (DuckDB rewrites one of
-  its two database headers, with a new iteration number, at every checkpoint, so a change shows
-  even within one tick of a coarse file clock) and its WAL file's identity (writes not yet
-  checkpointed grow the WAL).
+- the catalog backend's `state()`; for the local file: its identity (inode, size, mtime, ctime),
+  its first blocks (DuckDB rewrites one of its two database headers, with a new iteration number,
+  at every checkpoint, so a change shows even within one tick of a coarse file clock) and its WAL
+  file's identity (writes not yet checkpointed grow the WAL).
 Journals are looked at before the catalog: a process that folds and retires a journal between the
 two looks changes the catalog, so a fold in progress is never mistaken for an unchanged store.
 """
@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from nbmlops.store import journal
-from nbmlops.store.catalog import file_state, own_close
+from nbmlops.store.backend import CatalogBackend
 
 MAX_ENTRIES = 64  # answers kept per store (least recently used go first) ...
 MAX_CELLS = 4_000_000  # ... and the values they hold, all told (~32 MB and up): 13 answers of 10,000 x 30
 MAX_STORES = 8  # stores with kept answers per process
 
 Listing = tuple[tuple[str, int], ...]  # (journal name, size), by name
-State = tuple[Listing, tuple[bool, ...], Any]  # listing, each writer alive, the catalog's file_state
+State = tuple[Listing, tuple[bool, ...], Any]  # listing, each writer alive, the catalog's state()
 
 
 def listing(journal_dir: Path) -> Listing:
@@ -51,8 +51,8 @@ def _alive(journal_dir: Path, names: Listing) -> tuple[bool, ...]:
 class ReadCache:
     """Recent answers of one store, valid only in the state they were read in."""
 
-    def __init__(self, catalog_path: Path, journal_dir: Path, max_entries: int = MAX_ENTRIES) -> None:
-        self.catalog_path = catalog_path
+    def __init__(self, catalog: CatalogBackend, journal_dir: Path, max_entries: int = MAX_ENTRIES) -> None:
+        self.catalog = catalog
         self.journal_dir = journal_dir
         self.max_entries = max_entries
         self._lock = threading.Lock()
@@ -71,7 +71,7 @@ class ReadCache:
             if self._state is None or self._state[0] != names:
                 self._forget()
                 return False, None, names
-            now = (names, _alive(self.journal_dir, names), file_state(self.catalog_path))
+            now = (names, _alive(self.journal_dir, names), self.catalog.state())
             if now != self._state and not self._own_close(now):
                 self._forget()
                 return False, None, names
@@ -115,7 +115,7 @@ class ReadCache:
         # does not. Keep the answers then.
         if self._state is None or self._state[:2] != now[:2]:
             return False
-        if own_close(self.catalog_path) != (self._state[2], now[2]):
+        if self.catalog.own_close() != (self._state[2], now[2]):
             return False
         self._state = now
         return True
@@ -132,19 +132,20 @@ def _cells(value: Any) -> int:
     return 20
 
 
-_caches: OrderedDict[Path, ReadCache] = OrderedDict()
+_caches: OrderedDict[CatalogBackend, ReadCache] = OrderedDict()
 _caches_lock = threading.Lock()
 
 
-def cache_for(catalog_path: Path, journal_dir: Path) -> ReadCache:
-    """This process's answer cache for the store whose catalog is `catalog_path`."""
+def cache_for(catalog: CatalogBackend, journal_dir: Path) -> ReadCache:
+    """This process's answer cache for the store whose catalog is `catalog` (backends that are equal
+    share one)."""
     with _caches_lock:
-        cache = _caches.get(catalog_path)
+        cache = _caches.get(catalog)
         if cache is None:
-            cache = _caches[catalog_path] = ReadCache(catalog_path, journal_dir)
+            cache = _caches[catalog] = ReadCache(catalog, journal_dir)
             while len(_caches) > MAX_STORES:
                 _caches.popitem(last=False)
-        _caches.move_to_end(catalog_path)
+        _caches.move_to_end(catalog)
         return cache
 
 
