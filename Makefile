@@ -67,6 +67,14 @@ test-python: $(STAMP) labextension
 test-ts: labextension
 	cd $(LAB) && $(WITH_VENV) jlpm test
 
+## make lint: ruff, mypy, the layer contracts (import-linter), then eslint and prettier on the panel
+.PHONY: lint
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
+	$(MAKE) lint-ts
+
 .PHONY: lint-ts
 lint-ts: $(STAMP)
 	cd $(LAB) && $(WITH_VENV) sh -c 'jlpm install --immutable && jlpm lint'
