@@ -5,8 +5,10 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { ApiError, apiPath, query, requestAPI, requestBlob } from './api';
 import {
+  Answer,
   AuditEntry,
   DatasetVersion,
+  Decoded,
   Experiment,
   Keys,
   LineageGraph,
@@ -17,7 +19,6 @@ import {
   PromotionCheck,
   PromotionResult,
   RunDetail,
-  RunRecord,
   RunsPage,
   RunsRequest
 } from './types';
@@ -42,16 +43,17 @@ export function decodeNumber(value: unknown): number {
   }
 }
 
-function decodeMetrics(metrics: Record<string, unknown> | undefined): Record<string, number> {
+function decodeMetrics(metrics: Record<string, unknown>): Record<string, number> {
   const decoded: Record<string, number> = {};
-  for (const [key, value] of Object.entries(metrics ?? {})) {
+  for (const [key, value] of Object.entries(metrics)) {
     decoded[key] = decodeNumber(value);
   }
   return decoded;
 }
 
-function decodeRun<T extends RunRecord>(run: T): T {
-  return { ...run, metrics: decodeMetrics(run.metrics) };
+/** `item` with its metric values as numbers. */
+function decoded<T extends { metrics: Record<string, unknown> }>(item: T): Decoded<T> {
+  return { ...item, metrics: decodeMetrics(item.metrics) };
 }
 
 export interface ModelOptions {
@@ -118,7 +120,7 @@ export class NbmlopsModel implements IDisposable {
 
   /** A page of runs, filtered with the `where` language and ordered server-side. */
   async runs(request: RunsRequest = {}): Promise<RunsPage> {
-    const page = await this._get<RunsPage>(
+    const page = await this._get<Answer<'/nbmlops/api/runs'>>(
       'runs' +
         query({
           experiment: request.experiments,
@@ -128,26 +130,26 @@ export class NbmlopsModel implements IDisposable {
           offset: request.offset
         })
     );
-    return { ...page, runs: page.runs.map(decodeRun) };
+    // Asked without `columns`, the server sends every field of every run.
+    return { ...page, runs: page.runs.map(run => decoded(run as Required<typeof run>)) };
   }
 
   /** The param, metric and tag keys of the runs of `experiments` (all when omitted). */
   keys(experiments?: string[] | null): Promise<Keys> {
-    return this._get<Keys>('keys' + query({ experiment: experiments ?? undefined }));
+    return this._get<Answer<'/nbmlops/api/keys'>>('keys' + query({ experiment: experiments ?? undefined }));
   }
 
   /** A run with params, metrics, tags, artifacts, datasets and its failure traceback. */
   async run(runId: string): Promise<RunDetail> {
-    return decodeRun(await this._get<RunDetail>(apiPath('runs', runId)));
+    return decoded(await this._get<Answer<'/nbmlops/api/runs/{run_id}'>>(apiPath('runs', runId)));
   }
 
   /** A metric's history, downsampled on the server to at most `maxPoints` keeping its extremes. */
   async metricHistory(runId: string, key: string, maxPoints = 1000): Promise<MetricHistory> {
-    const history = await this._get<MetricHistory>(
+    const history = await this._get<Answer<'/nbmlops/api/runs/{run_id}/metrics/{key}'>>(
       apiPath('runs', runId, 'metrics', key) + query({ max_points: maxPoints })
     );
-    const values = history.points.value as unknown[];
-    return { ...history, points: { ...history.points, value: values.map(decodeNumber) } };
+    return { ...history, points: { ...history.points, value: history.points.value.map(decodeNumber) } };
   }
 
   /** A run's artifact as a Blob. */
@@ -160,7 +162,7 @@ export class NbmlopsModel implements IDisposable {
 
   /** Dataset versions, by name or by run. */
   async datasets(filter: { name?: string; runId?: string } = {}): Promise<DatasetVersion[]> {
-    const body = await this._get<{ datasets: DatasetVersion[] }>(
+    const body = await this._get<Answer<'/nbmlops/api/datasets'>>(
       'datasets' + query({ name: filter.name, run_id: filter.runId })
     );
     return body.datasets;
@@ -168,23 +170,25 @@ export class NbmlopsModel implements IDisposable {
 
   /** Registered models with their latest version and aliases. */
   async models(): Promise<ModelSummary[]> {
-    return (await this._get<{ models: ModelSummary[] }>('models')).models;
+    return (await this._get<Answer<'/nbmlops/api/models'>>('models')).models;
   }
 
   /** A model's versions (newest first) with their runs' metrics and aliases. */
   async model(name: string): Promise<ModelDetail> {
-    const detail = await this._get<ModelDetail>(apiPath('models', name));
-    return { ...detail, versions: detail.versions.map(v => ({ ...v, metrics: decodeMetrics(v.metrics) })) };
+    const detail = await this._get<Answer<'/nbmlops/api/models/{name}'>>(apiPath('models', name));
+    return { ...detail, versions: detail.versions.map(decoded) };
   }
 
   /** The audit log of a model's aliases, oldest first. */
   async history(name: string): Promise<AuditEntry[]> {
-    return (await this._get<{ history: AuditEntry[] }>(apiPath('models', name, 'history'))).history;
+    return (await this._get<Answer<'/nbmlops/api/models/{name}/history'>>(apiPath('models', name, 'history'))).history;
   }
 
   /** A model's monitoring reports (oldest first) and the latest report's per-feature drift. */
   async monitoring(name: string): Promise<ModelMonitoring> {
-    const body = await this._get<ModelMonitoring>(apiPath('models', name, 'monitoring'));
+    const body = await this._get<Answer<'/nbmlops/api/models/{name}/monitoring'>>(
+      apiPath('models', name, 'monitoring')
+    );
     const optional = (value: unknown): number | null =>
       value === null || value === undefined ? null : decodeNumber(value);
     return {
@@ -208,12 +212,12 @@ export class NbmlopsModel implements IDisposable {
 
   /** The lineage graph through `ref`: name@alias, name/3, name, a run id or dataset:name@3. */
   lineage(ref: string): Promise<LineageGraph> {
-    return this._get<LineageGraph>('lineage' + query({ ref }));
+    return this._get<Answer<'/nbmlops/api/lineage'>>('lineage' + query({ ref }));
   }
 
   /** What promoting `version` to `alias` would do (current holder, gate outcome); changes nothing. */
   checkPromotion(name: string, version: number, alias: string, gate?: string): Promise<PromotionCheck> {
-    return this._get<PromotionCheck>(
+    return this._get<Answer<'/nbmlops/api/models/{name}/promotion'>>(
       apiPath('models', name, 'promotion') + query({ version, alias, gate: gate?.trim() })
     );
   }
@@ -230,7 +234,7 @@ export class NbmlopsModel implements IDisposable {
     if (change.reason?.trim()) {
       body.reason = change.reason.trim();
     }
-    const result = await requestAPI<PromotionResult>(
+    const result = await requestAPI<Answer<'/nbmlops/api/models/{name}/aliases', 'post'>>(
       apiPath('models', name, 'aliases'),
       { method: 'POST', body: JSON.stringify(body) },
       this._settings
@@ -265,7 +269,7 @@ export class NbmlopsModel implements IDisposable {
     let experiments = this._experiments;
     let error: ApiError | null = null;
     try {
-      experiments = (await this._get<{ experiments: Experiment[] }>('experiments')).experiments;
+      experiments = (await this._get<Answer<'/nbmlops/api/experiments'>>('experiments')).experiments;
     } catch (reason) {
       error = reason instanceof ApiError ? reason : new ApiError(String(reason), 0);
     }

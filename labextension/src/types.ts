@@ -1,43 +1,31 @@
-// The shapes the REST API under /nbmlops/api/ returns (nbmlops/server/openapi.yaml is the reference).
-// Timestamps are ISO 8601 UTC strings ending in "Z". Metric values arrive as numbers; the API's
-// "NaN" / "Infinity" / "-Infinity" strings are turned into numbers by the model before views see them.
+// The shapes of the REST API under /nbmlops/api/, named for the panel. They are aliases of openapi.ts, which
+// `jlpm gen:types` generates from nbmlops/server/openapi.yaml (a jest test fails when it is stale, and the server's
+// test suite checks every answer against openapi.yaml). Timestamps are ISO 8601 UTC strings ending in "Z".
+// Metric values arrive as numbers or the strings "NaN", "Infinity", "-Infinity"; NbmlopsModel turns them into
+// numbers before views see them, so the types views use say `number` there (`Decoded`).
+import { components, paths } from './openapi';
 
-export type ParamValue = number | string | boolean | null | ParamValue[] | { [key: string]: ParamValue };
-export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
+type Schemas = components['schemas'];
 
-export interface Experiment {
-  name: string;
-  runs: number;
-  running: number;
-  created_at: string;
-  last_activity: string | null;
+/** The JSON body of the 200 answer of `method` on `path`, as the server sends it. */
+export type Answer<P extends keyof paths, M extends 'get' | 'post' = 'get'> = paths[P][M] extends {
+  responses: { 200: { content: { 'application/json': infer Body } } };
 }
+  ? Body
+  : never;
 
-export interface RunRecord {
-  run_id: string;
-  name: string;
-  experiment: string;
-  status: RunStatus;
-  start_time: string;
-  end_time: string | null;
-  /** Seconds; for a running run, seconds so far. */
-  duration: number | null;
-  user: string | null;
-  host: string | null;
-  parent_run_id: string | null;
-  notebook: string | null;
-  params: Record<string, ParamValue>;
-  metrics: Record<string, number>;
-  tags: Record<string, string>;
-}
+/** `T` with the metric values of its `metrics` map decoded into numbers by the model. */
+export type Decoded<T extends { metrics: object }> = Omit<T, 'metrics'> & { metrics: Record<string, number> };
 
-export interface RunsPage {
-  runs: RunRecord[];
-  /** Number of all runs matching the filter, not just this page. */
-  total: number;
-  offset: number;
-  limit: number;
-}
+export type ParamValue = Schemas['Value'];
+export type RunStatus = Schemas['Run']['status'];
+export type Experiment = Schemas['Experiment'];
+
+/** A run as the runs listing gives it when no `columns` are asked for (the panel never asks): every field. */
+export type RunRecord = Decoded<Required<Schemas['RunSummary']>>;
+
+/** A page of runs; `total` counts all the runs matching the filter, not just this page. */
+export type RunsPage = Omit<Answer<'/nbmlops/api/runs'>, 'runs'> & { runs: RunRecord[] };
 
 export interface RunsRequest {
   experiments?: string[];
@@ -47,193 +35,46 @@ export interface RunsRequest {
   offset?: number;
 }
 
-export interface Keys {
-  params: string[];
-  metrics: string[];
-  tags: string[];
-  /** Whether lower ("min") or higher ("max") is better, for each metric key. */
-  directions: Record<string, 'min' | 'max'>;
-}
+/** Param, metric and tag keys, and whether lower ("min") or higher ("max") is better for each metric. */
+export type Keys = Answer<'/nbmlops/api/keys'>;
 
-export interface Artifact {
-  path: string;
-  sha256: string;
-  size: number;
-  created_at: string;
-}
+export type Artifact = Schemas['Artifact'];
+export type DatasetVersion = Schemas['Dataset'];
+export type RunDataset = Schemas['RunDataset'];
+/** A run with everything logged to it; `error` is the failure traceback of a FAILED run. */
+export type RunDetail = Decoded<Schemas['Run']>;
 
-export interface DatasetVersion {
-  name: string;
-  version: number;
-  fingerprint: string;
-  kind: string;
-  rows: number | null;
-  columns: number | null;
-  size_bytes: number | null;
-  files: number | null;
-  source: string | null;
-  created_at: string;
-  roles: string[];
-  runs: number;
-  run_ids: string[];
-}
+type MetricHistoryAnswer = Answer<'/nbmlops/api/runs/{run_id}/metrics/{key}'>;
+/** A metric's points (downsampled keeping extremes when `total` is more than `max_points`), values decoded. */
+export type MetricHistory = Omit<MetricHistoryAnswer, 'points'> & {
+  points: Omit<MetricHistoryAnswer['points'], 'value'> & { value: number[] };
+};
 
-export interface RunDataset extends DatasetVersion {
-  /** Column name -> dtype. */
-  schema: Record<string, string>;
-}
+export type ModelSummary = Schemas['Model'];
+export type ModelVersion = Decoded<Schemas['ModelVersion']>;
+/** A registered model with its versions, newest first. */
+export type ModelDetail = Omit<Answer<'/nbmlops/api/models/{name}'>, 'versions'> & { versions: ModelVersion[] };
+export type AuditEntry = Schemas['AuditEntry'];
+export type GateResult = Schemas['GateResult'];
+/** What promoting a version would do: the alias's holder now, the gate's outcome, and whether it is allowed. */
+export type PromotionCheck = Answer<'/nbmlops/api/models/{name}/promotion'>;
+export type PromotionResult = Answer<'/nbmlops/api/models/{name}/aliases', 'post'>;
 
-export interface RunDetail extends RunRecord {
-  /** The failure traceback of a FAILED run. */
-  error: string | null;
-  artifacts: Artifact[];
-  datasets: RunDataset[];
-}
-
-export interface MetricHistory {
-  key: string;
-  /** Number of points logged; `points` may hold fewer (downsampled keeping extremes). */
-  total: number;
-  downsampled: boolean;
-  max_points: number;
-  points: { step: number[]; timestamp: string[]; value: number[] };
-}
-
-export interface ModelSummary {
-  name: string;
-  latest_version: number;
-  versions: number;
-  aliases: Record<string, number>;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface ModelVersion {
-  version: number;
-  run_id: string | null;
-  run_name: string | null;
-  model_class: string | null;
-  flavor: string;
-  aliases: string[];
-  created_at: string;
-  user: string | null;
-  metrics: Record<string, number>;
-}
-
-export interface ModelDetail {
-  name: string;
-  aliases: Record<string, number>;
-  /** Newest first. */
-  versions: ModelVersion[];
-}
-
-export interface AuditEntry {
-  changed_at: string;
-  user: string | null;
-  alias: string;
-  /** null when the alias was new. */
-  from_version: number | null;
-  /** null when the alias was removed. */
-  to_version: number | null;
-  reason: string | null;
-  gate: string | null;
-  /** The gate's one-line explanation at the time. */
-  gate_outcome: string | null;
-}
-
-export interface GateResult {
-  passed: boolean;
-  expression: string;
-  /** One line naming every compared value. */
-  explanation: string;
-  values: Record<string, ParamValue>;
-}
-
-export interface PromotionCheck {
-  name: string;
-  alias: string;
-  version: number;
-  /** The version the alias points at now. */
-  current: number | null;
-  gate: GateResult | null;
-  /** True when there is no gate or it passes. */
-  allowed: boolean;
-}
-
-export interface PromotionResult {
-  name: string;
-  alias: string;
-  version: number;
-  gate: GateResult | null;
-}
-
-/** One stored monitoring report of a model version (GET models/{name}/monitoring). */
-export interface MonitoringReport {
-  timestamp: string;
-  version: number;
-  n_rows: number;
-  n_columns: number;
-  drifted_columns: number;
-  /** Share of compared columns that drifted, 0..1; dataset drift at >= 0.5. */
-  drift_share: number;
-  dataset_drift: boolean;
-  /** null when the model's predictions could not be compared. */
-  prediction_drift: boolean | null;
-  prediction_score: number | null;
-  report_id: string;
-  /** The batch file of `nbmlops monitor`, null for data frames. */
-  source: string | null;
-  /** Performance metrics; empty when the report had no labels. */
-  metrics: Record<string, number>;
-}
-
+/** One stored monitoring report of a model version, metrics decoded. */
+export type MonitoringReport = Decoded<Schemas['MonitoringReport']>;
 /** One column's drift in a report. */
-export interface FeatureDriftRow {
-  report_id: string;
-  version: number;
-  timestamp: string;
-  column: string;
-  kind: string;
-  /** ks, chisquare (score is a p-value), wasserstein, jensenshannon (score is a distance), or empty. */
-  stat_test: string;
-  score: number | null;
-  threshold: number;
-  drifted: boolean;
-  psi: number | null;
-  /** Shares of missing values, 0..1. */
-  reference_nulls: number | null;
-  current_nulls: number | null;
-}
-
+export type FeatureDriftRow = Schemas['FeatureDrift'];
 /** A model's monitoring history: reports oldest first, and the latest report's features, drifted first. */
-export interface ModelMonitoring {
-  name: string;
+export type ModelMonitoring = Omit<Answer<'/nbmlops/api/models/{name}/monitoring'>, 'reports'> & {
   reports: MonitoringReport[];
-  features: FeatureDriftRow[];
-}
+};
 
 /** A lineage node's kind: its id starts with it (`dataset:NAME@V`, `run:ID`, `model:NAME/V`, `alias:NAME@ALIAS`). */
-export type LineageNodeType = 'dataset' | 'run' | 'model' | 'alias';
-
-/** One edge of a lineage graph (GET lineage?ref=). */
-export interface LineageEdge {
-  source: string;
-  target: string;
-  /** used: dataset -> run; registered: run -> model; alias: model -> alias; retrains: model -> run; reproduces: run -> run. */
-  kind: 'used' | 'registered' | 'alias' | 'retrains' | 'reproduces';
-  /** The role (train, test) of a used edge, the alias of an alias edge, else null. */
-  detail: string | null;
-  source_type: LineageNodeType;
-  target_type: LineageNodeType;
-  source_label: string | null;
-  target_label: string | null;
-}
-
+export type LineageNodeType = Schemas['LineageEdge']['source_type'];
+/** One edge of a lineage graph: used (dataset -> run), registered, alias, retrains or reproduces. */
+export type LineageEdge = Schemas['LineageEdge'];
 /** Every edge into and out of `root`, the node the ref named. */
-export interface LineageGraph {
-  root: string;
-  edges: LineageEdge[];
-}
+export type LineageGraph = Answer<'/nbmlops/api/lineage'>;
 
 /** What any view can ask the application to do; index.ts implements it with commands. */
 export interface Actions {
