@@ -1,7 +1,8 @@
 """Parameter sweeps: one parent run, one child run per parameter combination, run in parallel.
 
 Combinations: the product of the grid values, crossed with `random` points sampled (seeded) from
-the distributions. Children run `runner.run_notebook` in a process pool or on dask.distributed.
+the distributions. Children run `runner.run_notebook` on an executor (jobs/executors.py): a process
+pool here, or dask.distributed workers.
 - The parent ends FINISHED when every child FINISHED, else FAILED with an error naming the failed
   combinations; with a metric it gets `best_<metric>` and the tag `sweep.best_run`.
 - A kernel that does not start is infrastructure, not the notebook: the combination runs again (at
@@ -14,9 +15,7 @@ the distributions. Children run `runner.run_notebook` in a process pool or on da
   nothing from a child: each child keeps its model as a run artifact, and the sweep registers the
   best child's (by `metric`) once at the end; `register_all` registers every child's, as a plain
   run would. Children of every executor defer the same way (the runner tells their kernels).
-- Dask tasks get the notebook as bytes, run it against a temporary store, and return the child as a
-  bundle that this process imports. A worker runs one notebook at a time (the runner sets
-  environment variables): give workers one thread each, and nbmlops.
+- Dask workers need nbmlops installed and one thread each (a worker runs one notebook at a time).
 """
 
 from __future__ import annotations
@@ -25,15 +24,11 @@ import datetime as dt
 import importlib.util
 import itertools
 import json
-import logging
 import math
 import numbers
 import random as _random
 import re
-import shutil
 import sys
-import tempfile
-import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
@@ -44,17 +39,16 @@ from typing import Any
 import pandas as pd
 
 from nbmlops.entities import RunStatus
-from nbmlops.errors import InvalidInputError, KernelStartError, NbmlopsError, NotFoundError
+from nbmlops.errors import InvalidInputError, NbmlopsError, NotFoundError
+from nbmlops.jobs.executors import EXECUTORS, ChildResult, ChildSpec, Combination, Executor, open_executor
 from nbmlops.jobs.runner import (
     coerce,
-    kernel_start_failed,
     known_values,
     notebook_experiment,
     notebook_parameters,
     option_parameters,
     read_notebook,
     resolve_parameters,
-    run_notebook,
     unknown_parameters,
 )
 from nbmlops.registry import models as registry
@@ -64,10 +58,8 @@ from nbmlops.tracking import validation
 from nbmlops.tracking.tracker import Tracker
 
 SWEEP_RETRIES = 3
-EXECUTORS = ("local", "dask")
 DIST_FORMS = "uniform(a,b), loguniform(a,b), int(a,b) (inclusive) or choice(x,y,...)"
 _DIST = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$")
-_ENV_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -89,41 +81,12 @@ class Dist:
 
 
 @dataclass(frozen=True)
-class Combination:
-    """One point of a sweep: the swept values, and every notebook parameter as the run gets it."""
-
-    index: int
-    swept: dict[str, Any]
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class SweepPlan:
     """The combinations of a sweep, its spec as parent-run tags, and the fixed parameters (typed)."""
 
     combinations: list[Combination]
     tags: dict[str, str]
     fixed: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ChildResult:
-    """How one combination ended (`reused`: a FINISHED child found by `resume`)."""
-
-    index: int
-    params: dict[str, Any]
-    run_id: str | None
-    status: RunStatus
-    metric: float | None = None
-    kernel_retries: int = 0
-    infrastructure_retries: int = 0
-    duration: float | None = None
-    error: str | None = None
-    reused: bool = False
-
-    def describe(self) -> str:
-        """The swept values as `C=0.1 max_iter=200`."""
-        return " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in self.params.items())
 
 
 @dataclass
@@ -142,21 +105,6 @@ class SweepResult:
     resumed: bool = False
     failed: list[ChildResult] = field(default_factory=list)
     registered: list[registry.ModelVersion] = field(default_factory=list)  # the best child's models
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """What every child of one sweep shares; pickled to the workers."""
-
-    root: str
-    notebook: str
-    experiment: str
-    parent: str
-    name: str
-    timeout: float | None
-    fixed: dict[str, Any]
-    allow_new_params: bool = False
-    defer_registration: bool = True
 
 
 # -- planning ----------------------------------------------------------------------------------
@@ -308,7 +256,7 @@ def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence
     reused, todo = (_split_done(store, previous, the_plan.combinations, metric, option_parameters(node))
                     if previous else ([], the_plan.combinations))
     # The pool starts before the parent run: an unreachable scheduler leaves no run behind.
-    pool = _Pool(executor, min(workers, len(todo)), scheduler, store) if todo else None
+    pool = open_executor(executor, min(workers, len(todo)), scheduler, store) if todo else None
     if previous:
         parent_id = tracker.attach_run(previous, sweep_name, exp).run_id
         tracker.set_tags({**tags, "sweep.resumed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
@@ -317,8 +265,8 @@ def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence
     for child in reused:
         if on_child:
             on_child(child)
-    spec = _Spec(str(store.root), str(path.resolve()), exp, parent_id, sweep_name, timeout, the_plan.fixed,
-                 allow_new_params, not register_all)
+    spec = ChildSpec(str(store.root), str(path.resolve()), exp, parent_id, sweep_name, timeout, the_plan.fixed,
+                     allow_new_params, not register_all)
     try:
         ran, infra = _drive(pool, spec, store, todo, metric, progress, on_child)
     except BaseException as exc:
@@ -384,7 +332,7 @@ def _end_parent(tracker: Tracker, parent_id: str, status: RunStatus, error: str 
     tracker.close()
 
 
-def _drive(pool: _Pool | None, spec: _Spec, store: Store, todo: list[Combination], metric: str | None,
+def _drive(pool: Executor | None, spec: ChildSpec, store: Store, todo: list[Combination], metric: str | None,
            progress: bool, on_child: Callable[[ChildResult], None] | None) -> tuple[list[ChildResult], int]:
     """Run `todo` on `pool`, retrying infrastructure failures; the children and the retry count."""
     if pool is None:
@@ -398,26 +346,24 @@ def _drive(pool: _Pool | None, spec: _Spec, store: Store, todo: list[Combination
     done: list[ChildResult] = []
     interrupted = False
     try:
-        pending = {pool.submit(spec, c): c for c in todo}
-        while pending:
-            for future in pool.wait(list(pending)):
-                combo = pending.pop(future)
-                child, infra = pool.outcome(future, combo)
-                if infra and retries[combo.index] < SWEEP_RETRIES:
-                    retries[combo.index] += 1
-                    pending[pool.submit(spec, combo)] = combo
-                    continue
-                if infra:  # out of retries: the sweep failed here, still not the notebook
-                    child = replace(child, run_id=None, status=RunStatus.FAILED, error=f"infrastructure: {child.error}")
-                elif child.run_id and metric:
-                    value = search.get_run(store, child.run_id).metrics.get(metric)
-                    child = replace(child, metric=None if value is None or math.isnan(value) else value)
-                done.append(replace(child, infrastructure_retries=retries[combo.index]))
-                if bar is not None:
-                    bar.update(1)
-                if on_child:
-                    with type(bar).external_write_mode() if bar is not None else nullcontext():
-                        on_child(done[-1])
+        for combo in todo:
+            pool.submit(spec, combo)
+        for combo, child, infra in pool.results():
+            if infra and retries[combo.index] < SWEEP_RETRIES:
+                retries[combo.index] += 1
+                pool.submit(spec, combo)
+                continue
+            if infra:  # out of retries: the sweep failed here, still not the notebook
+                child = replace(child, run_id=None, status=RunStatus.FAILED, error=f"infrastructure: {child.error}")
+            elif child.run_id and metric:
+                value = search.get_run(store, child.run_id).metrics.get(metric)
+                child = replace(child, metric=None if value is None or math.isnan(value) else value)
+            done.append(replace(child, infrastructure_retries=retries[combo.index]))
+            if bar is not None:
+                bar.update(1)
+            if on_child:
+                with type(bar).external_write_mode() if bar is not None else nullcontext():
+                    on_child(done[-1])
     except KeyboardInterrupt:
         interrupted = True
         raise
@@ -498,134 +444,3 @@ def _table(store: Store, parent: str, children: list[ChildResult], metric: str |
     if metric is not None and not table.empty:
         table = table.sort_values(f"metrics.{metric}", ascending=not maximize, na_position="last", kind="mergesort")
     return table.reset_index(drop=True)
-
-
-# -- executors ---------------------------------------------------------------------------------
-def _attempt(tracker: Tracker, spec: _Spec, notebook: str, combo: Combination) -> tuple[ChildResult, bool]:
-    """Run one combination with `tracker`: how it ended, and whether that was infrastructure's fault."""
-    overrides = {**spec.fixed, **combo.swept}  # only these: a default may be an expression's text
-    tags = {"sweep.index": str(combo.index), "sweep.notebook": spec.notebook}
-    try:
-        r = run_notebook(tracker, notebook, overrides, spec.experiment, f"{spec.name}-{combo.index}",
-                         timeout=spec.timeout, parent=spec.parent, tags=tags,
-                         allow_new_params=spec.allow_new_params, defer_registration=spec.defer_registration)
-    except KernelStartError as exc:  # the runner tagged its run runner.infrastructure_failure
-        return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=str(exc)), True
-    except Exception as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=text), kernel_start_failed(text)
-    infra = r.status is RunStatus.FAILED and r.failed_cell is None and kernel_start_failed(r.error or "")
-    if infra:
-        tracker.attach_run(r.run_id)
-        tracker.set_tags({"runner.infrastructure_failure": "true"})
-        tracker.detach_run(r.run_id)
-    return ChildResult(combo.index, combo.swept, r.run_id, r.status, None, r.kernel_retries, 0, r.duration,
-                       r.error), infra
-
-
-def _run_local(spec: _Spec, combo: Combination) -> tuple[ChildResult, bool, None]:
-    """A process-pool task: run one combination against the sweep's store."""
-    tracker = Tracker(Store(spec.root))
-    try:
-        return (*_attempt(tracker, spec, spec.notebook, combo), None)
-    finally:
-        tracker.close()
-
-
-def _run_remote(spec: _Spec, source: bytes, combo: Combination) -> tuple[ChildResult, bool, bytes | None]:
-    """A dask task: run one combination against a temporary store and return it as a bundle."""
-    from nbmlops.store.bundles import export_bundle
-
-    folder = Path(tempfile.mkdtemp(prefix="nbmlops-sweep-"))
-    notebook, store = folder / Path(spec.notebook).name, Store(folder / ".nbmlops")
-    try:
-        notebook.write_bytes(source)
-        with _ENV_LOCK:
-            tracker = Tracker(store)
-            try:
-                child, infra = _attempt(tracker, spec, str(notebook), combo)
-            finally:
-                tracker.close()
-        if not child.run_id or infra:
-            return child, infra, None
-        bundle = export_bundle(store, run_ids=[child.run_id])  # no destination: the bundle's bytes
-        return child, infra, bundle if isinstance(bundle, bytes) else bundle.read_bytes()
-    finally:
-        store.release()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-class _Pool:
-    """A process pool here ('spawn': this process has threads), or dask.distributed workers."""
-
-    def __init__(self, executor: str, workers: int, scheduler: str | None, store: Store) -> None:
-        self._store, self._dask, self._cluster = store, executor == "dask", None
-        self._owner: dict[Any, Any] = {}  # local future -> its pool
-        self._source: bytes | None = None
-        if not self._dask:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self._new = lambda: ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            self._pool = self._new()
-            return
-        try:
-            from distributed import Client, LocalCluster, as_completed
-        except ImportError:
-            raise NbmlopsError("the dask executor needs dask.distributed: pip install 'dask[distributed]'") from None
-        if not scheduler:
-            self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
-        try:
-            self._client = Client(scheduler or self._cluster, set_as_default=False, timeout=30)
-        except (OSError, TimeoutError) as exc:
-            self.close()
-            raise NbmlopsError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
-        self._arrivals = as_completed(loop=self._client.loop)  # not wait(): that needs a default client
-
-    def submit(self, spec: _Spec, combo: Combination) -> Any:
-        if not self._dask:
-            future = self._pool.submit(_run_local, spec, combo)
-            self._owner[future] = self._pool
-            return future
-        if self._source is None:  # sent as bytes: workers may not see this file system
-            self._source = Path(spec.notebook).read_bytes()
-        remote = self._client.submit(_run_remote, spec, self._source, combo, pure=False)
-        self._arrivals.add(remote)
-        return remote
-
-    def wait(self, futures: list[Any]) -> set[Any]:
-        from concurrent.futures import FIRST_COMPLETED, wait
-
-        return set(self._arrivals.next_batch(block=True)) if self._dask else \
-            wait(futures, return_when=FIRST_COMPLETED).done
-
-    def outcome(self, future: Any, combo: Combination) -> tuple[ChildResult, bool]:
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            child, infra, bundle = future.result()
-        except Exception as exc:  # a worker died or lost contact: infrastructure
-            if isinstance(exc, BrokenProcessPool) and self._owner.get(future) is self._pool:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new()  # a dead worker breaks its whole pool: start another
-            text = f"{type(exc).__name__}: {exc}"
-            return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=text), True
-        finally:
-            self._owner.pop(future, None)
-            if self._dask:
-                future.release()  # the bundle is no longer kept in the cluster's memory
-        if bundle is not None:
-            from nbmlops.store.bundles import import_bundle
-
-            import_bundle(self._store, bundle)
-        return child, infra
-
-    def close(self, cancel: bool = False) -> None:
-        if not self._dask:
-            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
-            return
-        if hasattr(self, "_client"):
-            self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
