@@ -98,3 +98,27 @@ class Run:
         if self.end_time is None:
             return None
         return (self.end_time - self.start_time).total_seconds()
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a model (version 0: a model a run logged, not registered)."""
+
+    name: str
+    version: int
+    run_id: str | None
+    flavor: str
+    model_class: str
+    sha256: str
+    size: int
+    artifact_path: str
+    created_at: dt.datetime
+    user: str | None = None
+    signature: dict[str, Any] | None = None
+    aliases: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        """`name/version`, loadable with `load_model`."""
+        return f"{self.name}/{self.version}"

@@ -29,6 +29,8 @@ from nbmlops.drift.report import DataQuality, MonitoringReport
 from nbmlops.drift.statistics import ColumnFacts, FeatureDrift, compare
 from nbmlops.errors import InvalidInputError, NoReferenceError, NotFoundError, UntrustedModelError
 from nbmlops.registry import models as registry
+from nbmlops.store import models as model_tables
+from nbmlops.store import monitoring as report_tables
 from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
 from nbmlops.tracking.names import new_run_id
@@ -42,19 +44,17 @@ THREADS = min(4, (os.cpu_count() or 1) + 1)  # numpy sorts release the GIL: colu
 def reference_of(store: Store, version: registry.ModelVersion) -> ReferenceProfile:
     """The reference profile stored with a model version."""
     with store.reading(refresh=False) as con:
-        row = con.execute("SELECT sha256 FROM model_references WHERE name = ? AND version = ?",
-                          [version.name, version.version]).fetchone()
-        if row is None and version.run_id:
+        sha = model_tables.reference_sha256(con, version.name, version.version)
+        if sha is None and version.run_id:
             # A version that came through a bundle (import, Dask sweep) has its profile only as
             # the run's artifact: the registry row stays in the store that registered it.
-            row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?",
-                              [version.run_id, f"models/{version.name}/reference.json"]).fetchone()
-    if row is None:
+            sha = model_tables.artifact_sha256(con, version.run_id, f"models/{version.name}/reference.json")
+    if sha is None:
         raise NoReferenceError(
             f"model {version.uri} has no reference profile to compare with (logged before monitoring "
             f"existed, or without training data): register a new version with "
             f"nbmlops.log_model(model, {version.name!r}, reference_data=X_train)")
-    return ReferenceProfile.from_bytes(store.read_verified(row[0], f"the reference profile of {version.uri}"))
+    return ReferenceProfile.from_bytes(store.read_verified(sha, f"the reference profile of {version.uri}"))
 
 
 def monitor(store: Store, model: str, data: Any, labels: Any = None, timestamp: Any = None, *,
@@ -210,18 +210,18 @@ def _quality(version: registry.ModelVersion, reference: ReferenceProfile, frame:
 def _save(store: Store, report: MonitoringReport) -> None:
     """Write the report and its per-feature rows in one transaction."""
     prediction = report.prediction
-    row = [report.report_id, report.model, report.version, report.timestamp.replace(tzinfo=None),
-           dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), current_user(), report.n_rows,
-           len(report.features), len(report.drifted_columns), report.drift_share, report.dataset_drift,
-           prediction.drifted if prediction else None, prediction.stat_test if prediction else None,
-           _number(prediction.score) if prediction else None, json.dumps(report.metrics),
-           json.dumps(report.quality.to_json()), report.source]
-    features = [[report.report_id, f.column, f.kind, f.stat_test, _number(f.score), f.threshold, f.drifted,
-                 _number(f.psi), f.reference_nulls, f.current_nulls] for f in report.features]
+    row = report_tables.ReportRow(
+        report.report_id, report.model, report.version, report.timestamp.replace(tzinfo=None),
+        dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), current_user(), report.n_rows,
+        len(report.features), len(report.drifted_columns), report.drift_share, report.dataset_drift,
+        prediction.drifted if prediction else None, prediction.stat_test if prediction else None,
+        _number(prediction.score) if prediction else None, json.dumps(report.metrics),
+        json.dumps(report.quality.to_json()), report.source)
+    features = [report_tables.FeatureRow(report.report_id, f.column, f.kind, f.stat_test, _number(f.score),
+                                         f.threshold, f.drifted, _number(f.psi), f.reference_nulls, f.current_nulls)
+                for f in report.features]
     with store.reading() as con, transaction(con):
-        con.execute(f"INSERT INTO monitoring_reports VALUES ({', '.join('?' * len(row))})", row)
-        if features:
-            con.executemany("INSERT INTO monitoring_features VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", features)
+        report_tables.record_report(con, row, features)
 
 
 def _number(value: float) -> float | None:
@@ -236,13 +236,9 @@ def _target(con: duckdb.DuckDBPyConnection, store: Store, model: str) -> tuple[s
         version = registry.resolve(store, model)
         return version.name, version.version
     name = registry.model_name(model)
-    if con.execute("SELECT 1 FROM registered_models WHERE name = ?", [name]).fetchone() is None:
+    if not model_tables.is_registered(con, name):
         raise NotFoundError(f"no registered model {name!r}: see `nbmlops models`")
     return name, None
-
-
-HISTORY_COLUMNS = ("timestamp, version, n_rows, n_columns, drifted_columns, drift_share, dataset_drift, "
-                   "prediction_drift, prediction_score, metrics_json, report_id, source")
 
 
 def monitoring(store: Store, model: str) -> pd.DataFrame:
@@ -253,9 +249,7 @@ def monitoring(store: Store, model: str) -> pd.DataFrame:
     """
     with store.reading() as con:
         name, version = _target(con, store, model)
-        df = con.execute(f"SELECT {HISTORY_COLUMNS} FROM monitoring_reports WHERE name = ? "
-                         "AND (? IS NULL OR version = ?) ORDER BY timestamp, created_at",
-                         [name, version, version]).df()
+        df = report_tables.reports_table(con, name, version)
     metrics = pd.DataFrame([json.loads(m or "{}") for m in df.pop("metrics_json")], index=df.index)
     df["timestamp"] = pd.to_datetime(df["timestamp"]).dt.tz_localize("UTC")
     return pd.concat([df, metrics.add_prefix("metrics.")], axis=1)
@@ -270,17 +264,11 @@ def feature_drift(store: Store, model: str, report_id: str | None = None) -> pd.
     with store.reading() as con:
         name, version = _target(con, store, model)
         if report_id is None:
-            row = con.execute("SELECT report_id FROM monitoring_reports WHERE name = ? AND (? IS NULL OR version = ?) "
-                              "ORDER BY timestamp DESC, created_at DESC LIMIT 1", [name, version, version]).fetchone()
-            report_id = row[0] if row else ""
-        elif con.execute("SELECT 1 FROM monitoring_reports WHERE report_id = ? AND name = ?",
-                         [report_id, name]).fetchone() is None:
-            raise NotFoundError(f"model {name!r} has no monitoring report {report_id!r}: see nbmlops.monitoring({name!r})")
-        df = con.execute("""
-            SELECT r.report_id, r.version, r.timestamp, f.column_name AS column, f.kind, f.stat_test, f.score,
-                   f.threshold, f.drifted, f.psi, f.reference_nulls, f.current_nulls
-            FROM monitoring_features f JOIN monitoring_reports r USING (report_id)
-            WHERE f.report_id = ? ORDER BY f.drifted DESC, f.column_name""", [report_id]).df()
+            report_id = report_tables.latest_report_id(con, name, version) or ""
+        elif not report_tables.has_report(con, name, report_id):
+            raise NotFoundError(f"model {name!r} has no monitoring report {report_id!r}: "
+                                f"see nbmlops.monitoring({name!r})")
+        df = report_tables.features_table(con, report_id)
     df["timestamp"] = pd.to_datetime(df["timestamp"]).dt.tz_localize("UTC")
     return df
 

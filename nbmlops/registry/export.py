@@ -28,6 +28,7 @@ from nbmlops.errors import ExportError
 from nbmlops.registry import models as registry
 from nbmlops.registry import serialization as modelio
 from nbmlops.registry.models import ModelVersion
+from nbmlops.store import models as tables
 from nbmlops.store.folder import Store
 
 CORE_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
@@ -98,12 +99,11 @@ def _training_environment(store: Store, run_id: str | None) -> dict[str, Any] | 
     if not run_id:
         return None
     with store.reading() as con:
-        row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?",
-                          [run_id, ENVIRONMENT_ARTIFACT]).fetchone()
-    if row is None:
+        sha = tables.artifact_sha256(con, run_id, ENVIRONMENT_ARTIFACT)
+    if sha is None:
         return None
     try:
-        env = json.loads(store.artifact_path(row[0]).read_bytes())
+        env = json.loads(store.artifact_path(sha).read_bytes())
     except (OSError, ValueError):
         return None
     return env if isinstance(env, dict) and isinstance(env.get("packages"), dict) else None

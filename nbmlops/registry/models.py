@@ -16,17 +16,17 @@ import json
 import os
 import re
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from nbmlops.drift.reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile, feature_names
-from nbmlops.entities import decode_param
+from nbmlops.entities import ModelVersion
 from nbmlops.errors import GateFailedError, InvalidInputError, NotFoundError
 from nbmlops.query.gates import Facts, GateResult, evaluate_gate
 from nbmlops.registry import serialization as modelio
+from nbmlops.store import models as tables
 from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
@@ -39,30 +39,6 @@ DEFER_REGISTRATION_ENV = "NBMLOPS_DEFER_REGISTRATION"
 DEFERRED = "deferred: the sweep registers its best child's model"
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 _NAME = re.compile(r"[^\s@/:][^@/:]{0,199}")
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered version of a model."""
-
-    name: str
-    version: int
-    run_id: str | None
-    flavor: str
-    model_class: str
-    sha256: str
-    size: int
-    artifact_path: str
-    created_at: dt.datetime
-    user: str | None = None
-    signature: dict[str, Any] | None = None
-    aliases: list[str] = field(default_factory=list)
-    metrics: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def uri(self) -> str:
-        """`name/version`, loadable with `load_model`."""
-        return f"{self.name}/{self.version}"
 
 
 def model_name(name: object) -> str:
@@ -107,9 +83,8 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
         raise InvalidInputError("signature must look like {'inputs': [{'name': 'age', 'dtype': 'int64'}, ...]}")
     if reference_data is not None:
         as_frame(reference_data, "reference_data")  # checked before anything is stored
-    run_id = tracker.active_run().run_id if tracker.active_run() else None
     stored = modelio.log_model_artifact(tracker, model, registered or "model")
-    run_id = run_id or tracker.active_run().run_id  # type: ignore[union-attr]
+    run_id = stored.run_id
     reference = _store_reference(tracker, model, registered, run_id, reference_data) if registered else None
     deferred = registered is not None and os.environ.get(DEFER_REGISTRATION_ENV) == "1"
     if deferred:
@@ -139,22 +114,19 @@ def _insert_version(con: duckdb.DuckDBPyConnection, name: str, run_id: str, path
                     reference: tuple[str, int, int] | None, now: dt.datetime) -> int:
     """Register the next version of `name` (and its reference profile) in one transaction."""
     with transaction(con):
-        con.execute("INSERT INTO registered_models VALUES (?, ?, NULL) ON CONFLICT DO NOTHING", [name, now])
-        row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?",
-                          [name]).fetchone()
-        version = int(row[0]) if row else 1
-        con.execute("INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [name, version, run_id, path, sha256, size, flavor, model_class,
-                     json.dumps(sig) if sig else None, now, current_user()])
+        version = tables.add_version(con, name, run_id=run_id, artifact_path=path, sha256=sha256, size=size,
+                                      flavor=flavor, model_class=model_class,
+                                      signature_json=json.dumps(sig) if sig else None, created_at=now,
+                                      user=current_user())
         if reference is not None:
-            con.execute("INSERT INTO model_references VALUES (?, ?, ?, ?, ?, ?)", [name, version, *reference, now])
+            tables.record_reference(con, name, version, *reference, now)
     return version
 
 
 def deferred_models(store: Store, run_id: str) -> list[str]:
     """Names of the models a sweep child logged for registration and that are not registered yet."""
     with store.reading() as con:
-        tags = dict(con.execute("SELECT key, value FROM tags WHERE run_id = ?", [run_id]).fetchall())
+        tags = tables.run_tags(con, run_id)
     names = [k[len("model."):-len(".registration")] for k, v in tags.items()
              if k.startswith("model.") and k.endswith(".registration") and v == DEFERRED]
     return sorted(n for n in names if f"model.{n}.version" not in tags)
@@ -165,20 +137,17 @@ def register_logged(store: Store, run_id: str, name: str) -> ModelVersion:
     model_name(name)
     with store.reading() as con:
         logged = _from_run(con, store, f"{run_id}/{name}")
-        found = dict(con.execute("SELECT path, sha256 FROM artifacts WHERE run_id = ? AND path IN (?, ?)",
-                                 [logged.run_id, f"models/{name}/signature.json",
-                                  f"models/{name}/reference.json"]).fetchall())
-        sig_sha = found.get(f"models/{name}/signature.json")
+        logged_run = str(logged.run_id)  # a model found through its run always has one
+        sig_sha = tables.artifact_sha256(con, logged_run, f"models/{name}/signature.json")
         sig = json.loads(store.read_verified(sig_sha, f"the signature of {name}")) if sig_sha else \
-            _signature_from_training_data(con, logged.run_id)  # type: ignore[arg-type]
-        ref_sha = found.get(f"models/{name}/reference.json")
+            _signature_from_training_data(con, logged_run)
+        ref_sha = tables.artifact_sha256(con, logged_run, f"models/{name}/reference.json")
         reference = None
         if ref_sha:
             profile = ReferenceProfile.from_bytes(store.read_verified(ref_sha, f"the reference profile of {name}"))
             reference = (ref_sha, profile.rows, len(profile.columns))
-        version = _insert_version(con, name, logged.run_id, logged.artifact_path,  # type: ignore[arg-type]
-                                  logged.sha256, logged.size, logged.flavor, logged.model_class, sig, reference,
-                                  _now())
+        version = _insert_version(con, name, logged_run, logged.artifact_path, logged.sha256, logged.size,
+                                  logged.flavor, logged.model_class, sig, reference, _now())
         return _version(con, name, version)
 
 
@@ -221,20 +190,14 @@ def _valid_signature(sig: Any) -> bool:
 
 def _signature_from_training_data(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
     """Columns of the last tabular dataset the run logged with role train, if any."""
-    row = con.execute(
-        "SELECT d.schema_json FROM run_datasets u JOIN datasets d USING (name, fingerprint) "
-        "WHERE u.run_id = ? AND u.role = 'train' AND d.kind IN ('dataframe', 'polars') "
-        "AND d.name NOT LIKE 'y%' ORDER BY u.logged_at DESC LIMIT 1", [run_id]).fetchone()
-    if not row or not row[0]:
+    text = tables.training_schema_json(con, run_id)
+    if not text:
         return None
-    schema = json.loads(row[0])
+    schema = json.loads(text)
     return {"inputs": [{"name": k, "dtype": v} for k, v in schema.items()]} if schema else None
 
 
 # -- resolving and loading ---------------------------------------------------------------
-_VERSION_COLUMNS = ("name, version, run_id, flavor, model_class, sha256, size, artifact_path, "
-                    "created_at, user_name, signature_json")
-
 
 def resolve(store: Store, uri: str) -> ModelVersion:
     """The model version a URI names: `name@alias`, `name/3`, `name` (latest) or `run:<id>[/name]`."""
@@ -246,70 +209,54 @@ def resolve(store: Store, uri: str) -> ModelVersion:
             return _from_run(con, store, uri[4:])
         if "@" in uri:
             name, alias = uri.split("@", 1)
-            row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
-                              [model_name(name), alias_name(alias)]).fetchone()
-            if row is None:
-                known = [r[0] for r in con.execute(
-                    "SELECT alias FROM model_aliases WHERE name = ? ORDER BY alias", [name]).fetchall()]
+            target = tables.alias_target(con, model_name(name), alias_name(alias))
+            if target is None:
+                known = tables.aliases_of(con, name)
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}"
                                     + (f"; its aliases: {', '.join(known)}" if known else
                                        f": promote a version with `nbmlops promote {name} VERSION {alias}`"))
-            return _version(con, name, int(row[0]))
+            return _version(con, name, target)
         if "/" in uri:
             name, number = uri.rsplit("/", 1)
             if not number.isdigit():
                 raise InvalidInputError(f"{uri!r}: the version after '/' must be a number")
             return _version(con, model_name(name), int(number))
-        row = con.execute("SELECT max(version) FROM model_versions WHERE name = ?", [model_name(uri)]).fetchone()
-        if not row or row[0] is None:
+        latest = tables.latest_version(con, model_name(uri))
+        if latest is None:
             raise NotFoundError(f"no registered model {uri!r}: see `nbmlops models`")
-        return _version(con, uri, int(row[0]))
+        return _version(con, uri, latest)
 
 
 def _version(con: duckdb.DuckDBPyConnection, name: str, version: int) -> ModelVersion:
-    row = con.execute(f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE name = ? AND version = ?",
-                      [name, version]).fetchone()
-    if row is None:
-        latest = con.execute("SELECT max(version) FROM model_versions WHERE name = ?", [name]).fetchone()
-        if not latest or latest[0] is None:
+    """The registered version, or NotFoundError saying which versions there are."""
+    found = tables.model_version(con, name, version)
+    if found is None:
+        latest = tables.latest_version(con, name)
+        if latest is None:
             raise NotFoundError(f"no registered model {name!r}: see `nbmlops models`")
-        raise NotFoundError(f"model {name!r} has versions 1 to {latest[0]}, not {version}")
-    aliases = [r[0] for r in con.execute(
-        "SELECT alias FROM model_aliases WHERE name = ? AND version = ? ORDER BY alias", [name, version]).fetchall()]
-    return _entity(con, row, aliases)
-
-
-def _entity(con: duckdb.DuckDBPyConnection, row: tuple[Any, ...], aliases: list[str]) -> ModelVersion:
-    metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ?", [row[2]]).fetchall()) \
-        if row[2] else {}
-    return ModelVersion(row[0], int(row[1]), row[2], row[3], row[4], row[5], int(row[6]), row[7],
-                        row[8].replace(tzinfo=dt.timezone.utc), row[9],
-                        json.loads(row[10]) if row[10] else None, aliases, metrics)
+        raise NotFoundError(f"model {name!r} has versions 1 to {latest}, not {version}")
+    return found
 
 
 def _from_run(con: duckdb.DuckDBPyConnection, store: Store, spec: str) -> ModelVersion:
     run_part, _, model = spec.partition("/")
     rid = resolve_run_id(con, run_part)
-    rows = con.execute(
-        "SELECT path, sha256, size, created_at FROM artifacts WHERE run_id = ? AND path LIKE 'models/%/model.%' "
-        "ORDER BY created_at DESC", [rid]).fetchall()
+    files = tables.model_files(con, rid)
     if model:
-        rows = [r for r in rows if r[0].split("/")[1] == model]
-    if not rows:
+        files = [f for f in files if f.path.split("/")[1] == model]
+    if not files:
         raise NotFoundError(f"run {rid} logged no model{f' named {model!r}' if model else ''}")
-    path, sha, size, created = rows[0]
+    path, sha, size, created = files[0]
     flavor = modelio.SKOPS if path.endswith(".skops") else modelio.PICKLE
-    meta_row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?",
-                           [rid, path.rsplit("/", 1)[0] + "/meta.json"]).fetchone()
+    meta_sha = tables.artifact_sha256(con, rid, path.rsplit("/", 1)[0] + "/meta.json")
     meta: dict[str, Any] = {}
-    if meta_row:
+    if meta_sha:
         try:
-            meta = json.loads(store.artifact_path(meta_row[0]).read_text())
+            meta = json.loads(store.artifact_path(meta_sha).read_text())
         except (OSError, ValueError):
             meta = {}
-    metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ?", [rid]).fetchall())
-    return ModelVersion(path.split("/")[1], 0, rid, flavor, str(meta.get("class", "")), sha, int(size),
-                        path, created.replace(tzinfo=dt.timezone.utc), None, None, [], metrics)
+    return ModelVersion(path.split("/")[1], 0, rid, flavor, str(meta.get("class", "")), sha, size,
+                        path, created.replace(tzinfo=dt.timezone.utc), None, None, [], tables.run_metrics(con, rid))
 
 
 def read_verified(store: Store, version: ModelVersion) -> bytes:
@@ -326,15 +273,9 @@ def load_model(store: Store, uri: str, *, trusted: bool = False) -> Any:
 
 # -- aliases and promotion ---------------------------------------------------------------
 def _facts(con: duckdb.DuckDBPyConnection, name: str, version: int) -> Facts:
-    row = con.execute("SELECT run_id FROM model_versions WHERE name = ? AND version = ?", [name, version]).fetchone()
-    if row is None:
-        _version(con, name, version)  # raises the right NotFoundError
-    run_id = row[0] if row else None
-    metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ?", [run_id]).fetchall())
-    params = {k: decode_param(v, t) for k, v, t in con.execute(
-        "SELECT key, value, value_type FROM params WHERE run_id = ?", [run_id]).fetchall()}
-    tags = dict(con.execute("SELECT key, value FROM tags WHERE run_id = ?", [run_id]).fetchall())
-    return Facts(metrics=metrics, params=params, tags=tags, version=version)
+    found = _version(con, name, version)
+    return Facts(metrics=found.metrics, params=tables.run_params(con, found.run_id),
+                 tags=tables.run_tags(con, found.run_id), version=version)
 
 
 def _check_target(name: str, version: int, alias: str) -> None:
@@ -356,8 +297,7 @@ def _against_holder(con: duckdb.DuckDBPyConnection, name: str, version: int, ali
                     gate: str | None) -> tuple[int | None, GateResult | None]:
     """The version `alias` points at now, and `gate` evaluated for `version` against it."""
     candidate = _facts(con, name, version)
-    row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?", [name, alias]).fetchone()
-    current = int(row[0]) if row else None
+    current = tables.alias_target(con, name, alias)
     if not gate:
         return current, None
     champion = _facts(con, name, current) if current is not None else None
@@ -375,12 +315,9 @@ def promote(store: Store, name: str, version: int, alias: str = "production", *,
         current, result = _against_holder(con, name, version, alias, gate)
         if result is not None and not result.passed:
             raise GateFailedError(result)
-        con.execute(
-            "INSERT INTO model_aliases VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE "
-            "SET version = excluded.version, updated_at = excluded.updated_at", [name, alias, version, now])
-        con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [now, current_user(), name, alias, current, version, reason, gate,
-                     result.explanation if result else None])
+        tables.set_alias(con, name, alias, version, now)
+        tables.record_alias_change(con, now, current_user(), name, alias, current, version, reason=reason,
+                                    gate=gate, gate_outcome=result.explanation if result else None)
     return result
 
 
@@ -390,25 +327,17 @@ def unalias(store: Store, name: str, alias: str, *, reason: str | None = None) -
     alias_name(alias)
     with store.reading() as con, transaction(con):
         now = _now()
-        row = con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ? RETURNING version",
-                          [name, alias]).fetchone()
-        if row is None:
+        removed = tables.drop_alias(con, name, alias)
+        if removed is None:
             raise NotFoundError(f"model {name!r} has no alias {alias!r}")
-        con.execute("INSERT INTO alias_audit VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, NULL)",
-                    [now, current_user(), name, alias, int(row[0]), reason])
+        tables.record_alias_change(con, now, current_user(), name, alias, removed, None, reason=reason)
 
 
 # -- listings ------------------------------------------------------------------------------
 def models(store: Store) -> pd.DataFrame:
     """Registered models: latest version, version count, aliases, last change."""
     with store.reading() as con:
-        df = con.execute("""
-            SELECT m.name, max(v.version) AS latest_version, count(v.version) AS versions,
-                   (SELECT string_agg(a.alias || '=v' || a.version, ', ' ORDER BY a.alias)
-                    FROM model_aliases a WHERE a.name = m.name) AS aliases,
-                   m.created_at, max(v.created_at) AS updated_at
-            FROM registered_models m LEFT JOIN model_versions v USING (name)
-            GROUP BY m.name, m.created_at ORDER BY m.name""").df()
+        df = tables.models_table(con)
     return _utc(df, "created_at", "updated_at")
 
 
@@ -416,18 +345,10 @@ def model_versions(store: Store, name: str) -> pd.DataFrame:
     """Versions of one model, newest first: run, aliases, class, created, and the run's metrics."""
     model_name(name)
     with store.reading() as con:
-        df = con.execute("""
-            SELECT v.version, v.run_id, r.name AS run_name, v.model_class, v.flavor,
-                   (SELECT string_agg(a.alias, ', ' ORDER BY a.alias) FROM model_aliases a
-                    WHERE a.name = v.name AND a.version = v.version) AS aliases,
-                   v.created_at, v.user_name AS user
-            FROM model_versions v LEFT JOIN runs r USING (run_id)
-            WHERE v.name = ? ORDER BY v.version DESC""", [name]).df()
+        df = tables.versions_table(con, name)
         if df.empty:
             raise NotFoundError(f"no registered model {name!r}: see `nbmlops models`")
-        metrics = con.execute("""
-            SELECT v.version, m.key, m.value FROM model_versions v JOIN latest_metrics m USING (run_id)
-            WHERE v.name = ?""", [name]).df()
+        metrics = tables.version_metrics(con, name)
     if not metrics.empty:
         wide = metrics.pivot(index="version", columns="key", values="value").add_prefix("metrics.")
         df = df.join(wide, on="version")
@@ -438,9 +359,7 @@ def history(store: Store, name: str) -> pd.DataFrame:
     """The audit log of a model's aliases, oldest first."""
     model_name(name)
     with store.reading() as con:
-        df = con.execute("""
-            SELECT changed_at, user_name AS user, alias, from_version, to_version, reason, gate,
-                   gate_outcome FROM alias_audit WHERE name = ? ORDER BY changed_at, rowid""", [name]).df()
+        df = tables.alias_history(con, name)
     return _utc(df, "changed_at")
 
 

@@ -29,8 +29,9 @@ PICKLE = "pickle"
 
 @dataclass(frozen=True)
 class StoredModel:
-    """Where a model went: its artifact path in the run, content hash, flavor and class."""
+    """Where a model went: the run, its artifact path in the run, content hash, flavor and class."""
 
+    run_id: str
     path: str
     sha256: str
     size: int
@@ -105,8 +106,8 @@ def log_model_artifact(tracker: Tracker, obj: object, name: str = "model") -> St
     meta = {**describe(obj), "flavor": flavor}
     path = validation.artifact_name(f"models/{name}/" + ("model.skops" if flavor == SKOPS else "model.pkl"))
     sha, size = tracker.store.put_bytes(data)
-    tracker.emit("artifact", {"path": path, "sha256": sha, "size": size})
+    run_id = tracker.emit("artifact", {"path": path, "sha256": sha, "size": size})  # starts a run if none is active
     tracker.put_bytes(json.dumps(meta, indent=1, sort_keys=True, default=str).encode(),
                       f"models/{name}/meta.json")
     tracker.set_tags({f"model.{name}": meta["class"]})
-    return StoredModel(path, sha, size, flavor, meta["class"], meta)
+    return StoredModel(run_id, path, sha, size, flavor, meta["class"], meta)
