@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 
@@ -112,10 +113,8 @@ with nbmlops.start_run(name="live") as run:
     seen: set[int] = set()
     deadline = time.time() + 20
     while time.time() < deadline and len(seen) < 3:
-        try:
+        with contextlib.suppress(nbmlops.NotFoundError):  # not folded in yet
             seen.update(nbmlops.metric_history(run_id, "tick")["step"].tolist())
-        except nbmlops.NotFoundError:
-            pass
         time.sleep(0.2)
     assert len(seen) >= 3 and nbmlops.get_run(run_id).status is nbmlops.RunStatus.RUNNING
     proc.kill()

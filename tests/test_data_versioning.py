@@ -146,7 +146,8 @@ def test_diff_counts_known_changes_with_and_without_keys(fresh_store: Store, tmp
 
     text = cli(fresh_store, "data", "diff", "customers", "1", "2", "--key", "id")
     assert "rows by id: 2 added, 3 removed, 1 changed" in text and "column 'flag' added" in text
-    assert "customers" in cli(fresh_store, "data", "ls") and "dataframe" in cli(fresh_store, "data", "show", "customers@2")
+    assert "customers" in cli(fresh_store, "data", "ls")
+    assert "dataframe" in cli(fresh_store, "data", "show", "customers@2")
 
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -215,7 +216,7 @@ def test_lineage_of_a_promoted_model(fresh_store: Store) -> None:
     nbmlops.promote("sales-model", 1, "production")
 
     edges = nbmlops.lineage("sales-model@production")
-    assert set(zip(edges["source"], edges["target"], edges["kind"])) == {
+    assert set(zip(edges["source"], edges["target"], edges["kind"], strict=True)) == {
         ("dataset:sales@1", f"run:{run.run_id}", "used"), ("dataset:holdout@1", f"run:{run.run_id}", "used"),
         (f"run:{run.run_id}", "model:sales-model/1", "registered"),
         ("model:sales-model/1", "alias:sales-model@production", "alias")}
@@ -297,7 +298,6 @@ def test_reproduce_after_the_source_files_were_deleted(store_env: Store, tmp_pat
 
 def test_the_setting_never_breaks_a_run_over_data_it_cannot_snapshot(fresh_store: Store) -> None:
     cli(fresh_store, "config", "snapshot-train", "on")
-    with nbmlops.start_run():
-        with pytest.warns(UserWarning, match="was not snapshotted: cannot snapshot column 'mixed'"):
-            info = nbmlops.log_dataset(pd.DataFrame({"mixed": [1, "a"]}), "mixed")
+    with nbmlops.start_run(), pytest.warns(UserWarning, match="was not snapshotted: cannot snapshot column 'mixed'"):
+        info = nbmlops.log_dataset(pd.DataFrame({"mixed": [1, "a"]}), "mixed")
     assert nbmlops.datasets("mixed")["fingerprint"].tolist() == [info.fingerprint]

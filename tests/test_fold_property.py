@@ -208,7 +208,7 @@ class Harness:
         self.model.flush()
         table = nbmlops.runs()
         assert sorted(table["run_id"]) == sorted(self.model.runs)
-        statuses = dict(zip(table["run_id"], table["status"]))
+        statuses = dict(zip(table["run_id"], table["status"], strict=True))
         for run_id, expected in self.model.runs.items():
             assert statuses[run_id] == expected.status, run_id
             row = table[table["run_id"] == run_id].iloc[0]
@@ -225,7 +225,7 @@ class Harness:
                 history = nbmlops.metric_history(run_id, key)
                 steps = history["step"].tolist()
                 assert steps == sorted(steps)
-                assert _multiset(list(zip(steps, history["value"].tolist()))) == \
+                assert _multiset(list(zip(steps, history["value"].tolist(), strict=True))) == \
                     _multiset(expected.history[key])
 
     def close(self) -> None:

@@ -237,27 +237,27 @@ def test_failed_commit_is_the_error_raised_not_the_rollback_after_it(fresh_store
     con = duckdb.connect(str(fresh_store.catalog_path))
     other = con.cursor()  # a second transaction on the same file, committing the same key first
     try:
-        with pytest.raises(duckdb.TransactionException, match="Failed to commit.*duplicate key"):
-            with catalog.transaction(con):
-                con.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
-                other.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
+        with (pytest.raises(duckdb.TransactionException, match="Failed to commit.*duplicate key"),
+              catalog.transaction(con)):
+            con.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
+            other.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
     finally:
         con.close()
 
 
 def test_an_error_masked_by_a_failing_rollback_is_unmasked(fresh_store: Store) -> None:
     # The pattern of a hand-written transaction: ROLLBACK after a failed COMMIT fails as well.
-    with pytest.raises(duckdb.TransactionException, match="Failed to commit.*duplicate key") as raised:
-        with catalog.open_catalog(fresh_store.catalog_path) as con:
-            other = con.cursor()
-            con.execute("BEGIN TRANSACTION")
-            con.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
-            other.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
-            try:
-                con.execute("COMMIT")
-            except duckdb.Error:
-                con.execute("ROLLBACK")
-                raise
+    with (pytest.raises(duckdb.TransactionException, match="Failed to commit.*duplicate key") as raised,
+          catalog.open_catalog(fresh_store.catalog_path) as con):
+        other = con.cursor()
+        con.execute("BEGIN TRANSACTION")
+        con.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
+        other.execute("INSERT INTO experiments VALUES ('clash', now()::TIMESTAMP)")
+        try:
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
     assert "no transaction is active" not in str(raised.value)
 
 

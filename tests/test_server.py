@@ -173,7 +173,8 @@ async def test_runs_page_filter_order_and_columns(api: Fetch, raw: Fetch, tracke
     assert (both["total"], both["runs"]) == (3, [])
     only = strict_json(await api("runs", params={"experiment": "other", "columns": "name,status,metrics.accuracy"}))
     assert only["runs"] == [{"run_id": tracked["broken"], "name": "broken", "status": "FAILED"}]
-    picked = strict_json(await api("runs", params={"where": "name = 'baseline'", "columns": "params.*,metrics.accuracy"}))
+    picked = strict_json(await api("runs", params={"where": "name = 'baseline'",
+                                                   "columns": "params.*,metrics.accuracy"}))
     assert picked["runs"][0]["metrics"] == {"accuracy": 0.93}
     assert picked["runs"][0]["params"]["layers"] == [64, 32]
 
@@ -272,10 +273,12 @@ async def test_models_promote_gate_and_unalias(api: Fetch, tracked: dict[str, st
     assert (model["name"], model["latest_version"], model["versions"], model["aliases"]) == ("churn", 2, 2, {})
     detail = strict_json(await api("models", "churn"))
     assert [v["version"] for v in detail["versions"]] == [2, 1]
-    assert detail["versions"][1]["metrics"]["accuracy"] == 0.93 and detail["versions"][1]["run_id"] == tracked["baseline"]
+    assert detail["versions"][1]["metrics"]["accuracy"] == 0.93
+    assert detail["versions"][1]["run_id"] == tracked["baseline"]
 
     def post(body: Any) -> Awaitable[HTTPResponse]:
-        return api("models", "churn", "aliases", method="POST", body=body if isinstance(body, str) else json.dumps(body))
+        return api("models", "churn", "aliases", method="POST",
+                   body=body if isinstance(body, str) else json.dumps(body))
 
     done = await post({"alias": "production", "version": 1, "gate": "metrics.accuracy >= 0.9", "reason": "best"})
     result = strict_json(done)
@@ -316,7 +319,8 @@ async def test_promotion_preview_changes_nothing(api: Fetch, tracked: dict[str, 
     free = strict_json(await check(version=2))
     assert (free["alias"], free["current"], free["gate"], free["allowed"]) == ("production", None, None, True)
     await api("models", "churn", "aliases", method="POST", body=json.dumps({"alias": "production", "version": 1}))
-    gated = strict_json(await check(version=2, alias="production", gate="metrics.accuracy >= champion.metrics.accuracy"))
+    gated = strict_json(await check(version=2, alias="production",
+                                    gate="metrics.accuracy >= champion.metrics.accuracy"))
     assert (gated["current"], gated["allowed"], gated["gate"]["passed"]) == (1, False, False)
     assert "0.93" in gated["gate"]["explanation"]
     assert strict_json(await api("models", "churn"))["aliases"] == {"production": 1}
@@ -515,7 +519,7 @@ def test_bound_and_per_bucket_extremes(n: int, max_points: int) -> None:
     assert len(keep) <= max_points and len(np.unique(keep)) == len(keep)
     buckets = (max_points - 2) // 3
     edges = np.linspace(1, n - 1, buckets + 1).astype(int)
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         assert lo + int(np.argmin(values[lo:hi])) in keep and lo + int(np.argmax(values[lo:hi])) in keep
 
 

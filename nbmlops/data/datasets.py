@@ -99,7 +99,8 @@ def dataset_profile(store: Store, name: str, version: int | str | None = None) -
     row = dataset_version(store, name, version)
     with store.reading(refresh=False) as con:
         found = dataset_catalog.schema_and_profile(con, name, row["fingerprint"])
-    assert found is not None
+    if found is None:  # the version was read a moment ago: only a store changed meanwhile lacks it
+        raise NotFoundError(f"dataset {name!r} version {int(row['version'])} is no longer in this store")
     return {"name": name, "version": int(row["version"]), "fingerprint": row["fingerprint"],
             "schema": json.loads(found[0] or "{}"), "profile": json.loads(found[1] or "{}")}
 

@@ -41,8 +41,9 @@ class Lineage(pd.DataFrame):
     def _constructor(self) -> type[Lineage]:
         return Lineage
 
-    def _repr_html_(self) -> str:  # type: ignore[override]
-        return to_svg(self, getattr(self, "root", None)) + (super()._repr_html_() or "")
+    def _repr_html_(self) -> str:
+        # pandas-stubs do not declare DataFrame._repr_html_, which pandas has
+        return to_svg(self, getattr(self, "root", None)) + (super()._repr_html_() or "")  # type: ignore[misc]
 
 
 def lineage(store: Store, ref: str) -> Lineage:
@@ -171,7 +172,8 @@ def to_svg(edges: pd.DataFrame, root: str | None = None) -> str:
             mid = (x1 + _W + x2) / 2
             path = f"M{x1 + _W},{y1 + _H / 2} C{mid},{y1 + _H / 2} {mid},{y2 + _H / 2} {x2},{y2 + _H / 2}"
         tip = html.escape(f"{e['kind']}" + (f" ({e['detail']})" if isinstance(e["detail"], str) else ""))
-        parts.append(f'<path d="{path}" fill="none" stroke="#888" stroke-width="1.5" marker-end="url(#nbmlops-arrow)"><title>{tip}</title></path>')
+        parts.append(f'<path d="{path}" fill="none" stroke="#888" stroke-width="1.5" '
+                     f'marker-end="url(#nbmlops-arrow)"><title>{tip}</title></path>')
     for node, (x, y) in where.items():
         kind = node.split(":", 1)[0]
         stroke = ' stroke="#000" stroke-width="2.5"' if node == root else ""

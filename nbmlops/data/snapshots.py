@@ -62,6 +62,7 @@ def snapshot(store: Store, obj: object, info: DatasetInfo) -> Snapshot:
     except (OSError, UnicodeDecodeError):
         pass  # not snapshotted here yet (or the cache was deleted): store it
     store.artifact_dir.mkdir(parents=True, exist_ok=True)
+    extra: dict[str, Any]
     if info.kind in ("file", "directory"):
         files, extra = _store_files(store, info), {}
     else:
@@ -135,7 +136,8 @@ def _store_memory(store: Store, obj: object) -> tuple[list[dict[str, Any]], dict
 
 def _store_files(store: Store, info: DatasetInfo) -> list[dict[str, Any]]:
     """Every file of a file or folder dataset, each stored once by content."""
-    assert info.source is not None
+    if info.source is None:  # fingerprint() names the path of every file or folder dataset
+        raise InvalidInputError(f"this {info.kind} dataset has no path to snapshot its files from")
     root = Path(info.source)
     if info.kind == "file":
         entries = [(root.name, root.stat())]
@@ -152,10 +154,10 @@ def _store_files(store: Store, info: DatasetInfo) -> list[dict[str, Any]]:
     with _cache(store) as db:
         for start in range(0, len(wanted), 500):  # sqlite limits the number of parameters
             batch = wanted[start:start + 500]
-            known.update(db.execute(f"SELECT * FROM blobs WHERE xxh3_128 IN ({','.join('?' * len(batch))})",
+            known.update(db.execute(f"SELECT * FROM blobs WHERE xxh3_128 IN ({','.join('?' * len(batch))})",  # noqa: S608 - only ? placeholders are joined in
                                     batch).fetchall())
     files, learned = [], []
-    for (rel, st), path, digest in zip(entries, paths, digests):
+    for (rel, st), path, digest in zip(entries, paths, digests, strict=True):
         sha = known.get(digest.hex())
         if sha is None or not store.touch(sha):
             sha = _copy_in(store, Path(path), digest, root)
@@ -238,7 +240,7 @@ def restore_files(store: Store, manifest: dict[str, Any], folder: Path, label: s
             raise TamperedArtifactError(f"{label} names a file outside the folder ({target}): not restored")
         if target.exists():
             raise InvalidInputError(f"{target} exists already: restore {label} into an empty or new folder")
-    for f, target in zip(manifest["files"], targets):
+    for f, target in zip(manifest["files"], targets, strict=True):
         target.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         _copy_out(store, f, target, label)
     return targets[0] if manifest["kind"] == "file" else folder

@@ -93,7 +93,7 @@ def _missing(value: Any) -> bool:
 
 def _records(frame: pd.DataFrame, ints: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Rows as dicts; missing values become None, `ints` columns ints."""
-    return [{k: None if _missing(v) else int(v) if k in ints else v for k, v in row.items()}
+    return [{str(k): None if _missing(v) else int(v) if k in ints else v for k, v in row.items()}
             for row in frame.to_dict("records")]
 
 
@@ -275,7 +275,7 @@ class NbmlopsHandler(JSONErrors, APIHandler):
     @property
     def store(self) -> Store:
         """The store this server serves."""
-        return self.settings["nbmlops_store"]  # type: ignore[no-any-return]
+        return self.settings["nbmlops_store"]
 
     async def call(self, view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run `view(store, *args, **kwargs)` in a worker thread: DuckDB work never blocks the server."""

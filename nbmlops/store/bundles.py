@@ -67,17 +67,17 @@ MODEL_TABLES = ("registered_models", "model_versions", "model_aliases", "alias_a
 TABLES = (*RUN_TABLES, "experiments", "datasets", *MODEL_TABLES)
 
 _SELECTED = "(SELECT run_id FROM nb_bundle_runs)"
-_VERSIONS = f"(SELECT name, version FROM model_versions WHERE run_id IN {_SELECTED})"
+_VERSIONS = f"(SELECT name, version FROM model_versions WHERE run_id IN {_SELECTED})"  # noqa: S608 - names are this module's constants
 _EXPORT_SQL = {
-    **{t: f"SELECT * FROM {t} WHERE run_id IN {_SELECTED}" for t in RUN_TABLES},
-    "experiments": f"SELECT * FROM experiments WHERE name IN (SELECT experiment FROM runs WHERE run_id IN {_SELECTED})",
-    "datasets": f"SELECT * FROM datasets WHERE (name, fingerprint) IN "
+    **{t: f"SELECT * FROM {t} WHERE run_id IN {_SELECTED}" for t in RUN_TABLES},  # noqa: S608 - names are this module's constants
+    "experiments": f"SELECT * FROM experiments WHERE name IN (SELECT experiment FROM runs WHERE run_id IN {_SELECTED})",  # noqa: S608 - names are this module's constants
+    "datasets": f"SELECT * FROM datasets WHERE (name, fingerprint) IN "  # noqa: S608 - names are this module's constants
                 f"(SELECT (name, fingerprint) FROM run_datasets WHERE run_id IN {_SELECTED})",
-    "registered_models": f"SELECT * FROM registered_models WHERE name IN (SELECT name FROM {_VERSIONS})",
-    "model_versions": f"SELECT * FROM model_versions WHERE run_id IN {_SELECTED}",
+    "registered_models": f"SELECT * FROM registered_models WHERE name IN (SELECT name FROM {_VERSIONS})",  # noqa: S608 - names are this module's constants
+    "model_versions": f"SELECT * FROM model_versions WHERE run_id IN {_SELECTED}",  # noqa: S608 - names are this module's constants
     # Only aliases pointing at exported versions: others would name versions the target lacks.
-    "model_aliases": f"SELECT * FROM model_aliases WHERE (name, version) IN (SELECT (name, version) FROM {_VERSIONS})",
-    "alias_audit": f"SELECT * FROM alias_audit WHERE name IN (SELECT name FROM {_VERSIONS}) ORDER BY changed_at, rowid",
+    "model_aliases": f"SELECT * FROM model_aliases WHERE (name, version) IN (SELECT (name, version) FROM {_VERSIONS})",  # noqa: S608 - names are this module's constants
+    "alias_audit": f"SELECT * FROM alias_audit WHERE name IN (SELECT name FROM {_VERSIONS}) ORDER BY changed_at, rowid",  # noqa: S608 - names are this module's constants
 }
 DEFAULT_MAX_SIZE = 20 << 30  # bytes an import may write unless told otherwise (20 GiB)
 MAX_MANIFEST_BYTES = 256 << 20
@@ -221,12 +221,12 @@ def _dump(store: Store, con: duckdb.DuckDBPyConnection, ids: list[str], tables: 
     con.execute("CREATE OR REPLACE TEMP TABLE nb_bundle_runs AS SELECT unnest(?::VARCHAR[]) AS run_id", [ids])
     try:
         counts = {t: _copy_table(con, t, folder / f"{t}.parquet") for t in tables}
-        models = f" UNION SELECT sha256 FROM model_versions WHERE run_id IN {_SELECTED}" \
-            if "model_versions" in tables else ""
+        models = (f" UNION SELECT sha256 FROM model_versions WHERE run_id IN {_SELECTED}"  # noqa: S608 - constant text
+                  if "model_versions" in tables else "")
         shas = [r[0] for r in con.execute(
-            f"SELECT sha256 FROM artifacts WHERE run_id IN {_SELECTED}{models} ORDER BY 1").fetchall()]
+            f"SELECT sha256 FROM artifacts WHERE run_id IN {_SELECTED}{models} ORDER BY 1").fetchall()]  # noqa: S608 - constant text
         manifests = [r[0] for r in con.execute(  # dataset snapshots: their data files travel too
-            f"SELECT sha256 FROM artifacts WHERE run_id IN {_SELECTED} AND starts_with(path, ?)",
+            f"SELECT sha256 FROM artifacts WHERE run_id IN {_SELECTED} AND starts_with(path, ?)",  # noqa: S608 - constant text
             [snapshot_manifests.PREFIX]).fetchall()]
     finally:
         con.execute("DROP TABLE IF EXISTS nb_bundle_runs")
@@ -333,7 +333,8 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, size: 
     """Copy one member to `target` (a new private file), hashing it and reading no more than `size` bytes."""
     digest, written = hashlib.sha256(), 0
     source = tar.extractfile(member)
-    assert source is not None  # a regular file (checked)
+    if source is None:  # not a regular file: `_check_member` refused it already
+        raise _corrupt(label, f"member {member.name!r} is not a regular file")
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     with source, os.fdopen(fd, "wb") as out:
         while chunk := source.read(min(1 << 20, size - written + 1)):
@@ -412,7 +413,7 @@ def _merge(con: duckdb.DuckDBPyConnection, folder: Path, artifacts_added: int) -
     inserted = 0
     if changed:
         for table in RUN_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [changed])
+            con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [changed])  # noqa: S608 - tables are RUN_TABLES
         for table in RUN_TABLES:
             count = _insert(con, table, src(table), run_ids=changed)
             inserted += count if table == "metrics" else 0
@@ -442,7 +443,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, path: str | None, *, run
     if path is None:
         return 0
     columns = _columns(con, table, path)
-    sql = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM read_parquet(?)"
+    sql = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM read_parquet(?)"  # noqa: S608 - table from TABLES; columns quoted by sqltext (_columns)
     params: list[object] = [path]
     if run_ids is not None:
         sql += " WHERE run_id IN (SELECT unnest(?::VARCHAR[]))"
@@ -482,7 +483,7 @@ def _merge_models(con: duckdb.DuckDBPyConnection, src: Callable[[str], str | Non
             row = con.execute("SELECT max(version), count(*) FILTER (WHERE version = ?) FROM model_versions "
                               "WHERE name = ?", [version, name]).fetchone()
             number = int(row[0]) + 1 if row and row[1] else version
-            con.execute(f"INSERT INTO model_versions ({columns}) SELECT {chosen} FROM read_parquet(?) "
+            con.execute(f"INSERT INTO model_versions ({columns}) SELECT {chosen} FROM read_parquet(?) "  # noqa: S608 - columns quoted by sqltext (_columns)
                         "WHERE name = ? AND version = ?", [number, versions, name, version])
             added += 1
             if number != version:
@@ -511,8 +512,8 @@ def _merge_aliases(con: duckdb.DuckDBPyConnection, aliases: str | None, audit: s
         return
     columns = _columns(con, "alias_audit", audit)
     names = [c.strip('"') for c in columns.split(", ")]
-    for row in con.execute(f"SELECT {columns} FROM read_parquet(?)", [audit]).fetchall():
-        record = dict(zip(names, row))
+    for row in con.execute(f"SELECT {columns} FROM read_parquet(?)", [audit]).fetchall():  # noqa: S608 - columns quoted by sqltext (_columns)
+        record = dict(zip(names, row, strict=True))
         for key in ("from_version", "to_version"):  # versions not in the bundle keep their number
             if record.get(key) is not None:
                 record[key] = here.get((record["name"], record[key]), record[key])
@@ -522,7 +523,7 @@ def _merge_aliases(con: duckdb.DuckDBPyConnection, aliases: str | None, audit: s
             [record["changed_at"], record["name"], record["alias"], record.get("from_version"),
              record.get("to_version")]).fetchone()
         if exists and not exists[0]:
-            con.execute(f"INSERT INTO alias_audit ({columns}) VALUES ({', '.join('?' * len(record))})",
+            con.execute(f"INSERT INTO alias_audit ({columns}) VALUES ({', '.join('?' * len(record))})",  # noqa: S608 - columns quoted by sqltext (_columns)
                         list(record.values()))
 
 

@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,10 +89,8 @@ def _close(path: Path) -> None:
     lease = _leases.pop(path, None)
     if lease is not None:
         before = file_state(path)
-        try:
+        with suppress(duckdb.Error):
             lease.con.close()
-        except duckdb.Error:
-            pass
         # Closing checkpoints what this process wrote: the file changes, not what it holds (nobody
         # else could write while we held it; another process needs ~20 ms to open it after us).
         _closes[path] = (before, file_state(path))
@@ -178,7 +176,7 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
                 raise StoreLockedError(
                     f"catalog {path} stayed locked for {wait:.0f} s by {holder}: "
                     "stop the process that holds it open with plain duckdb, then retry") from exc
-            time.sleep(delay * (0.5 + random.random()))
+            time.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
             delay = min(delay * 2, 0.05)
         except duckdb.Error as exc:
             raise _unreadable(path, exc) from exc
@@ -260,10 +258,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         yield con
         con.execute("COMMIT")
     except BaseException:
-        try:
+        with suppress(duckdb.Error):  # a failed COMMIT already ended the transaction: keep the first
             con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # a failed COMMIT already ended the transaction: keep the first error
         raise
 
 

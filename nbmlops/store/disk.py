@@ -31,6 +31,7 @@ from nbmlops.store import manifests as snapshot_manifests
 from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
+from nbmlops.store.sqltext import quote_ident
 from nbmlops.units import format_bytes
 
 GRACE_SECONDS = 15 * 60
@@ -120,8 +121,10 @@ def _referenced(store: Store, con: duckdb.DuckDBPyConnection, kept: set[str]) ->
     for table, column in con.execute(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_name <> 'artifacts' "
             "AND column_name ILIKE '%sha%' AND data_type = 'VARCHAR'").fetchall():
-        refs.update(r[0] for r in con.execute(f'SELECT DISTINCT "{column}" FROM "{table}" '
-                                              f'WHERE "{column}" IS NOT NULL').fetchall())
+        # Names from the catalog's own schema, quoted by store/sqltext.py all the same.
+        name, where = quote_ident(column), quote_ident(table)
+        refs.update(r[0] for r in con.execute(
+            f"SELECT DISTINCT {name} FROM {where} WHERE {name} IS NOT NULL").fetchall())  # noqa: S608 - quoted
     return refs | snapshot_manifests.children(store, manifests)
 
 
@@ -142,7 +145,7 @@ def gc(store: Store, *, dry_run: bool = True) -> Collection:
         result.bytes = sum(st.st_size for st in garbage.values())
         if dry_run:
             return result
-        gone = [key for key, path in zip(garbage, result.files) if _remove(path, fresh)]
+        gone = [key for key, path in zip(garbage, result.files, strict=True) if _remove(path, fresh)]
         shas = [k for k in gone if len(k) == 64]
         with transaction(con):
             touched = [r[0] for r in con.execute(
@@ -154,7 +157,7 @@ def gc(store: Store, *, dry_run: bool = True) -> Collection:
                             "SET value = excluded.value, updated_at = excluded.updated_at",
                             [run_id, f"artifacts removed by nbmlops gc on {now:%Y-%m-%d %H:%M} UTC", now])
     snapshot_manifests.forget(store, set(shas))
-    result.files = [p for p, key in zip(result.files, garbage) if key in set(gone)]
+    result.files = [p for p, key in zip(result.files, garbage, strict=True) if key in set(gone)]
     result.bytes = sum(garbage[k].st_size for k in gone)
     result.removed = True
     return result

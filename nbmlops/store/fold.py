@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,7 +214,7 @@ def _column(values: Any) -> np.ndarray:
 def _table(rows: list[tuple[Any, ...]], names: list[str]) -> dict[str, np.ndarray]:
     """Tuples as named columns, registered with DuckDB as they are: a pandas frame of objects costs
     several times more to build and to scan."""
-    return {name: _column(values) for name, values in zip(names, zip(*rows))}
+    return {name: _column(values) for name, values in zip(names, zip(*rows, strict=True), strict=False)}
 
 
 def _apply(con: duckdb.DuckDBPyConnection, dialect: Dialect, p: _Pending, known_experiments: set[str]) -> None:
@@ -319,10 +319,8 @@ def _registered(con: duckdb.DuckDBPyConnection, **frames: Any) -> Iterator[None]
         # After a failed statement DuckDB refuses everything but ROLLBACK, unregister included:
         # that refusal must not hide the error that caused it.
         for name in frames:
-            try:
+            with suppress(duckdb.Error):
                 con.unregister(name)
-            except duckdb.Error:
-                pass
         raise
     for name in frames:
         con.unregister(name)
@@ -386,10 +384,8 @@ def _retire(finished: list[Path], journal_dir: Path) -> None:
         target = os.open(done, os.O_RDONLY | os.O_DIRECTORY)
         try:
             for name in here:
-                try:
+                with suppress(FileNotFoundError):
                     os.replace(name, name, src_dir_fd=source, dst_dir_fd=target)
-                except FileNotFoundError:
-                    pass
         finally:
             os.close(target)
     finally:

@@ -105,7 +105,7 @@ class Store:
         cache = cache_for(self.catalog, self.journal_dir)
         hit, value, before = cache.lookup(key)
         if hit:
-            return value  # type: ignore[no-any-return]
+            return value
         with self._folded() as (con, report):
             value = read(con)
             catalog = self.catalog.state()  # nobody else can write while we hold it

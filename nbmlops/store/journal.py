@@ -13,6 +13,7 @@ gone (see `writer_alive`).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -118,10 +119,8 @@ class JournalWriter:
     def abandon(self) -> None:
         """Forget an inherited journal without writing to it (after fork, in the child)."""
         if self._fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(self._fd)
-            except OSError:
-                pass
         self._fd = None
         self.path = None
 
@@ -141,8 +140,7 @@ def _batch_payload(events: list[list[Any]], series: dict[int, tuple[str, str]],
                    points: np.ndarray | None) -> bytes:
     n = 0 if points is None else len(points)
     used: dict[int, tuple[str, str]] = {}
-    if n:
-        assert points is not None
+    if points is not None and n:
         ids = np.unique(points["series"]).tolist()
         used = {i: series[i] for i in ids}
     doc = json.dumps({"events": events, "series": {str(k): v for k, v in used.items()}},
@@ -304,7 +302,7 @@ def _decode_docs(frames: list[Frame], docs: list[str]) -> None:
     them (a journal of short runs holds a few small frames, and each call costs microseconds)."""
     if not docs:
         return
-    for frame, doc in zip(frames, json.loads("[" + ",".join(docs) + "]")):
+    for frame, doc in zip(frames, json.loads("[" + ",".join(docs) + "]"), strict=True):
         frame.events = doc.get("events", [])
         frame.series = {int(k): (v[0], v[1]) for k, v in doc.get("series", {}).items()}
 

@@ -18,11 +18,15 @@ class Migration:
 MIGRATIONS: list[Migration] = []
 
 
-def migration(version: int, name: str) -> Callable[[Callable[[duckdb.DuckDBPyConnection], None]], Callable[[duckdb.DuckDBPyConnection], None]]:
+Apply = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def migration(version: int, name: str) -> Callable[[Apply], Apply]:
     """Register a migration; versions must be consecutive from 1."""
 
-    def register(fn: Callable[[duckdb.DuckDBPyConnection], None]) -> Callable[[duckdb.DuckDBPyConnection], None]:
-        assert version == len(MIGRATIONS) + 1, f"migration {version} registered out of order"
+    def register(fn: Apply) -> Apply:
+        if version != len(MIGRATIONS) + 1:
+            raise RuntimeError(f"migration {version} registered out of order")
         MIGRATIONS.append(Migration(version, name, fn))
         return fn
 

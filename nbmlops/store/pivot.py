@@ -76,7 +76,8 @@ def params(rows: pd.DataFrame, n: int) -> pd.DataFrame:
     strings = row_kind == _BITS["str"]
     object_grid[pos[strings], cols[strings]] = values[strings]
     mixed = objects & ~flags & ~strings
-    object_grid[pos[mixed], cols[mixed]] = [decode_param(v, t) for v, t in zip(values[mixed], types[mixed])]
+    object_grid[pos[mixed], cols[mixed]] = [decode_param(v, t)
+                                            for v, t in zip(values[mixed], types[mixed], strict=True)]
 
     for j, key in enumerate(keys):
         kind = kinds[j]
@@ -111,7 +112,7 @@ def _int_grid(pos: np.ndarray, cols: np.ndarray, values: np.ndarray, n: int,
     for j in np.unique(cols[~fits]):
         column = np.full(n, _MISSING, dtype=object)
         here = cols == j
-        column[pos[here]] = [int(str(v)) if ok else str(v) for v, ok in zip(values[here], fits[here])]
+        column[pos[here]] = [int(str(v)) if ok else str(v) for v, ok in zip(values[here], fits[here], strict=True)]
         exact[int(j)] = column
     return data, missing, exact
 

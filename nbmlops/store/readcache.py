@@ -86,7 +86,7 @@ class ReadCache:
         after = listing(self.journal_dir)
         alive = _alive(self.journal_dir, after)
         earlier = set(before)
-        for item, live in zip(after, alive):
+        for item, live in zip(after, alive, strict=True):
             # A journal written to, or new, since the fold looked; or a writer that died since.
             if item not in earlier or live != (item[0] in open_journals):
                 return

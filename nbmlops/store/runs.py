@@ -180,15 +180,15 @@ def _unseen(named: list[Ref], rows: dict[str, np.ndarray]) -> list[Ref]:
     answer): a key a selected run has exists, so only the others need a look at the whole catalog."""
     if len(rows["key"]) > _SEEN_ROWS:
         return named
-    seen = set(zip(rows["kind"].tolist(), rows["key"].tolist()))
+    seen = set(zip(rows["kind"].tolist(), rows["key"].tolist(), strict=True))
     number = {kind: n for n, kind in enumerate(_TABLES)}
     return [ref for ref in named if (number.get(ref.kind), ref.key) not in seen]
 
 
-def _nulls_as_none(values: np.ndarray) -> np.ndarray:
+def _nulls_as_none(values: np.ndarray | pd.Categorical) -> np.ndarray:
     """A column from `fetchnumpy`: NULL text as None (as `.df()` gives it); numbers are never NULL where used."""
     if not isinstance(values, np.ma.MaskedArray):
-        return values
+        return np.asarray(values)
     data = np.ma.getdata(values).copy()
     if data.dtype == object:
         data[np.ma.getmaskarray(values)] = None
@@ -206,13 +206,13 @@ def unknown_keys(con: duckdb.DuckDBPyConnection, experiments: list[str] | None, 
     parts, params = [], []
     for kind, table in _TABLES.items():
         if asked[kind]:
-            parts.append(f"SELECT '{kind}' AS kind, key, run_id FROM {table} WHERE list_contains(?, key)")
+            parts.append(f"SELECT '{kind}' AS kind, key, run_id FROM {table} WHERE list_contains(?, key)")  # noqa: S608 - kinds and tables are _TABLES' constants
             params.append(asked[kind])
     if not parts:
         return []
     # One statement for all kinds: each costs a millisecond or more.
     present = set(con.execute(
-        f"SELECT DISTINCT t.kind, t.key FROM ({' UNION ALL '.join(parts)}) t JOIN runs r USING (run_id) "
+        f"SELECT DISTINCT t.kind, t.key FROM ({' UNION ALL '.join(parts)}) t JOIN runs r USING (run_id) "  # noqa: S608 - parts are built just above from constants
         "WHERE ? IS NULL OR list_contains(?, r.experiment)", [*params, experiments, experiments]).fetchall())
     missing = [ref for ref in refs if ref.kind in _TABLES and (ref.kind, ref.key) not in present]
     if not missing:
@@ -233,7 +233,7 @@ def _keys(con: duckdb.DuckDBPyConnection, experiments: list[str] | None) -> dict
     keys: dict[str, list[str]] = {}
     for kind, table in _TABLES.items():
         rows = con.execute(
-            f"SELECT DISTINCT t.key FROM {table} t JOIN runs r USING (run_id) "
+            f"SELECT DISTINCT t.key FROM {table} t JOIN runs r USING (run_id) "  # noqa: S608 - tables are _TABLES' constants
             "WHERE ? IS NULL OR list_contains(?, r.experiment) ORDER BY t.key",
             [experiments, experiments]).fetchall()
         keys[kind] = [row[0] for row in rows]
@@ -307,7 +307,8 @@ def _read_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run:
     row = con.execute(
         "SELECT run_id, name, experiment, status, start_time, end_time, user_name, host, "
         "parent_run_id, notebook, error FROM runs WHERE run_id = ?", [rid]).fetchone()
-    assert row is not None
+    if row is None:  # resolved on this very connection a moment ago: never, unless the catalog changed under it
+        raise NotFoundError(f"run {rid} is no longer in this store: list runs with `nbmlops runs`")
     params = con.execute("SELECT key, value, value_type FROM params WHERE run_id = ? ORDER BY key",
                          [rid]).fetchall()
     metrics = con.execute("SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key",

@@ -296,7 +296,7 @@ class Tracker:
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Record several metrics at the same step; nothing is logged if one is invalid."""
-        state = self._current()
+        self._current()  # no active run: say so before anything else
         if not isinstance(metrics, dict):
             raise InvalidInputError(f"log_metrics takes a dict of name -> number, got {type(metrics).__name__}")
         clean = {validation.key("metric", k): validation.metric_value(k, v) for k, v in metrics.items()}
@@ -304,7 +304,6 @@ class Tracker:
             step = validation.step(step)
         for k, v in clean.items():
             self.log_metric(k, v, step)
-        assert state is self._stack[-1]
 
     def _new_series(self, state: RunState, key: str) -> int:
         validation.key("metric", key)
@@ -493,7 +492,8 @@ class Tracker:
             self._thread.start()
 
     def _flush_loop(self) -> None:
-        synced_at, synced = time.monotonic(), (None, 0)
+        synced: tuple[Path | None, int] = (None, 0)
+        synced_at = time.monotonic()
         busy_at = time.monotonic()  # when the buffer last held something (or a run started)
         while not self._stopping:
             self._wake.wait(self._next_wait(busy_at))
@@ -591,7 +591,7 @@ def _register(tracker: Tracker) -> None:
         return
     _hooks_installed = True
     atexit.register(_at_exit)
-    os.register_at_fork(after_in_child=lambda: [t._after_fork() for t in list(_trackers)])
+    os.register_at_fork(after_in_child=_after_fork_in_child)
     previous = sys.excepthook
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
@@ -599,6 +599,11 @@ def _register(tracker: Tracker) -> None:
         previous(kind, exc, tb)
 
     sys.excepthook = excepthook
+
+
+def _after_fork_in_child() -> None:
+    for tracker in list(_trackers):
+        tracker._after_fork()
 
 
 def _at_exit() -> None:

@@ -85,8 +85,8 @@ def param_value(k: str, value: object) -> tuple[str | None, float | None, str]:
             return text, None, "str"
         return text, float(number), "int"
     if isinstance(value, numbers.Real):
-        number = float(value)
-        return repr(number), (number if math.isfinite(number) else None), "float"
+        real = float(value)
+        return repr(real), (real if math.isfinite(real) else None), "float"
     if isinstance(value, str):
         if len(value) > MAX_VALUE_LENGTH:
             raise InvalidInputError(
@@ -129,7 +129,7 @@ def metric_value(k: str, value: object) -> float:
         except OverflowError:
             raise InvalidInputError(f"metric {k!r} value {value!r:.40} is too large for a 64-bit float") from None
     if hasattr(value, "item") and getattr(value, "size", 1) == 1:  # 0-d arrays, tensors
-        return metric_value(k, value.item())  # type: ignore[attr-defined]
+        return metric_value(k, value.item())
     if isinstance(value, str):
         raise InvalidInputError(f"metric {k!r} got the string {value!r:.40}: metrics are numbers; use a tag for text")
     if value is None:
