@@ -18,9 +18,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import nbmlops
 from nbmlops.cli import main
+from nbmlops.drift.reference import ReferenceProfile, build_profile
 from nbmlops.drift.report import MonitoringReport
 from nbmlops.drift.service import feature_drift, monitoring
-from nbmlops.errors import NoReferenceError
+from nbmlops.drift.statistics import compare
+from nbmlops.errors import CorruptStoreError, NoReferenceError
 from nbmlops.store.folder import Store
 from tests.conftest import make_notebook
 
@@ -188,6 +190,15 @@ def test_a_model_without_reference_says_what_to_do(fresh_store: Store) -> None:
     register("old", train, churned(train), reference=False)
     with pytest.raises(NoReferenceError, match=r"old/1 has no reference profile .*reference_data=X_train"):
         nbmlops.monitor("old@production", train)
+
+
+def test_a_damaged_reference_profile_says_so_instead_of_failing_inside() -> None:
+    train = customers(2000, seed=14)  # more than SMALL_REFERENCE rows: the profile keeps quantiles
+    doc = json.loads(build_profile(train).to_bytes())
+    del doc["columns"]["age"]["quantiles"]
+    damaged = ReferenceProfile.from_bytes(json.dumps(doc).encode())
+    with pytest.raises(CorruptStoreError, match=r"column 'age' lacks its quantiles: register the model again"):
+        compare(damaged.columns["age"], train["age"])
 
 
 # -- the time series and rendering ------------------------------------------------------------------

@@ -19,12 +19,12 @@ import warnings
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from nbmlops.errors import InvalidInputError
+from nbmlops.errors import CorruptStoreError, InvalidInputError
 
 FORMAT = 1
 SMALL_REFERENCE = 1000  # Evidently's switch from exact tests (KS, chi-squared) to distances
@@ -33,6 +33,7 @@ LEVELS = (np.arange(QUANTILES) + 0.5) / QUANTILES  # midpoints: their mean appro
 FEW_VALUES = 5  # numeric columns with at most this many distinct values are compared as categories
 MAX_CATEGORIES = 1000  # the most frequent ones are kept; the rest are counted as `other`
 PREDICTION_SAMPLE = 10_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,13 @@ class ColumnReference:
     # columns with at most MAX_CATEGORIES distinct values
     other: int = 0  # values outside the kept categories
 
+    def needs(self, value: T | None, what: str) -> T:
+        """`value`, which a numeric reference with values always holds (a profile lacking it was damaged)."""
+        if value is None:
+            raise CorruptStoreError(f"the reference profile of column {self.name!r} lacks its {what}: register the "
+                                    "model again to profile its training data anew")
+        return value
+
     @property
     def small(self) -> bool:
         """True when drift is tested exactly (KS, chi-squared) rather than by distance."""
@@ -63,8 +71,9 @@ class ColumnReference:
         """Empirical quantiles (the inverse of the step CDF) at `levels` in (0, 1)."""
         if self.values is not None:
             return self.values[np.minimum((levels * self.values.size).astype(np.intp), self.values.size - 1)]
-        assert self.quantiles is not None and self.min is not None and self.max is not None
-        return np.interp(levels, np.r_[0.0, LEVELS, 1.0], np.r_[self.min, self.quantiles, self.max])
+        quantiles = self.needs(self.quantiles, "quantiles")
+        return np.interp(levels, np.r_[0.0, LEVELS, 1.0],
+                         np.r_[self.needs(self.min, "minimum"), quantiles, self.needs(self.max, "maximum")])
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Share of reference values <= x (interpolated between quantiles for large continuous ones)."""
@@ -74,9 +83,8 @@ class ColumnReference:
             keys = np.array(sorted(self.categories), dtype=np.float64)
             shares = np.r_[0.0, np.cumsum([self.categories[k] for k in keys]) / self.count]
             return shares[np.searchsorted(keys, x, side="right")]
-        assert self.quantiles is not None
-        return np.interp(x, np.r_[self.min, self.quantiles, self.max], np.r_[0.0, LEVELS, 1.0],
-                         left=0.0, right=1.0)
+        quantiles = self.needs(self.quantiles, "quantiles")
+        return np.interp(x, np.r_[self.min, quantiles, self.max], np.r_[0.0, LEVELS, 1.0], left=0.0, right=1.0)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (categories as [value, count] pairs, keeping numbers numeric)."""
@@ -151,7 +159,7 @@ def value_counts(values: pd.Series) -> dict[str, int]:
     counts = values.value_counts(dropna=True, sort=False)
     counts = counts[counts > 0]  # a categorical dtype lists unused categories too
     out: dict[str, int] = {}
-    for key, n in zip(counts.index.map(str), counts.to_numpy()):
+    for key, n in zip(counts.index.map(str), counts.to_numpy(), strict=True):
         out[key] = out.get(key, 0) + int(n)  # 1 and "1" in one object column share a key
     return out
 
@@ -187,14 +195,14 @@ def column_reference(name: str, values: pd.Series) -> ColumnReference | None:
             values=ordered if small else None,
             quantiles=None if small else ordered[(LEVELS * ordered.size).astype(np.intp)],
             mean=float(ordered.mean()), std=float(ordered.std()), min=float(ordered[0]), max=float(ordered[-1]),
-            categories=({float(v): int(n) for v, n in zip(distinct, counts)} if distinct.size <= MAX_CATEGORIES
-                        else None))
+            categories=({float(v): int(n) for v, n in zip(distinct, counts, strict=True)}
+                        if distinct.size <= MAX_CATEGORIES else None))
     try:
-        counts = value_counts(values)
+        tallies = value_counts(values)
     except TypeError:  # unhashable cells (lists, dicts): nothing to compare
         return None
-    kept = dict(sorted(counts.items(), key=lambda kv: -kv[1])[:MAX_CATEGORIES])
-    present = sum(counts.values())
+    kept = dict(sorted(tallies.items(), key=lambda kv: -kv[1])[:MAX_CATEGORIES])
+    present = sum(tallies.values())
     return ColumnReference(name, str(dtype), "categorical", present, len(values) - present,
                            categories=kept, other=present - sum(kept.values()))
 
@@ -231,7 +239,7 @@ def task_of(model: Any) -> str | None:
             kind = model.__sklearn_tags__().estimator_type
         except Exception:  # not scikit-learn: unknown
             kind = None
-    return {"classifier": "classification", "regressor": "regression"}.get(kind)
+    return {"classifier": "classification", "regressor": "regression"}.get(kind) if isinstance(kind, str) else None
 
 
 def build_profile(data: Any, model: Any = None, *, predictions: bool = True) -> ReferenceProfile:

@@ -132,8 +132,8 @@ class MonitoringReport:
                 "timestamp": self.timestamp.isoformat(), "n_rows": self.n_rows,
                 "dataset_drift": self.dataset_drift, "drift_share": self.drift_share,
                 "drifted_columns": self.drifted_columns, "features": [_feature_json(f) for f in self.features],
-                "prediction": _feature_json(self.prediction) if self.prediction else None, "quality": self.quality.to_json(), "metrics": self.metrics,
-                "notes": self.notes, "source": self.source}
+                "prediction": _feature_json(self.prediction) if self.prediction else None,
+                "quality": self.quality.to_json(), "metrics": self.metrics, "notes": self.notes, "source": self.source}
 
     def __repr__(self) -> str:
         return f"<MonitoringReport {self.summary()}>"
@@ -198,17 +198,15 @@ def report_html(report: MonitoringReport) -> str:
 
 def _charts(features: list[FeatureDrift]) -> str:
     """Reference vs batch distributions of some features as one base64 PNG ('' when none)."""
-    shown = [f for f in features if f.histogram is not None]
+    shown = [(f, f.histogram) for f in features if f.histogram is not None]
     if not shown:
         return ""
     cols = min(4, len(shown))
     rows = math.ceil(len(shown) / cols)
     fig = display.figure(2.6 * cols, 1.9 * rows)
     fig.patch.set_alpha(0)  # transparent, with grey text: readable on light and dark themes
-    for i, f in enumerate(shown):
+    for i, (f, h) in enumerate(shown):
         ax = fig.add_subplot(rows, cols, i + 1)
-        h = f.histogram
-        assert h is not None
         if h.edges is not None:
             ax.stairs(h.reference, h.edges, fill=True, alpha=0.35, color="#2b7bd9", label="reference")
             ax.stairs(h.current, h.edges, color="#d93f3f", linewidth=1.4, label="batch")

@@ -189,7 +189,7 @@ def _quality(version: registry.ModelVersion, reference: ReferenceProfile, frame:
     """Schema against the signature (else the reference), then what comparing the columns found."""
     inputs = (version.signature or {}).get("inputs")
     expected = {i["name"]: i["dtype"] for i in inputs} if inputs else reference.schema
-    found = {c: str(t) for c, t in frame.dtypes.items()}
+    found = {str(c): str(t) for c, t in frame.dtypes.items()}
     nulls, unseen, outside = {}, {}, {}
     for drift, facts in results:
         if facts.nulls and drift.current_nulls > drift.reference_nulls + NULL_TOLERANCE:

@@ -108,32 +108,31 @@ def _numeric(ref: ColumnReference, values: pd.Series) -> tuple[FeatureDrift, Col
     facts = ColumnFacts(len(values), nulls)
     if not cur.size or not ref.count:
         return _empty(ref, "numeric", nulls, len(values)), facts
-    assert ref.min is not None and ref.max is not None
-    below = int(np.searchsorted(cur, ref.min, side="left"))
-    above = cur.size - int(np.searchsorted(cur, ref.max, side="right"))
+    low, high = ref.needs(ref.min, "minimum"), ref.needs(ref.max, "maximum")
+    below = int(np.searchsorted(cur, low, side="left"))
+    above = cur.size - int(np.searchsorted(cur, high, side="right"))
     facts = ColumnFacts(len(values), nulls, out_of_range=below + above)
     if ref.categories is not None and len(ref.categories) <= FEW_VALUES \
             and np.count_nonzero(cur[1:] != cur[:-1]) < FEW_VALUES:
         distinct, counts = distinct_sorted(cur)
         if len(set(ref.categories) | set(distinct.tolist())) <= FEW_VALUES:
-            batch = {float(v): int(n) for v, n in zip(distinct, counts)}
+            batch = {float(v): int(n) for v, n in zip(distinct, counts, strict=True)}
             return _categorical(ref, batch, nulls, kind="numeric"), facts
     if ref.small:
-        assert ref.values is not None
-        score = float(stats.ks_2samp(ref.values, cur).pvalue)
+        score = float(stats.ks_2samp(ref.needs(ref.values, "values"), cur).pvalue)
         test, threshold, drifted = "ks", P_VALUE, score < P_VALUE
     else:
-        assert ref.std is not None
+        std = ref.needs(ref.std, "standard deviation")
         positions = np.minimum((LEVELS * cur.size).astype(np.intp), cur.size - 1)
         moved = float(np.mean(np.abs(ref.quantile(LEVELS) - cur[positions])))
-        score = moved / ref.std if ref.std > 0 else (0.0 if moved == 0 else float("inf"))
+        score = moved / std if std > 0 else (0.0 if moved == 0 else float("inf"))
         test, threshold, drifted = "wasserstein", DISTANCE, score >= DISTANCE
-    edges = np.linspace(min(ref.min, cur[0]), max(ref.max, cur[-1]), PSI_BINS + 1)
+    edges = np.linspace(min(low, cur[0]), max(high, cur[-1]), PSI_BINS + 1)
     if edges[0] == edges[-1]:
         edges = np.linspace(edges[0] - 0.5, edges[0] + 0.5, PSI_BINS + 1)
     reference = np.diff(np.r_[0.0, ref.cdf(edges[1:-1]), 1.0])
     current = np.diff(np.r_[0, np.searchsorted(cur, edges[1:-1], side="right"), cur.size]) / cur.size
-    labels = [f"{a:.4g}..{b:.4g}" for a, b in zip(edges[:-1], edges[1:])]
+    labels = [f"{a:.4g}..{b:.4g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
     return FeatureDrift(ref.name, "numeric", test, score, threshold, bool(drifted), _psi(reference, current),
                         _share(ref.nulls, ref.count + ref.nulls), _share(nulls, len(values)),
                         Histogram(labels, reference, current, edges)), facts

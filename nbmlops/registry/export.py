@@ -65,7 +65,7 @@ def export_model(store: Store, uri: str, directory: str | os.PathLike[str]) -> P
             fd = os.open(os.path.join(staging, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with os.fdopen(fd, "wb") as out:
                 out.write(content)
-        os.chmod(staging, 0o755)
+        os.chmod(staging, 0o755)  # noqa: S103 - a folder for others to read, as mkdir makes it (mkdtemp: 0o700)
         _move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -19,6 +19,7 @@ consent, which it never gives), and `POST /reload` also needs the server's reloa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hmac
 import json
@@ -98,7 +99,7 @@ def records_of(body: Any) -> list[dict[str, Any]]:
         for i, row in enumerate(data):
             if not isinstance(row, list) or len(row) != len(columns):
                 raise InvalidInputError(f'row {i} of "data" must be a list of {len(columns)} values, one per column')
-        body = [dict(zip(columns, row)) for row in data]
+        body = [dict(zip(columns, row, strict=True)) for row in data]
     elif isinstance(body, dict) and "records" in body:
         body = body["records"]
     if not isinstance(body, list):
@@ -221,10 +222,8 @@ def predict(served: ServedModel, body: Any) -> dict[str, Any]:
         raise PredictionError(f"the model could not predict from this input: {reason}") from None
     doc = {"predictions": _jsonable(predictions), "model": served.version.name, "version": served.version.version}
     if callable(predict_proba := getattr(model, "predict_proba", None)):
-        try:
+        with contextlib.suppress(Exception):  # probabilities are a bonus: the predictions stand without them
             doc.update(probabilities=_jsonable(predict_proba(X)), classes=_jsonable(getattr(model, "classes_", [])))
-        except Exception:  # probabilities are a bonus: the predictions stand without them
-            pass
     return doc
 
 
