@@ -3,7 +3,8 @@
 The SQL back end (a `where` compiled by query.build_runs_query, run by DuckDB on a catalog at the
 latest schema) and the Python back end (the same text as a gate, evaluated by gates.evaluate_gate on
 each run's facts, read back as the registry reads them) must pick the same runs, for every
-condition both languages can say, over runs holding numbers, text, NaN, infinities and missing keys.
+condition both languages can say, over runs holding numbers, text, NaN, infinities, params logged as
+None and missing keys.
 """
 
 from __future__ import annotations
@@ -40,17 +41,17 @@ BOOL_KEYS = ["params.b"]
 
 @st.composite
 def runs(draw: st.DrawFn) -> list[dict[str, object]]:
-    """Up to five runs, each holding some of the keys; an absent key is how a value is missing."""
+    """Up to five runs, each holding some of the keys; an absent key is how a value is missing, and a
+    param may also be logged as None (null, as a missing key is)."""
     made = []
     for _ in range(draw(st.integers(1, 5))):
         run: dict[str, object] = {}
         for key, values in [*((k, NUMBER_VALUES) for k in NUMBER_KEYS),
-                            # Param infinities are left out: a where filter reads them as unknown.
-                            ("params.p", st.one_of(st.integers(-3, 3), FINITE, st.just(math.nan))),
+                            ("params.p", st.one_of(st.integers(-3, 3), NUMBER_VALUES)),
                             *((k, st.sampled_from(TEXTS)) for k in TEXT_KEYS),
                             ("params.b", st.booleans())]:
             if draw(st.booleans()):
-                run[key] = draw(values)
+                run[key] = draw(st.one_of(values, st.none()) if key.startswith("params.") else values)
         made.append(run)
     return made
 

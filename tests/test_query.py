@@ -119,6 +119,27 @@ def test_nan_metric_is_unknown_in_comparisons_but_present(seeded_catalog):
     assert "r4" not in matching(seeded_catalog, "metrics.acc is null")
 
 
+def test_a_param_logged_as_inf_is_a_number_and_one_logged_as_none_is_null(fresh_store):
+    """What runs() shows is what a where filter reads, and what a promotion gate reads too."""
+    import nbmlops
+    from nbmlops.query.gates import Facts, evaluate_gate
+
+    logged = {"big": float("inf"), "small": float("-inf"), "unset": None, "half": 0.5}
+    for name, value in logged.items():
+        with nbmlops.start_run(experiment="e", name=name):
+            nbmlops.log_param("clip", value)
+    names = {w: set(nbmlops.runs(where=w)["name"]) for w in (
+        "params.clip > 1", "params.clip < -1", "params.clip is null", "params.clip is not null",
+        "not params.clip = 0.5")}
+    assert names == {"params.clip > 1": {"big"}, "params.clip < -1": {"small"}, "params.clip is null": {"unset"},
+                     "params.clip is not null": {"big", "small", "half"}, "not params.clip = 0.5": {"big", "small"}}
+    shown = nbmlops.runs(order_by="params.clip")
+    assert list(shown["name"]) == ["small", "half", "big", "unset"]
+    assert shown["params.clip"].iloc[3] is None
+    for where, picked in names.items():  # the same text as a gate passes the same runs
+        assert {n for n, v in logged.items() if evaluate_gate(where, Facts(params={"clip": v}), None).passed} == picked
+
+
 @pytest.mark.parametrize("where, expected", [
     # and binds tighter than or
     ("metrics.acc > 0.8 or metrics.acc < 0.6 and params.optimizer = 'sgd'", {"r1", "r2"}),

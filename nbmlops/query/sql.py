@@ -7,7 +7,10 @@ with ``order_by="metrics.acc desc, start_time"``. Every key and value the user w
 
 Types: numbers compare numerically and strings as text. A number compared with a tag uses
 ``TRY_CAST(value AS DOUBLE)``, so ``tags.epochs > 9`` orders "10" after "9" and a non-numeric tag
-matches neither side. NaN metrics and params compare as unknown (like a missing value) and sort last.
+matches neither side. NaN metrics and params compare as unknown (like a missing value) and sort last;
+infinities are numbers (``params.p > 1`` holds for a param logged as inf). A param logged as None is
+null: ``params.p is null`` holds, and every comparison with it is unknown. So a where filter picks the
+runs its text as a promotion gate passes (gates.py), over values of one type per key.
 A FilterSyntaxError's `position` is the 0-based offset in the text; its message gives the 1-based column.
 """
 
@@ -72,6 +75,12 @@ def _nan_null(sql: str) -> str:
     return f"CASE WHEN isnan({sql}) THEN NULL ELSE {sql} END"
 
 
+def _param_number(alias: str) -> str:
+    # value_num is NULL for a non-finite float; its text ('inf', '-inf', 'nan') still holds the number.
+    stored_text = f"CASE WHEN {alias}.value_type = 'float' THEN TRY_CAST({alias}.value AS DOUBLE) END"
+    return f"coalesce({alias}.value_num, {stored_text})"
+
+
 class _Compiler:
     """Turns AST nodes into SQL, collecting one LEFT JOIN per (kind, key) shared by where and order_by."""
 
@@ -99,7 +108,7 @@ class _Compiler:
             return f"{a}.value"
         if ref.kind == "tags":
             return _nan_null(f"TRY_CAST({a}.value AS DOUBLE)")
-        return _nan_null(f"{a}.value_num")
+        return _nan_null(_param_number(a))
 
     @staticmethod
     def placeholder(ref: Ref, value: float | str, out: list[object]) -> str:
@@ -122,6 +131,9 @@ class _Compiler:
             return f"(NOT {self.where(node.operand, out)})"
         if isinstance(node, IsNull):
             ref = cast(Ref, node.operand)
+            if ref.kind == "params":  # a param logged as None is null too: its value_type says so
+                a = self.alias(ref)
+                return f"({'NOT ' if node.negated else ''}coalesce({a}.value_type, 'none') = 'none')"
             target = f"{self.alias(ref)}.run_id" if ref.kind != "attribute" else self.column(ref, None)
             return f"({target} IS {'NOT ' if node.negated else ''}NULL)"
         if isinstance(node, Like):
@@ -152,10 +164,10 @@ class _Compiler:
         return f"(NOT {sql})" if node.negated else sql
 
     def boolean(self, ref: Ref, flags: tuple[bool, ...], negated: bool, out: list[object]) -> str:
-        """A bool param test: other types never equal true/false, even an int 1."""
+        """A bool param test: other types never equal true/false, even an int 1; a null one is unknown."""
         a = self.alias(ref)
         out.extend(1.0 if flag else 0.0 for flag in flags)
-        sql = f"({a}.value_type = 'bool' AND {a}.value_num IN ({', '.join('?' for _ in flags)}))"
+        sql = f"(nullif({a}.value_type, 'none') = 'bool' AND {a}.value_num IN ({', '.join('?' for _ in flags)}))"
         return f"(NOT {sql})" if negated else sql
 
     def order(self, key: SortKey) -> list[str]:
