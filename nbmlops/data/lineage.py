@@ -26,6 +26,7 @@ from nbmlops.errors import InvalidInputError, NotFoundError
 from nbmlops.registry import models as registry
 from nbmlops.store import datasets as dataset_catalog
 from nbmlops.store import lineage as catalog
+from nbmlops.store import models as model_catalog
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
 
@@ -97,7 +98,8 @@ def _node(con: duckdb.DuckDBPyConnection, store: Store, ref: str) -> str:
         return _model_node(store, con, rest)
     name, at, after = ref.partition("@")
     if at:
-        return _model_node(store, con, ref) if catalog.is_alias(con, name, after) else _dataset_node(con, ref)
+        is_alias = model_catalog.alias_target(con, name, after) is not None
+        return _model_node(store, con, ref) if is_alias else _dataset_node(con, ref)
     if "/" in ref:
         return _model_node(store, con, ref)
     try:
@@ -112,7 +114,7 @@ def _node(con: duckdb.DuckDBPyConnection, store: Store, ref: str) -> str:
 def _model_node(store: Store, con: duckdb.DuckDBPyConnection, uri: str) -> str:
     if "@" in uri:  # an alias is its own node: start from it
         name, alias = uri.split("@", 1)
-        if catalog.is_alias(con, name, alias):
+        if model_catalog.alias_target(con, name, alias) is not None:
             return f"alias:{name}@{alias}"
     version = registry.resolve(store, uri)
     return f"model:{version.name}/{version.version}"

@@ -37,6 +37,7 @@ from nbmlops.query.gates import GateResult
 from nbmlops.registry import models as registry
 from nbmlops.render.http_errors import JSONErrors
 from nbmlops.server.downsample import MIN_POINTS, downsample
+from nbmlops.store import models as model_catalog
 from nbmlops.store import runs as search
 from nbmlops.store.folder import Store, missing_error, tampered_error
 
@@ -245,7 +246,7 @@ def artifact_file(store: Store, run_id: str, path: str) -> tuple[str, str, Path]
     """(run id, sha256, stored file) of a run's artifact; only a catalog row of that run can name a file."""
     with store.reading() as con:
         rid = search.resolve_run_id(con, run_id)
-        sha = search.artifact_sha256(con, rid, path)
+        sha = model_catalog.artifact_sha256(con, rid, path)
     if sha is None:
         raise NotFoundError(f"run {rid} has no artifact {path!r}: GET runs/{rid} lists its artifacts")
     return rid, sha, store.artifact_path(sha)

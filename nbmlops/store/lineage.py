@@ -38,11 +38,6 @@ def run_labels(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     return con.execute("SELECT run_id, name, status FROM runs").fetchall()
 
 
-def is_alias(con: duckdb.DuckDBPyConnection, name: str, alias: str) -> bool:
-    """Whether model `name` has alias `alias`."""
-    return con.execute("SELECT 1 FROM model_aliases WHERE name = ? AND alias = ?", [name, alias]).fetchone() is not None
-
-
 def is_model(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a model named `name` has a version."""
     return con.execute("SELECT 1 FROM model_versions WHERE name = ? LIMIT 1", [name]).fetchone() is not None

@@ -274,12 +274,6 @@ def count_runs(con: duckdb.DuckDBPyConnection, experiments: list[str] | None, wh
     return int(row[0]) if row else 0
 
 
-def artifact_sha256(con: duckdb.DuckDBPyConnection, run_id: str, path: str) -> str | None:
-    """The content hash of the artifact a run logged under `path` (None: it logged none there)."""
-    row = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ? AND path = ?", [run_id, path]).fetchone()
-    return None if row is None else str(row[0])
-
-
 def short_ids(store: Store, ids: list[str], shortest: int = 8) -> dict[str, str]:
     """The shortest prefix (at least `shortest` characters) of each of `ids` that no other run of the
     store starts with: what a table can show and `nbmlops show` accepts."""
