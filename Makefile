@@ -55,8 +55,8 @@ ifeq ($(filter-out 0,$(NO_LAB)),)
 		--IdentityProvider.token=$$token $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 endif
 
-## make test: every test suite of the project: Python, TypeScript (jest), browser (Galata on Chromium)
-test: check-chromium test-python test-ts test-ui
+## make test: the lint gates first (make lint), then every test suite: Python, TypeScript (jest), browser (Galata on Chromium)
+test: lint check-chromium test-python test-ts test-ui
 
 check-chromium:
 	@test -x $(CHROMIUM) || { echo "make test: the browser tests need $(CHROMIUM): install Debian's chromium: apt-get update && apt-get install -y chromium" >&2; exit 1; }

@@ -19,7 +19,6 @@ import html
 from collections import defaultdict
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from nbmlops.errors import InvalidInputError, NotFoundError
@@ -27,6 +26,7 @@ from nbmlops.registry import models as registry
 from nbmlops.store import datasets as dataset_catalog
 from nbmlops.store import lineage as catalog
 from nbmlops.store import models as model_catalog
+from nbmlops.store.backend import Connection
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
 
@@ -84,7 +84,7 @@ def _walk(root: str, adjacency: dict[str, list[tuple[Any, ...]]], side: int) -> 
     return found
 
 
-def _node(con: duckdb.DuckDBPyConnection, store: Store, ref: str) -> str:
+def _node(con: Connection, store: Store, ref: str) -> str:
     """The node id that `ref` names."""
     if not isinstance(ref, str) or not ref.strip():
         raise InvalidInputError("lineage needs name@alias, name/VERSION, a run id or dataset:name@VERSION")
@@ -111,7 +111,7 @@ def _node(con: duckdb.DuckDBPyConnection, store: Store, ref: str) -> str:
     return _dataset_node(con, ref)
 
 
-def _model_node(store: Store, con: duckdb.DuckDBPyConnection, uri: str) -> str:
+def _model_node(store: Store, con: Connection, uri: str) -> str:
     if "@" in uri:  # an alias is its own node: start from it
         name, alias = uri.split("@", 1)
         if model_catalog.alias_target(con, name, alias) is not None:
@@ -120,7 +120,7 @@ def _model_node(store: Store, con: duckdb.DuckDBPyConnection, uri: str) -> str:
     return f"model:{version.name}/{version.version}"
 
 
-def _dataset_node(con: duckdb.DuckDBPyConnection, ref: str) -> str:
+def _dataset_node(con: Connection, ref: str) -> str:
     name, _, version = ref.partition("@")
     prints = dataset_catalog.fingerprints(con, name)
     if not prints:

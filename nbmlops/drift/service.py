@@ -31,6 +31,7 @@ from nbmlops.errors import InvalidInputError, NoReferenceError, NotFoundError, U
 from nbmlops.registry import models as registry
 from nbmlops.store import models as model_tables
 from nbmlops.store import monitoring as report_tables
+from nbmlops.store.backend import Connection
 from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
 from nbmlops.tracking.names import new_run_id
@@ -230,7 +231,7 @@ def _number(value: float) -> float | None:
 
 
 # -- the time series ---------------------------------------------------------------------------
-def _target(con: duckdb.DuckDBPyConnection, store: Store, model: str) -> tuple[str, int | None]:
+def _target(con: Connection, store: Store, model: str) -> tuple[str, int | None]:
     """(name, version) for name@alias or name/VERSION; (name, None) for all versions of a name."""
     if isinstance(model, str) and ("@" in model or "/" in model):
         version = registry.resolve(store, model)

@@ -18,7 +18,6 @@ import re
 import warnings
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from nbmlops.drift.reference import TRAINING_DATA, ReferenceProfile, as_frame, build_profile, feature_names
@@ -27,6 +26,7 @@ from nbmlops.errors import GateFailedError, InvalidInputError, NotFoundError
 from nbmlops.query.gates import Facts, GateResult, evaluate_gate
 from nbmlops.registry import serialization as modelio
 from nbmlops.store import models as tables
+from nbmlops.store.backend import Connection
 from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
@@ -109,7 +109,7 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
                         now.replace(tzinfo=dt.timezone.utc), current_user(), sig)
 
 
-def _insert_version(con: duckdb.DuckDBPyConnection, name: str, run_id: str, path: str, sha256: str, size: int,
+def _insert_version(con: Connection, name: str, run_id: str, path: str, sha256: str, size: int,
                     flavor: str, model_class: str, sig: dict[str, Any] | None,
                     reference: tuple[str, int, int] | None, now: dt.datetime) -> int:
     """Register the next version of `name` (and its reference profile) in one transaction."""
@@ -188,7 +188,7 @@ def _valid_signature(sig: Any) -> bool:
         for i in sig["inputs"])
 
 
-def _signature_from_training_data(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+def _signature_from_training_data(con: Connection, run_id: str) -> dict[str, Any] | None:
     """Columns of the last tabular dataset the run logged with role train, if any."""
     text = tables.training_schema_json(con, run_id)
     if not text:
@@ -227,7 +227,7 @@ def resolve(store: Store, uri: str) -> ModelVersion:
         return _version(con, uri, latest)
 
 
-def _version(con: duckdb.DuckDBPyConnection, name: str, version: int) -> ModelVersion:
+def _version(con: Connection, name: str, version: int) -> ModelVersion:
     """The registered version, or NotFoundError saying which versions there are."""
     found = tables.model_version(con, name, version)
     if found is None:
@@ -238,7 +238,7 @@ def _version(con: duckdb.DuckDBPyConnection, name: str, version: int) -> ModelVe
     return found
 
 
-def _from_run(con: duckdb.DuckDBPyConnection, store: Store, spec: str) -> ModelVersion:
+def _from_run(con: Connection, store: Store, spec: str) -> ModelVersion:
     run_part, _, model = spec.partition("/")
     rid = resolve_run_id(con, run_part)
     files = tables.model_files(con, rid)
@@ -272,7 +272,7 @@ def load_model(store: Store, uri: str, *, trusted: bool = False) -> Any:
 
 
 # -- aliases and promotion ---------------------------------------------------------------
-def _facts(con: duckdb.DuckDBPyConnection, name: str, version: int) -> Facts:
+def _facts(con: Connection, name: str, version: int) -> Facts:
     found = _version(con, name, version)
     return Facts(metrics=found.metrics, params=tables.run_params(con, found.run_id),
                  tags=tables.run_tags(con, found.run_id), version=version)
@@ -293,7 +293,7 @@ def check_promotion(store: Store, name: str, version: int, alias: str = "product
         return _against_holder(con, name, version, alias, gate)
 
 
-def _against_holder(con: duckdb.DuckDBPyConnection, name: str, version: int, alias: str,
+def _against_holder(con: Connection, name: str, version: int, alias: str,
                     gate: str | None) -> tuple[int | None, GateResult | None]:
     """The version `alias` points at now, and `gate` evaluated for `version` against it."""
     candidate = _facts(con, name, version)

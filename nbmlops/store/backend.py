@@ -15,6 +15,10 @@ import duckdb
 
 from nbmlops.store.dialect import Dialect
 
+# The connection every backend hands out (DuckLake catalogs are reached through DuckDB too). Code
+# above the store holds one only to pass it back to store functions: it names this type, never duckdb.
+Connection = duckdb.DuckDBPyConnection
+
 
 class CatalogBackend(Protocol):
     """One store's catalog, as the Store, the fold and the read cache use it."""
