@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -131,3 +136,18 @@ def test_bad_query_arguments(fresh_store: Store) -> None:
         nbmlops.runs(order_by="metrics.acc sideways")
     with pytest.raises(nbmlops.InvalidInputError, match="non-empty"):
         nbmlops.get_run("")
+
+
+@pytest.mark.parametrize("url", ["postgresql://ana@db.example:5432/mlops", "s3://bucket/prefix", "gs://b/p"])
+def test_a_store_url_is_a_one_line_error_not_a_folder_named_after_its_scheme(tmp_path: Path, url: str) -> None:
+    env = {**os.environ, "NBMLOPS_STORE": url}
+    for args in (["runs"], ["--store", url, "runs"]):
+        result = subprocess.run([sys.executable, "-m", "nbmlops.cli", *args], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines() == [
+            f"Error: store {url} is a URL, and this nbmlops opens local store folders only: give a folder path "
+            "(NBMLOPS_STORE, --store, set_store)"]
+    with pytest.raises(nbmlops.StoreError, match="is a URL"):
+        nbmlops.set_store(url)
+    assert list(tmp_path.iterdir()) == []  # no folder named 'postgresql:' (or anything) was made

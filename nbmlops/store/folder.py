@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Hashable, Iterator
@@ -43,10 +44,26 @@ def tampered_error(label: str, path: Path) -> TamperedArtifactError:
                                  "after it was logged, so it was not used")
 
 
+# `scheme://...` (or `scheme:/...` once a Path collapsed the double slash): a URL, not a folder.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
+def check_location(location: str | os.PathLike[str]) -> None:
+    """Refuse a store location that is a URL: this nbmlops opens store folders only (a URL taken as a
+    path would quietly become a local folder named after its scheme)."""
+    text = os.fspath(location)
+    if isinstance(text, str) and _URL.match(text):
+        scheme, rest = text.split(":", 1)
+        url = text if rest.startswith("//") else f"{scheme}:/{rest}"  # as typed, before a Path collapsed '//'
+        raise StoreError(f"store {url} is a URL, and this nbmlops opens local store folders only: "
+                         "give a folder path (NBMLOPS_STORE, --store, set_store)")
+
+
 def find_store_path(start: Path | None = None) -> Path:
     """`NBMLOPS_STORE`, else the nearest `.nbmlops/` walking up from `start`, else `~/.nbmlops`."""
     env = os.environ.get(ENV_VAR)
     if env:
+        check_location(env)
         return Path(env).expanduser().resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
@@ -60,6 +77,7 @@ class Store:
     """One store folder; cheap to create, touches the disk only when used."""
 
     def __init__(self, root: Path | str) -> None:
+        check_location(root)
         self.root = Path(root).expanduser().resolve()
         self.catalog_path = self.root / CATALOG_NAME
         self.journal_dir = self.root / "journals"
