@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from nbmlops.errors import FilterSyntaxError, InvalidInputError
@@ -19,6 +21,7 @@ from nbmlops.query.gates import (
     Or,
     Ref,
     evaluate_gate,
+    like,
     parse_gate,
     references,
 )
@@ -354,7 +357,19 @@ def test_the_documented_error_message():
     ("metrics.a is nul", 13, "expected 'null' after 'is'"),
     ("metrics.a is not 1", 17, "expected 'null' after 'is not'"),
     ("metrics.a not = 1", 14, "expected 'in' after 'metrics.a not'"),
-    ("metrics.a like 'x%'", 10, "expected a comparison (= != < <= > >= in is) after 'metrics.a', found 'like'"),
+    # `like` and the run attributes came from the where dialect, with its messages.
+    ("metrics.a like 'x%'", 0, "'metrics.a' is a number; 'like' works on text"),
+    ("champion.version like 'x%'", 0, "'champion.version' is a number; 'like' works on text"),
+    ("duration not like 'x%'", 0, "'duration' is a number; 'like' works on text"),
+    ("params.a like x", 14, "expected a quoted pattern after 'like', e.g. 'resnet%'"),
+    ("params.a + 1 like 'x'", 0, "'like' matches the text of a field, e.g. params.model like 'resnet%'; "
+                                 "'params.a + 1' is not one"),
+    ("start_time > 'yesterday'", 13, "start_time needs a date such as '2024-05-01' or '2024-05-01 13:30:00'"),
+    ("'2024-13-01' < champion.end_time", 0, "end_time needs a date such as"),
+    ("duration > '1h'", 11, "duration is in seconds; compare it with a number, not '1h'"),
+    ("status in ('FINISHED', 1)", 23, "status is text; quote the value: '1'"),
+    ("name = true", 7, "'name' holds text; true/false only compare with params"),
+    ("name.x = 'a'", 0, "unknown reference 'name.x'"),
     ("metrics.a\n>\n", 12, "expected a value after '>'"),
 ])
 def test_syntax_errors_name_what_and_where(text, position, words):
@@ -405,3 +420,77 @@ def test_long_flat_chains_are_fine():
     assert not check(many) and check(many + " or metrics.rmse = 3.2")
     assert check(" + ".join(["1"] * 2400) + " = 2400")
     assert check(" and ".join(["not metrics.rmse > 4"] * 400))
+
+
+RUN = Facts(params={"model": "resnet_50", "epochs": 10}, metrics={"acc": 0.9}, version=2, attributes={
+    "name": "brave-owl", "status": "FINISHED", "experiment": "churn", "user": "ana", "host": None,
+    "start_time": dt.datetime(2024, 5, 1, 13, 30), "end_time": dt.datetime(2024, 5, 1, 13, 30, 0, 500000),
+    "duration": 0.5, "run_id": "ab12", "parent_run_id": None, "notebook": "train.ipynb"})
+HOLDER = Facts(version=1, attributes={"name": "calm-fox", "status": "FINISHED", "start_time": dt.datetime(2024, 4, 1),
+                                      "end_time": None, "duration": 3600.0})
+
+
+@pytest.mark.parametrize("text, passed", [
+    ("params.model like 'resnet%'", True),
+    ("params.model like 'resnet_5_'", True),
+    ("params.model like 'RESNET%'", False),  # case counts, as in DuckDB
+    ("params.model not like '%net'", True),
+    ("params.model like '%'", True),
+    ("params.model like 'resnet\\_50'", False),  # no escape character: the backslash is itself
+    ("not params.model like 'x%'", True),
+    ("name like '%owl' and experiment = 'churn' and user in ('ana', 'bo')", True),
+    ("status = 'finished' and status like 'fin%' and status != 'running'", True),  # upper-cased, as sql.py binds it
+    ("status < 'g'", True),
+    ("start_time >= '2024-05-01' and start_time < '2024-05-01T15:31:00+02:00'", True),  # dates in UTC
+    ("start_time = '2024-05-01 13:30:00'", True),
+    ("end_time like '2024-05-01 13:30:00.5'", True),  # a time as DuckDB writes it
+    ("start_time like '% 13:30:00'", True),
+    ("duration < 1 and duration >= 0.5", True),
+    ("host is null and parent_run_id is null and notebook is not null", True),
+    ("host = 'x' or not host = 'x'", False),  # null: unknown either way, as in SQL
+    ("start_time > champion.start_time and duration < champion.duration", True),
+    ("name != champion.name and version > champion.version", True),
+    ("champion.end_time is null", True),  # the champion's run is still running
+    ("champion.end_time < '2025-01-01'", False),
+])
+def test_like_and_run_attributes(text, passed):
+    result = evaluate_gate(text, RUN, HOLDER)
+    assert result.passed is passed, result.explanation
+
+
+def test_like_and_attributes_are_explained():
+    text = "params.model like 'res%' and start_time > '2024-06-01' and champion.end_time < '2025-01-01'"
+    assert explain(text, RUN, HOLDER) == (
+        "params.model 'resnet_50' like 'res%': passed; start_time 2024-05-01 13:30:00 > '2024-06-01': failed; "
+        "champion.end_time < '2025-01-01' (champion v1): failed (champion.end_time is null on the champion v1)")
+    values = evaluate_gate("start_time > '2024-06-01'", RUN, None).values
+    assert values == {"start_time": dt.datetime(2024, 5, 1, 13, 30)}
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("params.epochs like '1%'", "'like' works on text, not a number"),
+    ("start_time > params.model", "cannot compare a time with text"),
+    ("start_time + 1 > 0", "cannot do arithmetic on a time 2024-05-01 13:30:00 in start_time + 1"),
+    ("name like 'x%'", "name is missing on the candidate"),
+])
+def test_like_and_attributes_fail_with_a_reason(text, reason):
+    assert reason in explain(text, CANDIDATE if text.startswith("name") else RUN, HOLDER)
+
+
+def test_a_champion_attribute_without_a_champion_is_waived():
+    assert check("start_time > champion.start_time", RUN, None)
+    assert "no current holder" in explain("champion.name like 'x%'", RUN, None)
+
+
+def test_a_time_with_a_zone_reads_as_utc():
+    zoned = Facts(attributes={"start_time": dt.datetime(2024, 5, 1, 15, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))})
+    assert check("start_time = '2024-05-01 13:30:00Z'", zoned, None)
+
+
+@pytest.mark.parametrize("text, pattern, matches", [
+    ("", "", True), ("", "%", True), ("x", "", False), ("abc", "a%c", True), ("abc", "a_c", True),
+    ("ac", "a_c", False), ("a\nb", "a_b", True), ("é", "_", True), ("aaaa", "%a%a%a%a%", True),
+    ("a" * 2000, "%a" * 500 + "b", False),  # many '%' cost no exponential backtracking
+])
+def test_like_matches_as_duckdb(text, pattern, matches):
+    assert like(text, pattern) is matches

@@ -1,13 +1,13 @@
 """The one condition language: its AST and its parser, in two dialects sharing one grammar.
 
-A condition is comparisons (``= == != <> < <= > >=``, ``[not] in (...)``, ``is [not] null``) joined
-by ``and`` / ``or`` / ``not`` in any case, with parentheses; ``x = null`` means ``x is null``.
-- The `where` dialect (runs search, compiled to SQL by query.py) compares a field with a literal.
-  Its fields are params/metrics/tags keys and the run attributes (ATTRIBUTES); it adds
-  ``[not] like 'pattern'``, and an `order_by` is a list of its fields.
-- The gate dialect (promotion gates, evaluated in Python by gates.py) compares values: literals,
-  params/metrics/tags keys and ``version``, each also behind ``champion.``, and arithmetic on them.
-Text the two dialects share parses to the same tree. Every node is frozen; a node's `span` (its
+A condition is comparisons (``= == != <> < <= > >=``, ``[not] in (...)``, ``is [not] null``,
+``[not] like 'pattern'``) joined by ``and`` / ``or`` / ``not`` in any case, with parentheses;
+``x = null`` means ``x is null``. Fields are params/metrics/tags keys and the run attributes (ATTRIBUTES).
+- The `where` dialect (runs search, compiled to SQL by sql.py) compares a field with a literal, and
+  an `order_by` is a list of its fields.
+- The gate dialect (promotion gates, evaluated in Python by gates.py) is a superset: it compares
+  values (literals, fields and ``version``, each also behind ``champion.``) and arithmetic on them.
+Every where filter is a gate, and parses to the same tree. Every node is frozen; a node's `span` (its
 (start, end) offsets in the text) is not part of its equality, so tests can build nodes by hand.
 """
 
@@ -37,7 +37,7 @@ from nbmlops.query.lexer import (
 
 KINDS = ("params", "metrics", "tags")
 ATTRIBUTES: tuple[str, ...] = ("duration", "end_time", "experiment", "host", "name", "notebook", "parent_run_id",
-                               "run_id", "start_time", "status", "user")  # of a run, in the where dialect
+                               "run_id", "start_time", "status", "user")  # of a run
 TIMES = ("start_time", "end_time")
 Scalar = int | float | str | bool | None
 
@@ -116,7 +116,7 @@ class IsNull:
 
 @dataclass(frozen=True)
 class Like:
-    """`left [not] like 'pattern'`, where dialect only."""
+    """`left [not] like 'pattern'`: `%` matches any text, `_` one character; case counts, no escapes."""
     left: Ref
     pattern: str
     negated: bool = False
@@ -180,23 +180,27 @@ def walk(node: Node) -> list[Node]:
     return found
 
 
-def timestamp(text: str) -> str | None:
-    """The UTC, naive ISO form of a date string, or None if it is not one."""
+def moment(text: str) -> datetime | None:
+    """The naive UTC time a date string names, or None if it is not one."""
     try:
         # Python 3.10 reads no trailing Z; it means UTC.
-        moment = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text.strip()))
+        found = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text.strip()))
     except ValueError:
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment.isoformat(sep=" ")
+    return found.astimezone(timezone.utc).replace(tzinfo=None) if found.tzinfo is not None else found
+
+
+def timestamp(text: str) -> str | None:
+    """The UTC, naive ISO form of a date string, or None if it is not one."""
+    found = moment(text)
+    return None if found is None else found.isoformat(sep=" ")
 
 
 class _Grammar(Tokens):
     """What both dialects parse alike: and/or/not, comparisons, in-lists, null tests and references.
     A dialect says what an operand is and what a comparison may hold."""
 
-    infix = "in is"  # the words that may follow a left operand, besides `not`
+    infix = "in is"  # the words after a left operand that messages list, besides `not` (`like` is always one)
     unknown = "unknown reference '{}'"  # the message for a word that names no field
     bare: dict[str, tuple[str, str]] = {}  # a word without a dot that names a field -> (kind, key)
     champions = False  # whether `champion.` may lead a reference
@@ -208,7 +212,8 @@ class _Grammar(Tokens):
     long_ops: str
 
     def __init_subclass__(cls) -> None:
-        cls.words = ("not", *cls.infix.split())
+        # The gate dialect took `like` later: its messages list the operators they listed before.
+        cls.words = ("not", "like", *cls.infix.split())
         cls.after_not = " or ".join(f"'{word}'" for word in cls.infix.split() if word != "is")
         cls.short_ops, cls.long_ops = f"= != < <= > >= {cls.infix}", f"= == != <> < <= > >= {cls.infix}"
 
@@ -328,11 +333,41 @@ class _Grammar(Tokens):
         return left
 
     def pattern_test(self, left: Operand, negated: bool) -> Like | None:
-        """A `like` test, where the dialect has one."""
-        return None
+        """A `like` test, if one follows the left side."""
+        if not self.keyword("like"):
+            return None
+        tok = self.next()
+        if tok.kind != "string":
+            self.fail("expected a quoted pattern after 'like', e.g. 'resnet%'", tok.pos)
+        if not isinstance(left, Ref):
+            self.fail(f"'like' matches the text of a field, e.g. params.model like 'resnet%'; "
+                      f"'{self.written(left)}' is not one", left.span[0])
+        if left.kind in ("metrics", "version") or left.kind == "attribute" and left.key == "duration":
+            self.fail(f"'{self.written(left)}' is a number; 'like' works on text", left.span[0])
+        return Like(left, tok.value, negated)
 
     def check(self, left: Operand, op: str, right: Operand) -> None:
         """Reject a comparison whose types can never make sense, pointing at its right side."""
+
+    def literal_check(self, ref: Ref, op: str, value: Scalar, pos: int) -> None:
+        """Reject comparing this field with this literal (at pos) when no value of the field could match."""
+        if isinstance(value, bool):
+            if ref.kind != "params":
+                self.fail(f"'{self.written(ref)}' holds {'numbers' if ref.kind == 'metrics' else 'text'}; "
+                          "true/false only compare with params", pos)
+            if op not in ("=", "!="):
+                self.fail("true/false only work with = and !=", pos)
+        elif ref.kind == "metrics" and isinstance(value, str):
+            self.fail(f"metric '{ref.key}' is a number; compare it with a number, not '{value}'", pos)
+        elif ref.kind == "attribute" and ref.key == "duration" and isinstance(value, str):
+            self.fail(f"duration is in seconds; compare it with a number, not '{value}'", pos)
+        elif ref.kind == "attribute" and ref.key != "duration":
+            if not isinstance(value, str):
+                holds = "a time" if ref.key in TIMES else "text"
+                self.fail(f"{ref.key} is {holds}; quote the value: '{value:g}'", pos)
+            if ref.key in TIMES and timestamp(value) is None:
+                example = "'2024-05-01' or '2024-05-01 13:30:00'"
+                self.fail(f"{ref.key} needs a date such as {example}, not '{value}'", pos)
 
 
 class WhereParser(_Grammar):
@@ -397,37 +432,9 @@ class WhereParser(_Grammar):
         found = "the end" if tok.kind == "end" else f"'{tok.text}'"
         self.fail(f"expected an operator ({self.short_ops}) after '{self.written(left)}', found {found}", tok.pos)
 
-    def pattern_test(self, left: Operand, negated: bool) -> Like | None:
-        if not self.keyword("like"):
-            return None
-        tok = self.next()
-        if tok.kind != "string":
-            self.fail("expected a quoted pattern after 'like', e.g. 'resnet%'", tok.pos)
-        ref = cast(Ref, left)  # the where dialect's left side is always a field
-        if ref.kind == "metrics" or ref.kind == "attribute" and ref.key == "duration":
-            self.fail(f"'{self.written(ref)}' is a number; 'like' works on text", ref.span[0])
-        return Like(ref, tok.value, negated)
-
     def check(self, left: Operand, op: str, right: Operand) -> None:
         # The where dialect compares a field with a literal.
-        ref, value, pos = cast(Ref, left), cast(Literal, right).value, right.span[0]
-        if isinstance(value, bool):
-            if ref.kind != "params":
-                self.fail(f"'{self.written(ref)}' holds {'numbers' if ref.kind == 'metrics' else 'text'}; "
-                          "true/false only compare with params", pos)
-            if op not in ("=", "!="):
-                self.fail("true/false only work with = and !=", pos)
-        elif ref.kind == "metrics" and isinstance(value, str):
-            self.fail(f"metric '{ref.key}' is a number; compare it with a number, not '{value}'", pos)
-        elif ref.kind == "attribute" and ref.key == "duration" and isinstance(value, str):
-            self.fail(f"duration is in seconds; compare it with a number, not '{value}'", pos)
-        elif ref.kind == "attribute" and ref.key != "duration":
-            if not isinstance(value, str):
-                holds = "a time" if ref.key in TIMES else "text"
-                self.fail(f"{ref.key} is {holds}; quote the value: '{value:g}'", pos)
-            if ref.key in TIMES and timestamp(value) is None:
-                example = "'2024-05-01' or '2024-05-01 13:30:00'"
-                self.fail(f"{ref.key} needs a date such as {example}, not '{value}'", pos)
+        self.literal_check(cast(Ref, left), op, cast(Literal, right).value, right.span[0])
 
     def sort_keys(self) -> tuple[SortKey, ...]:
         keys = []
@@ -446,15 +453,14 @@ class WhereParser(_Grammar):
             self.next()
 
 
-
-
 class GateParser(_Grammar):
-    """The gate dialect: comparisons of values, with arithmetic, `version` and `champion.`."""
+    """The gate dialect: everything a where filter says, plus comparisons of values, arithmetic,
+    `version` and `champion.`."""
 
     nesting = "parentheses / not / minus"
     unknown = ("unknown reference '{}'; valid references are metrics.<key>, params.<key>, tags.<key>, version, "
-               "and each of them after 'champion.'")
-    bare = {"version": ("version", "")}
+               "and each of them after 'champion.'; so are the run attributes " + ", ".join(ATTRIBUTES))
+    bare = {"version": ("version", ""), **{name: ("attribute", name) for name in ATTRIBUTES}}
     champions = True
     aliases = {**OPERATOR_HINTS, "=>": " (use '>=')", "=<": " (use '<=')"}
     _LEXEME = lexeme(signed_numbers=False, lone_ops="+*/-")  # unsigned: '-' is always an operator
@@ -476,6 +482,12 @@ class GateParser(_Grammar):
 
     def operand(self) -> Node:
         return self.arith()
+
+    def check(self, left: Operand, op: str, right: Operand) -> None:
+        # A run attribute compared with a literal is held to the where dialect's rules, with its messages.
+        for ref, other in ((left, right), (right, left)):
+            if isinstance(ref, Ref) and ref.kind == "attribute" and isinstance(other, Literal):
+                self.literal_check(ref, op, other.value, other.span[0])
 
     def right_operand(self, after: str) -> Operand:
         """An arithmetic expression, where a condition would be an error."""

@@ -2,17 +2,23 @@
 condition.py), evaluated in Python.
 
 Example: ``metrics.accuracy >= champion.metrics.accuracy + 0.01 and not params.debug = true``.
-The syntax follows the runs ``where`` language (``or``/``and``/``not`` in any case, parentheses,
-``= == != <> < <= > >=``, ``[not] in (...)``, ``is [not] null``, 'single-quoted' text with '' for a
-quote, true/false/null), plus ``+ - * /`` with the usual precedence and unary minus on either side.
-References are ``metrics.<key>``, ``params.<key>``, ``tags.<key>`` and ``version`` of the candidate,
-and the same behind ``champion.`` for the version now holding the alias. Odd keys take backticks or
-double quotes (``metrics.`val loss```); bare keys may hold ``- / . :``, so write ``metrics.a - 1``
-with spaces. ``x = null`` means ``x is null``.
+Every runs ``where`` filter is a gate (``or``/``and``/``not`` in any case, parentheses,
+``= == != <> < <= > >=``, ``[not] in (...)``, ``is [not] null``, ``[not] like 'pattern'``,
+'single-quoted' text with '' for a quote, true/false/null), and a gate adds ``+ - * /`` with the usual
+precedence and unary minus on either side. References are ``metrics.<key>``, ``params.<key>``,
+``tags.<key>``, the run attributes (``name``, ``status``, ``start_time``, ``duration``, ...) and
+``version`` of the candidate, and the same behind ``champion.`` for the version now holding the alias.
+Odd keys take backticks or double quotes (``metrics.`val loss```); bare keys may hold ``- / . :``, so
+write ``metrics.a - 1`` with spaces. ``x = null`` means ``x is null``.
 
 Semantics. Every comparison is evaluated (no short-circuit) and listed in the one-line explanation.
-- Numbers compare numerically, text as text, true/false and JSON values only with = and !=.
-  Any other pairing (a number with text, ``1`` with ``true``) fails the comparison, saying so.
+- Numbers compare numerically, text as text, times as times, true/false and JSON values only with = and
+  !=. Any other pairing (a number with text, ``1`` with ``true``) fails the comparison, saying so.
+- Run attributes read as a where filter reads them (sql.py): text compared with ``status`` is upper-cased
+  (``status = 'finished'``), text compared with ``start_time`` / ``end_time`` is read as a date (UTC);
+  ``duration`` is seconds, up to now for a running run, whose ``end_time`` is null.
+- ``like`` is DuckDB's LIKE: ``%`` matches any text, ``_`` one character, case counts and there is no
+  escape character; it matches text only (a time as DuckDB writes it, e.g. ``2024-05-01 13:30:00.5``).
 - A missing or null reference, a NaN, arithmetic on a non-number and division by zero make the
   value unknown: the comparison fails with the reason ("metrics.acc is missing on the candidate").
   An unknown comparison stays failed under ``not`` (as NULL does in SQL and in ``where``), so a gate
@@ -29,12 +35,13 @@ import json
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from numbers import Real
 from typing import Any
 
-from nbmlops.errors import InvalidInputError
 from nbmlops.query.condition import (
+    TIMES,
     And,
     Arith,
     Compare,
@@ -48,6 +55,7 @@ from nbmlops.query.condition import (
     Operand,
     Or,
     Ref,
+    moment,
     parse_gate,
     walk,
 )
@@ -55,7 +63,8 @@ from nbmlops.query.lexer import MAX_DEPTH, MAX_TEXT, closest_fields, did_you_mea
 
 # The parser, the AST and the limits belong to this language's API too, so they are importable from here.
 __all__ = ["MAX_DEPTH", "MAX_TEXT", "And", "Arith", "Compare", "Condition", "Facts", "Gate", "GateResult", "In",
-           "IsNull", "Literal", "Not", "Or", "Ref", "evaluate_gate", "missing_references", "parse_gate", "references"]
+           "IsNull", "Like", "Literal", "Not", "Or", "Ref", "evaluate_gate", "like", "missing_references", "parse_gate",
+           "references"]
 
 KINDS = ("metrics", "params", "tags")
 _TESTS: dict[str, Callable[[Any, Any], bool]] = {
@@ -71,6 +80,9 @@ class Facts:
     params: dict[str, object] = field(default_factory=dict)  # int, float, str, bool, None or JSON-ish
     tags: dict[str, str] = field(default_factory=dict)
     version: int | None = None
+    # The run's attributes (sql.ATTRIBUTES): text, a naive UTC datetime for the two times, seconds for
+    # duration; None where the catalog holds NULL (end_time of a running run).
+    attributes: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,7 @@ def missing_references(text: str | Gate, candidate: Facts | None, champion: Fact
     lines: dict[str, None] = {}
     for node in walk(gate.condition):
         facts = champion if isinstance(node, Ref) and node.champion else candidate
-        if not isinstance(node, Ref) or node.kind == "version" or facts is None:
+        if not isinstance(node, Ref) or node.kind in ("version", "attribute") or facts is None:
             continue
         if node.key in getattr(facts, node.kind):
             continue
@@ -136,6 +148,8 @@ def _nan(value: object) -> bool:
 def _kind(value: object) -> str:
     if _number(value):
         return "a number"
+    if isinstance(value, datetime):
+        return "a time"
     return "text" if isinstance(value, str) else "true/false" if isinstance(value, bool) else "a JSON value"
 
 
@@ -152,6 +166,8 @@ def _render(value: object) -> str:
         text = "NaN" if value != value else f"{value:.12g}"
     elif isinstance(value, str):
         text = "'" + value.replace("'", "''") + "'"
+    elif isinstance(value, datetime):
+        text = _time_text(value)
     else:
         try:
             text = str(value) if _number(value) else json.dumps(value, sort_keys=True, default=str)
@@ -174,6 +190,42 @@ def _unreadable(val: _Val) -> bool:
     return val.value is _MISSING or _nan(val.value)
 
 
+def _time_text(value: datetime) -> str:
+    """A naive UTC time as DuckDB casts a TIMESTAMP to text: no trailing zeros in the fraction."""
+    whole, _, fraction = value.isoformat(sep=" ").partition(".")
+    return whole + ("." + fraction.rstrip("0") if fraction.rstrip("0") else "")
+
+
+def like(text: str, pattern: str) -> bool:
+    """Whether text matches a LIKE pattern as DuckDB matches it: `%` any text, `_` one character,
+    case-sensitive, no escape character. Only the last `%` backtracks, so the cost is at most
+    len(text) x len(pattern), never exponential (as a regular expression's could be)."""
+    t = p = 0
+    star, mark = -1, 0  # the last `%` seen and where in text it began to match
+    while t < len(text):
+        if p < len(pattern) and pattern[p] == "%":
+            star, mark, p = p, t, p + 1
+        elif p < len(pattern) and pattern[p] in ("_", text[t]):
+            t, p = t + 1, p + 1
+        elif star >= 0:  # let the last `%` take one more character
+            mark += 1
+            t, p = mark, star + 1
+        else:
+            return False
+    return pattern[p:].strip("%") == ""
+
+
+def _as_field(nodes: list[Operand], vals: list[_Val]) -> list[_Val]:
+    """Values read as the run attributes among nodes read them: text upper-cased next to status, and
+    read as a date next to a time (as sql.py binds a literal compared with them)."""
+    keys = {n.key for n in nodes if isinstance(n, Ref) and n.kind == "attribute"}
+    if "status" in keys:
+        vals = [replace(v, value=v.value.upper()) if isinstance(v.value, str) else v for v in vals]
+    if keys & set(TIMES):
+        vals = [replace(v, value=moment(v.value) or v.value) if isinstance(v.value, str) else v for v in vals]
+    return vals
+
+
 class _Evaluator:
     def __init__(self, text: str, candidate: Facts, champion: Facts | None) -> None:
         self.text, self.candidate, self.champion = text, candidate, champion
@@ -187,6 +239,10 @@ class _Evaluator:
             return _Val(_MISSING, waived=True, champion=True)
         if ref.kind == "version":  # a None version means there is none
             raw = _MISSING if facts.version is None else facts.version
+        elif ref.kind == "attribute":
+            raw = facts.attributes.get(ref.key, _MISSING)
+            if isinstance(raw, datetime) and raw.tzinfo is not None:
+                raw = raw.astimezone(timezone.utc).replace(tzinfo=None)
         else:
             raw = (getattr(facts, ref.kind) or {}).get(ref.key, _MISSING)
         self.values[ref.name] = None if raw is _MISSING else raw
@@ -235,18 +291,20 @@ class _Evaluator:
         if isinstance(node, (And, Or)):
             outcomes = [self.check(operand, negated) for operand in node.operands]
             return min(outcomes) if isinstance(node, And) else max(outcomes)
-        if isinstance(node, Like):  # only a where filter parses to one
-            raise InvalidInputError("a gate cannot use 'like'; compare with = != < <= > >= in or is")
+        nodes: list[Operand]
         if isinstance(node, IsNull):
-            vals = [self.value(node.operand)]
+            nodes, vals = [node.operand], [self.value(node.operand)]
             shown = f"{self.side(node.operand, vals[0])} is {'not null' if node.negated else 'null'}"
+        elif isinstance(node, Like):
+            nodes, vals = [node.left], [self.value(node.left)]
+            shown = f"{self.side(node.left, vals[0])} {'not like' if node.negated else 'like'} {_render(node.pattern)}"
         else:
             nodes = [node.left, node.right] if isinstance(node, Compare) else [node.left, *node.items]
             vals = [self.value(n) for n in nodes]
             sides = [self.side(n, v) for n, v in zip(nodes, vals, strict=True)]
             shown = f"{sides[0]} {node.op} {sides[1]}" if isinstance(node, Compare) else \
                 f"{sides[0]} {'not in' if node.negated else 'in'} ({', '.join(sides[1:])})"
-        outcome, reasons = self.decide(node, vals)
+        outcome, reasons = self.decide(node, _as_field(nodes, vals))
         if any(v.champion for v in vals) and self.champion is not None and self.champion.version is not None:
             shown += f" (champion v{self.champion.version})"
         word = "passed" if (_flip(outcome) if negated else outcome) >= WAIVED else "failed"
@@ -254,7 +312,7 @@ class _Evaluator:
         self.lines.append(f"{'not ' if negated else ''}{shown}: {word}{why}")
         return outcome
 
-    def decide(self, node: Compare | In | IsNull, vals: list[_Val]) -> tuple[int, tuple[str, ...]]:
+    def decide(self, node: Compare | In | IsNull | Like, vals: list[_Val]) -> tuple[int, tuple[str, ...]]:
         """The outcome of one comparison and why, when it is not a plain pass or fail."""
         notes = tuple(n for v in vals for n in v.notes)
         if any(v.waived for v in vals):
@@ -262,10 +320,13 @@ class _Evaluator:
         if isinstance(node, IsNull):
             return (PASS if (vals[0].value is _MISSING) != node.negated else FAIL), ()
         why = tuple(n for v in vals if _unreadable(v) for n in v.notes) or ("the result is NaN",)
-        (left, *items), op = vals, node.op if isinstance(node, Compare) else "="
-        readable = [v.value for v in items if not _unreadable(v)]
+        left = vals[0]
         if _unreadable(left):
             return UNKNOWN, why
+        if isinstance(node, Like):
+            return self.match(node, left.value)
+        items, op = vals[1:], node.op if isinstance(node, Compare) else "="
+        readable = [v.value for v in items if not _unreadable(v)]
         problems = [p for p in (_mismatch(left.value, v, op) for v in readable) if p]
         if any(not _mismatch(left.value, v, op) and _TESTS[op](left.value, v) for v in readable):
             outcome = PASS  # for an in-list one equal item decides, whatever else cannot be read
@@ -276,6 +337,16 @@ class _Evaluator:
         else:
             outcome = FAIL
         return (_flip(outcome) if isinstance(node, In) and node.negated else outcome), ()
+
+
+    @staticmethod
+    def match(node: Like, value: object) -> tuple[int, tuple[str, ...]]:
+        """The outcome of a `like` on a readable value, as sql.py compiles it."""
+        pattern = node.pattern.upper() if node.left.kind == "attribute" and node.left.key == "status" else node.pattern
+        text = _time_text(value) if isinstance(value, datetime) else value
+        if not isinstance(text, str):
+            return UNKNOWN, (f"'like' works on text, not {_kind(value)}",)
+        return (PASS if like(text, pattern) != node.negated else FAIL), ()
 
 
 def _flip(outcome: int) -> int:
