@@ -335,9 +335,9 @@ def _apply_points(con: duckdb.DuckDBPyConnection, dialect: Dialect, p: _Pending)
     run_ids = _column([run_id for run_id, _ in numbers])
     keys = _column([key for _, key in numbers])
     metric = metric_of_series[pts["series"]]
-    step = pts["step"]
+    step = np.ascontiguousarray(pts["step"])  # a field of a record array is strided: DuckDB 1.5 misreads it
     ts = (pts["ts"] * 1e6).astype(np.int64)
-    value = pts["value"]
+    value = np.ascontiguousarray(pts["value"])
     # DuckDB reads a float NaN from Python as NULL; NaN-ness is carried separately.
     isnan = np.isnan(value)
     with _registered(con, nb_points={"run_id": run_ids[metric], "key": keys[metric], "step": step, "ts": ts,
