@@ -55,8 +55,9 @@ import duckdb
 from nbmlops.errors import BundleTooLargeError, CorruptStoreError, InvalidInputError, NotFoundError, StoreVersionError
 from nbmlops.query.sql import build_runs_query
 from nbmlops.store import manifests as snapshot_manifests
-from nbmlops.store.catalog import transaction
+from nbmlops.store.dialect import Dialect
 from nbmlops.store.folder import Store
+from nbmlops.store.models import ALIAS_COLUMNS, REGISTRY
 from nbmlops.store.runs import resolve_run_id
 from nbmlops.store.sqltext import quote_ident, quote_literal
 from nbmlops.units import format_bytes
@@ -81,6 +82,9 @@ _EXPORT_SQL = {
 }
 DEFAULT_MAX_SIZE = 20 << 30  # bytes an import may write unless told otherwise (20 GiB)
 MAX_MANIFEST_BYTES = 256 << 20
+# The keys of the tables an import adds to only where absent (their PRIMARY KEYs in a local file).
+_KEYS = {"experiments": ("name",), "datasets": ("name", "fingerprint"), "registered_models": ("name",),
+         "model_aliases": ("name", "alias")}
 _ARTIFACT = re.compile(r"artifacts/([0-9a-f]{64})")
 _TABLE = re.compile(r"tables/([a-z_]+)\.parquet")
 
@@ -189,8 +193,8 @@ def import_bundle(store: Store, source: str | os.PathLike[str] | bytes, *,
         for sha in manifest["artifacts"]:
             added += not store.artifact_path(sha).exists()
             store.adopt_file(folder / sha, sha)
-        with store.reading() as con, transaction(con):
-            report = _merge(con, folder, added)
+        with store.reading() as con, store.catalog.transaction(con):
+            report = _merge(con, store.catalog.dialect, folder, added)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return report
@@ -389,7 +393,7 @@ def _parse_manifest(tar: tarfile.TarFile, first: tarfile.TarInfo | None, label: 
     return manifest
 
 
-def _merge(con: duckdb.DuckDBPyConnection, folder: Path, artifacts_added: int) -> ImportReport:
+def _merge(con: duckdb.DuckDBPyConnection, dialect: Dialect, folder: Path, artifacts_added: int) -> ImportReport:
     """Merge the extracted tables into the catalog (inside the caller's transaction)."""
     def src(table: str) -> str | None:
         path = folder / f"{table}.parquet"
@@ -407,17 +411,18 @@ def _merge(con: duckdb.DuckDBPyConnection, folder: Path, artifacts_added: int) -
     actions = {r[0]: _action(*r[1:]) for r in rows}
     changed = [rid for rid, a in actions.items() if a != "same"]
     for table in ("experiments", "datasets"):
-        _insert(con, table, src(table), conflict=True)
-    con.execute("INSERT INTO experiments SELECT experiment, min(start_time) FROM read_parquet(?) GROUP BY 1 "
-                "ON CONFLICT DO NOTHING", [runs])
+        _insert_new(con, dialect, table, src(table))
+    con.execute(dialect.insert_new("experiments", _KEYS["experiments"],
+                                   "SELECT experiment AS name, min(start_time) AS created_at FROM read_parquet(?) "
+                                   "GROUP BY 1"), [runs])
     inserted = 0
     if changed:
         for table in RUN_TABLES:
             con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [changed])  # noqa: S608 - tables are RUN_TABLES
         for table in RUN_TABLES:
-            count = _insert(con, table, src(table), run_ids=changed)
+            count = _insert(con, dialect, table, src(table), run_ids=changed)
             inserted += count if table == "metrics" else 0
-    models_added, renumbered = _merge_models(con, src, set(changed))
+    models_added, renumbered = _merge_models(con, dialect, src, set(changed))
     return ImportReport(
         runs_added=sum(a == "add" for a in actions.values()),
         runs_updated=sum(a == "replace" for a in actions.values()),
@@ -437,42 +442,50 @@ def _action(b_status: str, b_end: Any, b_points: int, present: bool, t_status: s
     return "replace" if further else "same"
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, path: str | None, *, run_ids: list[str] | None = None,
-            conflict: bool = False) -> int:
+def _insert(con: duckdb.DuckDBPyConnection, dialect: Dialect, table: str, path: str | None, *,
+            run_ids: list[str] | None = None) -> int:
     """INSERT the bundle's rows of `table` (by column name; for `run_ids` only); returns the row count."""
     if path is None:
         return 0
-    columns = _columns(con, table, path)
+    columns = ", ".join(_columns(con, dialect, table, path))
     sql = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM read_parquet(?)"  # noqa: S608 - table from TABLES; columns quoted by sqltext (_columns)
     params: list[object] = [path]
     if run_ids is not None:
         sql += " WHERE run_id IN (SELECT unnest(?::VARCHAR[]))"
         params.append(run_ids)
-    row = con.execute(sql + (" ON CONFLICT DO NOTHING" if conflict else ""), params).fetchone()
+    row = con.execute(sql, params).fetchone()
     return int(row[0]) if row else 0
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str, path: str) -> str:
-    """The columns both the table here and the bundle's file have (bundles of older or newer stores)."""
-    ours = [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
-        "ORDER BY ordinal_position", [table]).fetchall()]
+def _insert_new(con: duckdb.DuckDBPyConnection, dialect: Dialect, table: str, path: str | None) -> None:
+    """INSERT the bundle's rows of `table` whose keys the table here does not hold yet."""
+    if path is not None:
+        columns = _columns(con, dialect, table, path)
+        rows = f"SELECT {', '.join(columns)} FROM read_parquet(?)"  # noqa: S608 - columns quoted by sqltext (_columns)
+        con.execute(dialect.insert_new(table, _KEYS[table], rows, columns=columns), [path])
+
+
+def _columns(con: duckdb.DuckDBPyConnection, dialect: Dialect, table: str, path: str) -> list[str]:
+    """The columns both the table here and the bundle's file have (bundles of older or newer stores), quoted."""
+    ours = [column for name, column, _ in dialect.catalog_columns(con) if name == table]
     theirs = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()}
-    return ", ".join(quote_ident(c) for c in ours if c in theirs)
+    return [quote_ident(c) for c in ours if c in theirs]
 
 
-def _merge_models(con: duckdb.DuckDBPyConnection, src: Callable[[str], str | None],
+def _merge_models(con: duckdb.DuckDBPyConnection, dialect: Dialect, src: Callable[[str], str | None],
                   changed: set[str]) -> tuple[int, list[tuple[str, int, int]]]:
     """Add model versions (renumbering collisions), absent aliases and new audit rows."""
     versions = src("model_versions")
     if versions is None:
         return 0, []
-    _insert(con, "registered_models", src("registered_models"), conflict=True)
+    dialect.serialize(con, REGISTRY)  # versions are numbered here as the registry numbers them
+    _insert_new(con, dialect, "registered_models", src("registered_models"))
     here: dict[tuple[str, int], int] = {}  # (name, version in the bundle) -> version here
     renumbered: list[tuple[str, int, int]] = []
     added = 0
-    columns = _columns(con, "model_versions", versions)
-    chosen = columns.replace('"version"', 'CAST(? AS INTEGER) AS "version"')
+    listed = _columns(con, dialect, "model_versions", versions)
+    columns = ", ".join(listed)
+    chosen = ", ".join('CAST(? AS INTEGER) AS "version"' if c == '"version"' else c for c in listed)
     for name, version, sha, run_id, created in con.execute(
             "SELECT name, version, sha256, run_id, created_at FROM read_parquet(?) ORDER BY name, version",
             [versions]).fetchall():
@@ -495,23 +508,25 @@ def _merge_models(con: duckdb.DuckDBPyConnection, src: Callable[[str], str | Non
             # The run's tags came with the bundle's number for this version.
             con.execute("UPDATE tags SET value = ? WHERE run_id = ? AND key = ? AND value = ?",
                         [str(number), run_id, f"model.{name}.version", str(version)])
-    _merge_aliases(con, src("model_aliases"), src("alias_audit"), here)
+    _merge_aliases(con, dialect, src("model_aliases"), src("alias_audit"), here)
     return added, renumbered
 
 
-def _merge_aliases(con: duckdb.DuckDBPyConnection, aliases: str | None, audit: str | None,
+def _merge_aliases(con: duckdb.DuckDBPyConnection, dialect: Dialect, aliases: str | None, audit: str | None,
                    here: dict[tuple[str, int], int]) -> None:
     """Create aliases absent here (never move one) and append audit rows not already here."""
     if aliases is not None:
+        new_alias = dialect.insert_new("model_aliases", _KEYS["model_aliases"], "VALUES (?, ?, ?, ?)",
+                                       columns=ALIAS_COLUMNS)
         for name, alias, version, updated in con.execute(
                 "SELECT name, alias, version, updated_at FROM read_parquet(?)", [aliases]).fetchall():
             if (name, version) in here:
-                con.execute("INSERT INTO model_aliases (name, alias, version, updated_at) VALUES (?, ?, ?, ?) "
-                            "ON CONFLICT DO NOTHING", [name, alias, here[(name, version)], updated])
+                con.execute(new_alias, [name, alias, here[(name, version)], updated])
     if audit is None:
         return
-    columns = _columns(con, "alias_audit", audit)
-    names = [c.strip('"') for c in columns.split(", ")]
+    listed = _columns(con, dialect, "alias_audit", audit)
+    columns = ", ".join(listed)
+    names = [c.strip('"') for c in listed]
     for row in con.execute(f"SELECT {columns} FROM read_parquet(?)", [audit]).fetchall():  # noqa: S608 - columns quoted by sqltext (_columns)
         record = dict(zip(names, row, strict=True))
         for key in ("from_version", "to_version"):  # versions not in the bundle keep their number

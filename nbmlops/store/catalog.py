@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 
 from nbmlops.errors import CorruptStoreError, NbmlopsError, StoreError, StoreLockedError, StoreVersionError
-from nbmlops.store.dialect import DUCKDB_FILE, Dialect
+from nbmlops.store.dialect import DUCKDB_FILE, Dialect, bind
 from nbmlops.store.migrations import MIGRATIONS, latest_version
 
 LOCK_WAIT_SECONDS = 60.0
@@ -330,7 +330,13 @@ class LocalCatalog:
 
     def connect(self, *, wait: float | None = None) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """A read-write connection to the up-to-date file, leased for this block (see `open_catalog`)."""
-        return open_catalog(self.path, wait=wait)
+        return self._connected(wait)
+
+    @contextmanager
+    def _connected(self, wait: float | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        with open_catalog(self.path, wait=wait) as con:
+            # Bound on every block: the lease may outlive one backend object and serve another.
+            yield bind(con, self.dialect)
 
     def transaction(self, con: duckdb.DuckDBPyConnection) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """BEGIN ... COMMIT, rolled back on any error."""

@@ -28,7 +28,6 @@ import pandas as pd
 
 from nbmlops.errors import InvalidInputError, NotFoundError
 from nbmlops.store import manifests as snapshot_manifests
-from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
 from nbmlops.store.sqltext import quote_ident
@@ -36,6 +35,7 @@ from nbmlops.units import format_bytes
 
 GRACE_SECONDS = 15 * 60
 PIN_TAG = "pinned"
+_TAG_COLUMNS = ("run_id", "key", "value", "updated_at")
 
 
 @dataclass
@@ -62,9 +62,7 @@ def pin(store: Store, run_id: str, reason: str | None = None) -> str:
         raise InvalidInputError("pin reason must be one line of text")
     with store.reading() as con:
         rid = resolve_run_id(con, run_id)
-        con.execute("INSERT INTO tags VALUES (?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
-                    "value = excluded.value, updated_at = excluded.updated_at",
-                    [rid, PIN_TAG, reason or "true", _now()])
+        _set_tag(store, con, rid, PIN_TAG, reason or "true", _now())
     return rid
 
 
@@ -78,6 +76,13 @@ def unpin(store: Store, run_id: str) -> str:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _set_tag(store: Store, con: duckdb.DuckDBPyConnection, run_id: str, key: str, value: str,
+             now: dt.datetime) -> None:
+    con.execute(store.catalog.dialect.upsert("tags", ("run_id", "key"), "VALUES (?, ?, ?, ?)",
+                                             "value = excluded.value, updated_at = excluded.updated_at",
+                                             columns=_TAG_COLUMNS), [run_id, key, value, now])
 
 
 def _stored(store: Store) -> dict[str, os.stat_result]:
@@ -118,9 +123,9 @@ def _referenced(store: Store, con: duckdb.DuckDBPyConnection, kept: set[str]) ->
         con.unregister("nb_kept")
     refs = {sha for _, sha in rows}
     manifests = {sha for path, sha in rows if path.startswith(snapshot_manifests.PREFIX)}
-    for table, column in con.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_name <> 'artifacts' "
-            "AND column_name ILIKE '%sha%' AND data_type = 'VARCHAR'").fetchall():
+    for table, column, kind in store.catalog.dialect.catalog_columns(con):
+        if table == "artifacts" or "sha" not in column.lower() or kind != "VARCHAR":
+            continue
         # Names from the catalog's own schema, quoted by store/sqltext.py all the same.
         name, where = quote_ident(column), quote_ident(table)
         refs.update(r[0] for r in con.execute(
@@ -147,15 +152,14 @@ def gc(store: Store, *, dry_run: bool = True) -> Collection:
             return result
         gone = [key for key, path in zip(garbage, result.files, strict=True) if _remove(path, fresh)]
         shas = [k for k in gone if len(k) == 64]
-        with transaction(con):
-            touched = [r[0] for r in con.execute(
-                "DELETE FROM artifacts WHERE list_contains(?, sha256) AND NOT list_contains(?, run_id) "
-                "RETURNING run_id", [shas, sorted(kept)]).fetchall()]
+        with store.catalog.transaction(con):
+            touched = store.catalog.dialect.delete_returning(
+                con, "artifacts", "list_contains(?, sha256) AND NOT list_contains(?, run_id)", [shas, sorted(kept)],
+                "run_id")
             now = _now()
+            removed = f"artifacts removed by nbmlops gc on {now:%Y-%m-%d %H:%M} UTC"
             for run_id in sorted(set(touched)):
-                con.execute("INSERT INTO tags VALUES (?, 'gc.removed', ?, ?) ON CONFLICT (run_id, key) DO UPDATE "
-                            "SET value = excluded.value, updated_at = excluded.updated_at",
-                            [run_id, f"artifacts removed by nbmlops gc on {now:%Y-%m-%d %H:%M} UTC", now])
+                _set_tag(store, con, run_id, "gc.removed", removed, now)
     snapshot_manifests.forget(store, set(shas))
     result.files = [p for p, key in zip(result.files, garbage, strict=True) if key in set(gone)]
     result.bytes = sum(garbage[k].st_size for k in gone)

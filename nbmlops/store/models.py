@@ -2,8 +2,10 @@
 
 Named reads and writes on the catalog connection the caller holds. The caller keeps the transaction
 (`with transaction(con): ...`), so that a version's number and its row, or an alias and its audit
-row, commit together. Also here: what the registry reads of the run that logged a model (its
-model files, metrics, params, tags and training schema). Timestamps are naive UTC, as stored.
+row, commit together; the writes serialise on `REGISTRY` through the connection's dialect, so that
+concurrent writers on a backend without PRIMARY KEYs (the team store) never share a version number.
+Also here: what the registry reads of the run that logged a model (its model files, metrics,
+params, tags and training schema). Timestamps are naive UTC, as stored.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ import duckdb
 import pandas as pd
 
 from nbmlops.entities import ModelVersion, decode_param
+from nbmlops.store.dialect import dialect_of
+
+REGISTRY = "registry"  # what registry writes serialise on (see Dialect.serialize)
+ALIAS_COLUMNS = ("name", "alias", "version", "updated_at")  # of model_aliases, in order
+_MODEL_COLUMNS = ("name", "created_at", "description")
 
 
 class ModelFile(NamedTuple):
@@ -32,7 +39,10 @@ def add_version(con: duckdb.DuckDBPyConnection, name: str, *, run_id: str | None
                 sha256: str, size: int, flavor: str, model_class: str, signature_json: str | None,
                 created_at: dt.datetime, user: str | None) -> int:
     """Register `name` if it is new and add its next version; that version's number."""
-    con.execute("INSERT INTO registered_models VALUES (?, ?, NULL) ON CONFLICT DO NOTHING", [name, created_at])
+    dialect = dialect_of(con)
+    dialect.serialize(con, REGISTRY)  # the number read below stays the highest until this commits
+    con.execute(dialect.insert_new("registered_models", ("name",), "VALUES (?, ?, NULL)", columns=_MODEL_COLUMNS),
+                [name, created_at])
     row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?", [name]).fetchone()
     version = int(row[0]) if row else 1
     con.execute("INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -95,15 +105,19 @@ def aliases_of(con: duckdb.DuckDBPyConnection, name: str, version: int | None = 
 
 def set_alias(con: duckdb.DuckDBPyConnection, name: str, alias: str, version: int, updated_at: dt.datetime) -> None:
     """Point `name@alias` at `version`, creating the alias or moving it."""
-    con.execute("INSERT INTO model_aliases VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE "
-                "SET version = excluded.version, updated_at = excluded.updated_at", [name, alias, version, updated_at])
+    dialect = dialect_of(con)
+    dialect.serialize(con, REGISTRY)  # the holder the caller read (and audits) stays the holder until this commits
+    con.execute(dialect.upsert("model_aliases", ("name", "alias"), "VALUES (?, ?, ?, ?)",
+                               "version = excluded.version, updated_at = excluded.updated_at", columns=ALIAS_COLUMNS),
+                [name, alias, version, updated_at])
 
 
 def drop_alias(con: duckdb.DuckDBPyConnection, name: str, alias: str) -> int | None:
     """Remove `name@alias`; the version it pointed at, or None if there was no such alias."""
-    row = con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ? RETURNING version",
-                      [name, alias]).fetchone()
-    return int(row[0]) if row else None
+    dialect = dialect_of(con)
+    dialect.serialize(con, REGISTRY)
+    removed = dialect.delete_returning(con, "model_aliases", "name = ? AND alias = ?", [name, alias], "version")
+    return int(removed[0]) if removed else None
 
 
 def record_alias_change(con: duckdb.DuckDBPyConnection, changed_at: dt.datetime, user: str | None, name: str,
