@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import nbmlops
+from nbmlops.registry.models import check_promotion
 from nbmlops.store.folder import Store
 from tests.conftest import run_python, spawn_python
 
@@ -237,3 +238,29 @@ def test_registry_cli(fresh_store: Store, iris_frame: tuple) -> None:
     assert cli("unalias", "cli-model", "production").returncode == 0
     missing = cli("model", "ghost")
     assert missing.returncode == 1 and "no registered model 'ghost'" in missing.stderr
+
+
+def test_gates_read_a_versions_run_attributes_as_a_where_filter_does(fresh_store: Store, iris_frame: tuple) -> None:
+    X, y = iris_frame
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    with nbmlops.start_run(experiment="registry", name="first-owl"):
+        nbmlops.log_param("solver", "lbfgs")
+        nbmlops.log_model(model, "churn")
+    nbmlops.promote("churn", 1, "production")
+    with nbmlops.start_run(experiment="registry", name="second-fox") as run:
+        nbmlops.log_param("solver", "saga")
+        nbmlops.log_model(model, "churn")
+        holder, result = check_promotion(fresh_store, "churn", 2, gate=(
+            "status = 'running' and end_time is null and duration >= 0 and name like '%-fox' "
+            "and start_time >= champion.end_time and champion.status like 'FIN%' and name != champion.name"))
+        assert holder == 1 and result is not None and result.passed, result.explanation if result else None
+    with pytest.raises(nbmlops.GateFailedError, match="params.solver 'saga' like 'lb%': failed"):
+        nbmlops.promote("churn", 2, gate="params.solver like 'lb%' or experiment != 'registry'")
+    # Where a filter and a gate say the same thing, they pick the same versions' runs.
+    for text in ("status = 'finished' and name like 'first%'",
+                 "end_time > '2000-01-01' and params.solver not like 's%'", "duration < 0 or user is null",
+                 "start_time < '2000-01-01'", f"run_id = '{run.run_id}'"):
+        picked = set(nbmlops.runs("registry", where=text)["run_id"])
+        passed = {v.run_id for v in (nbmlops.get_model_version(f"churn/{n}") for n in (1, 2))
+                  if check_promotion(fresh_store, "churn", v.version, gate=text)[1].passed}  # type: ignore[union-attr]
+        assert picked == passed, text

@@ -29,7 +29,8 @@ from nbmlops.jobs.runner import (
 from nbmlops.jobs.substitution import used_datasets
 from nbmlops.query.gates import Facts, GateResult, evaluate_gate, missing_references, parse_gate
 from nbmlops.registry import models as registry
-from nbmlops.store.runs import get_run
+from nbmlops.store.folder import Store
+from nbmlops.store.runs import get_run, run_attributes
 from nbmlops.tracking.tracker import Tracker
 
 
@@ -63,8 +64,13 @@ class CheckReport:
         return all(c.passed for c in self.checks)
 
 
-def _facts(run: Run) -> Facts:
-    return Facts(metrics=dict(run.metrics), params=dict(run.params), tags=dict(run.tags))
+def _facts(store: Store, run: Run, version: registry.ModelVersion | None = None) -> Facts:
+    """What a gate reads of a run, or of a registered version (its metrics and number) and its run."""
+    with store.reading() as con:
+        attributes = run_attributes(con, run.run_id)
+    metrics = version.metrics if version is not None else run.metrics
+    return Facts(dict(metrics), dict(run.params), dict(run.tags), version.version if version is not None else None,
+                 attributes)
 
 
 DEFAULT_EXPERIMENT = "ci"
@@ -91,9 +97,7 @@ def check(tracker: Tracker, notebooks: list[str | os.PathLike[str]], gates: list
     champion = registry.resolve(tracker.store, compare_to) if compare_to else None
     champion_facts = None
     if champion is not None and champion.run_id:
-        champion_run = get_run(tracker.store, champion.run_id)
-        champion_facts = Facts(champion.metrics, dict(champion_run.params), dict(champion_run.tags),
-                               champion.version)
+        champion_facts = _facts(tracker.store, get_run(tracker.store, champion.run_id), champion)
     for line in (line for gate in gates for line in missing_references(gate, None, champion_facts)):
         warnings.warn(line, UserWarning, stacklevel=2)  # a misspelt champion key, before any notebook runs
     checks = []
@@ -101,9 +105,10 @@ def check(tracker: Tracker, notebooks: list[str | os.PathLike[str]], gates: list
         result = run_notebook(tracker, notebook, parameters or {}, experiments[str(notebook)], Path(notebook).stem,
                               timeout=timeout, tags={"ci": "true"}, allow_new_params=allow_new_params)
         run = get_run(tracker.store, result.run_id)
-        evaluated = [evaluate_gate(g, _facts(run), champion_facts) for g in gates] \
+        facts = _facts(tracker.store, run)
+        evaluated = [evaluate_gate(g, facts, champion_facts) for g in gates] \
             if result.status is RunStatus.FINISHED else []
-        for line in (line for gate in evaluated for line in missing_references(gate.expression, _facts(run), None)):
+        for line in (line for gate in evaluated for line in missing_references(gate.expression, facts, None)):
             warnings.warn(line, UserWarning, stacklevel=2)
         used = used_datasets(tracker.store, run.run_id)
         checks.append(NotebookCheck(str(notebook), result, run, evaluated, used))

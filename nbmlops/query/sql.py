@@ -43,7 +43,8 @@ from nbmlops.query.lexer import MAX_DEPTH, MAX_TEXT
 
 # The parser, the AST and the limits belong to this language's API too, so they are importable from here.
 __all__ = ["ATTRIBUTES", "KINDS", "MAX_DEPTH", "MAX_TEXT", "And", "Compare", "Condition", "In", "IsNull", "Like", "Not",
-           "Or", "Ref", "SortKey", "build_runs_query", "field_name", "parse_order_by", "parse_where", "references"]
+           "Or", "Ref", "SortKey", "attribute_sql", "build_runs_query", "field_name", "parse_order_by", "parse_where",
+           "references"]
 
 _COLUMNS = {  # attribute -> SQL; every one is text except the two times and duration
     "run_id": "r.run_id", "name": "r.name", "experiment": "r.experiment", "status": "r.status",
@@ -63,6 +64,12 @@ def references(where: Condition | None, order_by: tuple[SortKey, ...] = ()) -> l
         if isinstance(node, Ref) and node.kind != "attribute":
             found.setdefault(node)
     return list(found)
+
+
+def attribute_sql(name: str) -> str:
+    """The SQL expression a where filter compares a run attribute with, on the runs table aliased `r`:
+    reading a run's attributes through it gives a gate the very values a filter sees."""
+    return _COLUMNS[name]
 
 
 def field_name(ref: Ref) -> str:

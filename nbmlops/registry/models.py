@@ -29,7 +29,7 @@ from nbmlops.store import models as tables
 from nbmlops.store.backend import Connection
 from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
-from nbmlops.store.runs import resolve_run_id
+from nbmlops.store.runs import resolve_run_id, run_attributes
 from nbmlops.tracking import validation
 from nbmlops.tracking.tracker import Tracker, current_user
 
@@ -275,7 +275,8 @@ def load_model(store: Store, uri: str, *, trusted: bool = False) -> Any:
 def _facts(con: Connection, name: str, version: int) -> Facts:
     found = _version(con, name, version)
     return Facts(metrics=found.metrics, params=tables.run_params(con, found.run_id),
-                 tags=tables.run_tags(con, found.run_id), version=version)
+                 tags=tables.run_tags(con, found.run_id), version=version,
+                 attributes=run_attributes(con, found.run_id) if found.run_id else {})
 
 
 def _check_target(name: str, version: int, alias: str) -> None:

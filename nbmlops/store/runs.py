@@ -16,7 +16,16 @@ import pandas as pd
 from nbmlops.entities import INT64, Artifact, Run, RunStatus, decode_param
 from nbmlops.errors import InvalidInputError, NotFoundError
 from nbmlops.query.lexer import closest_fields, did_you_mean
-from nbmlops.query.sql import ATTRIBUTES, Ref, build_runs_query, field_name, parse_order_by, parse_where, references
+from nbmlops.query.sql import (
+    ATTRIBUTES,
+    Ref,
+    attribute_sql,
+    build_runs_query,
+    field_name,
+    parse_order_by,
+    parse_where,
+    references,
+)
 from nbmlops.store import pivot
 from nbmlops.store.folder import Store
 
@@ -318,6 +327,15 @@ def _read_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Run:
         metrics={k: float(v) for k, v in metrics},
         tags=dict(tags),
         artifacts=[Artifact(p, s, int(n), _utc(c)) for p, s, n, c in arts])
+
+
+def run_attributes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    """A run's attributes (query.sql.ATTRIBUTES) as a where filter compares them, for a gate: text, naive
+    UTC datetimes, `duration` in seconds (up to now while end_time is None); {} when there is no such run."""
+    columns = ", ".join(attribute_sql(name) for name in ATTRIBUTES)
+    # The expressions are query.sql's fixed fragments; the run id is bound.
+    row = con.execute(f"SELECT {columns} FROM runs r WHERE r.run_id = ?", [run_id]).fetchone()  # noqa: S608
+    return {} if row is None else dict(zip(ATTRIBUTES, row, strict=True))
 
 
 def metric_history(store: Store, run_id: str, key: str) -> pd.DataFrame:
