@@ -6,7 +6,8 @@ import { ApiError, requestAPI } from '../api';
 import { LineageGraph } from '../components/LineageGraph';
 import { crossings, layoutLineage, orderColumns } from '../lineageLayout';
 import { NbmlopsModel } from '../model';
-import { Actions, LineageEdge, LineageGraph as LineageData } from '../types';
+import { LineageEdge, LineageGraph as LineageData } from '../types';
+import { actions } from './actionsFixture';
 
 jest.mock('../api', () => ({
   ...jest.requireActual<typeof import('../api')>('../api'),
@@ -46,16 +47,6 @@ const promoted: LineageData = {
     edge('model:churn/1', 'alias:churn@production', 'alias', 'production')
   ]
 };
-
-function actions(): jest.Mocked<Actions> {
-  return {
-    openRuns: jest.fn(),
-    openRun: jest.fn(),
-    compare: jest.fn(),
-    openModels: jest.fn(),
-    openNotebook: jest.fn()
-  };
-}
 
 describe('layoutLineage', () => {
   it('puts datasets, runs, models and aliases in columns left to right', () => {

@@ -5,7 +5,8 @@ import * as React from 'react';
 import { ApiError, requestAPI } from '../api';
 import { ModelsView } from '../components/ModelsView';
 import { NbmlopsModel } from '../model';
-import { Actions, AuditEntry, GateResult, ModelDetail, ModelSummary, PromotionCheck } from '../types';
+import { AuditEntry, GateResult, ModelDetail, ModelSummary, PromotionCheck } from '../types';
+import { actions } from './actionsFixture';
 
 jest.mock('../api', () => ({
   ...jest.requireActual<typeof import('../api')>('../api'),
@@ -143,16 +144,6 @@ function serve(
     }
     throw new ApiError(`unexpected ${init.method ?? 'GET'} ${path}`, 500);
   });
-}
-
-function actions(): jest.Mocked<Actions> {
-  return {
-    openRuns: jest.fn(),
-    openRun: jest.fn(),
-    compare: jest.fn(),
-    openModels: jest.fn(),
-    openNotebook: jest.fn()
-  };
 }
 
 /** Render the view on churn, open the promote dialog of `n` and type `gate` when given. */

@@ -5,7 +5,8 @@ import * as React from 'react';
 import { ApiError, requestAPI, requestBlob } from '../api';
 import { RunDetailView } from '../components/RunDetailView';
 import { NbmlopsModel } from '../model';
-import { Actions, RunDetail } from '../types';
+import { RunDetail } from '../types';
+import { actions } from './actionsFixture';
 
 jest.mock('../api', () => ({
   ...jest.requireActual<typeof import('../api')>('../api'),
@@ -94,16 +95,6 @@ function serve(run: RunDetail | ApiError): void {
     }
     throw new ApiError(`unexpected ${path}`, 500);
   });
-}
-
-function actions(): jest.Mocked<Actions> {
-  return {
-    openRuns: jest.fn(),
-    openRun: jest.fn(),
-    compare: jest.fn(),
-    openModels: jest.fn(),
-    openNotebook: jest.fn()
-  };
 }
 
 describe('RunDetailView', () => {

@@ -6,6 +6,7 @@ import { ApiError, requestAPI } from '../api';
 import { ExperimentsSidebar } from '../components/Sidebar';
 import { NbmlopsModel } from '../model';
 import { Actions } from '../types';
+import { actions } from './actionsFixture';
 
 jest.mock('../api', () => {
   const actual = jest.requireActual<typeof import('../api')>('../api');
@@ -14,16 +15,6 @@ jest.mock('../api', () => {
 
 const api = { requestAPI: jest.mocked(requestAPI), ApiError };
 const trans = nullTranslator.load('nbmlops');
-
-function actions(): jest.Mocked<Actions> {
-  return {
-    openRuns: jest.fn(),
-    openRun: jest.fn(),
-    compare: jest.fn(),
-    openModels: jest.fn(),
-    openNotebook: jest.fn()
-  };
-}
 
 async function mount(model: NbmlopsModel, spy: Actions): Promise<void> {
   render(<ExperimentsSidebar model={model} trans={trans} actions={spy} />);
