@@ -31,7 +31,8 @@ class CatalogBackend(Protocol):
     def connect(self, *, wait: float | None = None) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """A connection to the up-to-date (migrated) catalog for a block. It may be shared with the
         process's other blocks for a short lease; while another process holds the catalog, it is
-        waited for with backoff, `wait` seconds at most (None: the backend's default)."""
+        waited for with backoff, `wait` seconds at most (None: the backend's default). It is bound to
+        `dialect` (store/dialect.py `bind`): functions given only the connection ask `dialect_of`."""
         ...
 
     def transaction(self, con: duckdb.DuckDBPyConnection) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
