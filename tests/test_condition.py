@@ -3,15 +3,17 @@
 The SQL back end (a `where` compiled by query.build_runs_query, run by DuckDB on a catalog at the
 latest schema) and the Python back end (the same text as a gate, evaluated by gates.evaluate_gate on
 each run's facts, read back as the registry reads them) must pick the same runs, for every
-condition both languages can say, over runs holding numbers, text, NaN, infinities, params logged as
-None and missing keys.
+condition a where filter can say (every where filter is a gate), over runs holding numbers, text, NaN,
+infinities, params logged as None, missing keys, and run attributes: text, times, durations, running
+runs without an end and NULL users and hosts.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -21,14 +23,15 @@ from hypothesis import strategies as st
 from nbmlops.entities import decode_param
 from nbmlops.errors import FilterSyntaxError
 from nbmlops.query.condition import Compare, Literal, Ref, parse_gate, parse_where
-from nbmlops.query.gates import Facts, evaluate_gate
+from nbmlops.query.gates import Facts, evaluate_gate, like
 from nbmlops.query.lexer import spell_key
 from nbmlops.query.sql import build_runs_query
 from nbmlops.store.migrations import MIGRATIONS
+from nbmlops.store.runs import run_attributes
 from nbmlops.tracking.validation import param_value
 
 T0 = datetime(2024, 1, 1)
-TEXTS = ["", "a", "b", "B", "ab", "é", "O'Brien", "10", "9"]
+TEXTS = ["", "a", "b", "B", "ab", "é", "O'Brien", "10", "9", " 1e1 ", "1_0", "inf", "nan", "٩"]
 FINITE = st.one_of(st.integers(-3, 3).map(float), st.sampled_from([0.5, -0.25, 1e300, -1e-300]))
 NUMBER_VALUES = st.one_of(FINITE, st.sampled_from([math.nan, math.inf, -math.inf]))
 # Keys of one type each: a where filter reads params by the type of the value it is compared with
@@ -37,6 +40,31 @@ NUMBER_KEYS = ["metrics.m", "metrics.`n n`"]
 PARAM_NUMBER_KEYS = ["params.p"]
 TEXT_KEYS = ["params.s", "tags.t", "tags.`odd``key`"]
 BOOL_KEYS = ["params.b"]
+# Run attributes: text ones (status upper-case, as runs store it), times and the duration in seconds.
+TEXT_ATTRIBUTES = ["name", "user", "host", "status", "experiment"]
+STATUSES = ["RUNNING", "FINISHED", "FAILED", "KILLED"]
+STARTS = [T0, T0 + timedelta(seconds=0.5), T0 + timedelta(hours=1, microseconds=120)]
+LASTED = [timedelta(0), timedelta(seconds=0.5), timedelta(minutes=1), timedelta(hours=1)]
+WHEN = ["'2024-01-01'", "'2024-01-01 00:00:00.5'", "'2024-01-01T00:00:00.5Z'", "'2024-01-01T02:00:00+01:00'",
+        "'2024-01-01 01:00:00.00012'", "'2023-12-31 23:59'", "'2024-01-01 01:01:00.00012'"]
+SECONDS = ["0", "0.5", "1", "60", "3600", "3600.5", "-1", "1e999"]
+# What `like` sees: text values, and times as DuckDB writes them (no trailing zeros in the fraction).
+LIKED = {"text": TEXTS, "attribute": [*TEXTS, *STATUSES, "e", "h", "Finished"],
+         "time": ["2024-01-01 00:00:00", "2024-01-01 00:00:00.5", "2024-01-01 00:00:01", "2024-01-01 00:01:00.5",
+                  "2024-01-01 01:00:00.00012", "2024-01-01 01:00:00.50012", "2024-01-01 02:00:00.00012"]}
+# Odd characters: a backslash, which DuckDB's LIKE takes as itself, and a quote.
+PATTERN_CHARS = ["%", "_", "a", "b", "B", "é", "'", "\\", "1", "0", "-", ":", " ", ".", "5"]
+
+
+@st.composite
+def patterns(draw: st.DrawFn, kind: str) -> str:
+    """A like pattern: mostly a value `like` may see, some characters swapped for wildcards, dropped or
+    changed in case, with wildcards around it; else a few characters at random."""
+    if draw(st.integers(0, 3)) == 0:
+        return "".join(draw(st.lists(st.sampled_from(PATTERN_CHARS), max_size=6)))
+    value = draw(st.sampled_from(LIKED[kind]))
+    chars = [draw(st.sampled_from([*[c] * 6, c.swapcase(), "_", "%", ""])) for c in value]
+    return draw(st.sampled_from(["", "%", "_"])) + "".join(chars) + draw(st.sampled_from(["", "%", "_", "0"]))
 
 
 @st.composite
@@ -52,6 +80,11 @@ def runs(draw: st.DrawFn) -> list[dict[str, object]]:
                             ("params.b", st.booleans())]:
             if draw(st.booleans()):
                 run[key] = draw(st.one_of(values, st.none()) if key.startswith("params.") else values)
+        start = draw(st.sampled_from(STARTS))
+        lasted = draw(st.one_of(st.none(), st.sampled_from(LASTED)))  # None: still running
+        run.update(name=draw(st.sampled_from(TEXTS)), status=draw(st.sampled_from(STATUSES)), start_time=start,
+                   end_time=None if lasted is None else start + lasted,
+                   user=draw(st.one_of(st.none(), st.sampled_from(TEXTS))), host=draw(st.sampled_from([None, "h"])))
         made.append(run)
     return made
 
@@ -66,13 +99,22 @@ def _text(value: str) -> str:
 
 @st.composite
 def comparisons(draw: st.DrawFn) -> str:
-    """One test both languages can say, as text."""
-    kind = draw(st.sampled_from(["number", "text", "bool"]))
-    key = draw(st.sampled_from({"number": NUMBER_KEYS + PARAM_NUMBER_KEYS, "text": TEXT_KEYS, "bool": BOOL_KEYS}[kind]))
-    value = {"number": NUMBER_VALUES.filter(lambda v: not math.isnan(v)).map(_number),
-             "text": st.sampled_from(TEXTS).map(_text), "bool": st.sampled_from(["true", "false"])}[kind]
+    """One test a where filter can say, as text."""
+    kind = draw(st.sampled_from(["number", "text", "bool", "attribute", "time", "duration", "tag number"]))
+    key = draw(st.sampled_from({"number": NUMBER_KEYS + PARAM_NUMBER_KEYS, "text": TEXT_KEYS, "bool": BOOL_KEYS,
+                                "tag number": [k for k in TEXT_KEYS if k.startswith("tags.")],
+                                "attribute": TEXT_ATTRIBUTES, "time": ["start_time", "end_time"],
+                                "duration": ["duration"]}[kind]))
+    numbers = NUMBER_VALUES.filter(lambda v: not math.isnan(v)).map(_number)
+    value = {"number": numbers, "tag number": numbers,
+             "text": st.sampled_from(TEXTS).map(_text), "bool": st.sampled_from(["true", "false"]),
+             "attribute": st.sampled_from([*TEXTS, "e", "h", "finished", "Running", "FAILED"]).map(_text),
+             "time": st.sampled_from(WHEN), "duration": st.sampled_from(SECONDS)}[kind]
     ops = ["=", "!=", "==", "<>"] + (["<", "<=", ">", ">="] if kind != "bool" else [])
-    form = draw(st.sampled_from(["compare", "in", "null"]))
+    forms = ["compare", "in", "null"] + (["like"] if kind in ("text", "attribute", "time") else [])
+    form = draw(st.sampled_from(forms))
+    if form == "like":
+        return f"{key} {draw(st.sampled_from(['like', 'not like', 'LIKE']))} {_text(draw(patterns(kind)))}"
     if form == "compare":
         return f"{key} {draw(st.sampled_from(ops))} {draw(value)}"
     if form == "in":
@@ -104,9 +146,12 @@ def _fill(con: duckdb.DuckDBPyConnection, made: list[dict[str, object]]) -> None
         con.execute(f"DELETE FROM {table}")  # noqa: S608 (a fixed table name)
     for i, run in enumerate(made):
         run_id = f"r{i}"
-        con.execute("INSERT INTO runs (run_id, experiment, name, status, start_time) VALUES (?, 'e', ?, 'FINISHED', ?)",
-                    [run_id, run_id, T0])
+        con.execute("INSERT INTO runs (run_id, experiment, name, status, start_time, end_time, user_name, host) "
+                    "VALUES (?, 'e', ?, ?, ?, ?, ?, ?)", [run_id, *(run[a] for a in (
+                        "name", "status", "start_time", "end_time", "user", "host"))])
         for field, value in run.items():
+            if "." not in field:  # an attribute, in the runs row
+                continue
             ref = parse_where(f"{field} is null").operand  # type: ignore[union-attr] (unquotes `odd``key`)
             kind, key = ref.kind, ref.key
             if kind == "metrics":
@@ -123,10 +168,10 @@ def _facts(con: duckdb.DuckDBPyConnection, run_id: str) -> Facts:
     params = {k: decode_param(v, t) for k, v, t in con.execute(
         "SELECT key, value, value_type FROM params WHERE run_id = ?", [run_id]).fetchall()}
     tags = dict(con.execute("SELECT key, value FROM tags WHERE run_id = ?", [run_id]).fetchall())
-    return Facts(metrics=metrics, params=params, tags=tags)
+    return Facts(metrics=metrics, params=params, tags=tags, attributes=run_attributes(con, run_id))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(made=runs(), text=CONDITIONS)
 def test_sql_and_python_back_ends_pick_the_same_runs(catalog, made, text):
     _fill(catalog, made)
@@ -134,6 +179,22 @@ def test_sql_and_python_back_ends_pick_the_same_runs(catalog, made, text):
     by_sql = {row[0] for row in catalog.execute(sql, args).fetchall()}
     by_python = {f"r{i}" for i in range(len(made)) if evaluate_gate(text, _facts(catalog, f"r{i}"), None).passed}
     assert by_sql == by_python, (text, made)
+
+
+LIKE_ALPHABET = "aAbB_%\\é\n'ß"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=LIKE_ALPHABET, max_size=6), pattern=st.text(alphabet=LIKE_ALPHABET, max_size=6))
+def test_like_matches_as_duckdb_does(catalog, text, pattern):
+    assert like(text, pattern) is catalog.execute("SELECT ? LIKE ?", [text, pattern]).fetchone()[0]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moment=st.datetimes(min_value=datetime(1000, 1, 1)))
+def test_like_reads_a_time_as_duckdb_writes_it(catalog, moment):
+    written = catalog.execute("SELECT CAST(CAST(? AS TIMESTAMP) AS VARCHAR)", [moment]).fetchone()[0]
+    assert evaluate_gate(f"start_time like {_text(written)}", Facts(attributes={"start_time": moment}), None).passed
 
 
 @settings(max_examples=300, deadline=None)
@@ -165,3 +226,19 @@ def test_the_where_dialect_refuses_what_only_gates_say_and_gates_say_all_of_it()
     for where in ("name = 'a'", "params.s like 'a%'", "start_time > '2024-05-01' and duration < 60",
                   "status not like 'F%' or user in ('a', 'b') or host is null"):
         assert parse_gate(where).condition == parse_where(where)
+
+
+def _documented_filters() -> list[str]:
+    doc = (Path(__file__).parent.parent / "docs" / "query.md").read_text()
+    block = doc.split("Examples (each line is a filter", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    return block.splitlines()
+
+
+@pytest.mark.parametrize("text", _documented_filters())
+def test_every_documented_filter_is_a_gate_and_both_back_ends_read_it(catalog, text):
+    assert parse_gate(text).condition == parse_where(text)
+    _fill(catalog, [{"name": "resnet_50", "status": "FINISHED", "start_time": datetime(2026, 2, 1),
+                     "end_time": datetime(2026, 2, 1, 0, 10), "user": "ana", "host": None, "params.solver": "lbfgs",
+                     "metrics.accuracy": 0.95, "params.epochs": 10, "tags.epochs": "12", "params.debug": False}])
+    by_sql = [row[0] for row in catalog.execute(*build_runs_query(where=text)).fetchall()]
+    assert by_sql == (["r0"] if evaluate_gate(text, _facts(catalog, "r0"), None).passed else [])

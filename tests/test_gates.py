@@ -422,7 +422,8 @@ def test_long_flat_chains_are_fine():
     assert check(" and ".join(["not metrics.rmse > 4"] * 400))
 
 
-RUN = Facts(params={"model": "resnet_50", "epochs": 10}, metrics={"acc": 0.9}, version=2, attributes={
+RUN = Facts(params={"model": "resnet_50", "epochs": 10}, metrics={"acc": 0.9}, version=2,
+           tags={"epochs": "12", "lr": " 1e-2", "name": "x1"}, attributes={
     "name": "brave-owl", "status": "FINISHED", "experiment": "churn", "user": "ana", "host": None,
     "start_time": dt.datetime(2024, 5, 1, 13, 30), "end_time": dt.datetime(2024, 5, 1, 13, 30, 0, 500000),
     "duration": 0.5, "run_id": "ab12", "parent_run_id": None, "notebook": "train.ipynb"})
@@ -452,6 +453,9 @@ HOLDER = Facts(version=1, attributes={"name": "calm-fox", "status": "FINISHED", 
     ("name != champion.name and version > champion.version", True),
     ("champion.end_time is null", True),  # the champion's run is still running
     ("champion.end_time < '2025-01-01'", False),
+    ("tags.epochs > 9 and tags.epochs in (12, 13) and tags.lr < 0.1", True),  # a tag next to numbers is read as one
+    ("tags.epochs > '9'", False),  # and as text next to text
+    ("tags.name > 1 or not tags.name > 1", False),  # a tag that is no number is unknown
 ])
 def test_like_and_run_attributes(text, passed):
     result = evaluate_gate(text, RUN, HOLDER)

@@ -16,7 +16,9 @@ Semantics. Every comparison is evaluated (no short-circuit) and listed in the on
   !=. Any other pairing (a number with text, ``1`` with ``true``) fails the comparison, saying so.
 - Run attributes read as a where filter reads them (sql.py): text compared with ``status`` is upper-cased
   (``status = 'finished'``), text compared with ``start_time`` / ``end_time`` is read as a date (UTC);
-  ``duration`` is seconds, up to now for a running run, whose ``end_time`` is null.
+  ``duration`` is seconds, up to now for a running run, whose ``end_time`` is null. A tag compared
+  only with numbers is read as a number (as a filter's TRY_CAST reads it); a tag that is no number
+  makes the comparison unknown.
 - ``like`` is DuckDB's LIKE: ``%`` matches any text, ``_`` one character, case counts and there is no
   escape character; it matches text only (a time as DuckDB writes it, e.g. ``2024-05-01 13:30:00.5``).
 - A missing or null reference, a NaN, arithmetic on a non-number and division by zero make the
@@ -215,9 +217,28 @@ def like(text: str, pattern: str) -> bool:
     return pattern[p:].strip("%") == ""
 
 
+def _tag_number(val: _Val, name: str) -> _Val:
+    """A tag's text as a number, as DuckDB's TRY_CAST(... AS DOUBLE) reads it (which takes ASCII digits only)."""
+    text = str(val.value)
+    try:
+        if text.isascii():
+            return replace(val, value=float(text))
+    except ValueError:
+        pass
+    return replace(val, value=_MISSING, notes=(*val.notes, f"{name} {_render(text)} is not a number"))
+
+
 def _as_field(nodes: list[Operand], vals: list[_Val]) -> list[_Val]:
-    """Values read as the run attributes among nodes read them: text upper-cased next to status, and
-    read as a date next to a time (as sql.py binds a literal compared with them)."""
+    """Values read as sql.py reads its fields: a tag compared with numbers only as a number; text
+    upper-cased next to status, and read as a date next to a time (as a literal compared with them is bound)."""
+    if len(vals) > 1:
+        read = list(vals)
+        for i, (node, val) in enumerate(zip(nodes, vals, strict=True)):
+            others = [o.value for j, o in enumerate(vals) if j != i and not _unreadable(o)]
+            if isinstance(node, Ref) and node.kind == "tags" and isinstance(val.value, str) and others \
+                    and all(_number(o) for o in others):
+                read[i] = _tag_number(val, node.name)
+        vals = read
     keys = {n.key for n in nodes if isinstance(n, Ref) and n.kind == "attribute"}
     if "status" in keys:
         vals = [replace(v, value=v.value.upper()) if isinstance(v.value, str) else v for v in vals]
