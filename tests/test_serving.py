@@ -383,10 +383,11 @@ def post_chunked(url: str, data: bytes) -> tuple[int, Any]:
 
 
 def refused(url: str) -> bool:
-    """True when nothing listens at `url` any more."""
+    """True when nothing listens at `url` any more (a connection the kernel took into the backlog just
+    before the listening socket closed is reset rather than refused: that is a stopped server too)."""
     try:
         call(url)
-    except urllib.error.URLError:
+    except (urllib.error.URLError, ConnectionError):
         return True
     return False
 
