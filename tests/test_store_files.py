@@ -33,21 +33,6 @@ def _use(store: Store) -> None:
     tracking._default = tracking.Tracker(store)
 
 
-# DuckDB 1.5.x, which the team store's DuckLake extension needs, reads storage versions up to 68;
-# DuckDB 2.0 writes 999 unless told otherwise.
-READABLE_BY_DUCKDB_1_5 = range(64, 69)
-
-
-def test_a_new_catalog_is_written_in_a_storage_format_duckdb_1_5_reads(fresh_store: Store) -> None:
-    with nbmlops.start_run(name="stored"):
-        nbmlops.log_metric("loss", 0.5)
-    assert list(nbmlops.runs()["name"]) == ["stored"]
-    fresh_store.release()  # closed: checkpointed into the file
-    head = fresh_store.catalog_path.read_bytes()[:20]
-    assert head[8:12] == b"DUCK"
-    assert struct.unpack("<Q", head[12:20])[0] in READABLE_BY_DUCKDB_1_5
-
-
 def test_store_of_schema_v1_opens_and_upgrades(fresh_store: Store, tmp_path: Path) -> None:
     old = Store(tmp_path / "legacy" / ".nbmlops")
     old.root.mkdir(parents=True)

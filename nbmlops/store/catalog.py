@@ -33,7 +33,6 @@ from nbmlops.store.migrations import MIGRATIONS, latest_version
 
 LOCK_WAIT_SECONDS = 60.0
 IDLE_SECONDS = 0.25
-STORAGE = "v1.5.0"  # the storage format new catalogs are written in (see _connect)
 MAX_HOLD_SECONDS = 2.0
 _process_lock = threading.RLock()  # one catalog connection at a time inside a process
 
@@ -166,9 +165,7 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
         try:
             # One thread: the fold's and the searches' statements are small, and a second thread
             # made them slower (~8 ms of a first search over 500 fresh runs), never faster here.
-            # A new catalog is written in DuckDB 1.5's storage format: DuckDB 2.0's own (version 999)
-            # cannot be read by 1.5.x, the DuckDB that the DuckLake extension of the team store needs.
-            return duckdb.connect(str(path), config={"threads": 1, "storage_compatibility_version": STORAGE})
+            return duckdb.connect(str(path), config={"threads": 1})
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" not in text.lower():
