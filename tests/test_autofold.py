@@ -141,3 +141,33 @@ def test_a_removed_store_is_not_recreated(tmp_path: Path) -> None:
     shutil.rmtree(store.root)
     autofold.serve(store.root, lock)  # returns at once: nothing to fold into
     assert not store.root.exists()
+
+
+MANY = """
+import nbmlops
+for i in range(150):
+    with nbmlops.start_run(name=f"many-{i:03d}"):
+        nbmlops.log_params({f"p{k}": i + k for k in range(10)})
+        nbmlops.log_metrics({f"m{k}": i / 7 + k for k in range(5)})
+"""
+
+
+def test_a_writer_of_many_runs_folds_its_own_journal_as_it_exits(fresh_store: Store) -> None:
+    run_python(MANY, fresh_store)
+    # No waiting: the catalog was current when the writer's process ended.
+    rows = _catalog_runs(fresh_store)
+    assert len(rows) == 150 and rows[0] == ("many-000", "FINISHED") and rows[-1] == ("many-149", "FINISHED")
+    assert list(nbmlops.store.journal.list_journals(fresh_store.journal_dir)) == []
+
+
+def test_a_writer_finding_the_catalog_held_exits_at_once_and_leaves_the_fold_to_a_folder(fresh_store: Store) -> None:
+    held = duckdb.connect(str(fresh_store.catalog_path))  # another process's view: locked for the writer
+    try:
+        start = time.monotonic()
+        run_python(MANY, fresh_store)
+        assert time.monotonic() - start < 60  # it did not wait for the catalog (that would take 60 s)
+        assert len(list(nbmlops.store.journal.list_journals(fresh_store.journal_dir))) == 1
+    finally:
+        held.close()
+    _settled(fresh_store)
+    assert len(nbmlops.runs()) == 150  # folded by the folder, or else by this reader: nothing lost

@@ -30,6 +30,8 @@ POLL_SECONDS = 0.05  # how often the folder looks for closed journals
 QUIET_SECONDS = 0.05  # no new close for this long: the burst paused, fold now ...
 MAX_DELAY_SECONDS = 1.0  # ... but during a long burst fold at least this often
 LINGER_SECONDS = 1.0  # nothing to fold for this long: exit
+FOLD_HERE_BYTES = 64 << 10  # a closed journal this big is folded by its writer at exit ...
+FOLD_HERE_MAX_BYTES = 8 << 20  # ... up to this (~0.2 s of folding): bigger ones go to a folder, so exit stays quick
 FOLD_WAIT_SECONDS = 5.0  # a reader holding the catalog longer than this folds for us
 
 
@@ -37,13 +39,20 @@ def enabled() -> bool:
     return os.environ.get(ENV_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def after_close(store: Store) -> bool:
-    """Start a folder for this store unless one runs; True if one was started.
+def after_close(store: Store, closed: Path | None = None) -> bool:
+    """Fold the journal just closed here, or start a folder for this store unless one runs; True if
+    the journal was folded here or a folder was started.
 
-    Called by a writer that just closed its journal. Costs a flock attempt when a folder already
-    runs, and a spawn (a few milliseconds; the child imports nbmlops on its own time) when not."""
+    Called by a writer that just closed its journal. A journal that holds a fair amount of work
+    (FOLD_HERE_BYTES to FOLD_HERE_MAX_BYTES: many runs, or a long one) is folded by this process when
+    the catalog is free: it has everything imported, and a reader started the moment it exits then finds
+    the catalog current (a folder needs ~0.4 s to start). A small journal costs a flock attempt when a
+    folder already runs, and a spawn (a few milliseconds; the child imports nbmlops on its own time)
+    when not."""
     if not enabled() or not store.catalog_path.is_file():
         return False  # a store never read has no catalog: its first reader creates it and folds
+    if closed is not None and _fold_here(store, closed):
+        return True
     lock = _take(store.journal_dir)
     if lock is None:
         return False  # a folder runs: it will see this journal
@@ -61,6 +70,28 @@ def after_close(store: Store) -> bool:
         return False  # no interpreter to start (an embedded Python): readers fold as before
     finally:
         os.close(lock)  # the child holds the lock now (same open file description)
+    return True
+
+
+def _fold_here(store: Store, closed: Path) -> bool:
+    """Fold everything into the catalog in this process if `closed` is big enough to be worth it and
+    nobody holds the catalog; False (nothing done) otherwise."""
+    from nbmlops.errors import NbmlopsError
+    from nbmlops.store.fold import ingest
+
+    try:
+        size = closed.stat().st_size
+    except OSError:
+        return False
+    if not FOLD_HERE_BYTES <= size <= FOLD_HERE_MAX_BYTES:
+        return False
+    try:
+        with store.catalog.connect(wait=0.0) as con:  # held by someone: leave it to a folder
+            ingest(con, store.journal_dir, store.catalog)
+    except (NbmlopsError, OSError):
+        return False
+    finally:
+        store.catalog.release()
     return True
 
 

@@ -536,8 +536,8 @@ class Tracker:
         self.flush()
         if self._writer is not None:
             self._writer.close()
-            self._writer = None
-            autofold.after_close(self.store)
+            closed, self._writer = self._writer.path, None
+            autofold.after_close(self.store, closed)
 
     def _after_fork(self) -> None:
         # The child shares the parent's runs but must not write the parent's buffer or journal.
