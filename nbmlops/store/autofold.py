@@ -21,7 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from nbmlops.errors import NbmlopsError
 from nbmlops.store import journal
+from nbmlops.store.fold import ingest
 from nbmlops.store.folder import Store
 
 ENV_VAR = "NBMLOPS_AUTOFOLD"
@@ -76,17 +78,19 @@ def after_close(store: Store, closed: Path | None = None) -> bool:
 def _fold_here(store: Store, closed: Path) -> bool:
     """Fold everything into the catalog in this process if `closed` is big enough to be worth it and
     nobody holds the catalog; False (nothing done) otherwise."""
-    from nbmlops.errors import NbmlopsError
-    from nbmlops.store.fold import ingest
-
     try:
         size = closed.stat().st_size
     except OSError:
         return False
-    if not FOLD_HERE_BYTES <= size <= FOLD_HERE_MAX_BYTES:
-        return False
+    return FOLD_HERE_BYTES <= size <= FOLD_HERE_MAX_BYTES and _fold(store, wait=0.0)  # held: a folder's job
+
+
+def _fold(store: Store, wait: float) -> bool:
+    """Fold every journal into the catalog, waiting `wait` seconds at most for it; False if it could not
+    be done (held, damaged, newer: the next reader says so). The catalog is released after, so readers
+    get in between two folds."""
     try:
-        with store.catalog.connect(wait=0.0) as con:  # held by someone: leave it to a folder
+        with store.catalog.connect(wait=wait) as con:
             ingest(con, store.journal_dir, store.catalog)
     except (NbmlopsError, OSError):
         return False
@@ -117,9 +121,6 @@ def closed_journals(journal_dir: Path) -> frozenset[str]:
 
 def serve(root: Path, lock: int) -> None:
     """The folder's loop: fold closed journals while writers keep closing them, then exit."""
-    from nbmlops.errors import NbmlopsError
-    from nbmlops.store.fold import ingest
-
     store = Store(root)
     catalog, journal_dir = store.catalog_path, store.journal_dir
     seen: frozenset[str] = frozenset()
@@ -138,13 +139,8 @@ def serve(root: Path, lock: int) -> None:
                     return
                 lock, idle_since = taken, now
         elif now - changed_at >= QUIET_SECONDS or now - last_fold >= MAX_DELAY_SECONDS:
-            try:
-                with store.catalog.connect(wait=FOLD_WAIT_SECONDS) as con:
-                    ingest(con, journal_dir, store.catalog)
-            except (NbmlopsError, OSError):
+            if not _fold(store, wait=FOLD_WAIT_SECONDS):
                 return  # locked for long, damaged, newer: the next reader says so, not us
-            finally:
-                store.catalog.release()  # readers get in between two folds
             if closed & closed_journals(journal_dir):
                 return  # the fold could not finish them: leave them to the readers
             last_fold = idle_since = time.monotonic()
