@@ -41,7 +41,7 @@ from nbmlops.query.gates import GateResult
 from nbmlops.registry import models as _registry
 from nbmlops.registry.models import ModelVersion
 from nbmlops.store import runs as _search
-from nbmlops.store.folder import Store
+from nbmlops.store.folder import Store, open_store
 from nbmlops.tracking import validation as _validation
 from nbmlops.tracking.tracker import ActiveRun
 from nbmlops.tracking.tracker import tracker as _tracker
@@ -67,12 +67,25 @@ __all__ = [
 ]
 
 
-def init(path: str | os.PathLike[str] | None = None) -> Store:
-    """Create `.nbmlops/` in folder `path` (default: here) and use it in this process."""
-    target = Path(path) if path is not None else Path.cwd()
-    store = Store(target if target.name == ".nbmlops" else target / ".nbmlops")
-    store.init()
-    _tracker().set_store(store.root)
+def init(path: str | os.PathLike[str] | None = None, *, data: str | None = None) -> Store:
+    """Create `.nbmlops/` in folder `path` (default: here) and use it in this process; for a team
+    store's `postgresql://` URL, create its tables (once for the team) with its files at `data`
+    (`s3://BUCKET/PREFIX` or a shared folder; default `$NBMLOPS_DATA`)."""
+    text = os.fspath(path) if path is not None else ""
+    if isinstance(text, str) and "://" in text:
+        from nbmlops.store.team import TeamStore
+
+        store = open_store(text)
+        if not isinstance(store, TeamStore):
+            raise StoreError(f"{text} is not a store nbmlops can create")
+        store.init(data)
+    else:
+        if data is not None:
+            raise StoreError("data= is for a team store (postgresql://...); a store folder keeps its own files")
+        target = Path(path) if path is not None else Path.cwd()
+        store = Store(target if target.name == ".nbmlops" else target / ".nbmlops")
+        store.init()
+    _tracker().set_store(store.location)
     return store
 
 

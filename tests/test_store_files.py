@@ -73,6 +73,23 @@ def test_store_of_a_newer_schema_is_refused_and_untouched(fresh_store: Store) ->
     assert _digest(fresh_store.catalog_path) == before
 
 
+def test_a_catalog_in_a_newer_duckdb_file_format_is_named_and_untouched(tmp_path: Path) -> None:
+    """DuckDB 2.0 writes a file format DuckDB 1.5 (the one nbmlops[team] installs) cannot read."""
+    store = Store(tmp_path / ".nbmlops")
+    store.root.mkdir()
+    with gzip.open(FIXTURES / "store_duckdb2" / "store.duckdb.gz") as src, open(store.catalog_path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    before = _digest(store.catalog_path)
+    _use(store)
+    if duckdb.__version__.startswith("1."):
+        with pytest.raises(nbmlops.StoreVersionError,
+                           match=r"written by a newer DuckDB \(file format 999\).*nbmlops export.*not changed"):
+            nbmlops.runs("legacy")
+        assert _digest(store.catalog_path) == before
+    else:  # a DuckDB that reads it upgrades it as any old store
+        assert nbmlops.runs("legacy", order_by="name")["name"].tolist() == ["old-0", "old-1"]
+
+
 def test_corrupt_catalog_is_named_and_never_overwritten(fresh_store: Store) -> None:
     fresh_store.catalog_path.unlink()
     fresh_store.catalog_path.write_bytes(b"this is not a database" * 500)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from nbmlops import __version__
 from nbmlops.errors import NbmlopsError
-from nbmlops.store.folder import Store, find_store_path
+from nbmlops.store.folder import Store, find_store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,7 +65,7 @@ def _warning_line(message: Warning | str, category: type[Warning], filename: str
 def context_store(ctx: click.Context) -> Store:
     """The store given by --store (or $NBMLOPS_STORE), else the one found from the working directory."""
     path = ctx.obj.get("store") if ctx.obj else None
-    return Store(Path(path) if path else find_store_path())
+    return open_store(path) if path else find_store()
 
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -74,9 +74,9 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "jso
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nbmlops")
-@click.option("--store", "store", metavar="PATH", envvar="NBMLOPS_STORE",
-              help="Store folder (default: $NBMLOPS_STORE, else the nearest .nbmlops/ "
-                   "up from here, else ~/.nbmlops).")
+@click.option("--store", "store", metavar="PATH|URL", envvar="NBMLOPS_STORE",
+              help="Store folder, or a team store's postgresql://USER@HOST:PORT/DB (default: "
+                   "$NBMLOPS_STORE, else the nearest .nbmlops/ up from here, else ~/.nbmlops).")
 @click.pass_context
 def main(ctx: click.Context, store: str | None) -> None:
     """Experiment tracking for notebooks: inspect and manage an nbmlops store."""

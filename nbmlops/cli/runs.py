@@ -14,21 +14,59 @@ import pandas as pd
 from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors, terminal
 from nbmlops.store import bundles as bundle
 from nbmlops.store import runs as search
-from nbmlops.store.folder import Store
+from nbmlops.store.folder import Store, open_store
+from nbmlops.store.journal import list_journals
+from nbmlops.store.team import TeamStore
 from nbmlops.units import format_bytes
 
 
 @main.command()
 @click.argument("path", required=False, type=click.Path(file_okay=False))
+@click.option("--store", "url", metavar="URL", help="A team store to create: postgresql://USER@HOST:PORT/DB "
+              "(default: $NBMLOPS_STORE when it is one).")
+@click.option("--data", metavar="LOCATION", envvar="NBMLOPS_DATA",
+              help="Where a new team store keeps its files: s3://BUCKET/PREFIX or a shared folder "
+                   "(default: $NBMLOPS_DATA).")
+@click.pass_context
 @one_line_errors
-def init(path: str | None) -> None:
-    """Create a store in PATH/.nbmlops (default: the current folder)."""
-    target = Path(path) if path else Path.cwd()
+def init(ctx: click.Context, path: str | None, url: str | None, data: str | None) -> None:
+    """Create a store in PATH/.nbmlops (default: the current folder), or a team store's tables."""
+    url = url or (ctx.obj.get("store") if ctx.obj and not path else None)
+    if url and "://" in url:
+        team = open_store(url)
+        if not isinstance(team, TeamStore):
+            raise click.ClickException(f"{url} is not a team store URL: postgresql://USER@HOST:PORT/DB")
+        done = team.init(data)
+        click.echo(f"Team store {team.location}: {done}; files at {team.blobs().location}; "
+                   f"this machine's spool at {team.root}")
+        return
+    if data:
+        raise click.ClickException("--data is for a team store (--store postgresql://...): a store folder "
+                                   "keeps its own files")
+    target = Path(path or url or Path.cwd())
     root = target if target.name == ".nbmlops" else target / ".nbmlops"
     store = Store(root)
     existed = store.catalog_path.exists()
     store.init()
     click.echo(f"{'Store already exists' if existed else 'Created store'} at {store.root}")
+
+
+@main.command()
+@click.pass_context
+@one_line_errors
+def sync(ctx: click.Context) -> None:
+    """Ship what this machine's processes left unshipped into the team store (after an outage, or
+    a process killed before it shipped)."""
+    store = context_store(ctx)
+    if not isinstance(store, TeamStore):
+        raise click.ClickException(f"{store.location} is a store folder: its journals are folded when read; "
+                                   "sync is for a team store (--store postgresql://...)")
+    report = store.ship()
+    left = len(list(list_journals(store.journal_dir)))
+    click.echo(f"Synced {report.journals} journals ({report.events} events, {report.points} points) into "
+               f"{store.location}; {left} still written to by running processes" if left else
+               f"Synced {report.journals} journals ({report.events} events, {report.points} points) into "
+               f"{store.location}")
 
 
 @main.command()

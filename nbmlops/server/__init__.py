@@ -17,7 +17,7 @@ from traitlets import Unicode
 from traitlets.config import Configurable
 
 from nbmlops.server.handlers import API_PREFIX, ROUTES
-from nbmlops.store.folder import Store, find_store_path
+from nbmlops.store.folder import Store, find_store, open_store
 
 __all__ = ["API_PREFIX", "ROUTES", "NbmlopsServer", "methods", "route_regex", "server_store", "setup_handlers"]
 
@@ -37,8 +37,8 @@ def server_store(serverapp: Any) -> Store:
     """The store a server serves: the configured one, else found from its root_dir."""
     configured = NbmlopsServer(parent=serverapp).store
     if configured:
-        return Store(configured)
-    return Store(find_store_path(Path(serverapp.root_dir).expanduser()))
+        return open_store(configured)
+    return find_store(Path(serverapp.root_dir).expanduser())
 
 
 def route_regex(template: str) -> str:
@@ -70,4 +70,4 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Register the REST handlers; the store is opened only when a request needs it."""
     store = server_store(serverapp)
     setup_handlers(serverapp.web_app, store)
-    serverapp.log.info("nbmlops: serving the store %s at %s%s/", store.root, serverapp.base_url, API_PREFIX)
+    serverapp.log.info("nbmlops: serving the store %s at %s%s/", store.location, serverapp.base_url, API_PREFIX)

@@ -168,7 +168,7 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
             return duckdb.connect(str(path), config={"threads": 1})
         except duckdb.IOException as exc:
             text = str(exc)
-            if "lock" not in text.lower():
+            if "Could not set lock" not in text:  # not "block at location" of a damaged file
                 raise _unreadable(path, exc) from exc
             if time.monotonic() >= deadline:
                 found = re.search(r"held in (.*?) \(PID (\d+)\)", text)
@@ -195,8 +195,18 @@ def _corrupt(path: Path, exc: Exception | str) -> CorruptStoreError:
 
 
 def _unreadable(path: Path, exc: Exception) -> StoreError:
-    """Why the catalog cannot be opened: a full disk, else damage."""
-    return _disk_full(path, exc) if "No space left on device" in str(exc) else _corrupt(path, exc)
+    """Why the catalog cannot be opened: a full disk, a newer DuckDB's file format, else damage."""
+    text = str(exc)
+    if "No space left on device" in text:
+        return _disk_full(path, exc)
+    newer = re.search(r"database file with version number (\d+)", text)
+    if newer and "newer version of DuckDB" in text:
+        return StoreVersionError(
+            f"catalog {path} was written by a newer DuckDB (file format {newer.group(1)}) than the "
+            f"DuckDB {duckdb.__version__} installed here (nbmlops[team] installs DuckDB 1.5): use the newer "
+            "DuckDB for this store, or move its runs with `nbmlops export` there and `nbmlops import` "
+            "here (the store was not changed)")
+    return _corrupt(path, exc)
 
 
 def _disk_full(path: Path, exc: BaseException) -> StoreError:

@@ -120,11 +120,69 @@ class DuckDBFile:
         whole transaction), and PRIMARY KEY (name, version) would refuse a duplicate anyway."""
 
 
+class DuckLake(DuckDBFile):
+    """The dialect of a DuckLake catalog (the team store): no PRIMARY KEY or UNIQUE, so MERGE instead
+    of ON CONFLICT; no RETURNING, so a SELECT of the keys first, in the same transaction; and
+    inserts that never conflict, so registry writes bump a counter row (`serialize`)."""
+
+    # Merging small files keeps the snapshots (and so time travel); expiring them would not.
+    checkpoint = "CALL ducklake_merge_adjacent_files(current_database())"
+
+    def insert_new(self, table: str, keys: Sequence[str], rows: str, *, columns: Sequence[str] | None = None) -> str:
+        """MERGE ... WHEN NOT MATCHED THEN INSERT."""
+        return f"MERGE INTO {table} USING ({rows}) AS {_source(columns)} ON {_on(table, keys)} {_insert(columns)}"
+
+    def upsert(self, table: str, keys: Sequence[str], rows: str, assignments: str, when: str | None = None, *,
+               columns: Sequence[str] | None = None) -> str:
+        """MERGE ... WHEN MATCHED [AND when] THEN UPDATE ... WHEN NOT MATCHED THEN INSERT."""
+        matched = f"WHEN MATCHED AND ({when})" if when else "WHEN MATCHED"
+        return (f"MERGE INTO {table} USING ({rows}) AS {_source(columns)} ON {_on(table, keys)} "
+                f"{matched} THEN UPDATE SET {assignments} {_insert(columns)}")
+
+    def update_returning(self, con: duckdb.DuckDBPyConnection, table: str, assignments: str, where: str,
+                         params: Sequence[Any], returning: str) -> list[Any]:
+        """The keys SELECTed, then the UPDATE, in the caller's transaction."""
+        bound = assignments.count("?")
+        keys = [r[0] for r in con.execute(f"SELECT {returning} FROM {table} WHERE {where}",  # noqa: S608
+                                          list(params[bound:])).fetchall()]
+        con.execute(f"UPDATE {table} SET {assignments} WHERE {where}", list(params))  # noqa: S608
+        return keys
+
+    def delete_returning(self, con: duckdb.DuckDBPyConnection, table: str, where: str, params: Sequence[Any],
+                         returning: str) -> list[Any]:
+        """The keys SELECTed, then the DELETE, in the caller's transaction."""
+        gone = [r[0] for r in con.execute(f"SELECT {returning} FROM {table} WHERE {where}",  # noqa: S608
+                                          list(params)).fetchall()]
+        con.execute(f"DELETE FROM {table} WHERE {where}", list(params))  # noqa: S608
+        return gone
+
+    def serialize(self, con: duckdb.DuckDBPyConnection, scope: str) -> None:
+        """Bump the counter row `nbmlops init` created: of two transactions that both did, one
+        commits and the other fails at COMMIT (the team store runs it again)."""
+        con.execute("UPDATE registry_clock SET n = n + 1")
+
+
+def _on(table: str, keys: Sequence[str]) -> str:
+    return " AND ".join(f"{table}.{key} = excluded.{key}" for key in keys)
+
+
+def _source(columns: Sequence[str] | None) -> str:
+    return f"excluded({', '.join(columns)})" if columns else "excluded"
+
+
+def _insert(columns: Sequence[str] | None) -> str:
+    if not columns:
+        return "WHEN NOT MATCHED THEN INSERT"
+    return (f"WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) "
+            f"VALUES ({', '.join(f'excluded.{c}' for c in columns)})")
+
+
 def _listed(columns: Sequence[str] | None) -> str:
     return f" ({', '.join(columns)})" if columns else ""
 
 
 DUCKDB_FILE = DuckDBFile()
+DUCKLAKE = DuckLake()
 
 _bound: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Dialect] = weakref.WeakKeyDictionary()
 

@@ -49,14 +49,31 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")
 
 
 def check_location(location: str | os.PathLike[str]) -> None:
-    """Refuse a store location that is a URL: this nbmlops opens store folders only (a URL taken as a
-    path would quietly become a local folder named after its scheme)."""
+    """Refuse a store location that is a URL of a kind nbmlops does not open (a URL taken as a path
+    would quietly become a local folder named after its scheme)."""
     text = os.fspath(location)
     if isinstance(text, str) and _URL.match(text):
         scheme, rest = text.split(":", 1)
         url = text if rest.startswith("//") else f"{scheme}:/{rest}"  # as typed, before a Path collapsed '//'
-        raise StoreError(f"store {url} is a URL, and this nbmlops opens local store folders only: "
-                         "give a folder path (NBMLOPS_STORE, --store, set_store)")
+        raise StoreError(f"store {url} is a URL nbmlops does not open: give a store folder path or a team "
+                         "store's postgresql://USER@HOST:PORT/DATABASE (NBMLOPS_STORE, --store, set_store)")
+
+
+def open_store(location: str | os.PathLike[str]) -> Store:
+    """The store at `location`: a team store for a `postgresql://` URL, else a store folder."""
+    text = os.fspath(location)
+    if isinstance(text, str) and "://" in text:
+        from nbmlops.store.team import TeamStore, is_team_location
+
+        if is_team_location(text):
+            return TeamStore(text)
+    return Store(location)
+
+
+def find_store(start: Path | None = None) -> Store:
+    """The store the location rule names (see `find_store_path`): a team store's URL included."""
+    env = os.environ.get(ENV_VAR)
+    return open_store(env) if env and "://" in env else Store(find_store_path(start))
 
 
 def find_store_path(start: Path | None = None) -> Path:
@@ -86,6 +103,11 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
+
+    @property
+    def location(self) -> str:
+        """What names this store to other processes (NBMLOPS_STORE, --store): its folder."""
+        return str(self.root)
 
     def init(self) -> None:
         """Create the folder layout and an up-to-date catalog (idempotent)."""
@@ -129,6 +151,30 @@ class Store:
             catalog = self.catalog.state()  # nobody else can write while we hold it
         cache.keep(key, value, before, report.open_journals, catalog)
         return value
+
+    def write(self, change: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`change(con)` on the up-to-date catalog, in one transaction (run again by a team store
+        when it loses to another host's commit: it must only read and write through `con`)."""
+        with self.reading() as con, self.catalog.transaction(con):
+            return change(con)
+
+    def at(self, when: object) -> Store:
+        """The store as it stood at a past time: only a team store keeps its past (DuckLake snapshots)."""
+        raise StoreError(f"the store at {self.root} keeps no history to read as of {when}: time travel "
+                         "(--as-of, as_of=) needs a team store (postgresql://...)")
+
+    # -- the writer's side: a local store folds when a writer closes (store/autofold.py) -------
+    def writer_started(self) -> None:
+        """A process opened a journal in this store."""
+
+    def writer_closed(self, path: Path) -> None:
+        """A process closed its journal `path`: fold it soon."""
+        from nbmlops.store import autofold
+
+        autofold.after_close(self, path)
+
+    def run_ended(self) -> None:
+        """A run of this process ended (its events are in the journal)."""
 
     def refresh(self) -> IngestReport:
         """Fold new journal data into the catalog now."""

@@ -31,8 +31,7 @@ import numpy as np
 
 from nbmlops.entities import RunStatus
 from nbmlops.errors import InvalidInputError, NbmlopsError, ParamConflictError
-from nbmlops.store import autofold
-from nbmlops.store.folder import Store, find_store_path
+from nbmlops.store.folder import Store, find_store, open_store
 from nbmlops.store.journal import POINT_DTYPE, JournalWriter
 from nbmlops.store.salvage import utf8, writable_events
 from nbmlops.tracking import provenance, validation
@@ -127,7 +126,7 @@ class Tracker:
     def store(self) -> Store:
         """The store this process writes to (found by the location rule on first use)."""
         if self._store is None:
-            self._store = Store(find_store_path())
+            self._store = find_store()
         return self._store
 
     def set_store(self, path: str | os.PathLike[str]) -> Store:
@@ -139,7 +138,7 @@ class Tracker:
             self._writer = None
         if self._store is not None:
             self._store.release()
-        self._store = Store(Path(path))
+        self._store = open_store(path)
         self._provenance.forget_blobs()
         return self._store
 
@@ -245,6 +244,7 @@ class Tracker:
                     self._events.append(["run_end", body])
         del self._stack[index:]
         self.flush()
+        self.store.run_ended()
 
     def attach_run(self, run_id: str, name: str = "", experiment: str = "") -> ActiveRun:
         """Log into a run that another process started and will end (e.g. `nbmlops run`)."""
@@ -415,6 +415,7 @@ class Tracker:
                 if self._writer is None:
                     self.store.ensure_layout()
                     self._writer = JournalWriter(self.store.journal_dir)
+                    self.store.writer_started()
                 try:
                     self._writer.write(events, series, array)
                 except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
@@ -437,7 +438,7 @@ class Tracker:
             return True
 
     def _store_root(self) -> str:
-        return str(self._store.root) if self._store is not None else "(not found)"
+        return self._store.location if self._store is not None else "(not found)"
 
     def sync(self) -> None:
         """Ask the OS to put the journal's written frames on the disk.
@@ -537,7 +538,7 @@ class Tracker:
         if self._writer is not None:
             self._writer.close()
             closed, self._writer = self._writer.path, None
-            autofold.after_close(self.store, closed)
+            self.store.writer_closed(closed)
 
     def _after_fork(self) -> None:
         # The child shares the parent's runs but must not write the parent's buffer or journal.
