@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -345,13 +346,18 @@ def sweep(notebook: str | os.PathLike[str], grid: dict[str, Any] | None = None, 
 
 
 def runs(experiment: str | list[str] | None = None, where: str | None = None,
-         order_by: str | None = None, limit: int | None = None) -> pd.DataFrame:
-    """Runs as a DataFrame, filtered with the `where` language.
+         order_by: str | None = None, limit: int | None = None, *,
+         as_of: str | _dt.datetime | None = None) -> pd.DataFrame:
+    """Runs as a DataFrame, filtered with the `where` language; with `as_of` (a datetime, or ISO
+    text; naive means UTC), as the team store stood at that time.
 
     >>> nbmlops.runs("churn", where="metrics.accuracy > 0.9 and params.C < 1",
     ...              order_by="metrics.accuracy desc", limit=10)
     """
-    return _search.runs(_tracker().flushed_store(), experiment, where, order_by, limit, warn_unknown=True)
+    store = _tracker().flushed_store()
+    if as_of is not None:
+        store = store.at(_search.point_in_time(as_of))
+    return _search.runs(store, experiment, where, order_by, limit, warn_unknown=True)
 
 
 def get_run(run_id: str) -> Run:

@@ -8,7 +8,6 @@ import ast
 import datetime as dt
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from nbmlops.store import models as store_models
 from nbmlops.store.autofold import ENV_VAR as AUTOFOLD
 from nbmlops.store.bundles import export_bundle, import_bundle
 from nbmlops.store.catalog import LocalCatalog, transaction
-from nbmlops.store.dialect import Dialect, DuckDBFile, bind
+from nbmlops.store.dialect import DUCKLAKE, Dialect, DuckLake, bind
 from nbmlops.store.folder import Store
 from nbmlops.tracking import tracker as tracking
 
@@ -68,46 +67,12 @@ os._exit(0)  # no close event: the writer is gone, its run was killed
 """
 
 
-class MergeDialect(DuckDBFile):
-    """Spelled as for tables without PRIMARY KEY or UNIQUE: MERGE, and a SELECT before an UPDATE or DELETE."""
+class MergeDialect(DuckLake):
+    """The team store's spelling (MERGE, a SELECT before an UPDATE or DELETE) on a local file, but
+    without its counter row: what registry writes would do if nothing serialised them."""
 
-    def insert_new(self, table: str, keys: Sequence[str], rows: str, *, columns: Sequence[str] | None = None) -> str:
-        return f"MERGE INTO {table} USING ({rows}) AS {_source(columns)} ON {_on(table, keys)} {_insert(columns)}"
-
-    def upsert(self, table: str, keys: Sequence[str], rows: str, assignments: str, when: str | None = None, *,
-               columns: Sequence[str] | None = None) -> str:
-        matched = f"WHEN MATCHED AND ({when})" if when else "WHEN MATCHED"
-        return (f"MERGE INTO {table} USING ({rows}) AS {_source(columns)} ON {_on(table, keys)} "
-                f"{matched} THEN UPDATE SET {assignments} {_insert(columns)}")
-
-    def update_returning(self, con: duckdb.DuckDBPyConnection, table: str, assignments: str, where: str,
-                         params: Sequence[Any], returning: str) -> list[Any]:
-        bound = assignments.count("?")
-        keys = [r[0] for r in con.execute(f"SELECT {returning} FROM {table} WHERE {where}",
-                                          list(params[bound:])).fetchall()]
-        con.execute(f"UPDATE {table} SET {assignments} WHERE {where}", list(params))
-        return keys
-
-    def delete_returning(self, con: duckdb.DuckDBPyConnection, table: str, where: str, params: Sequence[Any],
-                         returning: str) -> list[Any]:
-        gone = [r[0] for r in con.execute(f"SELECT {returning} FROM {table} WHERE {where}", list(params)).fetchall()]
-        con.execute(f"DELETE FROM {table} WHERE {where}", list(params))
-        return gone
-
-
-def _on(table: str, keys: Sequence[str]) -> str:
-    return " AND ".join(f"{table}.{key} = excluded.{key}" for key in keys)
-
-
-def _source(columns: Sequence[str] | None) -> str:
-    return f"excluded({', '.join(columns)})" if columns else "excluded"
-
-
-def _insert(columns: Sequence[str] | None) -> str:
-    if not columns:
-        return "WHEN NOT MATCHED THEN INSERT"
-    return (f"WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) "
-            f"VALUES ({', '.join(f'excluded.{c}' for c in columns)})")
+    def serialize(self, con: duckdb.DuckDBPyConnection, scope: str) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -316,14 +281,7 @@ def _add_version(con: duckdb.DuckDBPyConnection, number: int) -> int:
                                     created_at=dt.datetime(2026, 1, number), user=None)
 
 
-class CounterDialect(MergeDialect):
-    """What the team store must do (store/dialect.py, `Dialect.serialize`): bump one counter row."""
-
-    def serialize(self, con: duckdb.DuckDBPyConnection, scope: str) -> None:
-        con.execute("UPDATE registry_clock SET n = n + 1")
-
-
-@pytest.mark.parametrize("dialect, versions, models", [(MergeDialect(), [1, 1], 2), (CounterDialect(), [1, 2], 1)],
+@pytest.mark.parametrize("dialect, versions, models", [(MergeDialect(), [1, 1], 2), (DUCKLAKE, [1, 2], 1)],
                          ids=["inserts-only", "counter-row"])
 def test_concurrent_registrations_without_primary_keys_share_a_number_unless_they_serialize(
         tmp_path: Path, dialect: Dialect, versions: list[int], models: int) -> None:

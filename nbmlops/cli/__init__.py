@@ -8,7 +8,6 @@ import functools
 import os
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click

@@ -88,13 +88,19 @@ def experiments(ctx: click.Context, fmt: str) -> None:
               help="Comma-separated columns (e.g. 'name,params.lr,metrics.*': a trailing * selects a prefix), "
                    "or 'all'. The table shows by default name, status, start, duration, the metrics and the "
                    "params that differ between the listed runs, fitted to the terminal ($COLUMNS).")
+@click.option("--as-of", "as_of", metavar="TIME",
+              help="The runs as a team store stood at TIME (ISO 8601, e.g. '2026-12-01 09:30'; UTC unless an "
+                   "offset is given), to reproduce an earlier leaderboard.")
 @FORMAT
 @click.pass_context
 @one_line_errors
 def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, order_by: str | None,
-         limit: int | None, columns: str | None, fmt: str) -> None:
+         limit: int | None, columns: str | None, as_of: str | None, fmt: str) -> None:
     """List runs, newest first, with params, latest metrics and tags as columns."""
-    df = search.runs(context_store(ctx), list(experiment) or None, where, order_by, limit, warn_unknown=True)
+    store = context_store(ctx)
+    if as_of is not None:
+        store = store.at(search.point_in_time(as_of))
+    df = search.runs(store, list(experiment) or None, where, order_by, limit, warn_unknown=True)
     if columns and columns.strip().lower() != "all":
         df = df[_select_columns(df, columns)]
     if fmt != "table":
@@ -107,7 +113,7 @@ def runs(ctx: click.Context, experiment: tuple[str, ...], where: str | None, ord
     if columns:
         chosen = list(df.columns)
     else:
-        short = search.short_ids(context_store(ctx), list(df["run_id"]))
+        short = search.short_ids(store, list(df["run_id"]))
         df = df.assign(id=[short[rid] for rid in df["run_id"]])
         chosen = _default_columns(df)
     limit_width = terminal.width()

@@ -32,7 +32,6 @@ from nbmlops.registry import models as registry
 from nbmlops.store import models as model_tables
 from nbmlops.store import monitoring as report_tables
 from nbmlops.store.backend import Connection
-from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
 from nbmlops.tracking.names import new_run_id
 from nbmlops.tracking.tracker import current_user
@@ -221,8 +220,7 @@ def _save(store: Store, report: MonitoringReport) -> None:
     features = [report_tables.FeatureRow(report.report_id, f.column, f.kind, f.stat_test, _number(f.score),
                                          f.threshold, f.drifted, _number(f.psi), f.reference_nulls, f.current_nulls)
                 for f in report.features]
-    with store.reading() as con, transaction(con):
-        report_tables.record_report(con, row, features)
+    store.write(lambda con: report_tables.record_report(con, row, features))
 
 
 def _number(value: float) -> float | None:

@@ -27,7 +27,6 @@ from nbmlops.query.gates import Facts, GateResult, evaluate_gate
 from nbmlops.registry import serialization as modelio
 from nbmlops.store import models as tables
 from nbmlops.store.backend import Connection
-from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id, run_attributes
 from nbmlops.tracking import validation
@@ -98,7 +97,7 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
             sig = _signature_from_training_data(con, run_id)
         version = 0
         if registered is not None and not deferred:
-            version = _insert_version(con, registered, run_id, stored.path, stored.sha256, stored.size,
+            version = _insert_version(tracker.store, registered, run_id, stored.path, stored.sha256, stored.size,
                                       stored.flavor, stored.model_class, sig,
                                       (reference[0], reference[1].rows, len(reference[1].columns))
                                       if reference is not None else None, now)
@@ -109,18 +108,20 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
                         now.replace(tzinfo=dt.timezone.utc), current_user(), sig)
 
 
-def _insert_version(con: Connection, name: str, run_id: str, path: str, sha256: str, size: int,
+def _insert_version(store: Store, name: str, run_id: str, path: str, sha256: str, size: int,
                     flavor: str, model_class: str, sig: dict[str, Any] | None,
                     reference: tuple[str, int, int] | None, now: dt.datetime) -> int:
     """Register the next version of `name` (and its reference profile) in one transaction."""
-    with transaction(con):
+    def register(con: Connection) -> int:
         version = tables.add_version(con, name, run_id=run_id, artifact_path=path, sha256=sha256, size=size,
-                                      flavor=flavor, model_class=model_class,
-                                      signature_json=json.dumps(sig) if sig else None, created_at=now,
-                                      user=current_user())
+                                     flavor=flavor, model_class=model_class,
+                                     signature_json=json.dumps(sig) if sig else None, created_at=now,
+                                     user=current_user())
         if reference is not None:
             tables.record_reference(con, name, version, *reference, now)
-    return version
+        return version
+
+    return store.write(register)
 
 
 def deferred_models(store: Store, run_id: str) -> list[str]:
@@ -146,7 +147,7 @@ def register_logged(store: Store, run_id: str, name: str) -> ModelVersion:
         if ref_sha:
             profile = ReferenceProfile.from_bytes(store.read_verified(ref_sha, f"the reference profile of {name}"))
             reference = (ref_sha, profile.rows, len(profile.columns))
-        version = _insert_version(con, name, logged_run, logged.artifact_path, logged.sha256, logged.size,
+        version = _insert_version(store, name, logged_run, logged.artifact_path, logged.sha256, logged.size,
                                   logged.flavor, logged.model_class, sig, reference, _now())
         return _version(con, name, version)
 
@@ -311,27 +312,31 @@ def promote(store: Store, name: str, version: int, alias: str = "production", *,
     _check_target(name, version, alias)
     if reason is not None and (not isinstance(reason, str) or len(reason) > validation.MAX_VALUE_LENGTH):
         raise InvalidInputError("reason must be text of at most 8000 characters")
-    with store.reading() as con, transaction(con):
+    def move(con: Connection) -> GateResult | None:
         now = _now()  # taken while holding the catalog: audit order is commit order
         current, result = _against_holder(con, name, version, alias, gate)
         if result is not None and not result.passed:
             raise GateFailedError(result)
         tables.set_alias(con, name, alias, version, now)
         tables.record_alias_change(con, now, current_user(), name, alias, current, version, reason=reason,
-                                    gate=gate, gate_outcome=result.explanation if result else None)
-    return result
+                                   gate=gate, gate_outcome=result.explanation if result else None)
+        return result
+
+    return store.write(move)
 
 
 def unalias(store: Store, name: str, alias: str, *, reason: str | None = None) -> None:
     """Remove an alias (audited); the version itself stays."""
     model_name(name)
     alias_name(alias)
-    with store.reading() as con, transaction(con):
+    def drop(con: Connection) -> None:
         now = _now()
         removed = tables.drop_alias(con, name, alias)
         if removed is None:
             raise NotFoundError(f"model {name!r} has no alias {alias!r}")
         tables.record_alias_change(con, now, current_user(), name, alias, removed, None, reason=reason)
+
+    store.write(drop)
 
 
 # -- listings ------------------------------------------------------------------------------

@@ -35,7 +35,10 @@ def object_name(sha256: str) -> str:
 class Blobs(Protocol):
     """A place content-addressed files are shared through."""
 
-    location: str
+    @property
+    def location(self) -> str:
+        """Where: s3://BUCKET/PREFIX or a folder path."""
+        ...
 
     def exists(self, sha256: str) -> bool:
         """Whether the content with this digest is there."""
@@ -108,9 +111,12 @@ class S3Blobs:
                 from obstore.store import S3Store
             except ImportError as exc:
                 raise StoreError("a team store's data on S3 needs obstore: pip install 'nbmlops[team]'") from exc
-            self._store = S3Store(self.bucket, prefix=self.prefix or None, config=s3_config(),
-                                  client_options={"allow_http": True, "timeout": "120s"},
-                                  retry_config={"max_retries": 3, "retry_timeout": _seconds(30.0)})
+            config: Any = s3_config()
+            wait = request_timeout()
+            self._store = S3Store(self.bucket, prefix=self.prefix or None, config=config,
+                                  client_options={"allow_http": True, "connect_timeout": f"{min(wait, 10):g}s",
+                                                  "timeout": f"{wait:g}s"},
+                                  retry_config={"max_retries": 2, "retry_timeout": _seconds(wait)})
         return self._store
 
     def exists(self, sha256: str) -> bool:
@@ -148,6 +154,18 @@ class S3Blobs:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return True
+
+
+TIMEOUT_ENV = "NBMLOPS_S3_TIMEOUT"
+
+
+def request_timeout() -> float:
+    """Seconds an S3 request may take before it counts as failed (`NBMLOPS_S3_TIMEOUT`, default 60:
+    one 8 MB part of a large upload on a slow link); a failed upload is retried at the next ship."""
+    try:
+        return max(1.0, float(os.environ.get(TIMEOUT_ENV, "60")))
+    except ValueError:
+        raise StoreError(f"{TIMEOUT_ENV} must be a number of seconds") from None
 
 
 def _seconds(value: float) -> Any:

@@ -191,10 +191,9 @@ def import_bundle(store: Store, source: str | os.PathLike[str] | bytes, *,
                            shutil.disk_usage(store.artifact_dir).free)  # everything verified first
         added = 0
         for sha in manifest["artifacts"]:
-            added += not store.artifact_path(sha).exists()
+            added += not store.has(sha)
             store.adopt_file(folder / sha, sha)
-        with store.reading() as con, store.catalog.transaction(con):
-            report = _merge(con, store.catalog.dialect, folder, added)
+        report = store.write(lambda con: _merge(con, store.catalog.dialect, folder, added))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return report

@@ -173,8 +173,8 @@ def _source(columns: Sequence[str] | None) -> str:
 def _insert(columns: Sequence[str] | None) -> str:
     if not columns:
         return "WHEN NOT MATCHED THEN INSERT"
-    return (f"WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) "
-            f"VALUES ({', '.join(f'excluded.{c}' for c in columns)})")
+    values = ", ".join(f"excluded.{c}" for c in columns)
+    return f"WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) VALUES ({values})"  # noqa: S608 - column names
 
 
 def _listed(columns: Sequence[str] | None) -> str:

@@ -304,8 +304,16 @@ def _apply_starts(con: duckdb.DuckDBPyConnection, dialect: Dialect, run_starts: 
 
 def _insert(con: duckdb.DuckDBPyConnection, frame: Any, sql: str) -> None:
     """Run `sql` with `{}` standing for `frame` (registered under a name no table has)."""
-    with _registered(con, nb_rows=frame):
-        con.execute(sql.format("nb_rows"))
+    empty = [k for k, v in frame.items() if v.dtype == object and len(v) > 1000 and (v == None).all()]  # noqa: E711
+    if not empty:
+        with _registered(con, nb_rows=frame):
+            con.execute(sql.format("nb_rows"))
+        return
+    # DuckDB 1.5 cannot scan an object array of more than 1,000 Nones (it samples 1,000 values, finds no
+    # type, then asks the array for pandas' first_valid_index): such columns are NULLs in SQL instead.
+    columns = ", ".join(f"NULL AS {k}" if k in empty else k for k in frame)
+    with _registered(con, nb_rows={k: v for k, v in frame.items() if k not in empty}):
+        con.execute(sql.format(f"(SELECT {columns} FROM nb_rows)"))  # noqa: S608 - the fold's column names
 
 
 @contextmanager

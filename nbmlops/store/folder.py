@@ -9,6 +9,7 @@ Layout of a store (`.nbmlops/`):
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -67,7 +68,7 @@ def open_store(location: str | os.PathLike[str]) -> Store:
 
         if is_team_location(text):
             return TeamStore(text)
-    return Store(location)
+    return Store(Path(location))
 
 
 def find_store(start: Path | None = None) -> Store:
@@ -109,14 +110,20 @@ class Store:
         """What names this store to other processes (NBMLOPS_STORE, --store): its folder."""
         return str(self.root)
 
-    def init(self) -> None:
-        """Create the folder layout and an up-to-date catalog (idempotent)."""
+    def init(self, data: str | None = None) -> str:
+        """Create the folder layout and an up-to-date catalog (idempotent); says what it did.
+        `data` is a team store's (a store folder keeps its files inside)."""
+        if data is not None:
+            raise StoreError("a data location is for a team store (postgresql://...): a store folder keeps "
+                             "its own files")
+        existed = self.catalog_path.is_file()
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root} exists and is not a folder: choose another store path")
         for folder in (self.root, self.journal_dir, self.artifact_dir):
             folder.mkdir(parents=True, exist_ok=True)
         with self.catalog.connect():
             pass
+        return "already existed" if existed else "created"
 
     def ensure_layout(self) -> None:
         """Create the folders a writer needs, without touching the catalog."""
@@ -158,7 +165,7 @@ class Store:
         with self.reading() as con, self.catalog.transaction(con):
             return change(con)
 
-    def at(self, when: object) -> Store:
+    def at(self, when: dt.datetime) -> Store:
         """The store as it stood at a past time: only a team store keeps its past (DuckLake snapshots)."""
         raise StoreError(f"the store at {self.root} keeps no history to read as of {when}: time travel "
                          "(--as-of, as_of=) needs a team store (postgresql://...)")
@@ -226,7 +233,7 @@ class Store:
     def adopt_file(self, path: Path, sha: str) -> tuple[str, int]:
         """Move a file whose sha256 the caller computed (in the artifact folder's filesystem) into place."""
         size = path.stat().st_size
-        target = self.artifact_path(sha)
+        target = self.local_path(sha)
         if self.touch(sha):
             path.unlink()
             return sha, size
@@ -235,10 +242,14 @@ class Store:
         os.replace(path, target)
         return sha, size
 
+    def has(self, sha: str) -> bool:
+        """Whether the content with this digest is stored."""
+        return self.local_path(sha).is_file()
+
     def touch(self, sha: str) -> bool:
         """Mark stored content as just used (so `gc` leaves it alone); False if it is not stored."""
         try:
-            os.utime(self.artifact_path(sha))
+            os.utime(self.local_path(sha))
             return True
         except FileNotFoundError:
             return False
@@ -248,7 +259,7 @@ class Store:
     def _install(self, sha: str, write: Callable[[BinaryIO], object]) -> None:
         # Written under a temporary name and renamed: readers never see half a file. Content that
         # is already stored is touched instead: `gc` never removes content written or reused lately.
-        target = self.artifact_path(sha)
+        target = self.local_path(sha)
         if self.touch(sha):
             return
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -274,7 +285,12 @@ class Store:
         return data
 
     def artifact_path(self, sha256: str) -> Path:
-        """Where the content with this hash lives (whether or not it exists)."""
+        """Where the content with this hash lives (whether or not it exists); a team store fetches it
+        into its read cache first."""
+        return self.local_path(sha256)
+
+    def local_path(self, sha256: str) -> Path:
+        """Where the content with this hash lives on this machine (whether or not it exists)."""
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise NotFoundError(f"{sha256!r} is not an artifact hash")
         return self.artifact_dir / sha256[:2] / sha256[2:]

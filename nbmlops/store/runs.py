@@ -34,6 +34,22 @@ RUN_COLUMNS = ["run_id", "name", "experiment", "status", "start_time", "end_time
                "user", "host", "parent_run_id", "notebook"]
 
 
+def point_in_time(when: str | dt.datetime) -> dt.datetime:
+    """A moment as given to `as_of` / `--as-of`: a datetime or ISO 8601 text, naive meaning UTC;
+    returned as naive UTC, as the store keeps times."""
+    if isinstance(when, str):
+        try:
+            when = dt.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInputError(f"as of {when!r}: give a time as YYYY-MM-DD[ HH:MM[:SS]][+HH:MM] "
+                                    "(without an offset it is UTC)") from None
+    if not isinstance(when, dt.datetime):
+        raise InvalidInputError(f"as of {when!r}: give a datetime or ISO 8601 text")
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return when
+
+
 def _experiment_list(experiment: str | list[str] | None) -> list[str] | None:
     if experiment is None:
         return None

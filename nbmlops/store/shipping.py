@@ -29,6 +29,7 @@ from nbmlops.errors import NbmlopsError, StoreLockedError
 SHIP_INTERVAL = 1.0  # seconds between ships while a writer runs
 LOCK_NAME = ".ship.lock"
 LOCK_WAIT_SECONDS = 60.0
+JOIN_SECONDS = 10.0  # how long a closing writer waits for a ship in progress
 
 
 class Shipper:
@@ -106,7 +107,12 @@ class Shipper:
         self._wake.set()
         thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(timeout=30)
+            thread.join(timeout=JOIN_SECONDS)
+            if thread.is_alive():  # stuck on an unreachable service: the spool keeps the data
+                print(f"nbmlops: the team store {self.store.location} did not answer; this process's data "
+                      f"stays in {self.store.journal_dir}: the next nbmlops process on this machine ships it, "
+                      "or `nbmlops sync`", file=sys.stderr)
+                return
         if not self.ship_once():
             print(f"nbmlops: this process's data stays in {self.store.journal_dir} until the team store can "
                   "be reached: the next nbmlops process on this machine ships it, or `nbmlops sync`",

@@ -46,11 +46,11 @@ import duckdb
 from nbmlops.errors import NotFoundError, StoreError, StoreVersionError
 from nbmlops.store import blobs as blobstore
 from nbmlops.store.catalog import transaction
+from nbmlops.store.dialect import DUCKLAKE, Dialect, bind
 from nbmlops.store.fold import IngestReport, ingest
 from nbmlops.store.folder import Store, tampered_error
-from nbmlops.store.shipping import Shipper
-from nbmlops.store.dialect import DUCKLAKE, Dialect, bind
 from nbmlops.store.migrations import MIGRATIONS, latest_version
+from nbmlops.store.shipping import Shipper
 
 SCHEMES = ("postgresql", "postgres")
 DATA_ENV = "NBMLOPS_DATA"
@@ -58,6 +58,8 @@ SPOOL_ENV = "NBMLOPS_SPOOL"
 LAKE = "nb_team"  # the name the DuckLake is attached under in every connection
 INLINE_ROWS = 1000  # a commit of fewer rows per table is kept in PostgreSQL, not a Parquet file of its own
 CONFLICT_RETRIES = 30
+# DuckLake's own table of snapshots, in the metadata catalog it attaches beside ours.
+_LATEST_SNAPSHOT = f"SELECT max(snapshot_id) FROM __ducklake_metadata_{LAKE}.ducklake_snapshot"  # noqa: S608
 T = TypeVar("T")
 
 # libpq keywords a store URL may carry in its query (anything else is refused: never passed on blind).
@@ -193,6 +195,9 @@ def _explain(location: TeamLocation, exc: BaseException) -> StoreError | None:
     if "creating a new DuckLake is explicitly disabled" in text:
         return StoreError(f"{location.url} holds no nbmlops team store yet: create it once with "
                           f"`nbmlops init --store {location.url} --data s3://BUCKET/PREFIX` (or a shared folder)")
+    if "create a new ducklake instance but data_path" in text:
+        return StoreError(f"a new team store needs a data location: nbmlops init --store {location.url} "
+                          "--data s3://BUCKET/PREFIX (or a shared folder path)")
     if "does not match existing data path" in text:
         found = re.search(r'existing data path in the catalog "([^"]*)"', text)
         return StoreError(f"the team store {location.url} keeps its data at {found.group(1) if found else '?'}, "
@@ -215,6 +220,7 @@ class TeamCatalog:
         self.create = create
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.RLock()
+        self._held = threading.local()  # how deep this thread is in `connect` blocks
         self._pid = os.getpid()
 
     def __eq__(self, other: object) -> bool:
@@ -240,6 +246,7 @@ class TeamCatalog:
             if self._con is None:
                 self._con = self._open()
             con = self._con
+            self._held.depth = self.held() + 1
             try:
                 yield bind(con, self.dialect)
             except duckdb.Error as exc:
@@ -249,6 +256,12 @@ class TeamCatalog:
                 if better is not None:
                     raise better from exc
                 raise
+            finally:
+                self._held.depth -= 1
+
+    def held(self) -> int:
+        """How many `connect` blocks this thread is inside."""
+        return int(getattr(self._held, "depth", 0))
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
@@ -303,8 +316,7 @@ class TeamCatalog:
     def state(self) -> int:
         """The DuckLake's latest snapshot: every commit, from any host, makes a new one."""
         with self._connected() as con:
-            row = con.execute(f"SELECT max(snapshot_id) FROM __ducklake_metadata_{LAKE}.ducklake_snapshot"
-                              ).fetchone()
+            row = con.execute(_LATEST_SNAPSHOT).fetchone()
         return int(row[0]) if row and row[0] is not None else -1
 
     def own_close(self) -> None:
@@ -331,8 +343,8 @@ def _lake_path(data: str) -> str:
 
 def is_conflict(exc: BaseException) -> bool:
     """A commit that lost to a concurrent one (DuckLake detects it at COMMIT): run it again."""
-    text = str(exc)
-    return isinstance(exc, duckdb.Error) and ("conflict" in text.lower() or "Transaction conflict" in text)
+    return isinstance(exc, duckdb.TransactionException) or (
+        isinstance(exc, duckdb.Error) and re.search(r"[Tt]ransaction\s+conflict", str(exc)) is not None)
 
 
 def retrying(catalog: TeamCatalog, attempt: Callable[[], T]) -> T:
@@ -360,8 +372,8 @@ def local_schema() -> list[tuple[str, list[tuple[str, str, bool]]]]:
                         "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
         for migration in MIGRATIONS:
             migration.apply(scratch)
-        rows = scratch.execute("SELECT table_name, column_name, data_type, is_nullable = 'YES' "
-                               "FROM information_schema.columns ORDER BY table_name, ordinal_position").fetchall()
+        rows = scratch.execute("SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+                               "ORDER BY table_name, column_index").fetchall()
     finally:
         scratch.close()
     tables: dict[str, list[tuple[str, str, bool]]] = {}
@@ -453,7 +465,8 @@ class TeamStore(Store):
         if self.data is not None:
             blobstore.blobs_at(self.data)  # a bad location is refused now, not at the first upload
         self.as_of = as_of
-        self.catalog = TeamCatalog(self.team, data=self.data, as_of=as_of)
+        self.lake = TeamCatalog(self.team, data=self.data, as_of=as_of)
+        self.catalog = self.lake
         self._uploads = _Uploads(self.root / "uploads")
         self._blobs: blobstore.Blobs | None = None
         self.shipper = Shipper(self)
@@ -504,11 +517,15 @@ class TeamStore(Store):
         """Upload this machine's pending files, then fold its journals into the team catalog."""
         if self.as_of is not None:
             raise StoreError("a store read as of a past time cannot be written to")
+        if self.lake.held():
+            # Inside a block that shipped as it began: shipping waits for the spool's lock, which
+            # another thread may hold while it waits for this connection.
+            return IngestReport()
         self._upload_pending()
         if not self.journal_dir.is_dir():
             return IngestReport()
         with self.shipper.exclusive():
-            return retrying(self.catalog, self._ingest)
+            return retrying(self.lake, self._ingest)
 
     def _ingest(self) -> IngestReport:
         with self.catalog.connect() as con:
@@ -523,7 +540,7 @@ class TeamStore(Store):
             with self.reading() as con, self.catalog.transaction(con):
                 return change(con)
 
-        return retrying(self.catalog, attempt)
+        return retrying(self.lake, attempt)
 
     def compact(self) -> tuple[IngestReport, int]:
         report = self.ship()
@@ -573,16 +590,20 @@ class TeamStore(Store):
             return
         blobs = self.blobs()
         for sha in pending:
-            local = Path(self.artifact_dir / sha[:2] / sha[2:])
+            local = self.local_path(sha)
             if local.is_file():
-                blobs.upload(sha, local)
+                try:
+                    blobs.upload(sha, local)
+                except Exception as exc:  # obstore's errors are its own classes: said in one line
+                    detail = " ".join(str(exc).split())[:200]
+                    raise StoreError(f"cannot upload to {blobs.location} ({detail})") from exc
             self._uploads.done(sha)
 
     def artifact_path(self, sha256: str) -> Path:
         """The local copy of the content with this digest: downloaded into the read cache on
         first use and checked against its digest (a missing object gives a path that does not
         exist, which readers report as missing)."""
-        local: Path = super().artifact_path(sha256)
+        local = self.local_path(sha256)
         if local.is_file():
             return local
         local.parent.mkdir(parents=True, exist_ok=True)
@@ -595,13 +616,12 @@ class TeamStore(Store):
             with suppress(OSError):
                 os.chmod(local, 0o644)
                 local.unlink()
-            from nbmlops.store.folder import tampered_error
-
             raise tampered_error(f"the object {sha256[:12]} in {self.blobs().location}", local)
         return local
 
-    def touch(self, sha: str) -> bool:
-        return bool(super().touch(sha))
+    def has(self, sha: str) -> bool:
+        """Whether the content is in the read cache here or in the team's data location."""
+        return self.local_path(sha).is_file() or self.blobs().exists(sha)
 
     # -- the writer's side ---------------------------------------------------------------
     def writer_started(self) -> None:

@@ -538,7 +538,8 @@ class Tracker:
         if self._writer is not None:
             self._writer.close()
             closed, self._writer = self._writer.path, None
-            self.store.writer_closed(closed)
+            if closed is not None:
+                self.store.writer_closed(closed)
 
     def _after_fork(self) -> None:
         # The child shares the parent's runs but must not write the parent's buffer or journal.

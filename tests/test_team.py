@@ -1,0 +1,326 @@
+"""The team store on real PostgreSQL (a throwaway cluster) and a real S3 endpoint (moto's server).
+
+"Hosts" are processes with a HOME of their own: each has its own spool of journals and read cache,
+as separate machines would, and shares only the PostgreSQL database and the bucket.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import nbmlops
+from nbmlops.errors import StoreError
+from nbmlops.store.folder import open_store
+from nbmlops.store.team import TeamStore, parse_location
+from tests.services import S3, Postgres, postgres, s3
+
+ROOT = Path(__file__).resolve().parent.parent
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[Postgres]:
+    with postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def bucket() -> Iterator[S3]:
+    with s3() as server:
+        server.create_bucket("nbmlops-team")
+        yield server
+
+
+class Team:
+    """One team store (its own database and prefix) and the hosts that use it."""
+
+    def __init__(self, url: str, data: str, s3: S3, tmp: Path) -> None:
+        self.url, self.data, self.s3, self.tmp = url, data, s3, tmp
+
+    def env(self, host: str, **extra: str) -> dict[str, str]:
+        home = self.tmp / host
+        home.mkdir(exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NBMLOPS_", "AWS_", "XDG_CACHE"))}
+        env.update(self.s3.env(), HOME=str(home), NBMLOPS_STORE=self.url, PYTHONPATH=str(ROOT), **extra)
+        return env
+
+    def run(self, host: str, code: str, *args: str, check: bool = True, timeout: float = 120,
+            **extra: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-c", code, *args], env=self.env(host, **extra),
+                                capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    def cli(self, host: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-m", "nbmlops.cli", *args], env=self.env(host),
+                                capture_output=True, text=True, timeout=120)
+        if check:
+            assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    def store(self, host: str, monkeypatch: pytest.MonkeyPatch) -> TeamStore:
+        """The store as a process of `host` opens it (this test process becomes that host)."""
+        for key, value in self.env(host).items():
+            monkeypatch.setenv(key, value)
+        store = open_store(self.url)
+        assert isinstance(store, TeamStore)
+        return store
+
+
+def _team(pg: Postgres, bucket: S3, tmp: Path, data: str | None = None) -> Team:
+    n = next(_names)
+    url = pg.create_database(f"team{n}")
+    team = Team(url, data or f"s3://nbmlops-team/t{n}", bucket, tmp)
+    team.cli("admin", "init", "--store", url, "--data", team.data)
+    return team
+
+
+@pytest.fixture
+def team(pg: Postgres, bucket: S3, tmp_path: Path) -> Team:
+    return _team(pg, bucket, tmp_path)
+
+
+WRITE = """
+import sys, nbmlops
+name = sys.argv[1]
+with nbmlops.start_run(experiment="team", name=name):
+    nbmlops.log_params({"lr": 0.1, "host": name})
+    for i in range(int(sys.argv[2]) if len(sys.argv) > 2 else 50):
+        nbmlops.log_metric("loss", 1.0 / (i + 1), step=i)
+"""
+
+READ = """
+import json, nbmlops
+df = nbmlops.runs("team", order_by="name")
+print(json.dumps({"names": df["name"].tolist(), "status": df["status"].tolist(),
+                  "points": [len(nbmlops.metric_history(r, "loss")) for r in df["run_id"]]}))
+"""
+
+
+def _read(team: Team, host: str) -> dict[str, list[object]]:
+    import json
+
+    return json.loads(team.run(host, READ).stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_init_creates_the_tables_once_and_every_host_reads_what_another_wrote(team: Team) -> None:
+    again = team.cli("admin", "init", "--store", team.url)
+    assert "already up to date" in again.stdout
+    team.run("alice", WRITE, "a1")
+    team.run("bob", WRITE, "b1")
+    seen = _read(team, "carol")  # a host that wrote nothing
+    assert seen == {"names": ["a1", "b1"], "status": ["FINISHED", "FINISHED"], "points": [50, 50]}
+    shown = team.cli("carol", "runs", "-e", "team", "--format", "json")
+    assert '"a1"' in shown.stdout and '"b1"' in shown.stdout
+
+
+def test_files_go_to_the_bucket_and_are_read_back_on_another_host_hash_checked(
+        team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    team.run("alice", """
+import nbmlops, pathlib
+p = pathlib.Path("weights.bin"); p.write_bytes(bytes(range(256)) * 4096)
+with nbmlops.start_run(experiment="team", name="files"):
+    nbmlops.log_artifact(p, "weights.bin")
+""")
+    store = team.store("bob", monkeypatch)
+    nbmlops.set_store(team.url)
+    run = nbmlops.runs("team")["run_id"][0]
+    with store.reading() as con:
+        sha = con.execute("SELECT sha256 FROM artifacts WHERE run_id = ?", [run]).fetchone()[0]  # type: ignore[index]
+    assert not (store.artifact_dir / sha[:2] / sha[2:]).exists()  # bob has no copy yet
+    assert store.read_verified(sha, "weights") == bytes(range(256)) * 4096
+    assert store.blobs().exists(sha)
+
+
+def test_many_processes_on_many_hosts_lose_and_duplicate_nothing(team: Team) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", WRITE, f"{host}-{i}", "300"], env=team.env(host),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for host in ("h1", "h2", "h3") for i in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err[-2000:]
+    seen = _read(team, "reader")
+    assert seen["names"] == [f"{h}-{i}" for h in ("h1", "h2", "h3") for i in range(2)]
+    assert seen["points"] == [300] * 6
+    assert set(seen["status"]) == {"FINISHED"}
+
+
+LONG_RUN = """
+import sys, time, nbmlops
+with nbmlops.start_run(experiment="team", name="long"):
+    for i in range(int(sys.argv[1])):
+        nbmlops.log_metric("loss", 1.0 / (i + 1), step=i)
+        time.sleep(0.01)
+print("done")
+"""
+
+
+def test_a_run_goes_on_while_the_catalog_is_down_and_ships_when_it_returns(team: Team, pg: Postgres) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", LONG_RUN, "600"], env=team.env("alice"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    pg.stop()
+    try:
+        time.sleep(3.0)
+    finally:
+        pg.start()
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err[-2000:]
+    assert "waiting to sync" in err
+    assert _read(team, "bob") == {"names": ["long"], "status": ["FINISHED"], "points": [600]}
+
+
+def test_a_process_killed_before_shipping_is_shipped_by_sync_and_its_run_is_killed(team: Team) -> None:
+    code = """
+import os, signal, nbmlops
+from nbmlops.tracking.tracker import tracker
+nbmlops.start_run(experiment="team", name="doomed")
+for i in range(20):
+    nbmlops.log_metric("loss", float(i), step=i)
+tracker().flush()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    killed = team.run("alice", code, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    team.cli("alice", "sync")
+    assert _read(team, "bob") == {"names": ["doomed"], "status": ["KILLED"], "points": [20]}
+    assert "Synced 0 journals" in team.cli("alice", "sync").stdout  # nothing twice
+
+
+REGISTER = """
+import sys, nbmlops
+from sklearn.linear_model import LogisticRegression
+X = [[0.0], [1.0], [2.0], [3.0]]; y = [0, 0, 1, 1]
+for i in range(int(sys.argv[2])):
+    with nbmlops.start_run(experiment="team", name=f"{sys.argv[1]}-{i}"):
+        mv = nbmlops.log_model(LogisticRegression().fit(X, y), "churn")
+        nbmlops.promote("churn", mv.version, "production", reason=sys.argv[1])
+"""
+
+
+def test_concurrent_registrations_and_promotions_from_several_hosts_stay_consistent(team: Team) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", REGISTER, host, "3"], env=team.env(host),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for host in ("h1", "h2", "h3")]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+    out = team.run("reader", """
+import json, nbmlops, pandas as pd
+versions = nbmlops.model_versions("churn")
+history = nbmlops.model_history("churn")
+moves = [[a, None if pd.isna(f) else int(f), int(t)]
+         for a, f, t in history[["alias", "from_version", "to_version"]].itertuples(index=False)]
+print(json.dumps({"versions": sorted(int(v) for v in versions["version"]), "moves": moves}))
+""").stdout.strip().splitlines()[-1]
+    import json
+
+    found = json.loads(out)
+    assert found["versions"] == list(range(1, 10))  # nine registrations, nine distinct numbers
+    moves = [m for m in found["moves"] if m[0] == "production"]  # oldest first
+    assert sorted(m[2] for m in moves) == list(range(1, 10))
+    # One chain: each move starts from the version the move before it left, none from a stale holder.
+    assert moves[0][1] is None
+    assert [m[1] for m in moves[1:]] == [m[2] for m in moves[:-1]]
+
+
+def test_runs_as_of_a_past_time_answer_as_the_store_stood_then(team: Team) -> None:
+    team.run("alice", WRITE, "first")
+    moment = team.run("alice", "import datetime as dt; print(dt.datetime.now(dt.timezone.utc).isoformat())"
+                      ).stdout.strip()
+    time.sleep(0.5)
+    team.run("alice", WRITE, "second")
+    then = team.run("bob", f"""
+import nbmlops
+print(nbmlops.runs("team", as_of="{moment}")["name"].tolist(), sorted(nbmlops.runs("team")["name"]))
+""").stdout.strip()
+    assert then == "['first'] ['first', 'second']"
+    cli = team.cli("bob", "runs", "-e", "team", "--as-of", moment, "--format", "csv")
+    assert "first" in cli.stdout and "second" not in cli.stdout
+    early = team.cli("bob", "runs", "-e", "team", "--as-of", "2001-01-01", check=False)
+    assert early.returncode == 1 and "did not exist yet" in early.stderr
+
+
+def test_a_shared_folder_holds_the_data_as_a_bucket_would(pg: Postgres, bucket: S3, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    team = _team(pg, bucket, tmp_path, data=str(shared))
+    team.run("alice", """
+import nbmlops
+with nbmlops.start_run(experiment="team", name="folder"):
+    nbmlops.log_metric("loss", 0.5)
+    nbmlops.log_artifact(__import__("pathlib").Path("/etc/hostname"), "host.txt")
+""")
+    assert _read(team, "bob") == {"names": ["folder"], "status": ["FINISHED"], "points": [1]}
+    assert [p.name for p in (shared / "artifacts" / "sha256").rglob("*") if p.is_file()]
+
+
+def test_a_file_logged_while_the_bucket_is_unreachable_is_uploaded_when_it_returns(team: Team) -> None:
+    team.s3.pause()
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", """
+import nbmlops, pathlib
+p = pathlib.Path("model.bin"); p.write_bytes(b"x" * 100_000)
+with nbmlops.start_run(experiment="team", name="offline"):
+    nbmlops.log_artifact(p, "model.bin")
+    nbmlops.log_metric("loss", 0.25)
+print("ended")
+"""], env=team.env("alice", NBMLOPS_S3_TIMEOUT="2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        team.s3.resume()
+    assert proc.returncode == 0 and "ended" in out, err[-2000:]
+    assert "waiting to sync" in err
+    team.cli("alice", "sync")
+    assert _read(team, "bob") == {"names": ["offline"], "status": ["FINISHED"], "points": [1]}
+    text = team.run("bob", """
+import nbmlops
+store = nbmlops.get_store()
+with store.reading() as con:
+    sha = con.execute("SELECT sha256 FROM artifacts").fetchone()[0]
+print(len(store.read_verified(sha, "model")))
+""").stdout.strip()
+    assert text == "100000"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("postgresql://me:secret@127.0.0.1:5432/db", "holds a password: remove it from the URL and give it in PGPASSWORD"),
+    ("postgresql://me@127.0.0.1:5432/", "names no database"),
+    ("postgresql://me@127.0.0.1:notaport/db", "the port is not a number"),
+    ("postgresql://me@127.0.0.1:5432/db?password=x", "'password' is not a connection setting"),
+])
+def test_bad_store_urls_are_one_line_errors_that_never_show_a_password(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message) as caught:
+        parse_location(url)
+    assert "secret" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_an_unreachable_or_uninitialised_team_store_is_a_one_line_error(
+        team: Team, pg: Postgres, tmp_path: Path) -> None:
+    port = pg.port + 1 if pg.port < 65535 else pg.port - 1
+    down = subprocess.run([sys.executable, "-m", "nbmlops.cli", "--store", f"postgresql://postgres@127.0.0.1:{port}/x",
+                           "runs"], env=team.env("alice"), capture_output=True, text=True, timeout=60)
+    assert down.returncode == 1
+    assert "cannot reach the team store's catalog postgresql://postgres@127.0.0.1" in down.stderr
+    assert len(down.stderr.strip().splitlines()) == 1
+    empty = pg.create_database(f"empty{next(_names)}")
+    fresh = subprocess.run([sys.executable, "-m", "nbmlops.cli", "--store", empty, "runs"], env=team.env("alice"),
+                           capture_output=True, text=True, timeout=60)
+    assert fresh.returncode == 1 and "holds no nbmlops team store yet: create it once with `nbmlops init" \
+        in fresh.stderr
+    nodata = subprocess.run([sys.executable, "-m", "nbmlops.cli", "init", "--store", empty],
+                            env=team.env("alice"), capture_output=True, text=True, timeout=60)
+    assert nodata.returncode == 1 and "needs a data location" in nodata.stderr
+    wrong = subprocess.run([sys.executable, "-m", "nbmlops.cli", "runs"],
+                           env=team.env("alice", NBMLOPS_DATA="s3://nbmlops-team/elsewhere"),
+                           capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 1 and "keeps its data at s3://nbmlops-team/" in wrong.stderr
