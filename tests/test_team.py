@@ -197,6 +197,44 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert "Synced 0 journals" in team.cli("alice", "sync").stdout  # nothing twice
 
 
+def test_a_live_run_on_one_host_is_seen_on_another_and_a_dead_hosts_run_becomes_killed(team: Team) -> None:
+    writer = subprocess.Popen([sys.executable, "-c", """
+import time, nbmlops
+nbmlops.start_run(experiment="team", name="live")
+i = 0
+while True:
+    nbmlops.log_metric("loss", 1.0 / (i + 1), step=i)
+    i += 1
+    time.sleep(0.02)
+"""], env=team.env("alice"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        watch = team.run("bob", """
+import time, nbmlops
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    df = nbmlops.runs("team")
+    if len(df) and len(nbmlops.metric_history(df["run_id"][0], "loss")) >= 10:
+        print(df["status"][0]); break
+    time.sleep(0.1)
+""", NBMLOPS_DEAD_AFTER="4")
+        assert watch.stdout.strip() == "RUNNING"  # seen while it runs, from another machine
+    finally:
+        writer.send_signal(signal.SIGKILL)  # the machine goes down: nothing ships any more
+        writer.wait(timeout=30)
+    gone = team.run("bob", """
+import time, nbmlops
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline and nbmlops.runs("team")["status"][0] == "RUNNING":
+    time.sleep(0.5)
+df = nbmlops.runs("team")
+print(df["status"][0], df["error"][0] if "error" in df else "")
+""", NBMLOPS_DEAD_AFTER="4").stdout.strip()
+    assert gone.startswith("KILLED")
+    team.cli("alice", "sync")  # the machine is back: its spool ships what the killed process left
+    after = _read(team, "carol")
+    assert after["status"] == ["KILLED"] and int(after["points"][0]) >= 10  # type: ignore[call-overload]
+
+
 REGISTER = """
 import sys, nbmlops
 from sklearn.linear_model import LogisticRegression

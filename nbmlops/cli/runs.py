@@ -238,7 +238,7 @@ def _json_number(value: float) -> float | str:
 def compact(ctx: click.Context) -> None:
     """Fold every finished journal into the catalog, delete the folded journals, checkpoint."""
     store = context_store(ctx)
-    if not store.root.is_dir():
+    if not store.shared and not store.root.is_dir():
         raise click.ClickException(f"no store at {store.root}: create one with `nbmlops init`")
     report, removed = store.compact()
     click.echo(f"Folded {report.events} events and {report.points} metric points from "
@@ -304,4 +304,4 @@ def import_command(ctx: click.Context, bundle_path: str, max_size: int | None) -
     anything lands in it; a bundle over --max-size or the free disk space is refused whole."""
     store = context_store(ctx)
     report = bundle.import_bundle(store, bundle_path, max_size=max_size)
-    click.echo(f"Imported {bundle_path} into {store.root}: {report.summary()}")
+    click.echo(f"Imported {bundle_path} into {store.location}: {report.summary()}")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from nbmlops.entities import RunStatus
 from nbmlops.errors import KernelStartError, NbmlopsError
 from nbmlops.jobs.runner import kernel_start_failed, run_notebook
-from nbmlops.store.folder import Store
+from nbmlops.store.folder import Store, open_store
 from nbmlops.tracking.tracker import Tracker
 
 if TYPE_CHECKING:  # dask is optional: imported at run time by the dask executor only
@@ -134,7 +134,7 @@ def _attempt(tracker: Tracker, spec: ChildSpec, notebook: str, combo: Combinatio
 # -- local ---------------------------------------------------------------------------------------
 def _run_local(spec: ChildSpec, combo: Combination) -> tuple[ChildResult, bool]:
     """A process-pool task: run one combination against the sweep's store."""
-    tracker = Tracker(Store(spec.root))
+    tracker = Tracker(open_store(spec.root))
     try:
         return _attempt(tracker, spec, spec.notebook, combo)
     finally:
@@ -180,11 +180,14 @@ class LocalExecutor(Executor):
 
 # -- dask ----------------------------------------------------------------------------------------
 def _run_remote(spec: ChildSpec, source: bytes, combo: Combination) -> tuple[ChildResult, bool, bytes | None]:
-    """A dask task: run one combination against a temporary store and return it as a bundle."""
+    """A dask task: run one combination against a temporary store and return it as a bundle; with
+    a team store, which every worker reaches, straight into it (no bundle)."""
     from nbmlops.store.bundles import export_bundle
 
     folder = Path(tempfile.mkdtemp(prefix="nbmlops-sweep-"))
-    notebook, store = folder / Path(spec.notebook).name, Store(folder / ".nbmlops")
+    shared = open_store(spec.root)
+    notebook = folder / Path(spec.notebook).name
+    store = shared if shared.shared else Store(folder / ".nbmlops")
     try:
         notebook.write_bytes(source)
         with _ENV_LOCK:
@@ -193,7 +196,7 @@ def _run_remote(spec: ChildSpec, source: bytes, combo: Combination) -> tuple[Chi
                 child, infra = _attempt(tracker, spec, str(notebook), combo)
             finally:
                 tracker.close()
-        if not child.run_id or infra:
+        if not child.run_id or infra or store.shared:
             return child, infra, None
         bundle = export_bundle(store, run_ids=[child.run_id])  # no destination: the bundle's bytes
         return child, infra, bundle if isinstance(bundle, bytes) else bundle.read_bytes()

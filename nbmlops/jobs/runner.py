@@ -325,7 +325,7 @@ def run_notebook(tracker: Tracker, path: str | os.PathLike[str], parameters: Map
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         env = {"NBMLOPS_RUN_ID": run.run_id, "NBMLOPS_RUN_NAME": run.name, "NBMLOPS_EXPERIMENT": run.experiment,
-               "NBMLOPS_NOTEBOOK": str(notebook), "NBMLOPS_STORE": str(tracker.store.root),
+               "NBMLOPS_NOTEBOOK": str(notebook), "NBMLOPS_STORE": tracker.store.location,
                DEFER_REGISTRATION_ENV: "1" if defer_registration else None}
         status, error, failed_cell, retries = _execute(node, out, notebook, values, parameters or {}, kernel,
                                                        timeout, env, tracker, run.run_id)

@@ -265,7 +265,7 @@ def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence
     for child in reused:
         if on_child:
             on_child(child)
-    spec = ChildSpec(str(store.root), str(path.resolve()), exp, parent_id, sweep_name, timeout, the_plan.fixed,
+    spec = ChildSpec(store.location, str(path.resolve()), exp, parent_id, sweep_name, timeout, the_plan.fixed,
                      allow_new_params, not register_all)
     try:
         ran, infra = _drive(pool, spec, store, todo, metric, progress, on_child)

@@ -119,7 +119,7 @@ def export_bundle(store: Store, destination: str | os.PathLike[str] | None = Non
 
     >>> export_bundle(store, "churn.tar.gz", experiment="churn", where="metrics.auc > 0.8")
     """
-    if not store.root.is_dir():
+    if not store.shared and not store.root.is_dir():
         raise NotFoundError(f"no store at {store.root}: nothing to export")
     target = Path(destination).expanduser() if destination is not None else None
     if target is not None and target.is_dir():

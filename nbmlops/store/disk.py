@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from nbmlops.errors import InvalidInputError, NotFoundError
+from nbmlops.errors import InvalidInputError, NotFoundError, StoreError
 from nbmlops.store import manifests as snapshot_manifests
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import resolve_run_id
@@ -135,6 +135,10 @@ def _referenced(store: Store, con: duckdb.DuckDBPyConnection, kept: set[str]) ->
 
 def gc(store: Store, *, dry_run: bool = True) -> Collection:
     """Find (and unless `dry_run`, remove) stored files nothing kept refers to."""
+    if store.shared:
+        raise StoreError(f"gc works on a store folder; the team store {store.location} keeps every file in its "
+                         f"data location, and this machine's copies in {store.artifact_dir} are a read cache "
+                         "kept under NBMLOPS_CACHE_GB (default 5)")
     if not store.root.is_dir():
         raise NotFoundError(f"no store at {store.root}")
     with store.reading() as con:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -57,14 +58,20 @@ class _Pending:
     events: int = 0
 
 
-def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path, catalog: CatalogBackend) -> IngestReport:
-    """Bring the catalog (`con`, from `catalog`) up to date with every journal in `journal_dir`."""
+def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path, catalog: CatalogBackend, *,
+           heartbeat: float | None = None) -> IngestReport:
+    """Bring the catalog (`con`, from `catalog`) up to date with every journal in `journal_dir`.
+
+    With `heartbeat` (a team store, whose readers on other machines cannot ask this machine whether
+    a writer lives), a journal whose writer lives has its `last_event` set to now whenever it grew
+    or `heartbeat` seconds have passed: readers elsewhere take a long silence for a dead writer."""
     report = IngestReport()
     # The experiments too (ingested_bytes NULL), in the same statement: most folds add none.
-    rows = con.execute("SELECT name, ingested_bytes, closed FROM journals "
-                       "UNION ALL SELECT name, NULL, NULL FROM experiments").fetchall()
-    state = {name: (offset, closed) for name, offset, closed in rows if offset is not None}
-    experiments = {name for name, offset, _ in rows if offset is None}
+    rows = con.execute("SELECT name, ingested_bytes, closed, epoch(last_event) FROM journals "
+                       "UNION ALL SELECT name, NULL, NULL, NULL FROM experiments").fetchall()
+    state = {name: (offset, closed) for name, offset, closed, _ in rows if offset is not None}
+    seen = {name: at for name, offset, _, at in rows if offset is not None}
+    experiments = {name for name, offset, _, _ in rows if offset is None}
     pending = _Pending()
     dead: list[str] = []  # journals whose writer died before closing them
     updates: dict[str, tuple[int, bool, float | None]] = {}
@@ -109,6 +116,8 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path, catalog: CatalogBa
                 log.warning("journal %s has %d bytes after its close event that are not a complete "
                             "frame (damaged); they were ignored", path, end - offset)
                 offset = end
+        elif heartbeat is not None and (read or time.time() - (seen.get(entry.name) or 0.0) >= heartbeat):
+            last_event = time.time()  # the writer lives (it was looked at just above)
         if (offset, closed) != state.get(entry.name) or last_event is not None:
             updates[entry.name] = (offset, closed, last_event)
             report.journals += 1

@@ -105,6 +105,8 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
 
+    shared = False  # whether processes on other machines reach this store (a team store's do)
+
     @property
     def location(self) -> str:
         """What names this store to other processes (NBMLOPS_STORE, --store): its folder."""

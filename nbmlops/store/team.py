@@ -34,7 +34,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +55,19 @@ from nbmlops.store.shipping import Shipper
 SCHEMES = ("postgresql", "postgres")
 DATA_ENV = "NBMLOPS_DATA"
 SPOOL_ENV = "NBMLOPS_SPOOL"
+CACHE_ENV = "NBMLOPS_CACHE_GB"
 LAKE = "nb_team"  # the name the DuckLake is attached under in every connection
 INLINE_ROWS = 1000  # a commit of fewer rows per table is kept in PostgreSQL, not a Parquet file of its own
 CONFLICT_RETRIES = 30
+DEAD_ENV = "NBMLOPS_DEAD_AFTER"
+# Running runs whose journal's writer was last heard of more than ? seconds ago (it ships a sign of
+# life every dead_after()/4 seconds while it lives).
+_KILL_SILENT = """
+    UPDATE runs SET status = 'KILLED', end_time = j.last_event,
+                    error = 'its process stopped reporting (machine down or cut off)'
+    FROM journals j
+    WHERE runs.journal = j.name AND runs.status = 'RUNNING' AND NOT j.closed
+      AND j.last_event < now()::TIMESTAMP - to_seconds(?::DOUBLE)"""
 # DuckLake's own table of snapshots, in the metadata catalog it attaches beside ours.
 _LATEST_SNAPSHOT = f"SELECT max(snapshot_id) FROM __ducklake_metadata_{LAKE}.ducklake_snapshot"  # noqa: S608
 T = TypeVar("T")
@@ -336,6 +346,15 @@ class TeamCatalog:
         con.execute(DUCKLAKE.checkpoint)
 
 
+def dead_after() -> float:
+    """Seconds of silence after which a writer on another machine counts as dead (`NBMLOPS_DEAD_AFTER`,
+    default 120: its shipper signs of life every quarter of that)."""
+    try:
+        return max(2.0, float(os.environ.get(DEAD_ENV, "120")))
+    except ValueError:
+        raise StoreError(f"{DEAD_ENV} must be a number of seconds") from None
+
+
 def _lake_path(data: str) -> str:
     """Where DuckLake keeps the tables' Parquet files: `lake/` under the data location."""
     return data.rstrip("/") + "/lake/"
@@ -373,6 +392,8 @@ def local_schema() -> list[tuple[str, list[tuple[str, str, bool]]]]:
         for migration in MIGRATIONS:
             migration.apply(scratch)
         rows = scratch.execute("SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+                               "WHERE NOT internal AND database_name = current_database() "
+                               "AND table_oid IN (SELECT table_oid FROM duckdb_tables()) "
                                "ORDER BY table_name, column_index").fetchall()
     finally:
         scratch.close()
@@ -469,10 +490,13 @@ class TeamStore(Store):
         self.catalog = self.lake
         self._uploads = _Uploads(self.root / "uploads")
         self._blobs: blobstore.Blobs | None = None
+        self._silence_checked = -1e9
         self.shipper = Shipper(self)
 
     def __repr__(self) -> str:
         return f"TeamStore({self.team.url!r})"
+
+    shared = True
 
     @property
     def location(self) -> str:
@@ -508,6 +532,8 @@ class TeamStore(Store):
             refresh = False  # the store as it stood then: nothing of now is shipped into that view
         report = self.ship() if refresh else IngestReport()
         with self.catalog.connect() as con:
+            if refresh:
+                self._check_silent_writers(con)
             yield con, report
 
     def refresh(self) -> IngestReport:
@@ -529,7 +555,34 @@ class TeamStore(Store):
 
     def _ingest(self) -> IngestReport:
         with self.catalog.connect() as con:
-            return ingest(con, self.journal_dir, self.catalog)
+            return ingest(con, self.journal_dir, self.catalog, heartbeat=self.heartbeat_seconds())
+
+    def heartbeat_seconds(self) -> float:
+        """How often a living writer's journal is marked alive in the catalog."""
+        return dead_after() / 4
+
+    def _check_silent_writers(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Runs whose writer (on any machine) has not been heard of for `dead_after()` seconds become
+        KILLED: its machine is gone, or cut off (a run that comes back and ends is FINISHED again)."""
+        now = time.monotonic()
+        if now - self._silence_checked < dead_after() / 4:
+            return
+        self._silence_checked = now
+
+        try:
+            with self.catalog.transaction(con):
+                con.execute(_KILL_SILENT, [dead_after()])
+        except duckdb.Error as exc:
+            if not is_conflict(exc):  # a conflict: another reader did it at the same moment
+                raise
+
+    def cached(self, key: Hashable, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """As a store folder's, and first the check for writers gone silent (a change it makes
+        changes the catalog's state, so kept answers are not used)."""
+        if self.as_of is None:
+            with self.catalog.connect() as con:
+                self._check_silent_writers(con)
+        return super().cached(key, read)
 
     def write(self, change: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """`change(con)` in one transaction, run again while it loses to another host's commit."""
@@ -612,12 +665,38 @@ class TeamStore(Store):
         except OSError as exc:
             raise StoreError(f"cannot read {sha256[:12]} from the team store's data at "
                              f"{self.blobs().location} ({exc}): check the bucket and the AWS settings") from exc
+        if found:
+            self._trim_cache(keep=local)
         if found and _digest(local) != sha256:
             with suppress(OSError):
                 os.chmod(local, 0o644)
                 local.unlink()
             raise tampered_error(f"the object {sha256[:12]} in {self.blobs().location}", local)
         return local
+
+    def _trim_cache(self, keep: Path) -> None:
+        """Keep this machine's copies of the team's files under NBMLOPS_CACHE_GB (default 5): the
+        least recently used go first (never one waiting for its upload, nor `keep`)."""
+        try:
+            limit = float(os.environ.get(CACHE_ENV, "5")) * 1e9
+        except ValueError:
+            raise StoreError(f"{CACHE_ENV} must be a number of gigabytes") from None
+        files = []
+        for folder in self.artifact_dir.glob("??"):
+            for entry in os.scandir(folder):
+                if entry.is_file() and not entry.name.startswith("."):
+                    st = entry.stat()
+                    files.append((st.st_atime, st.st_size, Path(entry.path), folder.name + entry.name))
+        total = sum(size for _, size, _, _ in files)
+        pending = set(self._uploads.pending())
+        for _, size, path, sha in sorted(files):
+            if total <= limit:
+                return
+            if path == keep or sha in pending:
+                continue
+            with suppress(OSError):
+                path.unlink()
+                total -= size
 
     def has(self, sha: str) -> bool:
         """Whether the content is in the read cache here or in the team's data location."""
