@@ -50,7 +50,8 @@ class Team:
         home = self.tmp / host
         home.mkdir(exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NBMLOPS_", "AWS_", "XDG_CACHE"))}
-        env.update(self.s3.env(), HOME=str(home), NBMLOPS_STORE=self.url, PYTHONPATH=str(ROOT), **extra)
+        env.update(self.s3.env(), HOME=str(home), NBMLOPS_STORE=self.url, PYTHONPATH=str(ROOT))
+        env.update(extra)
         return env
 
     def run(self, host: str, code: str, *args: str, check: bool = True, timeout: float = 120,
@@ -328,6 +329,28 @@ with store.reading() as con:
 print(len(store.read_verified(sha, "model")))
 """).stdout.strip()
     assert text == "100000"
+
+
+def test_push_and_pull_move_runs_models_and_files_idempotently(team: Team, tmp_path: Path) -> None:
+    local = tmp_path / "laptop" / ".nbmlops"
+    team.run("alice", REGISTER.replace("nbmlops.promote", "(lambda *a, **k: None)"), "offline", "1",
+             NBMLOPS_STORE=str(local))
+    first = team.cli("alice", "push", team.url, "--local", str(local))
+    assert "1 runs added" in first.stdout and "1 model versions added" in first.stdout
+    again = team.cli("alice", "push", team.url, "--local", str(local))
+    assert "0 runs added, 0 updated, 1 unchanged" in again.stdout and "0 model versions added" in again.stdout
+    seen = team.run("bob", """
+import nbmlops
+print(nbmlops.runs("team")["name"].tolist(), nbmlops.model_versions("churn")["version"].tolist())
+print(type(nbmlops.load_model("churn/1")).__name__)
+""").stdout.split("\n")
+    assert seen[:2] == ["['offline-0'] [1]", "LogisticRegression"]
+    team.run("bob", WRITE, "from-team")
+    copy = tmp_path / "copy" / ".nbmlops"
+    team.cli("carol", "pull", team.url, "--local", str(copy))
+    team.cli("carol", "pull", team.url, "--local", str(copy))
+    names = team.run("carol", 'import nbmlops; print(sorted(nbmlops.runs()["name"]))', NBMLOPS_STORE=str(copy))
+    assert names.stdout.strip() == "['from-team', 'offline-0']"
 
 
 @pytest.mark.parametrize(("url", "message"), [

@@ -305,3 +305,71 @@ def import_command(ctx: click.Context, bundle_path: str, max_size: int | None) -
     store = context_store(ctx)
     report = bundle.import_bundle(store, bundle_path, max_size=max_size)
     click.echo(f"Imported {bundle_path} into {store.location}: {report.summary()}")
+
+
+def _move(source: Store, target: Store, experiment: tuple[str, ...], where: str | None) -> str:
+    """Copy the selected runs (with their files, datasets and model versions) from one store to another,
+    as a bundle: idempotent, so moving the same runs again adds nothing."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nbmlops-move-") as folder:
+        path = Path(folder) / "move.tar.gz"
+        bundle.export_bundle(source, path, experiment=list(experiment) or None, where=where)
+        report = bundle.import_bundle(target, path, max_size=None)
+    return report.summary()
+
+
+def _local_and_team(ctx: click.Context, team_url: str, local: str | None) -> tuple[Store, TeamStore]:
+    team = open_store(team_url)
+    if not isinstance(team, TeamStore):
+        raise click.ClickException(f"{team_url} is not a team store: give postgresql://USER@HOST:PORT/DB")
+    if local:
+        found = open_store(local)
+    else:
+        given = ctx.obj.get("store") if ctx.obj else None
+        found = open_store(given) if given and "://" not in given else Store(find_store_path_local())
+    if found.shared:
+        raise click.ClickException(f"{found.location} is a team store: give the local store with --local PATH")
+    return found, team
+
+
+def find_store_path_local() -> Path:
+    """The local store the location rule finds, ignoring NBMLOPS_STORE when it names a team store."""
+    from nbmlops.store.folder import STORE_DIRNAME
+
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / STORE_DIRNAME).is_dir():
+            return folder / STORE_DIRNAME
+    return Path.home() / STORE_DIRNAME
+
+
+@main.command()
+@click.argument("team_url", metavar="TEAM_URL")
+@click.option("--local", metavar="PATH", help="The local store (default: --store, else the nearest .nbmlops/).")
+@click.option("-e", "--experiment", multiple=True, metavar="NAME", help="Only this experiment (repeatable).")
+@click.option("-w", "--where", metavar="EXPR", help="Only the runs this filter selects.")
+@click.pass_context
+@one_line_errors
+def push(ctx: click.Context, team_url: str, local: str | None, experiment: tuple[str, ...],
+         where: str | None) -> None:
+    """Copy a local store's runs, files, datasets and model versions into the team store at TEAM_URL.
+    Pushing again adds nothing; aliases in the team store never move."""
+    source, team = _local_and_team(ctx, team_url, local)
+    click.echo(f"Pushed {source.root} into {team.location}: {_move(source, team, experiment, where)}")
+
+
+@main.command()
+@click.argument("team_url", metavar="TEAM_URL")
+@click.option("--local", metavar="PATH", help="The local store (default: --store, else the nearest .nbmlops/).")
+@click.option("-e", "--experiment", multiple=True, metavar="NAME", help="Only this experiment (repeatable).")
+@click.option("-w", "--where", metavar="EXPR", help="Only the runs this filter selects.")
+@click.pass_context
+@one_line_errors
+def pull(ctx: click.Context, team_url: str, local: str | None, experiment: tuple[str, ...],
+         where: str | None) -> None:
+    """Copy the team store's runs, files, datasets and model versions into a local store (to work
+    offline, or to keep a copy). Pulling again adds nothing; local aliases never move."""
+    target, team = _local_and_team(ctx, team_url, local)
+    target.init()
+    click.echo(f"Pulled {team.location} into {target.root}: {_move(team, target, experiment, where)}")
