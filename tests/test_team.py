@@ -57,14 +57,14 @@ class Team:
     def run(self, host: str, code: str, *args: str, check: bool = True, timeout: float = 120,
             **extra: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([sys.executable, "-c", code, *args], env=self.env(host, **extra),
-                                capture_output=True, text=True, timeout=timeout)
+                                capture_output=True, text=True, timeout=timeout, cwd=self.tmp / host)
         if check:
             assert result.returncode == 0, result.stderr[-3000:]
         return result
 
     def cli(self, host: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([sys.executable, "-m", "nbmlops.cli", *args], env=self.env(host),
-                                capture_output=True, text=True, timeout=120)
+                                capture_output=True, text=True, timeout=120, cwd=self.tmp / host)
         if check:
             assert result.returncode == 0, result.stderr[-3000:]
         return result
@@ -313,7 +313,8 @@ with nbmlops.start_run(experiment="team", name="offline"):
     nbmlops.log_artifact(p, "model.bin")
     nbmlops.log_metric("loss", 0.25)
 print("ended")
-"""], env=team.env("alice", NBMLOPS_S3_TIMEOUT="2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+"""], env=team.env("alice", NBMLOPS_S3_TIMEOUT="2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=team.tmp / "alice")
         out, err = proc.communicate(timeout=120)
     finally:
         team.s3.resume()
