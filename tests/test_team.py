@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from nbmlops.store.folder import open_store
 from nbmlops.store.team import TeamStore, parse_location
 from tests.services import S3, Postgres, postgres, s3
 
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
 ROOT = Path(__file__).resolve().parent.parent
 _names = itertools.count()
 
@@ -386,3 +388,40 @@ def test_an_unreachable_or_uninitialised_team_store_is_a_one_line_error(
                            env=team.env("alice", NBMLOPS_DATA="s3://nbmlops-team/elsewhere"),
                            capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 1 and "keeps its data at s3://nbmlops-team/" in wrong.stderr
+
+
+class TestRestApi:
+    """The Jupyter server extension (so the panel) on a team store: runs written on other hosts, the
+    registry, and files read back through the API."""
+
+    @pytest.fixture
+    def jp_server_config(self, team: Team, monkeypatch: pytest.MonkeyPatch) -> Any:
+        from tests.test_server import extension_config
+
+        for key, value in team.env("server").items():
+            monkeypatch.setenv(key, value)
+        return extension_config(team.url)
+
+    @pytest.fixture
+    def api(self, jp_fetch: Any, jp_base_url: str) -> Any:
+        from tests.test_server import check_against_openapi
+
+        async def call(*parts: str, **kwargs: Any) -> Any:
+            response = await jp_fetch("nbmlops", "api", *parts, raise_error=False, **kwargs)
+            return check_against_openapi(response, jp_base_url)
+        return call
+
+    async def test_the_api_serves_what_other_hosts_wrote(self, team: Team, api: Any) -> None:
+        from tests.test_server import strict_json
+
+        team.run("alice", WRITE, "served", "20")
+        team.run("bob", REGISTER, "bob", "1")
+        runs = strict_json(await api("runs", params={"experiment": "team"}))
+        assert runs["total"] == 2 and {r["name"] for r in runs["runs"]} == {"served", "bob-0"}
+        models = strict_json(await api("models"))
+        assert [m["name"] for m in models["models"]] == ["churn"]
+        served = next(r for r in runs["runs"] if r["name"] == "served")
+        assert served["params"]["host"] == "served" and served["status"] == "FINISHED"
+        bad = await api("runs", params={"where": "params.lr = 1; DROP TABLE runs"})
+        assert bad.code == 400
+        assert strict_json(await api("runs", params={"experiment": "team"}))["total"] == 2
