@@ -62,13 +62,17 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path, catalog: CatalogBa
            heartbeat: float | None = None) -> IngestReport:
     """Bring the catalog (`con`, from `catalog`) up to date with every journal in `journal_dir`.
 
-    With `heartbeat` (a team store, whose readers on other machines cannot ask this machine whether
-    a writer lives), a journal whose writer lives has its `last_event` set to now whenever it grew
-    or `heartbeat` seconds have passed: readers elsewhere take a long silence for a dead writer."""
+    With `heartbeat` (a team store: its catalog holds every machine's journals, and its readers on
+    other machines cannot ask this one whether a writer lives), only the journals in `journal_dir`
+    are looked up, and one whose writer lives has its `last_event` set to now whenever it grew or
+    `heartbeat` seconds have passed: readers elsewhere take a long silence for a dead writer."""
     report = IngestReport()
+    entries = list(journal.list_journals(journal_dir))
     # The experiments too (ingested_bytes NULL), in the same statement: most folds add none.
-    rows = con.execute("SELECT name, ingested_bytes, closed, epoch(last_event) FROM journals "
-                       "UNION ALL SELECT name, NULL, NULL, NULL FROM experiments").fetchall()
+    only = "WHERE list_contains(?, name) " if heartbeat is not None else ""
+    rows = con.execute(f"SELECT name, ingested_bytes, closed, epoch(last_event) FROM journals {only}"  # noqa: S608
+                       "UNION ALL SELECT name, NULL, NULL, NULL FROM experiments",
+                       [[e.name for e in entries]] if only else []).fetchall()
     state = {name: (offset, closed) for name, offset, closed, _ in rows if offset is not None}
     seen = {name: at for name, offset, _, at in rows if offset is not None}
     experiments = {name for name, offset, _, _ in rows if offset is None}
@@ -76,8 +80,7 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path, catalog: CatalogBa
     dead: list[str] = []  # journals whose writer died before closing them
     updates: dict[str, tuple[int, bool, float | None]] = {}
     finished: list[Path] = []
-    entries = list(journal.list_journals(journal_dir))
-    if not state:
+    if not state and heartbeat is None:
         # A new catalog (or one rebuilt after the old was moved aside): retired journals are
         # kept in done/ until `compact`, and their runs belong in it too.
         entries += journal.list_journals(journal_dir / "done")
