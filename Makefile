@@ -18,7 +18,7 @@ UI_DEPS := $(UI_TESTS)/node_modules/.yarn-state.yml
 CHROMIUM := /usr/bin/chromium
 LAB_PORT ?= 8888
 
-.PHONY: demo test test-python test-ts test-ui check-chromium install labextension bench bench-peers bench-panel clean
+.PHONY: demo test test-python test-ts test-ui check-chromium check-postgres install labextension bench bench-peers bench-panel clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,10 @@ ifeq ($(filter-out 0,$(NO_LAB)),)
 endif
 
 ## make test: the lint gates first (make lint), then every test suite: Python, TypeScript (jest), browser (Galata on Chromium)
-test: lint check-chromium test-python test-ts test-ui
+test: lint check-chromium check-postgres test-python test-ts test-ui
+
+check-postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { echo "make test: the team store's tests run a throwaway PostgreSQL: install Debian's postgresql: apt-get update && apt-get install -y postgresql" >&2; exit 1; }
 
 check-chromium:
 	@test -x $(CHROMIUM) || { echo "make test: the browser tests need $(CHROMIUM): install Debian's chromium: apt-get update && apt-get install -y chromium" >&2; exit 1; }

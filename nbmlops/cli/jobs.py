@@ -9,7 +9,7 @@ import click
 
 from nbmlops.cli import context_store, echo_frame, echo_warning, main, one_line_errors
 from nbmlops.entities import RunStatus
-from nbmlops.store.folder import Store
+from nbmlops.store.folder import open_store
 
 EXPERIMENT_HELP = ("Experiment of the run (default: the one the notebook names with %%track -e NAME, "
                    "else the current one).")
@@ -148,7 +148,8 @@ def retrain(ctx: click.Context, model: str, params: tuple[tuple[str, str], ...],
                    "else ci).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Fail a cell that runs longer than this.")
-@click.option("--store", "ci_store", metavar="PATH", help="Store for this check (e.g. a fresh one in CI).")
+@click.option("--store", "ci_store", metavar="PATH|URL", help="Store for this check (e.g. a fresh one in CI, or "
+              "the team store).")
 @click.option("--allow-new-params", is_flag=True, help=NEW_PARAMS_HELP)
 @click.pass_context
 @one_line_errors
@@ -159,7 +160,7 @@ def ci_command(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tup
     from nbmlops.jobs import ci
     from nbmlops.tracking.tracker import Tracker
 
-    store = Store(Path(ci_store)) if ci_store else context_store(ctx)
+    store = open_store(ci_store) if ci_store else context_store(ctx)
     outcome = ci.check(Tracker(store), list(notebooks), list(gates), parameters=dict(params),
                        compare_to=compare_to, experiment=experiment, timeout=timeout,
                        allow_new_params=allow_new_params)
