@@ -138,7 +138,7 @@ def test_bad_query_arguments(fresh_store: Store) -> None:
         nbmlops.get_run("")
 
 
-@pytest.mark.parametrize("url", ["postgresql://ana@db.example:5432/mlops", "s3://bucket/prefix", "gs://b/p"])
+@pytest.mark.parametrize("url", ["s3://bucket/prefix", "gs://b/p", "mysql://ana@db/x"])
 def test_a_store_url_is_a_one_line_error_not_a_folder_named_after_its_scheme(tmp_path: Path, url: str) -> None:
     env = {**os.environ, "NBMLOPS_STORE": url}
     for args in (["runs"], ["--store", url, "runs"]):
@@ -146,8 +146,21 @@ def test_a_store_url_is_a_one_line_error_not_a_folder_named_after_its_scheme(tmp
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 1
         assert result.stderr.strip().splitlines() == [
-            f"Error: store {url} is a URL, and this nbmlops opens local store folders only: give a folder path "
-            "(NBMLOPS_STORE, --store, set_store)"]
-    with pytest.raises(nbmlops.StoreError, match="is a URL"):
+            f"Error: store {url} is a URL nbmlops does not open: give a store folder path or a team store's "
+            "postgresql://USER@HOST:PORT/DATABASE (NBMLOPS_STORE, --store, set_store)"]
+    with pytest.raises(nbmlops.StoreError, match="is a URL nbmlops does not open"):
         nbmlops.set_store(url)
-    assert list(tmp_path.iterdir()) == []  # no folder named 'postgresql:' (or anything) was made
+    assert list(tmp_path.iterdir()) == []  # no folder named 's3:' (or anything) was made
+
+
+def test_a_team_store_that_cannot_be_reached_is_one_line_that_never_shows_the_connection_string(
+        tmp_path: Path) -> None:
+    url = "postgresql://ana@db.invalid:5432/mlops?sslmode=require&application_name=s3cr3t-app"
+    env = {**os.environ, "NBMLOPS_STORE": url, "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "nbmlops.cli", "runs"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: cannot reach the team store's catalog postgresql://ana@db.invalid:5432/mlops (")
+    assert "s3cr3t" not in result.stderr and "dbname=" not in result.stderr

@@ -198,8 +198,11 @@ def _explain(location: TeamLocation, exc: BaseException) -> StoreError | None:
     """A one-line error for a failure to reach the team store (never naming the connection string)."""
     text = str(exc)
     if "Unable to connect to Postgres" in text or "connection to server" in text:
-        why = re.search(r"failed: (.*)", text, re.S)
-        detail = " ".join((why.group(1) if why else text).split())[:200]
+        # libpq's reason, never the connection string DuckDB puts before it.
+        why = re.search(r'Unable to connect to Postgres at "[^"]*":\s*(.*)', text, re.S)
+        detail = why.group(1) if why else "the server did not answer"
+        detail = re.sub(r'connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed:\s*', "", detail)
+        detail = " ".join(detail.replace(location.conninfo, location.url).split())[:200]
         return StoreError(f"cannot reach the team store's catalog {location.url} ({detail}): check the URL, "
                           "that PostgreSQL runs there, and PGPASSWORD or ~/.pgpass")
     if "creating a new DuckLake is explicitly disabled" in text:
@@ -212,6 +215,8 @@ def _explain(location: TeamLocation, exc: BaseException) -> StoreError | None:
         found = re.search(r'existing data path in the catalog "([^"]*)"', text)
         return StoreError(f"the team store {location.url} keeps its data at {found.group(1) if found else '?'}, "
                           f"not where NBMLOPS_DATA points: unset NBMLOPS_DATA or point it there")
+    if location.conninfo in text:  # whatever else DuckDB says, it never repeats the connection string
+        return StoreError(" ".join(text.replace(location.conninfo, location.url).split())[:400])
     return None
 
 
