@@ -86,8 +86,9 @@ $(UI_DEPS): $(UI_TESTS)/package.json $(UI_TESTS)/yarn.lock | $(STAMP)
 	cd $(UI_TESTS) && $(WITH_VENV) PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 jlpm install
 	touch $@
 
-test-ui: check-chromium labextension $(UI_DEPS)
+test-ui: check-chromium check-postgres labextension $(UI_DEPS)
 	cd $(UI_TESTS) && $(WITH_VENV) jlpm playwright test
+	cd $(UI_TESTS) && $(WITH_VENV) $(PY) team_store.py jlpm playwright test
 
 ## make bench: performance figures, side by side with MLflow when it can be installed
 bench: $(STAMP)
