@@ -356,6 +356,30 @@ print(type(nbmlops.load_model("churn/1")).__name__)
     assert names.stdout.strip() == "['from-team', 'offline-0']"
 
 
+def test_python_init_monitoring_and_compact_on_a_team_store(pg: Postgres, bucket: S3, tmp_path: Path) -> None:
+    n = next(_names)
+    team = Team(pg.create_database(f"team{n}"), f"s3://nbmlops-team/py{n}", bucket, tmp_path)
+    team.run("admin", f"import nbmlops; print(nbmlops.init({team.url!r}, data={team.data!r}).location)")
+    team.run("alice", """
+import nbmlops, pandas as pd
+from sklearn.linear_model import LogisticRegression
+X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0] * 25}); y = [0, 0, 1, 1] * 25
+with nbmlops.start_run(experiment="team", name="model"):
+    mv = nbmlops.log_model(LogisticRegression().fit(X, y), "churn", reference_data=X)
+nbmlops.promote("churn", mv.version, "production")
+""")
+    seen = team.run("bob", """
+import nbmlops, pandas as pd
+report = nbmlops.monitor("churn@production", pd.DataFrame({"x": [10.0, 11.0, 12.0, 13.0] * 25}))
+print(report.dataset_drift, len(nbmlops.monitoring("churn")))
+""").stdout.strip()
+    assert seen == "True 1"
+    compacted = team.cli("carol", "compact")
+    assert compacted.returncode == 0
+    after = team.run("carol", 'import nbmlops; print(nbmlops.runs()["name"].tolist(), len(nbmlops.monitoring("churn")))')
+    assert after.stdout.strip() == "['model'] 1"
+
+
 @pytest.mark.parametrize(("url", "message"), [
     ("postgresql://me:secret@127.0.0.1:5432/db", "holds a password: remove it from the URL and give it in PGPASSWORD"),
     ("postgresql://me@127.0.0.1:5432/", "names no database"),
