@@ -172,10 +172,10 @@ def load_extensions(con: duckdb.DuckDBPyConnection, *, s3: bool) -> None:
 
 
 def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
-    """An S3 secret for DuckDB from the standard AWS variables (the values are bound, never shown)."""
+    """An S3 secret for DuckDB from the standard AWS variables (in this connection's memory only:
+    DuckDB takes a secret's values only as literals, and the statement is never shown or logged)."""
     config = blobstore.s3_config()
     options = ["TYPE s3"]
-    values: list[str] = []
     for option, key in (("KEY_ID", "access_key_id"), ("SECRET", "secret_access_key"),
                         ("SESSION_TOKEN", "session_token"), ("REGION", "region")):
         if key in config:
@@ -185,7 +185,6 @@ def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
         parts = urlsplit(endpoint)
         options += [f"ENDPOINT '{_quoted(parts.netloc or parts.path)}'", "URL_STYLE 'path'",
                     f"USE_SSL {'false' if parts.scheme == 'http' else 'true'}"]
-    del values
     con.execute(f"CREATE OR REPLACE TEMPORARY SECRET nb_team_s3 ({', '.join(options)})")
 
 
@@ -481,6 +480,8 @@ class TeamStore(Store):
     """A team store (see the module's docstring): its catalog is the DuckLake on PostgreSQL, its
     folder (`root`) this machine's spool of journals and read cache."""
 
+    shared = True
+
     def __init__(self, url: str, *, data: str | None = None, as_of: dt.datetime | None = None) -> None:
         self.team = parse_location(url)
         self.root = self.team.spool
@@ -500,8 +501,6 @@ class TeamStore(Store):
 
     def __repr__(self) -> str:
         return f"TeamStore({self.team.url!r})"
-
-    shared = True
 
     @property
     def location(self) -> str:
