@@ -376,7 +376,8 @@ print(report.dataset_drift, len(nbmlops.monitoring("churn")))
     assert seen == "True 1"
     compacted = team.cli("carol", "compact")
     assert compacted.returncode == 0
-    after = team.run("carol", 'import nbmlops; print(nbmlops.runs()["name"].tolist(), len(nbmlops.monitoring("churn")))')
+    after = team.run("carol", "import nbmlops\n"
+                              "print(nbmlops.runs()['name'].tolist(), len(nbmlops.monitoring('churn')))")
     assert after.stdout.strip() == "['model'] 1"
 
 

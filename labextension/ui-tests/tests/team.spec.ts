@@ -12,9 +12,7 @@ test('runs and models written on two machines show in the panel, and a promotion
   page
 }) => {
   const sidebar = await openExperiments(page);
-  const experiment = sidebar
-    .getByRole('list', { name: 'Experiments' })
-    .getByRole('button', { name: /^team-panel/ });
+  const experiment = sidebar.getByRole('list', { name: 'Experiments' }).getByRole('button', { name: /^team-panel/ });
   await expect(experiment).toContainText('2 runs', { timeout: 30_000 });
   await experiment.click();
   const grid = page.getByRole('grid', { name: 'Runs' });
