@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -344,13 +345,22 @@ def find_store_path_local() -> Path:
     return Path.home() / STORE_DIRNAME
 
 
+def _moving(command: Callable[..., None]) -> Callable[..., None]:
+    """The arguments push and pull share."""
+    for option in reversed((
+            click.argument("team_url", metavar="TEAM_URL"),
+            click.option("--local", metavar="PATH",
+                         help="The local store (default: --store, else the nearest .nbmlops/)."),
+            click.option("-e", "--experiment", multiple=True, metavar="NAME",
+                         help="Only this experiment (repeatable)."),
+            click.option("-w", "--where", metavar="EXPR", help="Only the runs this filter selects."),
+            click.pass_context, one_line_errors)):
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.argument("team_url", metavar="TEAM_URL")
-@click.option("--local", metavar="PATH", help="The local store (default: --store, else the nearest .nbmlops/).")
-@click.option("-e", "--experiment", multiple=True, metavar="NAME", help="Only this experiment (repeatable).")
-@click.option("-w", "--where", metavar="EXPR", help="Only the runs this filter selects.")
-@click.pass_context
-@one_line_errors
+@_moving
 def push(ctx: click.Context, team_url: str, local: str | None, experiment: tuple[str, ...],
          where: str | None) -> None:
     """Copy a local store's runs, files, datasets and model versions into the team store at TEAM_URL.
@@ -360,12 +370,7 @@ def push(ctx: click.Context, team_url: str, local: str | None, experiment: tuple
 
 
 @main.command()
-@click.argument("team_url", metavar="TEAM_URL")
-@click.option("--local", metavar="PATH", help="The local store (default: --store, else the nearest .nbmlops/).")
-@click.option("-e", "--experiment", multiple=True, metavar="NAME", help="Only this experiment (repeatable).")
-@click.option("-w", "--where", metavar="EXPR", help="Only the runs this filter selects.")
-@click.pass_context
-@one_line_errors
+@_moving
 def pull(ctx: click.Context, team_url: str, local: str | None, experiment: tuple[str, ...],
          where: str | None) -> None:
     """Copy the team store's runs, files, datasets and model versions into a local store (to work

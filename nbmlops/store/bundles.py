@@ -56,7 +56,7 @@ from nbmlops.errors import BundleTooLargeError, CorruptStoreError, InvalidInputE
 from nbmlops.query.sql import build_runs_query
 from nbmlops.store import manifests as snapshot_manifests
 from nbmlops.store.dialect import Dialect
-from nbmlops.store.folder import Store
+from nbmlops.store.folder import Store, file_sha256
 from nbmlops.store.models import ALIAS_COLUMNS, REGISTRY
 from nbmlops.store.runs import resolve_run_id
 from nbmlops.store.sqltext import quote_ident, quote_literal
@@ -139,7 +139,7 @@ def export_bundle(store: Store, destination: str | os.PathLike[str] | None = Non
             "format": FORMAT_VERSION, "nbmlops_version": _version(),
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "store": str(store.root), "include_models": include_models, "run_ids": ids, "counts": counts,
-            "members": {f"tables/{t}.parquet": _sha256(folder / f"{t}.parquet") for t in tables},
+            "members": {f"tables/{t}.parquet": file_sha256(folder / f"{t}.parquet") for t in tables},
             "sizes": {f"tables/{t}.parquet": (folder / f"{t}.parquet").stat().st_size for t in tables},
             "artifacts": {sha: path.stat().st_size for sha, path in files.items()},
         }
@@ -549,14 +549,6 @@ def _label(source: str | os.PathLike[str] | bytes) -> str:
 def _corrupt(label: str, detail: str) -> CorruptStoreError:
     return CorruptStoreError(f"bundle {label} cannot be imported: {detail}; nothing was imported: "
                              "export it again with `nbmlops export`")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _version() -> str:

@@ -34,6 +34,15 @@ CATALOG_NAME = "store.duckdb"
 T = TypeVar("T")
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def missing_error(label: str, path: Path) -> NotFoundError:
     """The error for a stored file that is gone (removed by hand or by `gc`)."""
     return NotFoundError(f"{label} is missing from the store ({path})")
@@ -199,14 +208,19 @@ class Store:
         """Fold journals, delete the folded ones, and checkpoint the catalog."""
         with self.catalog.connect() as con:
             report = ingest(con, self.journal_dir, self.catalog)
-            removed = 0
-            done = self.journal_dir / "done"
-            if done.is_dir():
-                for path in done.iterdir():
-                    path.unlink()
-                    removed += 1
+            removed = self.drop_folded_journals()
             self.catalog.checkpoint(con)
         return report, removed
+
+    def drop_folded_journals(self) -> int:
+        """Delete the journals folded and retired to `journals/done/`; how many."""
+        removed = 0
+        done = self.journal_dir / "done"
+        if done.is_dir():
+            for path in done.iterdir():
+                path.unlink()
+                removed += 1
+        return removed
 
     # -- artifacts -------------------------------------------------------------------------
     def put_file(self, source: Path) -> tuple[str, int]:

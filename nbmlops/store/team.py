@@ -48,7 +48,7 @@ from nbmlops.store import blobs as blobstore
 from nbmlops.store.catalog import transaction
 from nbmlops.store.dialect import DUCKLAKE, Dialect, bind
 from nbmlops.store.fold import IngestReport, ingest
-from nbmlops.store.folder import Store, tampered_error
+from nbmlops.store.folder import Store, file_sha256, tampered_error
 from nbmlops.store.migrations import MIGRATIONS, latest_version
 from nbmlops.store.shipping import Shipper
 
@@ -601,12 +601,7 @@ class TeamStore(Store):
 
     def compact(self) -> tuple[IngestReport, int]:
         report = self.ship()
-        removed = 0
-        done = self.journal_dir / "done"
-        if done.is_dir():
-            for path in done.iterdir():
-                path.unlink()
-                removed += 1
+        removed = self.drop_folded_journals()
         with self.catalog.connect() as con:
             self.catalog.checkpoint(con)
         return report, removed
@@ -671,7 +666,7 @@ class TeamStore(Store):
                              f"{self.blobs().location} ({exc}): check the bucket and the AWS settings") from exc
         if found:
             self._trim_cache(keep=local)
-        if found and _digest(local) != sha256:
+        if found and file_sha256(local) != sha256:
             with suppress(OSError):
                 os.chmod(local, 0o644)
                 local.unlink()
@@ -716,10 +711,3 @@ class TeamStore(Store):
     def run_ended(self) -> None:
         self.shipper.wake()
 
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
