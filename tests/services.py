@@ -24,6 +24,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+PASSWORD_USER, PASSWORD = "withpassword", "right-horse-battery"  # noqa: S105 - a throwaway test role
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -61,6 +63,10 @@ class Postgres:
         self._as_owner(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
         return self.url(name)
 
+    def sql(self, statement: str) -> None:
+        """Run one statement as the superuser (no single quotes in it: use $$...$$)."""
+        self._as_owner(_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-c", statement)
+
     def stop(self, mode: str = "fast") -> None:
         self._as_owner(_pg_bin("pg_ctl"), "-D", str(self.folder / "data"), "-m", mode, "-w", "stop", check=False)
 
@@ -81,7 +87,11 @@ def postgres() -> Iterator[Postgres]:
     try:
         server._as_owner(_pg_bin("initdb"), "-D", str(folder / "data"), "-A", "trust", "-U", "postgres",
                          "--no-sync", "-E", "UTF8")
+        # One role that must give a password (to test a wrong one); every other role is trusted.
+        hba = folder / "data" / "pg_hba.conf"
+        hba.write_text(f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         server.start()
+        server.sql(f"CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD $${PASSWORD}$$")
         yield server
     finally:
         server.stop("immediate")

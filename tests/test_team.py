@@ -22,7 +22,7 @@ import nbmlops
 from nbmlops.errors import StoreError
 from nbmlops.store.folder import open_store
 from nbmlops.store.team import TeamStore, parse_location
-from tests.services import S3, Postgres, postgres, s3
+from tests.services import PASSWORD, PASSWORD_USER, S3, Postgres, postgres, s3
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -354,6 +354,78 @@ print(type(nbmlops.load_model("churn/1")).__name__)
     team.cli("carol", "pull", team.url, "--local", str(copy))
     names = team.run("carol", 'import nbmlops; print(sorted(nbmlops.runs()["name"]))', NBMLOPS_STORE=str(copy))
     assert names.stdout.strip() == "['from-team', 'offline-0']"
+
+
+def test_a_wrong_password_or_a_missing_bucket_is_one_line_and_leaves_no_half_made_store(
+        team: Team, pg: Postgres) -> None:
+    database = f"pw{next(_names)}"
+    pg.create_database(database)
+    url = f"postgresql://{PASSWORD_USER}@127.0.0.1:{pg.port}/{database}"
+    wrong = subprocess.run([sys.executable, "-m", "nbmlops.cli", "--store", url, "runs"],
+                           env=team.env("alice", PGPASSWORD="not-the-password"), capture_output=True, text=True,
+                           timeout=60)
+    assert wrong.returncode == 1 and len(wrong.stderr.strip().splitlines()) == 1
+    assert "password authentication failed" in wrong.stderr and "not-the-password" not in wrong.stderr
+    nobucket = subprocess.run([sys.executable, "-m", "nbmlops.cli", "init", "--store", url, "--data",
+                               "s3://no-such-bucket/x"], env=team.env("alice", PGPASSWORD=PASSWORD),
+                              capture_output=True, text=True, timeout=120)
+    assert nobucket.returncode == 1
+    assert nobucket.stderr.strip().splitlines() == [
+        "Error: cannot write to s3://no-such-bucket/x (NoSuchBucket): create the bucket, or check the AWS variables "
+        "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL)"]
+    def init() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "nbmlops.cli", "init", "--store", url, "--data",
+                               "s3://nbmlops-team/withpassword"], env=team.env("alice", PGPASSWORD=PASSWORD),
+                              capture_output=True, text=True, timeout=120)
+
+    refused = init()  # PostgreSQL 15: only the database's owner may create tables in it
+    assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [
+        f"Error: PostgreSQL refused {url} (permission denied for schema public): nbmlops init creates tables in "
+        "the database once: run it as a user that may (its owner: ALTER DATABASE ... OWNER TO ..., or GRANT "
+        "CREATE ON SCHEMA public TO ...)"]
+    pg.sql(f"ALTER DATABASE {database} OWNER TO {PASSWORD_USER}")
+    created = init()
+    assert created.returncode == 0, created.stderr  # the failed attempts left nothing in the way
+
+
+def test_the_read_cache_of_files_stays_under_its_limit(team: Team) -> None:
+    team.run("alice", """
+import nbmlops, pathlib
+with nbmlops.start_run(experiment="team", name="files"):
+    for i in range(3):
+        p = pathlib.Path(f"f{i}.bin"); p.write_bytes(bytes([i]) * 400_000)
+        nbmlops.log_artifact(p, p.name)
+""")
+    kept = team.run("bob", """
+import nbmlops, os, time
+store = nbmlops.get_store()
+with store.reading() as con:
+    rows = con.execute("SELECT sha256 FROM artifacts WHERE path LIKE 'f_.bin' ORDER BY path").fetchall()
+shas = [r[0] for r in rows]
+for sha in shas:
+    assert len(store.read_verified(sha, "file")) == 400_000
+    time.sleep(0.05)
+print(sorted(os.path.exists(store.local_path(sha)) for sha in shas).count(True))
+""", NBMLOPS_CACHE_GB="0.001").stdout.strip()
+    assert kept == "2"  # 1 MB: the two most recent of three 400 kB files
+
+
+def test_a_dask_sweep_writes_straight_into_the_team_store(team: Team) -> None:
+    from tests.conftest import make_notebook
+
+    home = team.tmp / "alice"
+    home.mkdir(exist_ok=True)
+    notebook = make_notebook(home / "score.ipynb", "C = 1.0",
+                             "import nbmlops\nnbmlops.log_metric('score', C * 10 + 1)")
+    result = team.cli("alice", "sweep", str(notebook), "--grid", "C=0.5,2", "--executor", "dask", "-j", "2",
+                      "--metric", "score", "-e", "dask")
+    assert "best" in result.stdout.lower()
+    seen = team.run("bob", """
+import nbmlops
+df = nbmlops.runs("dask", order_by="name")
+print(sorted(df["metrics.score"].dropna().tolist()), len(df))
+""").stdout.strip()
+    assert seen == "[6.0, 21.0] 3"  # the parent and its two children, each child's score
 
 
 def test_python_init_monitoring_and_compact_on_a_team_store(pg: Postgres, bucket: S3, tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 from nbmlops.errors import StoreError
 
 PREFIX = "artifacts/sha256"
+MARKER = "nbmlops-team-store"  # written by `nbmlops init`: proves the location takes writes
+MARKER_TEXT = "This folder holds an nbmlops team store's files (see its docs/team.md).\n"
 
 
 def object_name(sha256: str) -> str:
@@ -51,6 +53,11 @@ class Blobs(Protocol):
 
     def download(self, sha256: str, target: Path) -> bool:
         """Write the content into `target` (whole or not at all); False if it is not there."""
+        ...
+
+    def check(self) -> None:
+        """Write and read back a small marker object: a one-line StoreError when that fails (no
+        bucket, no permission, a wrong endpoint)."""
         ...
 
 
@@ -80,6 +87,14 @@ class FolderBlobs:
             return False
         _copy_into(source, target)
         return True
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / MARKER).write_text(MARKER_TEXT)
+        except OSError as exc:
+            raise StoreError(f"cannot write to the data folder {self.location} ({exc.strerror or exc}): "
+                             "create it on a filesystem every machine mounts, writable by the team") from exc
 
 
 def _copy_into(source: Path, target: Path) -> None:
@@ -136,6 +151,20 @@ class S3Blobs:
             return
         with open(source, "rb") as f:
             obstore.put(self._client(), object_name(sha256), f, chunk_size=8 << 20, max_concurrency=8)
+
+    def check(self) -> None:
+        import obstore
+
+        try:
+            obstore.put(self._client(), MARKER, MARKER_TEXT.encode())
+            obstore.head(self._client(), MARKER)
+        except Exception as exc:  # obstore's errors are its own classes: said in one line
+            detail = " ".join(str(exc).split())
+            reason = next((word for word in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId",
+                                             "SignatureDoesNotMatch", "Connection refused", "dns error")
+                           if word in detail), detail[:160])
+            raise StoreError(f"cannot write to {self.location} ({reason}): create the bucket, or check the AWS "
+                             "variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL)") from exc
 
     def download(self, sha256: str, target: Path) -> bool:
         import obstore

@@ -207,6 +207,11 @@ def _explain(location: TeamLocation, exc: BaseException) -> StoreError | None:
     if "creating a new DuckLake is explicitly disabled" in text:
         return StoreError(f"{location.url} holds no nbmlops team store yet: create it once with "
                           f"`nbmlops init --store {location.url} --data s3://BUCKET/PREFIX` (or a shared folder)")
+    if "permission denied" in text:
+        why = re.search(r"ERROR:\s*(permission denied[^\n]*)", text)
+        return StoreError(f"PostgreSQL refused {location.url} ({why.group(1).strip() if why else 'permission denied'}): "
+                          "nbmlops init creates tables in the database once: run it as a user that may (its owner: "
+                          "ALTER DATABASE ... OWNER TO ..., or GRANT CREATE ON SCHEMA public TO ...)")
     if "create a new ducklake instance but data_path" in text:
         return StoreError(f"a new team store needs a data location: nbmlops init --store {location.url} "
                           "--data s3://BUCKET/PREFIX (or a shared folder path)")
@@ -510,6 +515,8 @@ class TeamStore(Store):
     def init(self, data: str | None = None) -> str:
         """Create the team store's tables (once, for the whole team); returns what was done."""
         data = data or self.data
+        if data is not None:
+            blobstore.blobs_at(data).check()  # before DuckLake is created: no half-made store
         self.root.mkdir(parents=True, exist_ok=True)
         creating = TeamCatalog(self.team, data=data, create=True)
         try:
@@ -519,8 +526,6 @@ class TeamStore(Store):
                     raise StoreError(f"a new team store needs a data location: nbmlops init --store "
                                      f"{self.team.url} --data s3://BUCKET/PREFIX (or a shared folder path)")
                 recorded = data_location(con) if has_tables and data is None else data
-                if data is not None:
-                    blobstore.blobs_at(data)
                 done = retrying(creating, lambda: create_schema(con, str(recorded)))
         finally:
             creating.release()
