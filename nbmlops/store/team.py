@@ -208,8 +208,8 @@ def _explain(location: TeamLocation, exc: BaseException) -> StoreError | None:
         return StoreError(f"{location.url} holds no nbmlops team store yet: create it once with "
                           f"`nbmlops init --store {location.url} --data s3://BUCKET/PREFIX` (or a shared folder)")
     if "permission denied" in text:
-        found = re.search(r"ERROR:\s*(permission denied[^\n]*)", text)
-        why = found.group(1).strip() if found else "permission denied"
+        refusal = re.search(r"ERROR:\s*(permission denied[^\n]*)", text)
+        why = refusal.group(1).strip() if refusal else "permission denied"
         return StoreError(f"PostgreSQL refused {location.url} ({why}): "
                           "nbmlops init creates tables in the database once: run it as a user that may (its owner: "
                           "ALTER DATABASE ... OWNER TO ..., or GRANT CREATE ON SCHEMA public TO ...)")
