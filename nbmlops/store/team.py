@@ -209,8 +209,8 @@ def _explain(location: TeamLocation, exc: BaseException) -> StoreError | None:
                           f"`nbmlops init --store {location.url} --data s3://BUCKET/PREFIX` (or a shared folder)")
     if "permission denied" in text:
         refusal = re.search(r"ERROR:\s*(permission denied[^\n]*)", text)
-        why = refusal.group(1).strip() if refusal else "permission denied"
-        return StoreError(f"PostgreSQL refused {location.url} ({why}): "
+        return StoreError(f"PostgreSQL refused {location.url} "
+                          f"({refusal.group(1).strip() if refusal else 'permission denied'}): "
                           "nbmlops init creates tables in the database once: run it as a user that may (its owner: "
                           "ALTER DATABASE ... OWNER TO ..., or GRANT CREATE ON SCHEMA public TO ...)")
     if "create a new ducklake instance but data_path" in text:
