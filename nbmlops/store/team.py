@@ -352,7 +352,9 @@ class TeamCatalog:
                     con.close()
 
     def checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Merge the small Parquet files many commits leave (snapshots, so time travel, are kept)."""
+        """Write the small commits kept in PostgreSQL out to Parquet, and merge the small Parquet files
+        many commits leave (snapshots, so time travel, are kept)."""
+        con.execute("CALL ducklake_flush_inlined_data(current_database())")
         con.execute(DUCKLAKE.checkpoint)
 
 
