@@ -88,7 +88,7 @@ $(UI_DEPS): $(UI_TESTS)/package.json $(UI_TESTS)/yarn.lock | $(STAMP)
 
 test-ui: check-chromium check-postgres labextension $(UI_DEPS)
 	cd $(UI_TESTS) && $(WITH_VENV) jlpm playwright test
-	cd $(UI_TESTS) && $(WITH_VENV) $(PY) team_store.py jlpm playwright test
+	cd $(UI_TESTS) && $(WITH_VENV) python team_store.py jlpm playwright test
 
 ## make bench: performance figures, side by side with MLflow when it can be installed
 bench: $(STAMP)
