@@ -298,10 +298,12 @@ def check_promotion(store: Store, name: str, version: int, alias: str = "product
 def _against_holder(con: Connection, name: str, version: int, alias: str,
                     gate: str | None) -> tuple[int | None, GateResult | None]:
     """The version `alias` points at now, and `gate` evaluated for `version` against it."""
+    if not gate:  # only that the version exists (each query is a round trip on a team store)
+        if not tables.has_version(con, name, version):
+            _version(con, name, version)  # says which versions there are
+        return tables.alias_target(con, name, alias), None
     candidate = _facts(con, name, version)
     current = tables.alias_target(con, name, alias)
-    if not gate:
-        return current, None
     champion = _facts(con, name, current) if current is not None else None
     return current, evaluate_gate(gate, candidate, champion)
 

@@ -78,6 +78,12 @@ def model_version(con: duckdb.DuckDBPyConnection, name: str, version: int) -> Mo
                         run_metrics(con, run_id))
 
 
+def has_version(con: duckdb.DuckDBPyConnection, name: str, version: int) -> bool:
+    """Whether model `name` has version `version`."""
+    return con.execute("SELECT 1 FROM model_versions WHERE name = ? AND version = ?", [name, version]).fetchone() \
+        is not None
+
+
 def latest_version(con: duckdb.DuckDBPyConnection, name: str) -> int | None:
     """The highest version number of model `name`; None if it has no version."""
     row = con.execute("SELECT max(version) FROM model_versions WHERE name = ?", [name]).fetchone()

@@ -25,7 +25,6 @@ from typing import Any
 import duckdb
 
 from nbmlops.errors import NbmlopsError, StoreLockedError
-from nbmlops.store.journal import list_journals
 
 SHIP_INTERVAL = 1.0  # seconds between ships while a writer runs
 LOCK_NAME = ".ship.lock"
@@ -79,29 +78,12 @@ class Shipper:
         self._wake.set()
 
     def _loop(self) -> None:
-        shipped: object = None  # the spool as it was at the last ship that succeeded
-        shipped_at = time.monotonic()
         while not self._stopping:
-            woken = self._wake.wait(SHIP_INTERVAL)
+            self._wake.wait(SHIP_INTERVAL)
             self._wake.clear()
             if self._stopping:
                 return
-            now = self._spool()
-            # Nothing new and no sign of life due: no round trip to the catalog.
-            if not woken and now == shipped and time.monotonic() - shipped_at < self.store.heartbeat_seconds():
-                continue
-            if self.ship_once():
-                shipped, shipped_at = now, time.monotonic()
-
-    def _spool(self) -> object:
-        """What a ship would take: each journal's name and size."""
-        entries = []
-        for entry in list_journals(self.store.journal_dir):
-            try:
-                entries.append((entry.name, entry.stat().st_size))
-            except FileNotFoundError:
-                continue
-        return sorted(entries)
+            self.ship_once()  # a ship with nothing new costs no round trip (see TeamStore.ship)
 
     def ship_once(self) -> bool:
         """Ship now; False (and the reason said once) when the team store cannot be reached."""
