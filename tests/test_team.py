@@ -522,3 +522,19 @@ class TestRestApi:
         bad = await api("runs", params={"where": "params.lr = 1; DROP TABLE runs"})
         assert bad.code == 400
         assert strict_json(await api("runs", params={"experiment": "team"}))["total"] == 2
+
+
+def test_extension_files_are_signature_checked_again_once_they_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbmlops.store import team as team_module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    con = team_module.connect_with_extensions(s3=True)  # checked by DuckDB, then remembered
+    con.close()
+    remembered = team_module._checked_stamps()
+    assert len(remembered) == 1 and next(iter(remembered)).count("duckdb_extension") == 3
+    stand_in = tmp_path / "ducklake.duckdb_extension"
+    stand_in.write_bytes(b"x" * 10)
+    before = team_module._stamp([stand_in])
+    stand_in.write_bytes(b"y" * 11)  # a replaced file is another file: checked again
+    assert team_module._stamp([stand_in]) != before
