@@ -145,6 +145,22 @@ with nbmlops.start_run(experiment="team", name="files"):
     assert store.blobs().exists(sha)
 
 
+def test_an_answer_read_while_another_machine_commits_is_not_kept_as_current(
+        team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = team.store("bob", monkeypatch)
+
+    def count(con: Any) -> int:
+        return int(con.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+    def count_while_alice_writes(con: Any) -> int:
+        n = count(con)
+        team.run("alice", WRITE, "during", "1")  # committed while this answer is being read
+        return n
+
+    assert store.cached(("runs",), count_while_alice_writes) == 0
+    assert store.cached(("runs",), count) == 1  # not the answer read before alice's commit
+
+
 def test_many_processes_on_many_hosts_lose_and_duplicate_nothing(team: Team) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", WRITE, f"{host}-{i}", "300"], env=team.env(host),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

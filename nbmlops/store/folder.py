@@ -165,8 +165,10 @@ class Store:
         if hit:
             return value
         with self._folded() as (con, report):
+            # Looked at before the read: a commit during it (a team store's other machines write while
+            # we read; nobody can while we hold a local file) then shows as a change, not as this answer.
+            catalog = self.catalog.state()
             value = read(con)
-            catalog = self.catalog.state()  # nobody else can write while we hold it
         cache.keep(key, value, before, report.open_journals, catalog)
         return value
 

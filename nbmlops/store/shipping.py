@@ -29,7 +29,9 @@ from nbmlops.errors import NbmlopsError, StoreLockedError
 SHIP_INTERVAL = 1.0  # seconds between ships while a writer runs
 LOCK_NAME = ".ship.lock"
 LOCK_WAIT_SECONDS = 60.0
-JOIN_SECONDS = 10.0  # how long a closing writer waits for a ship in progress
+# How long a closing writer waits for a ship in progress: a large one takes a while when the service
+# answers; an unreachable one fails sooner (connect_timeout, NBMLOPS_S3_TIMEOUT).
+JOIN_SECONDS = 300.0
 
 
 class Shipper:
