@@ -8,6 +8,12 @@ WITH_VENV := PATH=$(CURDIR)/$(VENV)/bin:$$PATH
 # One lab-extension build at a time in this checkout (several people and tools build it).
 BUILD_LOCK := flock /tmp/nbmlops-labbuild.lock
 
+# The team store's tests run on DuckDB 1.5.5, the version its extensions are built for, in a venv of
+# its own that sees .venv's packages (tests/make_team_venv.py says why).
+TEAM_VENV := .venv-team
+TEAM_PY := $(TEAM_VENV)/bin/python
+TEAM_STAMP := $(TEAM_VENV)/.installed
+
 LAB := labextension
 LAB_BUILT := nbmlops/labextension/package.json
 LAB_SOURCES := $(shell find $(LAB)/src $(LAB)/style -type f -not -path '*/__tests__/*' 2>/dev/null) \
@@ -18,7 +24,7 @@ UI_DEPS := $(UI_TESTS)/node_modules/.yarn-state.yml
 CHROMIUM := /usr/bin/chromium
 LAB_PORT ?= 8888
 
-.PHONY: demo test test-python test-ts test-ui check-chromium check-postgres install labextension bench bench-peers bench-panel clean
+.PHONY: demo test test-python test-team test-ts test-ui check-chromium check-postgres install labextension bench bench-peers bench-panel clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +36,10 @@ $(STAMP): $(PY) pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(TEAM_STAMP): $(STAMP) tests/make_team_venv.py
+	$(PY) tests/make_team_venv.py $(TEAM_VENV)
+	touch $(TEAM_STAMP)
 
 ## make labextension: rebuild the panel when labextension/src or style changed, and make Jupyter serve that build
 $(LAB_BUILT): $(LAB_SOURCES) | $(STAMP)
@@ -56,7 +66,7 @@ ifeq ($(filter-out 0,$(NO_LAB)),)
 endif
 
 ## make test: the lint gates first (make lint), then every test suite: Python, TypeScript (jest), browser (Galata on Chromium)
-test: lint check-chromium check-postgres test-python test-ts test-ui
+test: lint check-chromium check-postgres test-python test-team test-ts test-ui
 
 check-postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { echo "make test: the team store's tests run a throwaway PostgreSQL: install Debian's postgresql: apt-get update && apt-get install -y postgresql" >&2; exit 1; }
@@ -65,7 +75,11 @@ check-chromium:
 	@test -x $(CHROMIUM) || { echo "make test: the browser tests need $(CHROMIUM): install Debian's chromium: apt-get update && apt-get install -y chromium" >&2; exit 1; }
 
 test-python: $(STAMP) labextension
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/test_team.py
+
+## make test-team: the team store (PostgreSQL + S3) on DuckDB 1.5.5 in .venv-team
+test-team: check-postgres $(TEAM_STAMP) labextension
+	$(TEAM_PY) -m pytest tests/test_team.py tests/test_store_files.py
 
 test-ts: labextension
 	cd $(LAB) && $(WITH_VENV) jlpm test
@@ -86,9 +100,10 @@ $(UI_DEPS): $(UI_TESTS)/package.json $(UI_TESTS)/yarn.lock | $(STAMP)
 	cd $(UI_TESTS) && $(WITH_VENV) PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 jlpm install
 	touch $@
 
-test-ui: check-chromium check-postgres labextension $(UI_DEPS)
+test-ui: check-chromium check-postgres labextension $(UI_DEPS) $(TEAM_STAMP)
 	cd $(UI_TESTS) && $(WITH_VENV) jlpm playwright test
-	cd $(UI_TESTS) && $(WITH_VENV) python team_store.py jlpm playwright test
+	cd $(UI_TESTS) && $(WITH_VENV) NBMLOPS_UI_VENV_BIN=$(CURDIR)/$(TEAM_VENV)/bin \
+		$(CURDIR)/$(TEAM_PY) team_store.py jlpm playwright test
 
 ## make bench: performance figures, side by side with MLflow when it can be installed
 bench: $(STAMP)
@@ -104,4 +119,4 @@ bench-panel: check-chromium labextension $(UI_DEPS)
 	$(WITH_VENV) $(PY) benchmarks/bench_panel.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache $(UI_TESTS)/test-results $(UI_TESTS)/playwright-report
+	rm -rf $(VENV) $(TEAM_VENV) .pytest_cache $(UI_TESTS)/test-results $(UI_TESTS)/playwright-report

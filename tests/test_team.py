@@ -554,3 +554,16 @@ def test_extension_files_are_signature_checked_again_once_they_change(
     before = team_module._stamp([stand_in])
     stand_in.write_bytes(b"y" * 11)  # a replaced file is another file: checked again
     assert team_module._stamp([stand_in]) != before
+
+
+def test_a_team_store_that_cannot_be_reached_is_one_line_that_never_shows_the_connection_string(
+        tmp_path: Path) -> None:
+    url = "postgresql://ana@db.invalid:5432/mlops?sslmode=require&application_name=s3cr3t-app"
+    env = {**os.environ, "NBMLOPS_STORE": url, "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "nbmlops.cli", "runs"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: cannot reach the team store's catalog postgresql://ana@db.invalid:5432/mlops (")
+    assert "s3cr3t" not in result.stderr and "dbname=" not in result.stderr

@@ -11,7 +11,8 @@ const path = require('path');
 const base = require('@jupyterlab/galata/lib/playwright-config');
 
 const PORT = process.env.NBMLOPS_UI_PORT || '8896';
-const VENV_BIN = path.resolve(__dirname, '..', '..', '.venv', 'bin');
+// The project's venv (.venv-team for tests/team.spec.ts: team_store.py sets NBMLOPS_UI_VENV_BIN).
+const VENV_BIN = process.env.NBMLOPS_UI_VENV_BIN || path.resolve(__dirname, '..', '..', '.venv', 'bin');
 
 // One temporary store for the server, its kernels and the tests (workers inherit process.env).
 if (!process.env.NBMLOPS_UI_STORE) {
@@ -42,7 +43,7 @@ module.exports = {
     }
   },
   webServer: {
-    command: `${path.join(VENV_BIN, 'jupyter')} lab --config jupyter_server_test_config.py`,
+    command: `${path.join(VENV_BIN, 'python')} -m jupyterlab --config jupyter_server_test_config.py`,
     cwd: __dirname,
     url: `http://localhost:${PORT}/lab`,
     timeout: 120_000,

@@ -5,7 +5,10 @@ store, writes runs and a model version from two "machines" (processes with a HOM
 and runs the command with NBMLOPS_UI_STORE naming the store and NBMLOPS_UI_TEAM=1 (the Playwright
 config then runs only tests/team.spec.ts). The services stop when the command ends.
 
-    python team_store.py jlpm playwright test
+    NBMLOPS_UI_VENV_BIN=$PWD/../../.venv-team/bin ../../.venv-team/bin/python team_store.py jlpm playwright test
+
+Run it with the team venv's Python (DuckDB 1.5.5 and the team store's extensions: see
+tests/make_team_venv.py), which JupyterLab then runs on too (NBMLOPS_UI_VENV_BIN).
 """
 
 from __future__ import annotations

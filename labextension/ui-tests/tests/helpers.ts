@@ -8,8 +8,11 @@ export const STORE = process.env.NBMLOPS_UI_STORE as string;
 
 /** `nbmlops --store STORE ARGS` with the project's venv; its stdout. */
 export function nbmlops(...args: string[]): string {
-  const bin = path.join(process.env.NBMLOPS_UI_VENV_BIN as string, 'nbmlops');
-  return execFileSync(bin, ['--store', STORE, ...args], { encoding: 'utf-8', timeout: 60_000 });
+  const bin = path.join(process.env.NBMLOPS_UI_VENV_BIN as string, 'python');
+  return execFileSync(bin, ['-m', 'nbmlops.cli', '--store', STORE, ...args], {
+    encoding: 'utf-8',
+    timeout: 60_000
+  });
 }
 
 /** `nbmlops ... --format json`, parsed. */
