@@ -161,6 +161,17 @@ def test_an_answer_read_while_another_machine_commits_is_not_kept_as_current(
     assert store.cached(("runs",), count) == 1  # not the answer read before alice's commit
 
 
+def test_a_process_that_logs_while_its_journal_ships_leaves_nothing_behind_when_it_exits(team: Team) -> None:
+    """A million points in a second or so: the shipper is folding one part of the journal while the
+    rest is written; the ship at exit must take the rest (it once took the spool as it was after the
+    ship in progress for shipped, and skipped it)."""
+    team.run("alice", WRITE, "million", "1000000")
+    assert _read(team, "bob") == {"names": ["million"], "status": ["FINISHED"], "points": [1_000_000]}
+    spool = team.run("alice", "import nbmlops; from nbmlops.store.journal import list_journals; "
+                     "print(len(list(list_journals(nbmlops.get_store().journal_dir))))").stdout.strip()
+    assert spool == "0"  # retired to done/: shipped whole
+
+
 def test_many_processes_on_many_hosts_lose_and_duplicate_nothing(team: Team) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", WRITE, f"{host}-{i}", "300"], env=team.env(host),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

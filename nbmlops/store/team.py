@@ -614,7 +614,9 @@ class TeamStore(Store):
             return IngestReport()  # nothing new and no sign of life due: no round trip to the catalog
         with self.shipper.exclusive():
             report = retrying(self.lake, self._ingest)
-        self._shipped = (self._spool_state(), time.monotonic())
+        # The spool as looked at before this ship: what was written during it is a change (the state
+        # after it would hide the bytes the ship did not take until the next sign of life is due).
+        self._shipped = (spool, time.monotonic())
         return report
 
     def _spool_state(self) -> tuple[tuple[str, int, bool], ...]:
