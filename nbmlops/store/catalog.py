@@ -168,8 +168,16 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
             return duckdb.connect(str(path), config={"threads": 1})
         except duckdb.IOException as exc:
             text = str(exc)
-            if "Could not set lock" not in text:  # not "block at location" of a damaged file
+            # DuckDB looks for the WAL before it takes the file's lock: a process that held the lock
+            # and checkpointed just then removes the WAL under it. Nothing is wrong: open again.
+            vanished = f'"{path}.wal": No such file or directory' in text
+            if "Could not set lock" not in text and not vanished:  # not "block at location" of a damaged file
                 raise _unreadable(path, exc) from exc
+            if vanished:
+                if time.monotonic() >= deadline:
+                    raise _unreadable(path, exc) from exc
+                time.sleep(delay)
+                continue
             if time.monotonic() >= deadline:
                 found = re.search(r"held in (.*?) \(PID (\d+)\)", text)
                 holder = f"PID {found.group(2)} ({found.group(1)})" if found else "another process"
