@@ -103,7 +103,7 @@ class TeamLocation:
 
 
 def _pairs(conninfo: str) -> list[tuple[str, str]]:
-    return [tuple(part.split("=", 1)) for part in conninfo.split()]  # type: ignore[misc]
+    return [(key, value) for key, _, value in (part.partition("=") for part in conninfo.split())]
 
 
 def parse_location(url: str) -> TeamLocation:
