@@ -37,6 +37,17 @@ with nbmlops.start_run(experiment="team-panel", name=f"run-from-{host}"):
 """
 
 
+def _jupyter_paths() -> dict[str, str]:
+    """Where the environment that holds JupyterLab keeps its extensions and their config: the team
+    venv only borrows that environment's packages (tests/make_team_venv.py), so Jupyter, which looks
+    under its own prefix, is told."""
+    import jupyterlab
+
+    prefix = Path(jupyterlab.__file__).resolve().parents[4]  # <prefix>/lib/pythonX.Y/site-packages/jupyterlab
+    found = {"JUPYTER_PATH": prefix / "share" / "jupyter", "JUPYTER_CONFIG_PATH": prefix / "etc" / "jupyter"}
+    return {name: os.pathsep.join(filter(None, [str(path), os.environ.get(name)])) for name, path in found.items()}
+
+
 def main() -> int:
     with postgres() as pg, s3() as bucket, tempfile.TemporaryDirectory(prefix="nbmlops-ui-team-") as tmp:
         url = pg.create_database("panel")
@@ -52,7 +63,8 @@ def main() -> int:
                            timeout=300)
         server_home = Path(tmp) / "server"
         server_home.mkdir()
-        run_env = {**env, "HOME": str(server_home), "NBMLOPS_UI_STORE": url, "NBMLOPS_UI_TEAM": "1"}
+        run_env = {**env, "HOME": str(server_home), "NBMLOPS_UI_STORE": url, "NBMLOPS_UI_TEAM": "1",
+                   **_jupyter_paths()}
         run_env.pop("NBMLOPS_STORE")
         return subprocess.run(sys.argv[1:], env=run_env, cwd=Path(__file__).parent).returncode
 
