@@ -65,7 +65,7 @@ POLL_S = 0.05  # how often a reader looks for the points other hosts wrote
 FANIN_BOUND_S = 60.0  # how long after the last writer's exit the reader keeps looking
 WARM_REPEAT = 5
 MB = 1e6
-# Run i of the search workload has param p = i % 10 and metric m = SPREAD(i): a deterministic spread in [0, 1).
+# Run i of the search workload has param p = i % 10 and metric m = spread(i), in [0, 1).
 SEARCH_WHERE = {"nbmlops": "metrics.m > 0.5 and params.p = 3", "mlflow": "metrics.m > 0.5 and params.p = '3'"}
 
 # Goals (seconds, or MB/s for the transfers).
@@ -101,7 +101,7 @@ FULL = Sizes()
 QUICK = Sizes(metric_calls=10_000, host_points=1_000, search_runs=1_000, history_points=10_000, promotions=3,
               artifact_bytes=10_000_000)
 # MLflow answers each call over HTTP: a few thousand log_metric calls say its per-call cost, and 100,000
-# runs (three requests each) would take hours; four processes create its search runs.
+# runs (three requests each, ~30 runs/s) would take an hour; four processes create its search runs.
 MLFLOW_FULL = replace(FULL, metric_calls=2_000, search_runs=10_000, writers=4)
 MLFLOW_QUICK = replace(QUICK, metric_calls=200, writers=4)
 
