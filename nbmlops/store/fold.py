@@ -89,28 +89,43 @@ def ingest(con: duckdb.DuckDBPyConnection, journal_dir: Path, catalog: CatalogBa
         path = Path(entry.path)
         size = entry.stat().st_size
         last_event: float | None = None
-        read = size > offset
-        if read:
-            result = journal.read_frames(path, offset)
-            if result.damage:
-                report.corrupt.append(entry.name)
+
+        def take(start: int, path: Path = path, name: str = entry.name) -> tuple[int, int, bool]:
+            """Collect the complete frames from `start`: (where they end, the size read, a close seen)."""
+            nonlocal last_event
+            result = journal.read_frames(path, start)
+            if result.damage and name not in report.corrupt:
+                report.corrupt.append(name)
             for damage in result.damage:
                 log.warning("journal %s is damaged: %s", path, damage.describe())
+            seen_close = False
             for frame in result.frames:
-                last_event = _collect(frame, pending, entry.name) or last_event
-                closed = closed or any(e[0] == "close" for e in frame.events)
-            offset = result.end
-            size = max(size, result.size)
+                last_event = _collect(frame, pending, name) or last_event
+                seen_close = seen_close or any(e[0] == "close" for e in frame.events)
+            return result.end, result.size, seen_close
+
+        read = size > offset
+        if read:
+            offset, read_size, seen_close = take(offset)
+            closed = closed or seen_close
+            size = max(size, read_size)
         end = size
         if not closed and not journal.writer_alive(path):
-            # The writer died: whatever it left unfinished is lost, and its runs were killed.
+            # The writer is gone. It may have finished its last frames (and closed) between the read
+            # above and this look: those are read now. What is still unfinished is lost (a killed
+            # process), and its runs were killed.
             end = os.stat(path).st_size  # looked at after the check: a dead writer adds nothing
+            finished_late = False
+            if offset < end:
+                offset, _, finished_late = take(offset)
+                read = True
             if offset < end:
                 log.warning("journal %s ends with %d bytes of an unfinished frame from a killed "
                             "process; they were dropped", path, end - offset)
                 offset = end
             closed = True
-            dead.append(entry.name)
+            if not finished_late:  # no close frame: the process was killed
+                dead.append(entry.name)
         elif closed:
             # Read just now, the file's size is known: nothing is written after a close event.
             end = size if read else os.stat(path).st_size
