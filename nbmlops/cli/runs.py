@@ -15,7 +15,7 @@ import pandas as pd
 from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors, terminal
 from nbmlops.store import bundles as bundle
 from nbmlops.store import runs as search
-from nbmlops.store.folder import Store, open_store
+from nbmlops.store.folder import Store, nearest_store_folder, open_store
 from nbmlops.store.journal import list_journals
 from nbmlops.store.team import TeamStore
 from nbmlops.units import format_bytes
@@ -328,21 +328,10 @@ def _local_and_team(ctx: click.Context, team_url: str, local: str | None) -> tup
         found = open_store(local)
     else:
         given = ctx.obj.get("store") if ctx.obj else None
-        found = open_store(given) if given and "://" not in given else Store(find_store_path_local())
+        found = open_store(given) if given and "://" not in given else Store(nearest_store_folder())
     if found.shared:
         raise click.ClickException(f"{found.location} is a team store: give the local store with --local PATH")
     return found, team
-
-
-def find_store_path_local() -> Path:
-    """The local store the location rule finds, ignoring NBMLOPS_STORE when it names a team store."""
-    from nbmlops.store.folder import STORE_DIRNAME
-
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / STORE_DIRNAME).is_dir():
-            return folder / STORE_DIRNAME
-    return Path.home() / STORE_DIRNAME
 
 
 def _moving(command: Callable[..., None]) -> Callable[..., None]:

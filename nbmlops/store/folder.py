@@ -92,6 +92,11 @@ def find_store_path(start: Path | None = None) -> Path:
     if env:
         check_location(env)
         return Path(env).expanduser().resolve()
+    return nearest_store_folder(start)
+
+
+def nearest_store_folder(start: Path | None = None) -> Path:
+    """The nearest `.nbmlops/` walking up from `start` (default: here), else `~/.nbmlops`."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / STORE_DIRNAME
