@@ -90,6 +90,7 @@ class TeamLocation:
 
     url: str  # as shown to users: postgresql://USER@HOST:PORT/DB
     conninfo: str  # libpq's keyword form, what DuckDB's postgres extension is given
+    dbname: str
 
     @property
     def spool(self) -> Path:
@@ -97,13 +98,13 @@ class TeamLocation:
         if os.environ.get(SPOOL_ENV):
             return Path(os.environ[SPOOL_ENV]).expanduser().resolve()
         key = hashlib.sha256(self.conninfo.encode()).hexdigest()[:12]
-        dbname = re.sub(r"[^A-Za-z0-9_.-]", "_", dict(_pairs(self.conninfo)).get("dbname", "db"))[:40]
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return (base / "nbmlops" / "team" / f"{dbname}-{key}").resolve()
+        dbname = re.sub(r"[^A-Za-z0-9_.-]", "_", self.dbname)[:40]
+        return (_cache_home() / "team" / f"{dbname}-{key}").resolve()
 
 
-def _pairs(conninfo: str) -> list[tuple[str, str]]:
-    return [(key, value) for key, _, value in (part.partition("=") for part in conninfo.split())]
+def _cache_home() -> Path:
+    """nbmlops's folder in this user's cache ($XDG_CACHE_HOME, else ~/.cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nbmlops"
 
 
 def parse_location(url: str) -> TeamLocation:
@@ -142,7 +143,7 @@ def parse_location(url: str) -> TeamLocation:
     user = f"{keywords['user']}@" if "user" in keywords else ""
     host = keywords.get("host", "")
     url_shown = f"postgresql://{user}{host}{':' + keywords['port'] if 'port' in keywords else ''}/{dbname}"
-    return TeamLocation(url_shown, conninfo)
+    return TeamLocation(url_shown, conninfo, dbname)
 
 
 # -- DuckDB's extensions ---------------------------------------------------------------------------
@@ -196,8 +197,7 @@ def _stamp(paths: list[Path]) -> str:
 
 
 def _checked_file() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "nbmlops" / "checked-extensions.txt"
+    return _cache_home() / "checked-extensions.txt"
 
 
 def _checked_stamps() -> set[str]:
@@ -678,7 +678,7 @@ class TeamStore(Store):
             self.catalog.checkpoint(con)
         return report, removed
 
-    def at(self, when: dt.datetime) -> Any:
+    def at(self, when: dt.datetime) -> TeamStore:
         """This store read-only, as it stood at `when` (DuckLake's snapshots: time travel)."""
         if when.tzinfo is not None:
             when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
