@@ -152,6 +152,21 @@ def test_reader_waits_for_a_catalog_held_by_another_process(fresh_store: Store) 
     holder.wait(timeout=30)
 
 
+def test_a_held_catalog_stays_locked_while_its_holder_reads_and_caches(fresh_store: Store) -> None:
+    # DuckDB's lock is dropped by the kernel when its process closes any descriptor of the file: looking
+    # at the file (what every cached read does) once let a second writer in, and one of two versions
+    # registered at once from two processes was lost.
+    nbmlops.runs()
+    try_open = ("import duckdb, sys\ntry:\n    duckdb.connect(sys.argv[1])\n    print('opened')\n"
+                "except duckdb.IOException as exc:\n    print('locked' if 'lock' in str(exc) else exc)")
+    with fresh_store.reading():
+        fresh_store.catalog.state()
+        nbmlops.runs()
+        assert run_python(try_open, fresh_store, str(fresh_store.catalog_path)).stdout.strip() == "locked"
+    fresh_store.release()
+    assert run_python(try_open, fresh_store, str(fresh_store.catalog_path)).stdout.strip() == "opened"
+
+
 def test_lock_held_too_long_gives_a_clear_error(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog, "LOCK_WAIT_SECONDS", 0.3)
     fresh_store.release()

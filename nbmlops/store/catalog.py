@@ -8,6 +8,12 @@ So nobody keeps the catalog open for long. Opening costs ~30 ms, though, so a pr
 connection for a short lease: reads in quick succession (a notebook cell, a widget, the REST API)
 share one connection, which is closed once idle for IDLE_SECONDS or held for MAX_HOLD_SECONDS.
 Other processes wait for it with backoff.
+
+DuckDB's lock is a POSIX record lock, which the kernel drops as soon as the process closes *any*
+descriptor of the file. So while this process holds the catalog it never opens and closes the file
+itself: `file_state` reads it through the descriptor its lease keeps open until after the connection
+is closed (opening and closing the file once let another process in as a second writer, and its
+commits and ours overwrote each other).
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ _process_lock = threading.RLock()  # one catalog connection at a time inside a p
 
 
 class _Lease:
-    """This process's open connection to one catalog file."""
+    """This process's open connection to one catalog file, and a descriptor to look at the file
+    through while the connection holds DuckDB's lock (see the module's notes)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, fd: int) -> None:
         self.con = con
+        self.fd = fd
         self.opened = self.used = time.monotonic()
 
 
@@ -56,15 +64,17 @@ def open_catalog(path: Path, *, wait: float | None = None) -> Iterator[duckdb.Du
         lease = _leases.get(path)
         if lease is None:
             con = _connect(path, LOCK_WAIT_SECONDS if wait is None else wait)
+            fd = -1
             try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
                 _check_complete(con, path)
                 con.execute("SET TimeZone = 'UTC'")  # stored timestamps are naive UTC
                 _migrate(con, path)
             except BaseException as exc:
-                con.close()
+                _close_both(con, fd)
                 _raise_explained(path, exc)
                 raise
-            lease = _leases[path] = _Lease(con)
+            lease = _leases[path] = _Lease(con, fd)
         try:
             yield lease.con
         except BaseException as exc:
@@ -86,14 +96,23 @@ def release(path: Path | None = None) -> None:
 
 
 def _close(path: Path) -> None:
-    lease = _leases.pop(path, None)
+    lease = _leases.get(path)
     if lease is not None:
         before = file_state(path)
-        with suppress(duckdb.Error):
-            lease.con.close()
+        _close_both(lease.con, lease.fd)
+        del _leases[path]
         # Closing checkpoints what this process wrote: the file changes, not what it holds (nobody
         # else could write while we held it; another process needs ~20 ms to open it after us).
         _closes[path] = (before, file_state(path))
+
+
+def _close_both(con: duckdb.DuckDBPyConnection, fd: int) -> None:
+    """Close a connection, then the descriptor kept beside it: the other order drops DuckDB's lock
+    while the connection may still write (a checkpoint at close)."""
+    with suppress(duckdb.Error):
+        con.close()
+    if fd >= 0:
+        os.close(fd)
 
 
 _closes: dict[Path, tuple[Any, Any]] = {}
@@ -105,19 +124,40 @@ def file_state(path: Path) -> tuple[Any, Any]:
     checkpoint: a change shows even within one tick of a coarse file clock).
 
     The WAL is looked at first: a commit is in the WAL when it is looked at, or was checkpointed
-    into the file before the file is looked at."""
+    into the file before the file is looked at. While this process holds the file, it is read
+    through the lease's descriptor: opening and closing it would drop DuckDB's lock."""
     try:
         wal = os.stat(path.with_name(path.name + ".wal"))
         wal_id: tuple[int, ...] | None = (wal.st_ino, wal.st_size, wal.st_mtime_ns, wal.st_ctime_ns)
     except FileNotFoundError:
         wal_id = None
-    try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            head = f.read(_FILE_HEADERS)
-    except (FileNotFoundError, IsADirectoryError):
-        return wal_id, None
-    return wal_id, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, head)
+    with _process_lock:  # also keeps out a connection being opened by another thread
+        try:
+            held = _held_fd(path)
+            if held is not None:
+                return wal_id, _identity(held)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                return wal_id, _identity(fd)
+            finally:
+                os.close(fd)  # not a file this process holds (looked at above): no lock of ours goes
+        except (FileNotFoundError, IsADirectoryError):
+            return wal_id, None
+
+
+def _held_fd(path: Path) -> int | None:
+    """The lease's descriptor of the file at `path`, under whatever name this process opened it."""
+    st = os.stat(path)
+    for lease in _leases.values():
+        held = os.fstat(lease.fd)
+        if (held.st_dev, held.st_ino) == (st.st_dev, st.st_ino):
+            return lease.fd
+    return None
+
+
+def _identity(fd: int) -> tuple[Any, ...]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, os.pread(fd, _FILE_HEADERS, 0)
 
 
 def own_close(path: Path) -> tuple[Any, Any] | None:
