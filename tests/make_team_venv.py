@@ -3,8 +3,8 @@
 The team store's DuckDB extensions are pip packages built for DuckDB 1.5.5 (`nbmlops[team]` pins it),
 while the rest of the suite runs on the DuckDB nbmlops installs by default (2.x, whose file format is
 newer, so a store folder made by one cannot be opened by the other). So the team venv holds only
-DuckDB 1.5.5 and the `team` extra's packages, and sees everything else (nbmlops itself, jupyterlab, the test tools) in `.venv` through a .pth file: its own
-packages come first on sys.path.
+DuckDB 1.5.5 and the `team` extra's packages, and sees everything else (nbmlops itself, jupyterlab,
+the test tools) in `.venv` through a .pth file: its own packages come first on sys.path.
 
     .venv/bin/python tests/make_team_venv.py .venv-team
 """
