@@ -7,6 +7,7 @@ as separate machines would, and shares only the PostgreSQL database and the buck
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 import nbmlops
 from nbmlops.errors import StoreError
 from nbmlops.store.folder import open_store
-from nbmlops.store.team import TeamStore, parse_location
+from nbmlops.store.team import TIDY_FILES, TeamStore, parse_location
 from tests.services import PASSWORD, PASSWORD_USER, S3, Postgres, postgres, s3
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -111,8 +112,6 @@ print(json.dumps({"names": df["name"].tolist(), "status": df["status"].tolist(),
 
 
 def _read(team: Team, host: str) -> dict[str, list[object]]:
-    import json
-
     return json.loads(team.run(host, READ).stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -291,8 +290,6 @@ moves = [[a, None if pd.isna(f) else int(f), int(t)]
          for a, f, t in history[["alias", "from_version", "to_version"]].itertuples(index=False)]
 print(json.dumps({"versions": sorted(int(v) for v in versions["version"]), "moves": moves}))
 """).stdout.strip().splitlines()[-1]
-    import json
-
     found = json.loads(out)
     assert found["versions"] == list(range(1, 10))  # nine registrations, nine distinct numbers
     moves = [m for m in found["moves"] if m[0] == "production"]  # oldest first
@@ -317,6 +314,43 @@ print(nbmlops.runs("team", as_of="{moment}")["name"].tolist(), sorted(nbmlops.ru
     assert "first" in cli.stdout and "second" not in cli.stdout
     early = team.cli("bob", "runs", "-e", "team", "--as-of", "2001-01-01", check=False)
     assert early.returncode == 1 and "did not exist yet" in early.stderr
+
+
+MANY_SHIPS = """
+import time, nbmlops
+for i in range(40):
+    with nbmlops.start_run(experiment="team", name=f"r{i}"):
+        nbmlops.log_metrics({"loss": 0.5}, step=0)
+        for step in range(1, 1500):
+            nbmlops.log_metric("loss", 1.0 / step, step=step)
+    time.sleep(0.25)  # each run's end ships on its own: 40 commits of 1,500 points
+"""
+
+FILES = """
+import json, nbmlops
+with nbmlops.get_store().catalog.connect() as con:
+    print(json.dumps(dict(con.execute(
+        "SELECT t.table_name, count(*) FROM __ducklake_metadata_nb_team.ducklake_data_file f "
+        "JOIN __ducklake_metadata_nb_team.ducklake_table t USING (table_id) "
+        "WHERE f.end_snapshot IS NULL AND t.end_snapshot IS NULL GROUP BY 1").fetchall())))
+"""
+
+
+def test_the_small_files_of_many_ships_are_merged_by_the_writer_and_nothing_changes_for_readers(
+        team: Team) -> None:
+    """Each ship commits a Parquet file per table; a reader on a new machine fetches each one from the
+    bucket, so the shipper merges them once a table has TIDY_FILES (time travel still answers)."""
+    team.run("alice", WRITE, "before")
+    moment = team.run("alice", "import datetime as dt; print(dt.datetime.now(dt.timezone.utc).isoformat())"
+                      ).stdout.strip()
+    team.run("alice", MANY_SHIPS, timeout=300)
+    files = json.loads(team.run("bob", FILES).stdout.strip().splitlines()[-1])
+    assert 0 < files["metrics"] < TIDY_FILES, files  # 40 commits' files, merged
+    seen = _read(team, "bob")
+    assert seen["names"] == ["before", *sorted(f"r{i}" for i in range(40))]
+    assert seen["points"] == [50] + [1500] * 40 and set(seen["status"]) == {"FINISHED"}
+    then = team.run("carol", f"import nbmlops; print(nbmlops.runs('team', as_of='{moment}')['name'].tolist())")
+    assert then.stdout.strip() == "['before']"
 
 
 def test_a_shared_folder_holds_the_data_as_a_bucket_would(pg: Postgres, bucket: S3, tmp_path: Path) -> None:

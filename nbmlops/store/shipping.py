@@ -44,6 +44,7 @@ class Shipper:
         self._stopping = False
         self._pid = os.getpid()
         self.waiting: str | None = None  # why the last ship failed, while it does
+        self._tidy_failed = False
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -85,7 +86,8 @@ class Shipper:
             self._wake.clear()
             if self._stopping:
                 return
-            self.ship_once()  # a ship with nothing new costs no round trip (see TeamStore.ship)
+            if self.ship_once():  # a ship with nothing new costs no round trip (see TeamStore.ship)
+                self.tidy()
 
     def ship_once(self) -> bool:
         """Ship now; False (and the reason said once) when the team store cannot be reached."""
@@ -103,6 +105,19 @@ class Shipper:
             self.waiting = None
         return True
 
+    def tidy(self, *, now: bool = False) -> None:
+        """Merge the small files ships leave, when due (TeamStore.tidy_if_due); a failure only waits
+        for the next time: the data is in the catalog already."""
+        try:
+            self.store.tidy_if_due(now=now)
+        except (NbmlopsError, duckdb.Error, OSError) as exc:
+            if not self._tidy_failed:
+                print(f"nbmlops: could not merge the team store's small files ({str(exc).splitlines()[0][:200]}); "
+                      "nothing is lost, reads are slower until `nbmlops compact` merges them", file=sys.stderr)
+            self._tidy_failed = True
+        else:
+            self._tidy_failed = False
+
     def stop_and_ship(self) -> None:
         """Stop the thread and ship what is left (the writer closed its journal)."""
         self._stopping = True
@@ -119,3 +134,5 @@ class Shipper:
             print(f"nbmlops: this process's data stays in {self.store.journal_dir} until the team store can "
                   "be reached: the next nbmlops process on this machine ships it, or `nbmlops sync`",
                   file=sys.stderr)
+            return
+        self.tidy(now=True)

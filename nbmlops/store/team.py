@@ -72,6 +72,22 @@ _KILL_SILENT = """
       AND j.last_event < now()::TIMESTAMP - to_seconds(?::DOUBLE)"""
 # DuckLake's own table of snapshots, in the metadata catalog it attaches beside ours.
 _LATEST_SNAPSHOT = f"SELECT max(snapshot_id) FROM __ducklake_metadata_{LAKE}.ducklake_snapshot"  # noqa: S608
+# Tidying: each ship commits a small Parquet file per table it touches, and an update (a run that
+# ends) a delete file beside an older one. A reader on a fresh machine fetches every one of them
+# from the bucket, so a table with TIDY_FILES of them is tidied: files with deletes rewritten, small
+# files merged. Files of TIDY_FILE_BYTES and more are left as they are (rewriting them again and
+# again would cost more than it saves).
+TIDY_FILES = 24
+TIDY_FILE_BYTES = 8 << 20
+TIDY_CHECK_SECONDS = 5.0
+_UNTIDY = f"""
+    SELECT t.table_name,
+           (SELECT count(*) FROM __ducklake_metadata_{LAKE}.ducklake_data_file f
+             WHERE f.table_id = t.table_id AND f.end_snapshot IS NULL AND f.file_size_bytes < ?) AS small,
+           (SELECT count(*) FROM __ducklake_metadata_{LAKE}.ducklake_delete_file d
+             WHERE d.table_id = t.table_id AND d.end_snapshot IS NULL) AS deletes
+    FROM __ducklake_metadata_{LAKE}.ducklake_table t
+    WHERE t.end_snapshot IS NULL"""  # noqa: S608 - our own constant names
 T = TypeVar("T")
 
 # libpq keywords a store URL may carry in its query (anything else is refused: never passed on blind).
@@ -347,6 +363,7 @@ class TeamCatalog:
                         f"{' (' + ', '.join(options) + ')' if options else ''}")
             con.execute(f"USE {LAKE}")
             con.execute("SET TimeZone = 'UTC'")  # stored timestamps are naive UTC
+            con.execute("SET enable_progress_bar = false")  # long maintenance calls drew one on the terminal
             if not self.create:
                 self._check_version(con)
         except BaseException as exc:
@@ -401,7 +418,25 @@ class TeamCatalog:
         """Write the small commits kept in PostgreSQL out to Parquet, and merge the small Parquet files
         many commits leave (snapshots, so time travel, are kept)."""
         con.execute("CALL ducklake_flush_inlined_data(current_database())")
+        con.execute("CALL ducklake_rewrite_data_files(current_database(), delete_threshold => 0.0)")
         con.execute(DUCKLAKE.checkpoint)
+
+    def tidy(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """Rewrite and merge the small files of each table that has TIDY_FILES of them (see
+        TIDY_FILES); the tables tidied. Time travel is kept: older snapshots still read their rows."""
+        tidied = []
+        for table, small, deletes in con.execute(_UNTIDY, [TIDY_FILE_BYTES]).fetchall():
+            if small + deletes < TIDY_FILES:
+                continue
+            name = _quoted(str(table))
+            with transaction(con):
+                if deletes:
+                    con.execute(f"CALL ducklake_rewrite_data_files(current_database(), '{name}', "
+                                "delete_threshold => 0.0)")
+                con.execute(f"CALL ducklake_merge_adjacent_files(current_database(), '{name}', "
+                            f"max_file_size => {TIDY_FILE_BYTES})")
+            tidied.append(str(table))
+        return tidied
 
 
 def dead_after() -> float:
@@ -552,6 +587,8 @@ class TeamStore(Store):
         self._blobs: blobstore.Blobs | None = None
         self._silence_checked = -1e9
         self._shipped: tuple[tuple[tuple[str, int, bool], ...], float] | None = None
+        self._tidy_checked = -1e9
+        self._untidy = False  # a ship committed something since the last look at the files
         self.shipper = Shipper(self)
 
     def __repr__(self) -> str:
@@ -614,6 +651,8 @@ class TeamStore(Store):
             return IngestReport()  # nothing new and no sign of life due: no round trip to the catalog
         with self.shipper.exclusive():
             report = retrying(self.lake, self._ingest)
+        if report.events or report.points:
+            self._untidy = True
         # The spool as looked at before this ship: what was written during it is a change (the state
         # after it would hide the bytes the ship did not take until the next sign of life is due).
         self._shipped = (spool, time.monotonic())
@@ -632,6 +671,22 @@ class TeamStore(Store):
     def _ingest(self) -> IngestReport:
         with self.catalog.connect() as con:
             return ingest(con, self.journal_dir, self.catalog, heartbeat=self.heartbeat_seconds())
+
+    def tidy_if_due(self, *, now: bool = False) -> list[str]:
+        """Tidy the team's files when ships since the last look may have made many small ones (see
+        TIDY_FILES): looked at most every TIDY_CHECK_SECONDS, or `now` (a writer's last ship). Called by
+        the shipper thread, never in a reader's way; losing to another host's tidy or write is no error."""
+        if not self._untidy or (not now and time.monotonic() - self._tidy_checked < TIDY_CHECK_SECONDS):
+            return []
+        self._tidy_checked, self._untidy = time.monotonic(), False
+        try:
+            with self.catalog.connect() as con:
+                return self.lake.tidy(con)
+        except duckdb.Error as exc:
+            if is_conflict(exc):
+                self._untidy = True  # look again next time
+                return []
+            raise
 
     def heartbeat_seconds(self) -> float:
         """How often a living writer's journal is marked alive in the catalog."""
