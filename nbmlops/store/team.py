@@ -70,6 +70,11 @@ _KILL_SILENT = """
     FROM journals j
     WHERE runs.journal = j.name AND runs.status = 'RUNNING' AND NOT j.closed
       AND j.last_event < now()::TIMESTAMP - to_seconds(?::DOUBLE)"""
+# Asked first, of the small journals table alone: mostly there is no silent writer, and the UPDATE's
+# read of `runs` is then saved (a reader's first call on a new machine fetches those files).
+_SILENT_JOURNALS = """
+    SELECT count(*) FROM journals
+    WHERE NOT closed AND last_event < now()::TIMESTAMP - to_seconds(?::DOUBLE)"""
 # DuckLake's own table of snapshots, in the metadata catalog it attaches beside ours.
 _LATEST_SNAPSHOT = f"SELECT max(snapshot_id) FROM __ducklake_metadata_{LAKE}.ducklake_snapshot"  # noqa: S608
 # Tidying: each ship commits a small Parquet file per table it touches, and an update (a run that
@@ -699,7 +704,9 @@ class TeamStore(Store):
         if now - self._silence_checked < dead_after() / 4:
             return
         self._silence_checked = now
-
+        row = con.execute(_SILENT_JOURNALS, [dead_after()]).fetchone()
+        if not row or not row[0]:
+            return
         try:
             with self.catalog.transaction(con):
                 con.execute(_KILL_SILENT, [dead_after()])
