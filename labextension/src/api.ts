@@ -84,6 +84,23 @@ export async function requestAPI<T>(
   return body as T;
 }
 
+/**
+ * The full URL of an API resource for the browser to load itself (an <img src>): the server's base
+ * URL, and the page's _xsrf cookie as a query parameter the way JupyterLab's own download links
+ * carry it, since such a request cannot set headers.
+ */
+export function apiUrl(path: string, settings: ServerConnection.ISettings = ServerConnection.makeSettings()): string {
+  const url = URLExt.join(settings.baseUrl, API_ROOT, path);
+  let cookie = '';
+  try {
+    cookie = document.cookie;
+  } catch {
+    // a sandboxed page has no cookies to read
+  }
+  const xsrf = /\b_xsrf=([^;]*)\b/.exec(cookie);
+  return xsrf ? `${url}${url.includes('?') ? '&' : '?'}_xsrf=${encodeURIComponent(xsrf[1])}` : url;
+}
+
 /** Fetch raw bytes of an API resource (artifacts), with the same auth and errors as requestAPI. */
 export async function requestBlob(
   path: string,

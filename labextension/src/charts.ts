@@ -382,6 +382,49 @@ export function differsFromFirst(row: DiffRow, index: number): boolean {
 
 // ---- metric history overlays ----
 
+/**
+ * How a metric is drawn: as bars (one per run) when no run has more than one point of it and some
+ * run has one (a final score logged once), as lines over steps otherwise.
+ */
+export function chartShape(pointCounts: readonly number[]): 'bars' | 'lines' {
+  return pointCounts.some(count => count === 1) && pointCounts.every(count => count <= 1) ? 'bars' : 'lines';
+}
+
+/** Where bars sit: the span of the finite values widened to include 0, as [low, high] with low < high. */
+export function barDomain(values: readonly (number | null | undefined)[]): [number, number] {
+  let low = 0;
+  let high = 0;
+  for (const value of values) {
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      low = Math.min(low, value);
+      high = Math.max(high, value);
+    }
+  }
+  if (low === high) {
+    return [0, 1];
+  }
+  return [low, high];
+}
+
+/**
+ * A bar of `value` on `domain`, in fractions of the plot's height from the top: where it starts and
+ * how tall it is (from the zero line up or down); null for a missing or non-finite value.
+ */
+export function barExtent(
+  value: number | null | undefined,
+  domain: [number, number]
+): { top: number; height: number } | null {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    return null;
+  }
+  // halves, so that a domain as wide as ±1e308 does not overflow to Infinity
+  const [low, high] = domain;
+  const span = high / 2 - low / 2;
+  const zero = high / 2 / span;
+  const at = (high / 2 - value / 2) / span;
+  return { top: Math.min(zero, at), height: Math.abs(at - zero) };
+}
+
 /** What the chart draws: one shared x, each run's raw and (when smoothing) smoothed y. */
 export interface Overlay {
   x: Float64Array;

@@ -3,7 +3,7 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { ApiError, apiPath, query, requestAPI, requestBlob } from './api';
+import { ApiError, apiPath, apiUrl, query, requestAPI, requestBlob } from './api';
 import {
   Answer,
   AuditEntry,
@@ -12,6 +12,8 @@ import {
   Experiment,
   Keys,
   LineageGraph,
+  MediaItem,
+  MediaList,
   MetricHistory,
   ModelDetail,
   ModelMonitoring,
@@ -20,11 +22,17 @@ import {
   PromotionResult,
   RunDetail,
   RunsPage,
-  RunsRequest
+  RunsRequest,
+  TablePage
 } from './types';
 
 /** How often the panel asks the server what changed; the store is folded at most ~1 s behind writers. */
 export const REFRESH_INTERVAL_MS = 2000;
+
+/** The API path of a run's artifact (each segment of the artifact's path URL-encoded). */
+function artifactPath(runId: string, path: string): string {
+  return apiPath('runs', runId, 'artifacts') + '/' + path.split('/').map(encodeURIComponent).join('/');
+}
 
 /** The API's non-finite numbers ("NaN", "Infinity", "-Infinity") as numbers; other values unchanged. */
 export function decodeNumber(value: unknown): number {
@@ -154,10 +162,22 @@ export class NbmlopsModel implements IDisposable {
 
   /** A run's artifact as a Blob. */
   artifact(runId: string, path: string): Promise<Blob> {
-    return requestBlob(
-      apiPath('runs', runId, 'artifacts') + '/' + path.split('/').map(encodeURIComponent).join('/'),
-      this._settings
-    );
+    return requestBlob(artifactPath(runId, path), this._settings);
+  }
+
+  /** A URL the browser loads a run's artifact from by itself (an image's src). */
+  artifactUrl(runId: string, path: string): string {
+    return apiUrl(artifactPath(runId, path), this._settings);
+  }
+
+  /** A run's logged media (images, figures, tables, texts), sorted by kind, name and step. */
+  async media(runId: string): Promise<MediaItem[]> {
+    return (await this._get<MediaList>(apiPath('runs', runId, 'media'))).media;
+  }
+
+  /** One page of a logged table: its columns, `limit` rows from `offset`, and the total row count. */
+  mediaTable(runId: string, path: string, offset: number, limit: number): Promise<TablePage> {
+    return this._get<TablePage>(apiPath('runs', runId, 'media', 'table') + query({ path, offset, limit }));
   }
 
   /** Dataset versions, by name or by run. */

@@ -4,6 +4,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { ApiError } from './api';
 import { NbmlopsModel } from './model';
 import { ATTRIBUTE_COLUMNS, Column, DEFAULT_ORDER, KEY_KINDS, SortOrder, keyColumn, orderByText } from './runsColumns';
+import { isSystemMetric } from './systemMetrics';
 import { Keys, RunRecord, RunsPage } from './types';
 
 /** A rejected filter: the text the server refused and its error (with `position` when it gave one). */
@@ -126,7 +127,10 @@ export class RunsQuery implements IDisposable {
     }
     return new Set([
       ...this._keys.params.slice(0, DEFAULT_KEYS_SHOWN).map(key => keyColumn('params', key).id),
-      ...this._keys.metrics.slice(0, DEFAULT_KEYS_SHOWN).map(key => keyColumn('metrics', key).id)
+      ...this._keys.metrics
+        .filter(key => !isSystemMetric(key)) // CPU and memory samples: there when chosen, not by default
+        .slice(0, DEFAULT_KEYS_SHOWN)
+        .map(key => keyColumn('metrics', key).id)
     ]);
   }
 

@@ -76,6 +76,39 @@ export type LineageEdge = Schemas['LineageEdge'];
 /** Every edge into and out of `root`, the node the ref named. */
 export type LineageGraph = Answer<'/nbmlops/api/lineage'>;
 
+// The media routes' shapes, written here from their contract until openapi.yaml describes them.
+/** What a media item is: an image, a figure (PNG, with an SVG beside it when logged from matplotlib), a table or a text. */
+export type MediaKind = 'image' | 'figure' | 'table' | 'text';
+
+/** One logged media item: an artifact of the run at `path` (and `svg_path` for a figure's SVG). */
+export interface MediaItem {
+  kind: MediaKind;
+  name: string;
+  step: number | null;
+  path: string;
+  size: number;
+  sha256: string;
+  svg_path: string | null;
+}
+
+/** GET runs/{run_id}/media: the run's media sorted by kind, name and step. */
+export interface MediaList {
+  media: MediaItem[];
+}
+
+/** A column of a logged table and its dtype as the server names it (int64, float64, object, ...). */
+export interface TableColumn {
+  name: string;
+  dtype: string;
+}
+
+/** GET runs/{run_id}/media/table: one page of a logged table's rows; `total_rows` counts them all. */
+export interface TablePage {
+  columns: TableColumn[];
+  rows: unknown[][];
+  total_rows: number;
+}
+
 /** What any view can ask the application to do; index.ts implements it with commands. */
 export interface Actions {
   /** Open the runs view of one experiment, or of all when null. */

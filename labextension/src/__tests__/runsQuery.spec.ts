@@ -197,6 +197,24 @@ describe('RunsQuery', () => {
     expect(all.columns.map(c => c.id).slice(0, 3)).toEqual(['status', 'name', 'experiment']);
   });
 
+  it('leaves system metrics out of the default columns, and shows one when chosen', async () => {
+    mockedRequest.mockImplementation((path: string) =>
+      path.startsWith('keys')
+        ? Promise.resolve({
+            params: ['C'],
+            metrics: ['acc', 'system/cpu_percent', 'system/gpu0_utilization'],
+            tags: [],
+            directions: {}
+          })
+        : server.handle(path)
+    );
+    const query = newQuery();
+    await query.start();
+    expect(query.columns.map(c => c.id).slice(5)).toEqual(['params.C', 'metrics.acc']);
+    query.toggleColumn('metrics.system/cpu_percent');
+    expect(query.columns.map(c => c.id).slice(5)).toEqual(['params.C', 'metrics.acc', 'metrics.system/cpu_percent']);
+  });
+
   it('reports a server that went away, and recovers', async () => {
     const query = newQuery();
     await query.start();

@@ -13,8 +13,11 @@ import {
   metricDirection
 } from '../charts';
 import { NbmlopsModel } from '../model';
+import { isSystemMetric } from '../systemMetrics';
 import { Actions, RunDetail } from '../types';
 import { EmptyState, ErrorLine, formatValue, StatusBadge, useTick } from './common';
+import { CompareMedia } from './CompareMedia';
+import { CompareSection } from './CompareSection';
 import { MetricChart } from './MetricChart';
 import { Dimension, ParallelCoordinates } from './ParallelCoordinates';
 import { ScatterPlot } from './ScatterPlot';
@@ -138,6 +141,11 @@ export function CompareView(props: CompareViewProps): React.ReactElement {
           <ParamsSection trans={trans} compared={compared} />
           <MetricsSection trans={trans} compared={compared} directions={directions} />
           <ChartsSection model={model} trans={trans} compared={compared} />
+          <CompareMedia
+            model={model}
+            trans={trans}
+            runs={compared.map(c => ({ runId: c.run.run_id, label: c.label, color: c.color }))}
+          />
           <ScatterSection trans={trans} actions={actions} compared={compared} />
           <ParallelSection trans={trans} actions={actions} compared={compared} />
         </>
@@ -172,24 +180,6 @@ function RunsHeader(props: SectionProps & { actions: Actions }): React.ReactElem
         </li>
       ))}
     </ul>
-  );
-}
-
-/** A section with a heading its content is labelled by. */
-function Section(props: {
-  id: string;
-  title: string;
-  tools?: React.ReactNode;
-  children: React.ReactNode;
-}): React.ReactElement {
-  return (
-    <section className="jp-nbmlops-compare-section" aria-labelledby={props.id}>
-      <div className="jp-nbmlops-compare-section-header">
-        <h3 id={props.id}>{props.title}</h3>
-        {props.tools}
-      </div>
-      {props.children}
-    </section>
   );
 }
 
@@ -238,7 +228,7 @@ function ParamsSection(props: SectionProps): React.ReactElement {
   const shown = onlyDifferences ? rows.filter(row => row.differs) : rows;
   const differing = rows.filter(row => row.differs).length;
   return (
-    <Section
+    <CompareSection
       id={`${id}-params`}
       title={trans.__('Parameters')}
       tools={
@@ -280,7 +270,7 @@ function ParamsSection(props: SectionProps): React.ReactElement {
           ))}
         </CompareTable>
       )}
-    </Section>
+    </CompareSection>
   );
 }
 
@@ -290,7 +280,7 @@ function MetricsSection(props: SectionProps & { directions: Record<string, Direc
   const [flipped, setFlipped] = React.useState<Record<string, Direction>>({});
   const keys = React.useMemo(() => keysOf(compared.map(c => c.run.metrics)), [compared]);
   return (
-    <Section id={`${id}-metrics`} title={trans.__('Metrics')}>
+    <CompareSection id={`${id}-metrics`} title={trans.__('Metrics')}>
       {keys.length === 0 ? (
         <p className="jp-nbmlops-muted">{trans.__('These runs have logged no metrics.')}</p>
       ) : (
@@ -333,7 +323,7 @@ function MetricsSection(props: SectionProps & { directions: Record<string, Direc
           })}
         </CompareTable>
       )}
-    </Section>
+    </CompareSection>
   );
 }
 
@@ -373,11 +363,14 @@ function ChartsSection(props: SectionProps & { model: NbmlopsModel }): React.Rea
   const id = React.useId();
   const metrics = React.useMemo(() => keysOf(compared.map(c => c.run.metrics)), [compared]);
   const [chosen, setChosen] = React.useState<string[] | null>(null);
-  const charted = (chosen ?? metrics.slice(0, DEFAULT_CHARTS)).filter(m => metrics.includes(m));
+  // system/... samples (CPU, memory) are charted when chosen, not by default
+  const charted = (chosen ?? metrics.filter(m => !isSystemMetric(m)).slice(0, DEFAULT_CHARTS)).filter(m =>
+    metrics.includes(m)
+  );
   const series = React.useMemo(() => compared.map(c => ({ runId: c.run.run_id, label: c.label })), [compared]);
   const live = compared.some(c => c.run.status === 'RUNNING');
   return (
-    <Section id={`${id}-charts`} title={trans.__('Charts')}>
+    <CompareSection id={`${id}-charts`} title={trans.__('Charts')}>
       {metrics.length === 0 ? (
         <p className="jp-nbmlops-muted">{trans.__('No metric histories to chart.')}</p>
       ) : (
@@ -390,7 +383,7 @@ function ChartsSection(props: SectionProps & { model: NbmlopsModel }): React.Rea
           </div>
         </>
       )}
-    </Section>
+    </CompareSection>
   );
 }
 
@@ -454,7 +447,7 @@ function ScatterSection(props: SectionProps & { actions: Actions }): React.React
   const [x, setX] = React.useState<string | null>(null);
   const [y, setY] = React.useState<string | null>(null);
   const xField = x ?? (suggested !== undefined ? `param:${suggested}` : `metric:${metrics[0]}`);
-  const yField = y ?? `metric:${metrics.find(m => `metric:${m}` !== xField) ?? metrics[0]}`;
+  const yField = y ?? `metric:${metrics.find(m => `metric:${m}` !== xField && !isSystemMetric(m)) ?? metrics[0]}`;
   const points = React.useMemo(
     () =>
       compared.map(c => {
@@ -470,7 +463,7 @@ function ScatterSection(props: SectionProps & { actions: Actions }): React.React
     [compared, xField, yField]
   );
   return (
-    <Section id={`${id}-scatter`} title={trans.__('Scatter')}>
+    <CompareSection id={`${id}-scatter`} title={trans.__('Scatter')}>
       {metrics.length === 0 ? (
         <p className="jp-nbmlops-muted">{trans.__('A scatter needs a metric: these runs have none.')}</p>
       ) : (
@@ -502,7 +495,7 @@ function ScatterSection(props: SectionProps & { actions: Actions }): React.React
           />
         </>
       )}
-    </Section>
+    </CompareSection>
   );
 }
 
@@ -517,7 +510,8 @@ function ParallelSection(props: SectionProps & { actions: Actions }): React.Reac
   const chosen = (axes ?? (suggested.length > 0 ? suggested : params).slice(0, DEFAULT_AXES)).filter(p =>
     params.includes(p)
   );
-  const colorBy = metric !== null && metrics.includes(metric) ? metric : metrics[0];
+  const colorBy =
+    metric !== null && metrics.includes(metric) ? metric : (metrics.find(m => !isSystemMetric(m)) ?? metrics[0]);
   const runs = React.useMemo(() => compared.map(c => ({ id: c.run.run_id, label: c.label })), [compared]);
   const chosenKey = chosen.join('\u0000');
   const dimensions = React.useMemo<Dimension[]>(
@@ -530,7 +524,7 @@ function ParallelSection(props: SectionProps & { actions: Actions }): React.Reac
     [compared, chosenKey, colorBy] // eslint-disable-line react-hooks/exhaustive-deps -- chosen by value
   );
   return (
-    <Section id={`${id}-parallel`} title={trans.__('Parallel coordinates')}>
+    <CompareSection id={`${id}-parallel`} title={trans.__('Parallel coordinates')}>
       {params.length === 0 && metrics.length === 0 ? (
         <p className="jp-nbmlops-muted">{trans.__('These runs have no parameters or metrics.')}</p>
       ) : (
@@ -564,6 +558,6 @@ function ParallelSection(props: SectionProps & { actions: Actions }): React.Reac
           )}
         </>
       )}
-    </Section>
+    </CompareSection>
   );
 }

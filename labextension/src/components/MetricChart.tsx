@@ -3,10 +3,11 @@ import * as React from 'react';
 import uPlot from 'uplot';
 
 import { ApiError } from '../api';
-import { buildOverlay, colorOf, Overlay, valueNear, withAlpha } from '../charts';
+import { buildOverlay, chartShape, colorOf, Overlay, valueNear, withAlpha } from '../charts';
 import { NbmlopsModel } from '../model';
 import { canvasSupported, cssVar, useThemeVersion, useWidth } from './canvas';
 import { ErrorLine, formatNumber, useTick } from './common';
+import { MetricBars } from './MetricBars';
 
 /**
  * Points asked of the server per series: ~2-4 per pixel of a wide chart. The server downsamples
@@ -170,6 +171,8 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
   }, [histories, xMode, smoothing, log]);
 
   const points = histories?.reduce((sum, h) => sum + h.value.length, 0) ?? 0;
+  // A metric logged once per run (a final score) reads best as bars; a history as lines.
+  const bars = histories !== null && chartShape(histories.map(h => h.value.length)) === 'bars';
   const downsampled = histories?.filter(h => h.downsampled) ?? [];
   const largest = downsampled.reduce((max, h) => Math.max(max, h.total), 0);
 
@@ -180,30 +183,7 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
           {metric}
         </span>
         <span className="jp-nbmlops-chart-controls">
-          <label>
-            {trans.__('X axis')}{' '}
-            <select value={xMode} onChange={event => setXMode(event.target.value as XMode)}>
-              <option value="step">{trans.__('Step')}</option>
-              <option value="time">{trans.__('Wall time')}</option>
-            </select>
-          </label>
-          <label>
-            <input type="checkbox" checked={log} onChange={event => setLog(event.target.checked)} />{' '}
-            {trans.__('Log scale')}
-          </label>
-          <label>
-            {trans.__('Smoothing')}{' '}
-            <input
-              type="range"
-              min={0}
-              max={0.99}
-              step={0.01}
-              value={smoothing}
-              aria-valuetext={smoothing.toFixed(2)}
-              onChange={event => setSmoothing(Number(event.target.value))}
-            />
-            <output className="jp-nbmlops-chart-smoothing">{smoothing.toFixed(2)}</output>
-          </label>
+          {bars ? null : <LineControls {...{ trans, xMode, setXMode, log, setLog, smoothing, setSmoothing }} />}
           <button
             className="jp-mod-styled jp-nbmlops-chart-refresh"
             onClick={() => void load()}
@@ -220,6 +200,18 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
         </p>
       ) : histories !== null && points === 0 ? (
         <p className="jp-nbmlops-muted">{trans.__('No history of %1 in these runs.', metric)}</p>
+      ) : histories !== null && bars ? (
+        <MetricBars
+          trans={trans}
+          metric={metric}
+          height={Math.max(60, height - 60)}
+          bars={histories.map(h => ({
+            runId: h.runId,
+            label: h.label,
+            color: h.color,
+            value: h.value.length ? h.value[0] : undefined
+          }))}
+        />
       ) : overlay ? (
         <Plot
           overlay={overlay}
@@ -231,7 +223,7 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
           onHover={setHover}
         />
       ) : null}
-      {overlay && log && !overlay.logUsable ? (
+      {overlay && !bars && log && !overlay.logUsable ? (
         <p className="jp-nbmlops-chart-note">{trans.__('No value is above 0: the log scale is not available.')}</p>
       ) : null}
       {overlay && overlay.hidden > 0 ? (
@@ -248,7 +240,7 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
           {trans.__('downsampled from %1 points (extremes kept)', largest.toLocaleString())}
         </p>
       ) : null}
-      {histories && overlay ? (
+      {histories && overlay && !bars ? (
         <Legend
           trans={trans}
           histories={histories}
@@ -270,6 +262,46 @@ export function MetricChart(props: MetricChartProps): React.ReactElement {
         />
       ) : null}
     </figure>
+  );
+}
+
+/** The line chart's own controls: x axis, log scale, smoothing. */
+function LineControls(props: {
+  trans: TranslationBundle;
+  xMode: XMode;
+  setXMode: (mode: XMode) => void;
+  log: boolean;
+  setLog: (log: boolean) => void;
+  smoothing: number;
+  setSmoothing: (smoothing: number) => void;
+}): React.ReactElement {
+  const { trans, xMode, setXMode, log, setLog, smoothing, setSmoothing } = props;
+  return (
+    <>
+      <label>
+        {trans.__('X axis')}{' '}
+        <select value={xMode} onChange={event => setXMode(event.target.value as XMode)}>
+          <option value="step">{trans.__('Step')}</option>
+          <option value="time">{trans.__('Wall time')}</option>
+        </select>
+      </label>
+      <label>
+        <input type="checkbox" checked={log} onChange={event => setLog(event.target.checked)} /> {trans.__('Log scale')}
+      </label>
+      <label>
+        {trans.__('Smoothing')}{' '}
+        <input
+          type="range"
+          min={0}
+          max={0.99}
+          step={0.01}
+          value={smoothing}
+          aria-valuetext={smoothing.toFixed(2)}
+          onChange={event => setSmoothing(Number(event.target.value))}
+        />
+        <output className="jp-nbmlops-chart-smoothing">{smoothing.toFixed(2)}</output>
+      </label>
+    </>
   );
 }
 

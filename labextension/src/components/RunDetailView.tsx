@@ -4,6 +4,7 @@ import * as React from 'react';
 import { ApiError } from '../api';
 import { NbmlopsModel } from '../model';
 import { NOTEBOOK_ARTIFACTS } from '../notebooks';
+import { isSystemMetric } from '../systemMetrics';
 import { Actions, RunDetail } from '../types';
 import {
   ErrorLine,
@@ -16,11 +17,12 @@ import {
   useTick
 } from './common';
 import { LineageGraph } from './LineageGraph';
-import { MetricChart } from './MetricChart';
 import { RunArtifacts } from './RunArtifacts';
 import { RunDatasets } from './RunDatasets';
 import { RunEnvironment, SYSTEM_TAGS } from './RunEnvironment';
+import { RunMedia } from './RunMedia';
 import { RunPairs, RunSection } from './RunSection';
+import { RunCharts, RunSystem } from './RunSystem';
 
 export interface RunDetailViewProps {
   model: NbmlopsModel;
@@ -32,7 +34,10 @@ export interface RunDetailViewProps {
 /** Charts drawn before the user asks for all of them (each one fetches a history). */
 const FIRST_CHARTS = 12;
 
-/** One run: failure, header, params, metrics with charts, tags, datasets, lineage, environment, artifacts. */
+/**
+ * One run: failure, header, params, metrics with charts, media, system metrics, tags, datasets, lineage,
+ * environment, artifacts.
+ */
 export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
   const { model, trans, actions, runId } = props;
   const [now, setNow] = React.useState(Date.now());
@@ -72,6 +77,8 @@ export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
       <RunHeader run={run} trans={trans} actions={actions} now={now} />
       <RunParams run={run} trans={trans} />
       <RunMetrics run={run} trans={trans} model={model} />
+      <RunMedia model={model} run={run} trans={trans} />
+      <RunSystem model={model} run={run} trans={trans} />
       <RunTags run={run} trans={trans} />
       <RunDatasets datasets={run.datasets} trans={trans} />
       <RunSection id="lineage" title={trans.__('Lineage')}>
@@ -202,11 +209,8 @@ function RunParams(props: RunPartProps): React.ReactElement {
 function RunMetrics(props: RunPartProps & { model: NbmlopsModel }): React.ReactElement {
   const { run, trans, model } = props;
   const [allCharts, setAllCharts] = React.useState(false);
-  const rows = byKey(run.metrics);
-  const series = React.useMemo(
-    () => [{ runId: run.run_id, label: run.name || run.run_id.slice(0, 8) }],
-    [run.run_id, run.name]
-  );
+  // system/... metrics have a section of their own
+  const rows = byKey(run.metrics).filter(([key]) => !isSystemMetric(key));
   const charted = allCharts ? rows : rows.slice(0, FIRST_CHARTS);
   return (
     <RunSection id="metrics" title={trans.__('Metrics')} count={rows.length}>
@@ -216,20 +220,7 @@ function RunMetrics(props: RunPartProps & { model: NbmlopsModel }): React.ReactE
             label={trans.__('Latest metric values')}
             rows={rows.map(([key, value]) => [key, formatNumber(value)])}
           />
-          <div className="jp-nbmlops-run-charts">
-            {charted.map(([key]) => (
-              <div key={key} className="jp-nbmlops-run-chart">
-                <MetricChart
-                  model={model}
-                  trans={trans}
-                  metric={key}
-                  series={series}
-                  height={160}
-                  live={run.status === 'RUNNING'}
-                />
-              </div>
-            ))}
-          </div>
+          <RunCharts model={model} run={run} trans={trans} keys={charted.map(([key]) => key)} height={160} />
           {rows.length > charted.length ? (
             <button className="jp-mod-styled" onClick={() => setAllCharts(true)}>
               {trans.__('Show all %1 charts', rows.length)}

@@ -1,0 +1,256 @@
+import { nullTranslator } from '@jupyterlab/translation';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import * as React from 'react';
+
+import { ApiError, requestAPI, requestBlob } from '../api';
+import { RunDetailView } from '../components/RunDetailView';
+import { NbmlopsModel } from '../model';
+import { MediaItem, RunDetail, TablePage } from '../types';
+import { actions } from './actionsFixture';
+
+jest.mock('../api', () => ({
+  ...jest.requireActual<typeof import('../api')>('../api'),
+  requestAPI: jest.fn(),
+  requestBlob: jest.fn()
+}));
+
+const api = requestAPI as jest.MockedFunction<typeof requestAPI>;
+const blob = requestBlob as jest.MockedFunction<typeof requestBlob>;
+const trans = nullTranslator.load('nbmlops');
+
+const RUN: RunDetail = {
+  run_id: 'feedc0ffee123456',
+  name: 'vision',
+  experiment: 'cnn',
+  status: 'FINISHED',
+  start_time: '2026-03-01T12:00:00.000000Z',
+  end_time: '2026-03-01T12:01:05.000000Z',
+  duration: 65,
+  user: null,
+  host: null,
+  parent_run_id: null,
+  notebook: null,
+  params: {},
+  metrics: {
+    accuracy: 0.9,
+    'system/cpu_percent': 41,
+    'system/memory_used_mb': 1024,
+    'system/gpu0_utilization': 80,
+    'system/gpu1_utilization': 20
+  },
+  tags: {},
+  error: null,
+  artifacts: [],
+  datasets: []
+};
+
+function media(kind: MediaItem['kind'], name: string, step: number | null, extra: Partial<MediaItem> = {}): MediaItem {
+  const ext = kind === 'table' ? 'parquet' : kind === 'text' ? 'txt' : 'png';
+  const file = step === null ? `${name}.${ext}` : `${name}/step-${step}.${ext}`;
+  return { kind, name, step, path: `media/${kind}/${file}`, size: 100, sha256: 'ab', svg_path: null, ...extra };
+}
+
+const MEDIA: MediaItem[] = [
+  media('figure', 'roc', null, { svg_path: 'media/figure/roc.svg' }),
+  media('figure', 'pr', null),
+  media('image', 'sample', 0),
+  media('image', 'sample', 5),
+  media('image', 'sample', 10),
+  media('image', 'mask ✓', null),
+  media('table', 'predictions', null),
+  media('text', 'report', null),
+  media('text', 'log', null)
+];
+
+/** 250 rows: id, a score with a NaN and a null, and a label. */
+function tablePage(offset: number, limit: number): TablePage {
+  const all = Array.from({ length: 250 }, (_, i) => [i, i === 3 ? 'NaN' : i === 4 ? null : (i * 37) % 101, `row ${i}`]);
+  return {
+    columns: [
+      { name: 'id', dtype: 'int64' },
+      { name: 'score', dtype: 'float64' },
+      { name: 'label', dtype: 'object' }
+    ],
+    rows: all.slice(offset, offset + limit),
+    total_rows: all.length
+  };
+}
+
+const TEXTS: Record<string, string> = {
+  'media/text/report.txt': 'precision 0.9\nrecall 0.8',
+  'media/text/log.txt': Array.from({ length: 300 }, (_, i) => `epoch ${i}: ok`).join('\n')
+};
+
+function serve(run: RunDetail, items: MediaItem[] | ApiError): void {
+  api.mockImplementation(async (path: string) => {
+    const [route, search] = path.split('?');
+    const parts = route.split('/').map(decodeURIComponent);
+    const params = new URLSearchParams(search ?? '');
+    if (parts[0] === 'runs' && parts[2] === 'media' && parts[3] === 'table') {
+      return tablePage(Number(params.get('offset')), Number(params.get('limit')));
+    }
+    if (parts[0] === 'runs' && parts[2] === 'media') {
+      if (items instanceof ApiError) {
+        throw items;
+      }
+      return { media: items };
+    }
+    if (parts[0] === 'runs' && parts[2] === 'metrics') {
+      return {
+        key: parts[3],
+        total: 3,
+        downsampled: false,
+        max_points: 4000,
+        points: {
+          step: [0, 1, 2],
+          timestamp: ['2026-03-01T12:00:00Z', '2026-03-01T12:00:01Z', '2026-03-01T12:00:02Z'],
+          value: [1, 2, 3]
+        }
+      };
+    }
+    if (parts[0] === 'lineage') {
+      return { root: `run:${run.run_id}`, edges: [] };
+    }
+    if (parts[0] === 'runs' && parts.length === 2) {
+      return run;
+    }
+    throw new ApiError(`unexpected ${path}`, 500);
+  });
+  blob.mockImplementation(async (path: string) => {
+    const artifact = decodeURIComponent(path.split('/artifacts/')[1]);
+    // jsdom's Blob has no text(): a stand-in with the one method the view reads
+    return { text: async () => TEXTS[artifact] } as unknown as Blob;
+  });
+}
+
+beforeAll(() => {
+  // jsdom has no canvas: the charts render their DOM and skip drawing
+  jest.spyOn(HTMLCanvasElement.prototype, 'getContext').mockReturnValue(null);
+});
+
+describe('Run detail: Media and System', () => {
+  let model: NbmlopsModel;
+
+  beforeEach(() => {
+    api.mockReset();
+    blob.mockReset();
+    model = new NbmlopsModel();
+  });
+
+  afterEach(() => {
+    model.dispose();
+  });
+
+  async function open(run: RunDetail = RUN): Promise<HTMLElement> {
+    render(<RunDetailView model={model} trans={trans} actions={actions()} runId={run.run_id} />);
+    await screen.findByRole('heading', { name: run.name });
+    return screen.findByRole('region', { name: 'Media' });
+  }
+
+  it('shows each image at the last step, and the slider moves all of them to another step', async () => {
+    serve(RUN, MEDIA);
+    await open();
+    const images = await screen.findByRole('group', { name: 'Images' });
+    const sample = within(images).getByRole<HTMLImageElement>('img', { name: 'sample at step 10' });
+    expect(sample.getAttribute('loading')).toBe('lazy');
+    expect(sample.getAttribute('width')).toBe('160');
+    expect(sample.src).toContain('/nbmlops/api/runs/feedc0ffee123456/artifacts/media/image/sample/step-10.png');
+    // an image logged without a step stays at every step; its name is URL-encoded
+    const mask = within(images).getByRole<HTMLImageElement>('img', { name: 'mask ✓' });
+    expect(mask.src).toContain('/artifacts/media/image/mask%20%E2%9C%93.png');
+
+    const slider = within(images).getByRole('slider', { name: /Step/ });
+    expect(slider.getAttribute('aria-valuetext')).toBe('step 10');
+    fireEvent.change(slider, { target: { value: '1' } });
+    expect(within(images).getByRole<HTMLImageElement>('img', { name: 'sample at step 5' }).src).toContain(
+      'sample/step-5.png'
+    );
+    expect(within(images).queryByRole('img', { name: 'sample at step 10' })).toBeNull();
+    expect(within(images).getByRole('img', { name: 'mask ✓' })).toBeTruthy();
+  });
+
+  it('shows a figure as SVG where there is one, as PNG otherwise', async () => {
+    serve(RUN, MEDIA);
+    await open();
+    const figures = await screen.findByRole('group', { name: 'Figures' });
+    expect(within(figures).getByRole<HTMLImageElement>('img', { name: 'roc' }).src).toMatch(/roc\.svg$/);
+    expect(within(figures).getByRole<HTMLImageElement>('img', { name: 'pr' }).src).toMatch(/pr\.png$/);
+    expect(within(figures).queryByRole('slider')).toBeNull(); // no steps: no slider
+  });
+
+  it('pages a table from the server and sorts the page by a column, missing values last', async () => {
+    serve(RUN, MEDIA);
+    await open();
+    const table = await screen.findByRole('table', { name: 'predictions' });
+    expect(screen.getByText(/Rows 1–100 of 250/)).toBeTruthy();
+    const column = (index: number): string[] =>
+      within(table)
+        .getAllByRole('row')
+        .slice(1)
+        .map(row => row.querySelectorAll('td')[index].textContent ?? '');
+    expect(column(0).slice(0, 3)).toEqual(['0', '1', '2']);
+
+    fireEvent.click(within(table).getByRole('button', { name: 'score' }));
+    expect(within(table).getByRole('columnheader', { name: /score/ }).getAttribute('aria-sort')).toBe('ascending');
+    expect(column(1).slice(0, 2)).toEqual(['0', '1']);
+    expect(column(1).slice(-2)).toEqual(['NaN', 'null']);
+    fireEvent.click(within(table).getByRole('button', { name: /score/ }));
+    expect(column(1)[0]).toBe('100');
+    expect(column(1).slice(-2)).toEqual(['NaN', 'null']);
+    expect(screen.getByText(/sorted within this page/)).toBeTruthy();
+
+    fireEvent.click(screen.getByRole('button', { name: 'Next rows' }));
+    await screen.findByText(/Rows 101–200 of 250/);
+    expect(api.mock.calls.map(call => call[0])).toContain(
+      'runs/feedc0ffee123456/media/table?path=media%2Ftable%2Fpredictions.parquet&offset=100&limit=100'
+    );
+    await waitFor(() => expect(column(0)).toContain('150'));
+  });
+
+  it('shows texts preformatted, a long one cut until asked', async () => {
+    serve(RUN, MEDIA);
+    await open();
+    const report = await screen.findByLabelText('report');
+    await waitFor(() => expect(report.textContent).toBe('precision 0.9\nrecall 0.8'));
+    const log = await screen.findByLabelText('log');
+    await waitFor(() => expect(log.textContent).toContain('epoch 0: ok'));
+    expect(log.textContent).not.toContain('epoch 299: ok');
+    fireEvent.click(screen.getByRole('button', { name: 'Show all of log (300 lines)' }));
+    expect(screen.getByLabelText('log').textContent).toContain('epoch 299: ok');
+  });
+
+  it('has no Media section when the run logged no media, or the server has no media route', async () => {
+    serve(RUN, []);
+    render(<RunDetailView model={model} trans={trans} actions={actions()} runId={RUN.run_id} />);
+    await screen.findByRole('heading', { name: 'vision' });
+    await waitFor(() => expect(api.mock.calls.some(call => call[0].endsWith('/media'))).toBe(true));
+    expect(screen.queryByRole('region', { name: 'Media' })).toBeNull();
+  });
+
+  it('says why when the media cannot be listed', async () => {
+    serve(RUN, new ApiError('the media index of run feedc0ff is damaged: log the media again', 500));
+    const section = await open();
+    expect((await within(section).findByRole('alert')).textContent).toContain('damaged');
+  });
+
+  it('charts system metrics grouped by device and keeps them out of Metrics', async () => {
+    serve(RUN, []);
+    render(<RunDetailView model={model} trans={trans} actions={actions()} runId={RUN.run_id} />);
+    const system = await screen.findByRole('region', { name: 'System' });
+    const groups = within(system)
+      .getAllByRole('group')
+      .map(group => group.getAttribute('aria-label'));
+    expect(groups).toEqual(['CPU', 'Memory', 'GPU 0', 'GPU 1']);
+    expect(await within(system).findByRole('img', { name: 'History of system/cpu_percent' })).toBeTruthy();
+    const metrics = screen.getByRole('table', { name: 'Latest metric values' });
+    expect(within(metrics).getByText('accuracy')).toBeTruthy();
+    expect(within(metrics).queryByText('system/cpu_percent')).toBeNull();
+  });
+
+  it('has no System section for a run without system metrics', async () => {
+    serve({ ...RUN, metrics: { accuracy: 0.9 } }, []);
+    render(<RunDetailView model={model} trans={trans} actions={actions()} runId={RUN.run_id} />);
+    await screen.findByRole('region', { name: 'Metrics' });
+    expect(screen.queryByRole('region', { name: 'System' })).toBeNull();
+  });
+});
