@@ -27,6 +27,10 @@ How it hooks in, and why this way:
   rank; the parent's tag `autolog.skipped_child_runs` counts the others.
 - Trouble inside nbmlops never breaks the user's call: it is reported once as an
   `AutologWarning`. Exceptions of the user's own calls propagate unchanged.
+- Other libraries plug in here (`register_library`): xgboost.py and lightgbm.py are switched on
+  and off with scikit-learn, share its depth, options and per-run fit count, and give their
+  scikit-learn estimators a `FitHook`, so an XGBClassifier fit is logged once, by this wrapper,
+  with the hook's extras (per-round metrics, best iteration, feature importance).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import importlib.util
 import inspect
 import numbers
 import sys
@@ -42,7 +47,8 @@ import time
 import types
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from nbmlops.data.datasets import log_dataset
 from nbmlops.errors import InvalidInputError, NbmlopsError
@@ -69,6 +75,28 @@ class _Depth(threading.local):
     value = 0
 
 
+class FitHook(Protocol):
+    """What another library adds to the logged fit of its scikit-learn estimators."""
+
+    def before(self, tracker: tracking.Tracker, estimator: Any, prefix: str) -> None:
+        """Called before the fit (after params are logged); may raise: reported, the fit goes on."""
+
+    def done(self) -> None:
+        """Called after the fit, whether it raised or not; must not raise."""
+
+    def after(self, tracker: tracking.Tracker, estimator: Any, prefix: str) -> None:
+        """Called after a fit that returned; may raise: reported."""
+
+
+@dataclass(frozen=True)
+class Library:
+    """Another library's autolog: installed with scikit-learn's when `module` can be imported."""
+
+    module: str
+    install: Callable[[], None]
+    uninstall: Callable[[], None]
+
+
 class _Autologger:
     """All autolog state of this process: options, what is patched, per-run counters."""
 
@@ -87,6 +115,9 @@ class _Autologger:
         self.fits: dict[str, int] = {}  # run id -> autologged fits
         self.metric_calls: dict[str, dict[str, int]] = {}  # run id -> metric name -> calls
         self.warned: set[tuple[str, type]] = set()
+        self.libraries: list[Library] = []  # registered by the modules beside this one
+        self.installed: list[Library] = []
+        self.fit_hooks: list[tuple[type, FitHook]] = []  # (estimator base class, its hook), while installed
 
     def __reduce__(self) -> str:
         return "_STATE"  # pickled by name: the one instance of this process
@@ -95,14 +126,29 @@ class _Autologger:
 _STATE = _Autologger()
 
 
+def register_library(library: Library) -> None:
+    """Switch `library`'s autolog on and off with scikit-learn's from now on."""
+    with _STATE.lock:
+        if all(known.module != library.module for known in _STATE.libraries):
+            _STATE.libraries.append(library)
+            if _STATE.enabled:
+                _install_library(library)
+
+
+def add_fit_hook(base: type, hook: FitHook) -> None:
+    """Give fits of `base` and its subclasses `hook`'s extras (until autolog is switched off)."""
+    _STATE.fit_hooks.append((base, hook))
+
+
 def autolog(enable: bool = True, *, max_child_runs: int = 50, log_models: bool = True,
             log_datasets: bool = True) -> None:
-    """Log scikit-learn fits and sklearn.metrics calls into the active run.
+    """Log scikit-learn, XGBoost and LightGBM fits (those installed) and sklearn.metrics calls into the active run.
 
     >>> nbmlops.autolog()
     >>> with nbmlops.start_run():
     ...     model = LogisticRegression(C=0.5).fit(X, y)  # params, fit_time, training_score, model
     ...     f1_score(y_test, model.predict(X_test))      # metric f1_score
+    ...     xgb.XGBClassifier().fit(X, y, eval_set=[(X_val, y_val)])  # + validation_0-logloss per round
     """
     if isinstance(max_child_runs, bool) or not isinstance(max_child_runs, int) or max_child_runs < 0:
         raise InvalidInputError(f"max_child_runs must be an integer >= 0, got {max_child_runs!r}")
@@ -192,10 +238,28 @@ def _install() -> None:
         if isinstance(func, types.FunctionType):
             _patch_function(func, _quiet)
     _STATE.enabled = True
+    for library in _STATE.libraries:
+        _install_library(library)
+
+
+def _install_library(library: Library) -> None:
+    """Install one library's autolog if it is importable; a failure is reported and leaves it off."""
+    try:
+        if importlib.util.find_spec(library.module) is None:
+            return
+        library.install()
+    except Exception as exc:  # a broken install of that library must not stop scikit-learn's autolog
+        _guard(f"{library.module} fits", library.uninstall)
+        _warn_once(f"{library.module} fits", exc)
+        return
+    _STATE.installed.append(library)
 
 
 def _uninstall() -> None:
     _STATE.enabled = False
+    for library in reversed(_STATE.installed):
+        _guard(f"{library.module} fits", library.uninstall)
+    _STATE.installed, _STATE.fit_hooks = [], []
     for owner, name, original, replacement in reversed(_STATE.methods):
         if owner.__dict__.get(name) is replacement:  # not re-patched by someone else since
             setattr(owner, name, original)
@@ -335,10 +399,19 @@ def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
             X = args[0] if args else kwargs.get("X")
             y = args[1] if len(args) > 1 else kwargs.get("y")
             prefix = _guard("params", lambda: _before_fit(active, self, X, y)) or ""
+            hook = next((h for base, h in state.fit_hooks if isinstance(self, base)), None)
+            if hook is not None:
+                _guard("the fit", lambda: hook.before(active[0], self, prefix))
             start = time.perf_counter()
-            result = original(self, *args, **kwargs)
+            try:
+                result = original(self, *args, **kwargs)
+            finally:
+                if hook is not None:
+                    hook.done()
             seconds = time.perf_counter() - start
             _guard("the fit", lambda: _after_fit(active, self, X, y, seconds, prefix))
+            if hook is not None:
+                _guard("the fit", lambda: hook.after(active[0], self, prefix))
             return result
         finally:
             depth.value -= 1
@@ -346,6 +419,69 @@ def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
                 state.busy -= 1
 
     return fit
+
+
+# -- for the other libraries' autologs (boosting.py) -----------------------------------------
+@dataclass(frozen=True)
+class Fit:
+    """An outermost training call being logged: where, under which key prefix, and with which options."""
+
+    tracker: tracking.Tracker
+    prefix: str
+    log_models: bool
+
+
+@contextlib.contextmanager
+def outermost_fit() -> Iterator[Fit | None]:
+    """Around a library's own training function: a Fit when this call is to be logged (autolog on,
+    a run active, no autologged call around it), else None; calls inside it are not logged."""
+    state = _STATE
+    depth, active = state.depth, None
+    if not depth.value and not state.busy and state.enabled and not state.paused:
+        active = _active()
+    if active is None:
+        depth.value += 1
+        try:
+            yield None
+        finally:
+            depth.value -= 1
+        return
+    with state.lock:
+        state.busy += 1
+    depth.value += 1
+    try:
+        yield Fit(active[0], _next_prefix(active[1]), state.log_models)
+    finally:
+        depth.value -= 1
+        with state.lock:
+            state.busy -= 1
+
+
+def patch_function(func: Callable[..., Any], make: _Make) -> None:
+    """Make every reference to `func` run `make(copy of func)` until autolog is switched off."""
+    if not isinstance(func, types.FunctionType):
+        raise NbmlopsError(f"cannot hook {func!r}: it is not a Python function")
+    _patch_function(func, make)
+
+
+def guard(what: str, step: Callable[[], Any]) -> Any:
+    """`step()`, or None with an AutologWarning (once) if it raises: logging never breaks the user's call."""
+    return _guard(what, step)
+
+
+def warn_once(what: str, exc: BaseException) -> None:
+    """Report that `what` could not be logged, once per kind of failure and autolog session."""
+    _warn_once(what, exc)
+
+
+def log_params(tracker: tracking.Tracker, params: dict[str, Any]) -> None:
+    """Log params; one that is bad or conflicts is reported and the others are logged."""
+    _log_params(tracker, params)
+
+
+def is_scalar(value: Any) -> bool:
+    """True for one real number (not a bool, an array or a tuple)."""
+    return _is_scalar(value)
 
 
 # -- logging ---------------------------------------------------------------------------------
@@ -406,8 +542,7 @@ def _is_scalar(value: Any) -> bool:
 def _before_fit(active: tuple[tracking.Tracker, tracking.ActiveRun], estimator: Any, X: Any, y: Any) -> str:
     """Log params and training data; returns the key prefix of this fit in its run."""
     tracker, run = active
-    count = _STATE.fits[run.run_id] = _STATE.fits.get(run.run_id, 0) + 1
-    prefix = "" if count == 1 else f"fit{count}."
+    prefix = _next_prefix(run)
     params = {"estimator_class": type(estimator).__name__}
     params.update(_guard("params", lambda: _flat(estimator.get_params(deep=True))) or {})
     _log_params(tracker, {prefix + k: v for k, v in params.items()})
@@ -416,6 +551,12 @@ def _before_fit(active: tuple[tracking.Tracker, tracking.ActiveRun], estimator: 
             if data is not None:
                 _guard("training data", functools.partial(_log_data, tracker, data, name))
     return prefix
+
+
+def _next_prefix(run: tracking.ActiveRun) -> str:
+    """The key prefix of the run's next autologged fit: none for the first, `fit<n>.` for the n-th."""
+    count = _STATE.fits[run.run_id] = _STATE.fits.get(run.run_id, 0) + 1
+    return "" if count == 1 else f"fit{count}."
 
 
 def _log_data(tracker: tracking.Tracker, data: Any, name: str) -> None:

@@ -49,7 +49,7 @@ def export_model(store: Store, uri: str, directory: str | os.PathLike[str]) -> P
         environment = _training_environment(store, version.run_id)
     finally:
         store.release()
-    filename = "model.skops" if version.flavor == modelio.SKOPS else "model.pkl"
+    filename = modelio.FILES.get(version.flavor, modelio.FILES[modelio.PICKLE])
     requirements, pinned_from_run = requirements_for(version, environment)
     files = {
         filename: data,
@@ -177,6 +177,30 @@ def _description(version: ModelVersion, filename: str, uri: str) -> dict[str, An
             "exported_from": uri, "exported_at": dt.datetime.now(dt.timezone.utc).isoformat()}
 
 
+def _native_readme(version: ModelVersion, filename: str) -> str:
+    """How to load an XGBoost or LightGBM model file with its library alone (no code in the file)."""
+    cls = version.model_class.rpartition(".")[2]
+    if version.flavor == modelio.XGBOOST:
+        make = "xgboost.Booster()" if cls == "Booster" else f"xgboost.{cls}()"
+        return f"""```python
+import xgboost
+
+model = {make}
+model.load_model("{filename}")
+```
+
+XGBoost's own UBJSON format: it holds no code."""
+    note = "" if cls == "Booster" else (f"\n\nLightGBM has no loader for its `{cls}`: this gives its Booster "
+                                        "(`nbmlops.load_model` rebuilds the estimator).")
+    return f"""```python
+import lightgbm
+
+model = lightgbm.Booster(model_file="{filename}")
+```
+
+LightGBM's own model text: it holds no code.{note}"""
+
+
 def _readme(version: ModelVersion, filename: str, environment: dict[str, Any] | None,
             pinned_from_run: bool) -> str:
     python = (environment or {}).get("python") or platform.python_version()
@@ -191,6 +215,8 @@ model = sio.load(path, trusted=types)
 ```
 
 skops builds only the types it is told to trust, so review the list before loading."""
+    elif version.flavor in (modelio.XGBOOST, modelio.LIGHTGBM):
+        plain = _native_readme(version, filename)
     else:
         plain = f"""**Warning: this model is a pickle. Loading a pickle runs code from the file: load it only
 if you trust whoever stored it.**
@@ -204,7 +230,7 @@ with open("{filename}", "rb") as f:
 
 A pickle names the model's classes by module: that code (here `{version.model_class}`) must be
 importable where you load it, and `requirements.txt` cannot pin code that is not a package."""
-    trust = "" if version.flavor == modelio.SKOPS else ", trusted=True"
+    trust = ", trusted=True" if version.flavor == modelio.PICKLE else ""
     inputs = (version.signature or {}).get("inputs") or []
     if inputs:
         rows = "\n".join(f"| `{i['name']}` | `{i['dtype']}` |" for i in inputs)

@@ -95,6 +95,9 @@ def log_model(tracker: Tracker, model: object, name: str | None = None, *,
         now = _now()
         if sig is None:
             sig = _signature_from_training_data(con, run_id)
+            known = modelio.signature(model)  # a booster knows its inputs: the training data must match them
+            if known is not None and (sig is None or _names(sig) != _names(known)):
+                sig = known
         version = 0
         if registered is not None and not deferred:
             version = _insert_version(tracker.store, registered, run_id, stored.path, stored.sha256, stored.size,
@@ -189,6 +192,10 @@ def _valid_signature(sig: Any) -> bool:
         for i in sig["inputs"])
 
 
+def _names(sig: dict[str, Any]) -> list[str]:
+    return [i["name"] for i in sig["inputs"]]
+
+
 def _signature_from_training_data(con: Connection, run_id: str) -> dict[str, Any] | None:
     """Columns of the last tabular dataset the run logged with role train, if any."""
     text = tables.training_schema_json(con, run_id)
@@ -248,16 +255,22 @@ def _from_run(con: Connection, store: Store, spec: str) -> ModelVersion:
     if not files:
         raise NotFoundError(f"run {rid} logged no model{f' named {model!r}' if model else ''}")
     path, sha, size, created = files[0]
-    flavor = modelio.SKOPS if path.endswith(".skops") else modelio.PICKLE
-    meta_sha = tables.artifact_sha256(con, rid, path.rsplit("/", 1)[0] + "/meta.json")
-    meta: dict[str, Any] = {}
-    if meta_sha:
-        try:
-            meta = json.loads(store.artifact_path(meta_sha).read_text())
-        except (OSError, ValueError):
-            meta = {}
+    flavor = modelio.flavor_of_file(path)
+    meta = _meta(con, store, rid, path)
     return ModelVersion(path.split("/")[1], 0, rid, flavor, str(meta.get("class", "")), sha, size,
                         path, created.replace(tzinfo=dt.timezone.utc), None, None, [], tables.run_metrics(con, rid))
+
+
+def _meta(con: Connection, store: Store, run_id: str, model_path: str) -> dict[str, Any]:
+    """The `meta.json` stored beside a model file ({} when missing or unreadable)."""
+    sha = tables.artifact_sha256(con, run_id, model_path.rsplit("/", 1)[0] + "/meta.json")
+    if not sha:
+        return {}
+    try:
+        meta = json.loads(store.read_verified(sha, f"the meta.json of {model_path}"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def read_verified(store: Store, version: ModelVersion) -> bytes:
@@ -269,7 +282,15 @@ def load_model(store: Store, uri: str, *, trusted: bool = False) -> Any:
     """Load a model by URI after verifying its content hash."""
     version = resolve(store, uri)
     return modelio.load(read_verified(store, version), version.flavor, trusted=trusted,
-                        label=f"model {uri!r}")
+                        label=f"model {uri!r}", meta=model_meta(store, version))
+
+
+def model_meta(store: Store, version: ModelVersion) -> dict[str, Any]:
+    """The `meta.json` beside a version's model file, for the flavors whose loader reads it ({} otherwise)."""
+    if version.flavor in (modelio.SKOPS, modelio.PICKLE) or not version.run_id:
+        return {}
+    with store.reading() as con:
+        return _meta(con, store, version.run_id, version.artifact_path)
 
 
 # -- aliases and promotion ---------------------------------------------------------------

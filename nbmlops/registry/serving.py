@@ -79,10 +79,11 @@ def load_served(store: Store, uri: str, *, trusted: bool = False) -> ServedModel
     """Resolve `uri` once, release the catalog, and load the hash-verified model file."""
     try:
         version = registry.resolve(store, uri)
+        meta = registry.model_meta(store, version)
     finally:
         store.release()
     model = modelio.load(registry.read_verified(store, version), version.flavor, trusted=trusted,
-                         label=f"model {version.uri}")
+                         label=f"model {version.uri}", meta=meta)
     return ServedModel(version, model, dt.datetime.now(dt.timezone.utc))
 
 
@@ -216,7 +217,7 @@ def predict(served: ServedModel, body: Any) -> dict[str, Any]:
     if signature and not hasattr(model, "feature_names_in_") and list(X.columns) == list(map(str, range(X.shape[1]))):
         X = X.to_numpy()  # fitted on an array: the signature's names "0".."n" are positions
     try:
-        predictions = model.predict(X)
+        predictions = modelio.predict(model, X)
     except Exception as exc:
         reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
         raise PredictionError(f"the model could not predict from this input: {reason}") from None

@@ -15,6 +15,9 @@ through) but "is this exact name harmless to call with any arguments". nbmlops a
   sparse matrix and array classes, B-splines.
 Anything else (every `builtins.*`, `os.*`, `subprocess.*`, `importlib.*`, NumPy's file I/O) needs
 `trusted=True`.
+
+XGBoost and LightGBM models hold no code at all (UBJSON, LightGBM's model text); what a loader may
+build from one is `BOOSTING_ESTIMATORS`: the library's Booster and its own scikit-learn estimators.
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ SAFE_NAMES = frozenset({
     "scipy._lib.array_api_compat.numpy._aliases.asarray",
     "sklearn.externals.array_api_compat.numpy._aliases.asarray",
 })
+# The classes an XGBoost or LightGBM model file is rebuilt as (registry/boosting.py), by flavor.
+BOOSTING_ESTIMATORS = {
+    "xgboost": frozenset({"xgboost.core.Booster", *(f"xgboost.sklearn.{n}" for n in (
+        "XGBClassifier", "XGBRegressor", "XGBRanker", "XGBRFClassifier", "XGBRFRegressor"))}),
+    "lightgbm": frozenset({"lightgbm.basic.Booster", *(f"lightgbm.sklearn.{n}" for n in (
+        "LGBMClassifier", "LGBMRegressor", "LGBMRanker"))}),
+}
 # scikit-learn modules whose functions are pure computations a fitted object may hold.
 _FUNCTION_MODULES = re.compile(
     r"sklearn\.(metrics\.(_classification|_regression|_ranking|pairwise|cluster\._supervised|cluster\._unsupervised)"
