@@ -381,3 +381,22 @@ def test_export_model_writes_the_native_file_and_says_how_to_load_it_with_xgboos
     plain = xgb.XGBClassifier()
     plain.load_model(out / "model.ubj")  # as the README says: XGBoost alone reads it
     assert np.array_equal(plain.predict(Xv), model.predict(Xv))
+
+
+def test_a_tracked_cell_autologs_xgboost_train_in_a_real_kernel(fresh_store: Store,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_magics import errors_of, execute, text_of
+
+    nb = execute([
+        "%load_ext nbmlops",
+        "%%track -e cells -n boost\n"
+        "import numpy as np, xgboost as xgb\n"  # nothing of scikit-learn loaded before this cell
+        "rng = np.random.default_rng(0)\n"
+        "X = rng.random((200, 3)); y = (X[:, 0] > 0.5).astype(int)\n"
+        "d = xgb.DMatrix(X, y)\n"
+        "booster = xgb.train({'objective': 'binary:logistic'}, d, 6, evals=[(d, 'train')], verbose_eval=False)",
+    ], fresh_store, monkeypatch)
+    assert not errors_of(nb.cells[1]), text_of(nb.cells[1])
+    run = nbmlops.runs("cells").iloc[0]
+    assert run["params.num_boost_round"] == 6
+    assert len(history(run["run_id"], "train-logloss")) == 6

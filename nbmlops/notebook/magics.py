@@ -60,7 +60,8 @@ def _track_parser(add_help: bool = True) -> _Parser:
     p.add_argument("--snapshot", action="store_true",
                    help="also store the data of each --dataset, to load_dataset or reproduce it later")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="set a tag (repeatable)")
-    p.add_argument("--no-autolog", action="store_true", help="do not autolog scikit-learn in this cell")
+    p.add_argument("--no-autolog", action="store_true",
+                   help="do not autolog scikit-learn, XGBoost or LightGBM in this cell")
     p.add_argument("-q", "--quiet", action="store_true", help="print no summary line after the cell")
     return p
 
@@ -120,8 +121,9 @@ class NbmlopsMagics(Magics):
                 _record_inputs(t, plan, ns, cell, shell)
             except NbmlopsError as exc:
                 raise UsageError(f"%%track: {exc}") from None
-            # Autolog only where scikit-learn is in play: importing it costs a second.
-            with _autolog(not args.no_autolog and ("sklearn" in sys.modules or "sklearn" in cell),
+            # Autolog only where scikit-learn is in play (XGBoost and LightGBM bring it): importing it costs a second.
+            with _autolog(not args.no_autolog and ("sklearn" in sys.modules or any(
+                    lib in cell for lib in ("sklearn", "xgboost", "lightgbm"))),
                           log_models=not plan.models):  # --model names the model to keep
                 for var, role in plan.datasets:
                     data.log_dataset(t, ns[var], name=var, role=role, snapshot=True if args.snapshot else None)
@@ -275,7 +277,7 @@ def _end(t: Tracker, run: Any, status: RunStatus, exc_info: Any) -> None:
 
 
 class _autolog:
-    """Autolog scikit-learn inside the cell when it is installed and wanted."""
+    """Autolog scikit-learn (and XGBoost, LightGBM) inside the cell when it is installed and wanted."""
 
     def __init__(self, enabled: bool, log_models: bool = True) -> None:
         self.context: Any = None
