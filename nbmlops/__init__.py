@@ -43,6 +43,7 @@ from nbmlops.registry import models as _registry
 from nbmlops.registry.models import ModelVersion
 from nbmlops.store import runs as _search
 from nbmlops.store.folder import Store, open_store
+from nbmlops.tracking import media as _media
 from nbmlops.tracking import validation as _validation
 from nbmlops.tracking.tracker import ActiveRun
 from nbmlops.tracking.tracker import tracker as _tracker
@@ -62,7 +63,8 @@ __all__ = [
     "TamperedArtifactError", "UnknownParameterError", "UntrustedModelError", "active_run", "autolog", "autologging",
     "compare", "datasets", "delete_tag", "end_run", "experiments", "feature_drift", "get_model_version", "get_run",
     "get_store", "init", "lineage", "live_plot", "load_dataset", "load_model", "log_artifact", "log_dataset",
-    "log_metric", "log_metrics", "log_model", "log_param", "log_params", "metric_direction", "metric_history",
+    "log_figure", "log_image", "log_metric", "log_metrics", "log_model", "log_param", "log_params", "log_table",
+    "log_text", "metric_direction", "metric_history",
     "model_history", "model_versions", "models", "monitor", "monitoring", "pin", "promote", "run_notebook", "runs",
     "runs_table", "set_experiment", "set_store", "set_tag", "set_tags", "start_run", "sweep", "unalias", "unpin",
 ]
@@ -169,6 +171,40 @@ def log_artifact(path: str | os.PathLike[str], name: str | None = None, *,
     A symbolic link leading outside `path` is refused unless `follow_symlinks=True`.
     """
     return _tracker().log_artifact(path, name, follow_symlinks=follow_symlinks)
+
+
+def log_figure(fig: Any, name: str, step: int | None = None) -> list[str]:
+    """Store a matplotlib figure with the active run as PNG (plus SVG when cheap); returns the artifact paths.
+
+    >>> fig, ax = plt.subplots(); ax.plot(losses)
+    >>> nbmlops.log_figure(fig, "loss-curve", step=epoch)
+    """
+    return _media.log_figure(_tracker(), fig, name, step)
+
+
+def log_image(image: Any, name: str, step: int | None = None) -> str:
+    """Store an image with the active run as PNG: a numpy HxW, HxWx1, HxWx3 or HxWx4 array (uint8 0-255,
+    floats in [0, 1], or booleans as black and white) or a PIL image; returns the artifact path.
+
+    >>> nbmlops.log_image(sample, "prediction", step=epoch)
+    """
+    return _media.log_image(_tracker(), image, name, step)
+
+
+def log_table(table: Any, name: str, step: int | None = None) -> str:
+    """Store a pandas DataFrame (or a dict of columns) with the active run as Parquet; returns the artifact path.
+
+    >>> nbmlops.log_table(errors_df, "misclassified")
+    """
+    return _media.log_table(_tracker(), table, name, step)
+
+
+def log_text(text: str, name: str, step: int | None = None) -> str:
+    """Store a str with the active run as UTF-8 text; returns the artifact path.
+
+    >>> nbmlops.log_text(classification_report(y, pred), "report")
+    """
+    return _media.log_text(_tracker(), text, name, step)
 
 
 def log_dataset(data: Any, name: str | None = None, role: str = "train",

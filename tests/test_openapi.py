@@ -133,6 +133,8 @@ def full_store(fresh_store: Store, tmp_path: Path) -> dict[str, str]:
         nbmlops.log_params({"C": 0.1, "solver": "lbfgs", "layers": [64, 32], "lr": NAN, "warm": True})
         nbmlops.log_metrics({"accuracy": 0.93, "diverged": NAN, "ratio": INF, "fit_time": 1.5})
         nbmlops.log_artifact(tmp_path / "notes.txt")
+        nbmlops.log_table(X.head(), "sample", step=1)
+        nbmlops.log_text("ok", "note")
         nbmlops.log_dataset(X, name="iris", role="train")
         nbmlops.log_model(clf, "churn", input_example=X.head())
         finished = run.run_id
@@ -158,6 +160,9 @@ async def test_every_get_answers_as_openapi_yaml_describes(jp_fetch: Fetch, full
         ("runs/{run_id}", ["runs", failed], {}),
         ("runs/{run_id}/metrics/{key}", ["runs", finished, "metrics", "ratio"], {}),
         ("runs/{run_id}/artifacts/{path}", ["runs", finished, "artifacts", "notes.txt"], {}),
+        ("runs/{run_id}/media", ["runs", finished, "media"], {}),
+        ("runs/{run_id}/media/table", ["runs", finished, "media", "table"],
+         {"path": "media/table/sample/step-1.parquet", "limit": 2}),
         ("datasets", ["datasets"], {}),
         ("datasets", ["datasets"], {"run_id": finished}),
         ("lineage", ["lineage"], {"ref": "churn@production"}),

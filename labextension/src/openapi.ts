@@ -118,6 +118,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/nbmlops/api/runs/{run_id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The figures, images, tables and texts a run logged, sorted by kind, name and step (no step first).
+         * @description Media are artifacts stored at `media/<kind>/<name>/step-<n>.<ext>` (with a step) or
+         *     `media/<kind>/<name>.<ext>` (without), kind `figure`, `image`, `table` or `text`, ext `png`
+         *     (figures and images), `parquet` (tables) or `txt` (texts). Their bytes come from GET
+         *     runs/{run_id}/artifacts/{path}; rows of a table from GET runs/{run_id}/media/table.
+         */
+        get: operations["listRunMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/nbmlops/api/runs/{run_id}/media/table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A page of rows of a table the run logged.
+         * @description Values are JSON-safe: NaN and infinities are `null`, timestamps ISO 8601 (time-zone-aware ones
+         *     in UTC with a `Z`), bytes a placeholder such as `"<12 bytes>"`, text longer than 10,000
+         *     characters cut with a trailing `…`. A table logged with a non-default index has the index as
+         *     its first columns; MultiIndex column names are joined with " / ".
+         */
+        get: operations["getRunMediaTable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/nbmlops/api/datasets": {
         parameters: {
             query?: never;
@@ -351,6 +397,31 @@ export interface components {
             /** @description Bytes. */
             size: number;
             created_at: components["schemas"]["Timestamp"];
+        };
+        Media: {
+            /** @enum {string} */
+            kind: "figure" | "image" | "table" | "text";
+            name: string;
+            /** @description The step it was logged at; null when logged without one. */
+            step: number | null;
+            /** @description The artifact path of the PNG, Parquet or text file. */
+            path: string;
+            /** @description Bytes. */
+            size: number;
+            sha256: string;
+            /** @description The artifact path of a figure's SVG twin (logged with this PNG), else null. */
+            svg_path: string | null;
+        };
+        TablePage: {
+            columns: {
+                name: string;
+                /** @description The pandas dtype it was logged with (int64, category, datetime64[ns, UTC], ...). */
+                dtype: string;
+            }[];
+            /** @description One array per row, values in column order. */
+            rows: unknown[][];
+            /** @description Rows in the whole table. */
+            total_rows: number;
         };
         Dataset: {
             name: string;
@@ -741,7 +812,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file, with a Content-Type guessed from its name and `Content-Disposition: attachment`. */
+            /** @description The file, with a Content-Type guessed from its name (image/png, image/svg+xml, ...), `Content-Disposition: attachment` and a sandboxing Content-Security-Policy: an <img> shows an SVG, opening it runs no script. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -750,6 +821,68 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Unexpected"];
+        };
+    };
+    listRunMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A run id or a unique prefix of at least 4 characters. */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run's media. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        media: components["schemas"]["Media"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Unexpected"];
+        };
+    };
+    getRunMediaTable: {
+        parameters: {
+            query: {
+                /** @description The table's artifact path, as GET runs/{run_id}/media lists it (`media/table/...parquet`). */
+                path: string;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A run id or a unique prefix of at least 4 characters. */
+                run_id: components["parameters"]["RunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The columns, the rows of the page and the table's row count. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TablePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];

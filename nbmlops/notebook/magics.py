@@ -21,6 +21,7 @@ from nbmlops.data import datasets as data
 from nbmlops.entities import RunStatus
 from nbmlops.errors import NbmlopsError
 from nbmlops.notebook import cells as capture
+from nbmlops.notebook import figures
 from nbmlops.registry import models as registry
 from nbmlops.registry import serialization as modelio
 from nbmlops.store import runs as search
@@ -62,6 +63,8 @@ def _track_parser(add_help: bool = True) -> _Parser:
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="set a tag (repeatable)")
     p.add_argument("--no-autolog", action="store_true",
                    help="do not autolog scikit-learn, XGBoost or LightGBM in this cell")
+    p.add_argument("--no-figures", action="store_true",
+                   help="do not keep the matplotlib figures the cell shows (kept as cell-figure-1, -2, ...)")
     p.add_argument("-q", "--quiet", action="store_true", help="print no summary line after the cell")
     return p
 
@@ -94,10 +97,15 @@ def _pair(spec: str, option: str, default: str | None) -> tuple[str, str | None]
 class NbmlopsMagics(Magics):
     """The `%%track` cell magic and the `%nbmlops` line magic."""
 
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self._figures_kept: dict[str, int] = {}  # run id -> figures kept in it so far
+
     @cell_magic
     def track(self, line: str, cell: str) -> Any:
         """%%track [-e EXP] [-n NAME] [--params a,b] [--metrics m,n] [--model VAR[:NAME]]
-        [--dataset VAR[:ROLE]]... [--snapshot] [--tag k=v]... [--no-autolog]: track this cell as a run."""
+        [--dataset VAR[:ROLE]]... [--snapshot] [--tag k=v]... [--no-autolog] [--no-figures]: track this cell
+        as a run; the matplotlib figures it shows are kept as figures of the run (cell-figure-1, -2, ...)."""
         __tracebackhide__ = True  # noqa: F841  (IPython hides this frame in tracebacks)
         try:
             args = _track_parser().parse_args(shlex.split(line))
@@ -127,7 +135,7 @@ class NbmlopsMagics(Magics):
                           log_models=not plan.models):  # --model names the model to keep
                 for var, role in plan.datasets:
                     data.log_dataset(t, ns[var], name=var, role=role, snapshot=True if args.snapshot else None)
-                result = _execute(shell, cell)
+                result = self._execute_keeping_figures(shell, cell, t, run.run_id, not args.no_figures)
             plan.log_after(t, ns)
         except KeyboardInterrupt:
             _end(t, run, RunStatus.KILLED, sys.exc_info())
@@ -139,6 +147,22 @@ class NbmlopsMagics(Magics):
         if not args.quiet:
             print(f"nbmlops: {run.name} ({run.run_id[:12]}…) in {run.experiment!r} finished in "
                   f"{time.perf_counter() - started:.2f} s")
+        return result
+
+    def _execute_keeping_figures(self, shell: Any, cell: str, t: Tracker, run_id: str, keep: bool) -> Any:
+        """Run the cell; with `keep`, log the figures it shows into its run, numbered on from earlier cells
+        of the same run (a notebook run by `nbmlops run`)."""
+        __tracebackhide__ = True  # noqa: F841
+        if not keep:
+            return _execute(shell, cell)
+        kept = figures.FigureCapture(shell, t, run_id, first=self._figures_kept.get(run_id, 0) + 1)
+        try:
+            with kept:
+                result = _execute(shell, cell)
+                kept.flush()
+                kept.keep_value(result)
+        finally:
+            self._figures_kept[run_id] = kept.count
         return result
 
     @line_magic

@@ -40,10 +40,12 @@ from nbmlops.server.downsample import MIN_POINTS, downsample
 from nbmlops.store import models as model_catalog
 from nbmlops.store import runs as search
 from nbmlops.store.folder import Store, missing_error, tampered_error
+from nbmlops.tracking import media, tables
 
 API_PREFIX = "nbmlops/api"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 DEFAULT_POINTS, MAX_POINTS = 1000, 10_000
+DEFAULT_TABLE_ROWS, MAX_TABLE_ROWS = 100, 1000
 KINDS = ("params", "metrics", "tags")
 DOWNLOAD_CHUNK = 1 << 20  # artifact downloads are streamed in pieces of this many bytes
 MAX_BODY_DEPTH = 32  # JSON request bodies nest no deeper (ours nest 1 level)
@@ -252,6 +254,22 @@ def artifact_file(store: Store, run_id: str, path: str) -> tuple[str, str, Path]
     return rid, sha, store.artifact_path(sha)
 
 
+def run_media(store: Store, run_id: str) -> dict[str, Any]:
+    """A run's figures, images, tables and texts, sorted by kind, name and step."""
+    return {"media": media.entries(search.get_run(store, run_id).artifacts)}
+
+
+def media_table(store: Store, run_id: str, path: str, offset: int, limit: int) -> dict[str, Any]:
+    """A page of rows of a table the run logged, as JSON-safe values."""
+    found = media.parse(path)
+    if found is None or found.kind != "table":
+        raise NotFoundError(f"{path!r} is not a table path (media/table/...parquet): GET runs/{run_id}/media "
+                            "lists the run's tables")
+    rid, sha, file = artifact_file(store, run_id, path)
+    store.read_verified(sha, f"table {path!r} of run {rid}")  # refuses a file changed since it was logged
+    return tables.page(file, offset, limit)
+
+
 def json_body(raw: bytes) -> Any:
     """A request body as JSON, refusing (400) what is not JSON or nests deeper than MAX_BODY_DEPTH."""
     try:
@@ -364,7 +382,16 @@ class ArtifactHandler(NbmlopsHandler):
     chunk is held back until the hash is known: a file that no longer matches it is a 409 when it
     fits in one chunk, and otherwise the connection is cut before the last chunk, so a client never
     receives a complete-looking tampered file.
+
+    An artifact is never a page of the lab's origin: it is an attachment, and its Content-Security-Policy
+    adds `sandbox` to Jupyter's `default-src 'none'`, so an SVG (or HTML) opened directly runs no
+    script, while an <img> still shows it.
     """
+
+    @property
+    def content_security_policy(self) -> str:
+        """Jupyter's policy for API answers, plus a sandbox."""
+        return f"{super().content_security_policy}; sandbox"
 
     @tornado.web.authenticated
     async def get(self, run_id: str, path: str) -> None:
@@ -409,6 +436,28 @@ class ArtifactHandler(NbmlopsHandler):
                 self.detach().close()  # no last chunk: the client sees a cut download, not a whole one
                 return
             self.finish(pending, set_content_type=kind)  # APIHandler.finish would say JSON otherwise
+
+
+class MediaHandler(NbmlopsHandler):
+    """GET runs/{run_id}/media: the run's figures, images, tables and texts."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(run_media, run_id))
+
+
+class MediaTableHandler(NbmlopsHandler):
+    """GET runs/{run_id}/media/table?path=...&offset=0&limit=100: rows of a logged table."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        path = self.get_query_argument("path", "")
+        if not path:
+            raise InvalidInputError(f"give the table: ?path=media/table/NAME.parquet (GET runs/{run_id}/media "
+                                    "lists them)")
+        offset = self.integer("offset", 0, 0, 10**15)
+        limit = self.integer("limit", DEFAULT_TABLE_ROWS, 1, MAX_TABLE_ROWS)
+        self.reply(await self.call(media_table, run_id, path, offset, limit))
 
 
 class DatasetsHandler(NbmlopsHandler):
@@ -509,6 +558,8 @@ ROUTES: list[tuple[str, type[NbmlopsHandler]]] = [
     ("runs/{run_id}", RunHandler),
     ("runs/{run_id}/metrics/{key}", MetricHandler),
     ("runs/{run_id}/artifacts/{path}", ArtifactHandler),
+    ("runs/{run_id}/media", MediaHandler),
+    ("runs/{run_id}/media/table", MediaTableHandler),
     ("datasets", DatasetsHandler),
     ("lineage", LineageHandler),
     ("models", ModelsHandler),

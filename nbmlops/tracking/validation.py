@@ -13,6 +13,7 @@ from nbmlops.errors import InvalidInputError
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 250
 MAX_VALUE_LENGTH = 8000  # params and tag values, as text
+MAX_MEDIA_NAME_LENGTH = 200  # a figure, image, table or text name: one folder or file name in the run
 
 
 def encodable(what: str, value: str) -> str:
@@ -64,6 +65,35 @@ def name(kind: str, value: object) -> str:
     if not text.isprintable():
         raise InvalidInputError(f"{kind} name {text!r:.80} contains control characters: remove them")
     return text
+
+
+def media_name(kind: str, value: object) -> str:
+    """The name of a figure, image, table or text: one printable path segment (unicode allowed)."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{kind} name must be a string, got {type(value).__name__} {value!r:.60}")
+    if not value.strip():
+        raise InvalidInputError(f"{kind} name is empty: give it a name such as 'confusion-matrix'")
+    if len(value) > MAX_MEDIA_NAME_LENGTH:
+        raise InvalidInputError(
+            f"{kind} name {value[:40]!r}... is {len(value)} characters long; the limit is {MAX_MEDIA_NAME_LENGTH}")
+    encodable(f"{kind} name {value!r:.80}", value)
+    if "/" in value or "\\" in value:
+        raise InvalidInputError(f"{kind} name {value!r:.80} contains a slash: use '-' or '.' instead "
+                                "(a name is one file name inside the run)")
+    if value.startswith("."):
+        raise InvalidInputError(f"{kind} name {value!r:.80} starts with a dot: start it with a letter or digit")
+    if not value.isprintable() or value != value.strip():
+        raise InvalidInputError(
+            f"{kind} name {value!r:.80} has control characters or spaces at its ends: remove them")
+    return value
+
+
+def media_step(value: object) -> int:
+    """The step of a figure, image, table or text: an integer from 0 that fits in 64 bits."""
+    number = step(value)
+    if number < 0:
+        raise InvalidInputError(f"step must be 0 or more, got {number}")
+    return number
 
 
 def param_value(k: str, value: object) -> tuple[str | None, float | None, str]:
