@@ -110,13 +110,20 @@ def set_experiment(name: str) -> str:
 
 
 def start_run(experiment: str | None = None, name: str | None = None,
-              tags: dict[str, Any] | None = None, parent: str | ActiveRun | None = None) -> ActiveRun:
+              tags: dict[str, Any] | None = None, parent: str | ActiveRun | None = None, *,
+              system_metrics: bool | None = None, system_metrics_interval: float | None = None) -> ActiveRun:
     """Start a run; inside `with`, an exception marks it FAILED with its traceback.
+
+    While it is active, the machine's CPU, memory, disk, network and GPU use is recorded as
+    `system/...` metrics every `system_metrics_interval` seconds (default 5, or
+    `NBMLOPS_SYSTEM_METRICS_INTERVAL`); `system_metrics=False` turns that off for this run (default:
+    on unless `NBMLOPS_SYSTEM_METRICS=0` or `nbmlops config system-metrics off`).
 
     >>> with nbmlops.start_run(experiment="churn", name="baseline") as run:
     ...     nbmlops.log_metric("loss", 0.3)
     """
-    return _tracker().start_run(experiment, name, tags, parent)
+    return _tracker().start_run(experiment, name, tags, parent, system_metrics=system_metrics,
+                                system_metrics_interval=system_metrics_interval)
 
 
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:

@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # catalog at moments of its own choosing. Tests of readers, locks and damage need a store that only
 # they change; the background fold is tested on its own, turned on, in test_autofold.py.
 os.environ.setdefault("NBMLOPS_AUTOFOLD", "0")
+# Every run samples the machine into system/* metrics by default (nbmlops/tracking/system.py): tests of
+# other features count a run's metrics exactly, so the suite (and the kernels and workers it starts)
+# runs with sampling off; test_system_metrics.py turns it on where it tests it.
+os.environ.setdefault("NBMLOPS_SYSTEM_METRICS", "0")
 
 
 @pytest.fixture

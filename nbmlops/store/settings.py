@@ -29,6 +29,9 @@ class Setting:
 SETTINGS = {s.name: s for s in (
     Setting("snapshot-train", False,
             "store a snapshot of every dataset logged with role train (as log_dataset(..., snapshot=True))"),
+    Setting("system-metrics", True,
+            "record the machine's CPU, memory, disk, network and GPU use in every run as system/* metrics "
+            "(every NBMLOPS_SYSTEM_METRICS_INTERVAL seconds, default 5)"),
 )}
 _TRUE, _FALSE = ("on", "true", "yes", "1"), ("off", "false", "no", "0")
 

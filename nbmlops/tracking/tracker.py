@@ -30,11 +30,12 @@ from typing import Any
 import numpy as np
 
 from nbmlops.entities import RunStatus
-from nbmlops.errors import InvalidInputError, NbmlopsError, ParamConflictError
+from nbmlops.errors import CorruptStoreError, InvalidInputError, NbmlopsError, ParamConflictError
 from nbmlops.store.folder import Store, find_store, open_store
 from nbmlops.store.journal import POINT_DTYPE, JournalWriter
 from nbmlops.store.salvage import utf8, writable_events
-from nbmlops.tracking import provenance, validation
+from nbmlops.store.settings import setting
+from nbmlops.tracking import provenance, system, validation
 from nbmlops.tracking.artifact_files import artifact_files
 from nbmlops.tracking.names import new_run_id, new_run_name
 from nbmlops.tracking.run_provenance import ProvenanceRecorder
@@ -118,6 +119,7 @@ class Tracker:
         self._user = current_user()
         self._host = socket.gethostname()
         self._provenance = ProvenanceRecorder(self._buffer, lambda: self.store)
+        self._system = system.SystemMetrics()
         provenance.prewarm()
         _register(self)
 
@@ -150,11 +152,15 @@ class Tracker:
     # -- runs ----------------------------------------------------------------------------
     def start_run(self, experiment: str | None = None, name: str | None = None,
                   tags: dict[str, Any] | None = None, parent: str | ActiveRun | None = None,
-                  notebook: str | None = None, namespace: dict[str, Any] | None = None) -> ActiveRun:
+                  notebook: str | None = None, namespace: dict[str, Any] | None = None, *,
+                  system_metrics: bool | None = None, system_metrics_interval: float | None = None) -> ActiveRun:
         """Start a run (a child of the active run, if any) and make it the active run.
 
         `namespace` is the user namespace of a notebook, used to find the notebook's path.
+        `system_metrics` and its interval: see nbmlops/tracking/system.py (None: the environment's
+        or the store's choice).
         """
+        sampling = system.options(system_metrics, system_metrics_interval, self._system_setting)
         exp = validation.name("experiment", experiment) if experiment is not None else self.experiment
         run_name = validation.name("run", name) if name is not None else new_run_name()
         clean_tags = self._clean_tags(tags or {})
@@ -180,7 +186,16 @@ class Tracker:
         self._ensure_thread()
         self.flush()  # the run exists on disk before anyone can learn its id
         self._go_live()
+        self._system.run_started(state.run_id, sampling, self._log_sample)
         return ActiveRun(self, state)
+
+    def _system_setting(self) -> bool:
+        """The store's system-metrics setting; on (its default) when settings.json is unreadable."""
+        try:
+            return setting(self.store, system.SETTING)
+        except CorruptStoreError as exc:
+            print(f"nbmlops: {exc}", file=sys.stderr)
+            return True
 
     def _go_live(self) -> None:
         """Wake the flusher into the live cadence, unless it was parked (a flush interval above
@@ -235,7 +250,8 @@ class Tracker:
             if not matches:
                 return  # already ended
             index = matches[-1]
-        # Ending a run ends the children started inside it too.
+        # Ending a run ends the children started inside it too; a sampled one takes its last sample first.
+        self._system.runs_ended({s.run_id for s in self._stack[index:]})
         for state in reversed(self._stack[index:]):
             if state.owned:
                 body = {"run_id": state.run_id, "status": status.value, "at": time.time(),
@@ -304,6 +320,19 @@ class Tracker:
             step = validation.step(step)
         for k, v in clean.items():
             self.log_metric(k, v, step)
+
+    def _log_sample(self, run_id: str, values: dict[str, float], step: int, at: float) -> bool:
+        """Log a sample of the system metrics sampler (its thread) into run `run_id`; False once it ended."""
+        state = next((s for s in self._stack if s.run_id == run_id), None)
+        if state is None:
+            return False
+        for key, value in values.items():
+            sid = state.series.get(key)
+            if sid is None:
+                sid = self._new_series(state, key)
+            self._last_step[sid] = step
+            self._points.append((sid, value, step, at))
+        return True
 
     def _new_series(self, state: RunState, key: str) -> int:
         validation.key("metric", key)
@@ -548,6 +577,7 @@ class Tracker:
         self._points, self._events = [], []
         self._thread = None
         self._provenance.after_fork()
+        self._system = system.SystemMetrics()  # the parent's sampler did not come along, and must not restart here
         self._wake = threading.Event()
         if self._writer is not None:
             self._writer.abandon()
