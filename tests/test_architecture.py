@@ -16,9 +16,9 @@ from nbmlops.store.folder import Store
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nbmlops"
 # Modules outside store/ that use DuckDB on data files (Parquet parts, data diffs, a Parquet batch to
-# monitor), never on the catalog: code above the store names the catalog connection
+# monitor, a logged table), never on the catalog: code above the store names the catalog connection
 # `store.backend.Connection`, not duckdb.
-DATA_ENGINES = {"data/diff.py", "data/frames.py", "drift/service.py"}
+DATA_ENGINES = {"data/diff.py", "data/frames.py", "drift/service.py", "tracking/tables.py"}
 # The condition language's SQL back end compiles `where` and `order_by` into the run search's
 # statement: it is the one place outside store/ that spells catalog tables (docs/architecture.md).
 SQL_BACK_END = "query/sql.py"
