@@ -24,7 +24,7 @@ from PIL import Image
 
 import nbmlops
 from nbmlops.store.folder import Store
-from nbmlops.tracking import media, tables
+from nbmlops.tracking import media, png, tables
 from tests import test_server
 from tests.test_magics import errors_of, execute, text_of
 from tests.test_server import Fetch, strict_json
@@ -88,6 +88,19 @@ def test_image_arrays_become_the_pixels_they_say(fresh_store: Store, image: Any,
     with nbmlops.start_run() as run:
         nbmlops.log_image(image, "x")
     assert (pixels(stored(fresh_store, run.run_id)["media/image/x.png"]) == expected).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(height=st.integers(1, 40), width=st.integers(1, 40), channels=st.sampled_from([None, 3, 4]),
+       seed=st.integers(0, 2**32 - 1), smooth=st.booleans())
+def test_the_png_writer_round_trips_any_uint8_image(height: int, width: int, channels: int | None, seed: int,
+                                                   smooth: bool) -> None:
+    shape = (height, width) if channels is None else (height, width, channels)
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, shape, dtype=np.uint8)
+    if smooth:  # long runs and small differences, as in plots and photos
+        image = np.sort(image, axis=0)
+    assert (pixels(png.encode(image)) == image).all()
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "1", "CMYK", "YCbCr", "LA", "I"])

@@ -29,7 +29,7 @@ import numpy as np
 
 from nbmlops.entities import Artifact
 from nbmlops.errors import InvalidInputError
-from nbmlops.tracking import tables, validation
+from nbmlops.tracking import png, tables, validation
 from nbmlops.tracking.tracker import Tracker
 
 KINDS = ("figure", "image", "table", "text")
@@ -39,7 +39,6 @@ ROOT = "media"
 MAX_PIXELS = 50_000_000  # an image larger than this is almost always a mistake (a wrong reshape)
 SVG_MAX_POINTS = 20_000  # more drawn points than this make an SVG slower to write and show than the PNG
 SVG_MAX_BYTES = 2 << 20
-PNG_LEVEL = 1  # zlib level: speed first (a 256x256 RGB image in a few ms); PNGs stay lossless
 
 
 @dataclass(frozen=True)
@@ -133,28 +132,30 @@ def _store(t: Tracker, kind: str, name: str, step: int | None, files: list[tuple
 # -- images ----------------------------------------------------------------------------------------
 def image_png(image: Any) -> bytes:
     """An image as PNG bytes: numpy HxW, HxWx1, HxWx3 or HxWx4 (uint8, or floats in [0, 1]) or a PIL image."""
-    from PIL import Image
-
-    picture = _pil_for_png(image) if isinstance(image, Image.Image) else Image.fromarray(_pixels(image))
-    out = io.BytesIO()
-    picture.save(out, format="PNG", compress_level=PNG_LEVEL)
-    return out.getvalue()
+    pil = sys.modules.get("PIL.Image")  # not loaded: it cannot be a PIL image
+    if pil is not None and isinstance(image, pil.Image):
+        return _pil_png(image)
+    return png.encode(_pixels(image))
 
 
-def _pil_for_png(image: Any) -> Any:
-    from PIL import Image
-
+def _pil_png(image: Any) -> bytes:
     width, height = image.size
     _check_size(height, width)
-    if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
-        return image
-    if image.mode in ("I", "F") or image.mode.startswith("I;"):  # numbers per pixel: the array rules apply
-        return Image.fromarray(_pixels(np.asarray(image)))
-    return image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    if image.mode in ("1", "LA", "P", "I;16"):  # PNG has these too: Pillow writes them as they are
+        out = io.BytesIO()
+        image.save(out, format="PNG", compress_level=png.LEVEL)
+        return out.getvalue()
+    if image.mode in ("L", "RGB", "RGBA", "I", "F"):  # numbers per pixel: the array rules apply
+        return png.encode(_pixels(np.asarray(image)))
+    try:
+        return png.encode(np.asarray(image.convert("RGBA" if "A" in image.getbands() else "RGB")))
+    except ValueError as exc:
+        raise InvalidInputError(f"log_image: a PIL image in mode {image.mode} cannot be shown ({exc}): "
+                                "convert it to RGB first") from None
 
 
 def _pixels(image: Any) -> np.ndarray:
-    """`image` as a uint8 array PIL can write, or InvalidInputError saying what to change."""
+    """`image` as a uint8 array HxW, HxWx3 or HxWx4, or InvalidInputError saying what to change."""
     if isinstance(image, (str, bytes, dict)) or image is None:
         raise InvalidInputError(f"log_image takes a numpy array or a PIL image, got {type(image).__name__}")
     try:
