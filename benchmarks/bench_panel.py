@@ -1,15 +1,21 @@
-"""The JupyterLab panel in Chromium: 10,000 runs painted, a 1,000,000-point metric history drawn.
+"""The JupyterLab panel in Chromium: 10,000 runs painted, a 1,000,000-point metric history drawn,
+a run's 500 images laid out and shown.
 
-    python benchmarks/bench_panel.py [--runs 10000] [--points 1000000] [--repeats 3] [--rebuild]
+    python benchmarks/bench_panel.py [--runs 10000] [--points 1000000] [--images 500] [--repeats 3] [--rebuild]
 
 Fills a store (kept in $TMPDIR between invocations: building it takes minutes, measuring
 seconds; --rebuild makes a new one) with RUNS runs of a few params and metrics, written by two
-processes through nbmlops' Python API, and one run whose metric `loss` has POINTS points. Then
+processes through nbmlops' Python API, one run whose metric `loss` has POINTS points, and one run
+with IMAGES images of 64x64 pixels under as many names (nbmlops.log_image). Then
 Playwright (labextension/ui-tests/benchmarks/, Debian's /usr/bin/chromium) starts JupyterLab on
 that store and times, inside the page:
   (a) from the "Open Runs" command until the first rows are painted, and from scrolling to the
       end until the last row is painted (target: 10,000 runs painted <= 1.5 s);
-  (b) from the "Open Run" command until the history's chart canvas is drawn (target <= 1 s).
+  (b) from the "Open Run" command until the history's chart canvas is drawn (target <= 1 s);
+  (c) from the "Open Run" command until the Media section's grid of IMAGES thumbnails is painted,
+      and until every thumbnail in the window has its image decoded (target <= 1 s each), with the
+      layout shift the images caused (0: their boxes never move) and how many the browser fetched
+      (lazy loading: those near the window, not all).
 Prints the figures (median of --repeats, with min and max) and their ratio to the targets.
 Needs `make install` and the ui-tests node packages (`make bench-panel` does both).
 """
@@ -33,11 +39,15 @@ UI_TESTS = ROOT / "labextension" / "ui-tests"
 PORT = "8897"
 EXPERIMENT = "bench"
 HISTORY_EXPERIMENT = "bench-history"
-TARGETS_MS = {"runs_first_rows_ms": 1500, "runs_last_row_ms": 1500, "history_drawn_ms": 1000}
+MEDIA_EXPERIMENT = "bench-media"
+TARGETS_MS = {"runs_first_rows_ms": 1500, "runs_last_row_ms": 1500, "history_drawn_ms": 1000,
+              "media_grid_painted_ms": 1000, "media_visible_loaded_ms": 1000}
 LABELS = {
     "runs_first_rows_ms": "runs view, command -> first rows painted",
     "runs_last_row_ms": "runs view, scroll to end -> last row painted",
     "history_drawn_ms": "run detail, command -> 1M-point chart drawn",
+    "media_grid_painted_ms": "run detail, command -> media grid painted",
+    "media_visible_loaded_ms": "run detail, command -> images in view shown",
 }
 
 
@@ -80,8 +90,29 @@ def build_store(store: Path, runs: int, points: int) -> str:
     return str(frame["run_id"].iloc[0])
 
 
-def prepared_store(runs: int, points: int, rebuild: bool) -> tuple[Path, str]:
-    """The cached store for these sizes (built when missing or asked) and the history run's id."""
+def build_media_run(store: Path, images: int) -> str:
+    """A run with `images` distinct 64x64 images, one per name; its id."""
+    import numpy as np
+
+    os.environ["NBMLOPS_STORE"] = str(store)
+    os.environ["NBMLOPS_SYSTEM_METRICS"] = "0"  # the run's only content is its images
+    import nbmlops
+
+    started = time.perf_counter()
+    rng = np.random.default_rng(0)
+    with nbmlops.start_run(experiment=MEDIA_EXPERIMENT, name=f"media-{images}") as run:
+        for i in range(images):
+            image = np.zeros((64, 64, 3), dtype=np.uint8)
+            image[:, :] = rng.integers(0, 256, 3, dtype=np.uint8)  # a flat color: a small PNG, as a sample grid's
+            image[16:48, 16:48] = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            nbmlops.log_image(image, f"sample-{i:04d}")
+    nbmlops.runs(MEDIA_EXPERIMENT)
+    print(f"  {images} images logged and folded in {time.perf_counter() - started:.0f} s", flush=True)
+    return run.run_id
+
+
+def prepared_store(runs: int, points: int, images: int, rebuild: bool) -> tuple[Path, dict[str, str]]:
+    """The cached store for these sizes (built when missing or asked) and the ids of its special runs."""
     store = Path(tempfile.gettempdir()) / f"nbmlops-bench-panel-{runs}-{points}"
     info = store / "bench-panel.json"
     if rebuild or not info.is_file():
@@ -91,10 +122,15 @@ def prepared_store(runs: int, points: int, rebuild: bool) -> tuple[Path, str]:
         info.write_text(json.dumps({"history_run": run_id}))
     else:
         print(f"Reusing {store} (--rebuild to fill it again)", flush=True)
-    return store, json.loads(info.read_text())["history_run"]
+    ids = json.loads(info.read_text())
+    if ids.get("media_images") != str(images):
+        ids["media_run"] = build_media_run(store, images)
+        ids["media_images"] = str(images)
+        info.write_text(json.dumps(ids))
+    return store, ids
 
 
-def measure(store: Path, history_run: str, repeats: int) -> dict[str, object]:
+def measure(store: Path, ids: dict[str, str], repeats: int) -> dict[str, object]:
     """Run the Playwright benchmark against `store`; the figures it wrote."""
     if not Path("/usr/bin/chromium").exists():
         raise SystemExit("bench_panel needs /usr/bin/chromium: apt-get update && apt-get install -y chromium")
@@ -107,7 +143,8 @@ def measure(store: Path, history_run: str, repeats: int) -> dict[str, object]:
         env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
                "NBMLOPS_UI_STORE": str(store), "NBMLOPS_UI_PORT": PORT,
                "NBMLOPS_BENCH_OUTPUT": str(output), "NBMLOPS_BENCH_EXPERIMENT": EXPERIMENT,
-               "NBMLOPS_BENCH_HISTORY_RUN": history_run, "NBMLOPS_BENCH_REPEATS": str(repeats)}
+               "NBMLOPS_BENCH_HISTORY_RUN": ids["history_run"], "NBMLOPS_BENCH_MEDIA_RUN": ids["media_run"],
+               "NBMLOPS_BENCH_REPEATS": str(repeats)}
         result = subprocess.run(["jlpm", "playwright", "test", "--config", "benchmarks/playwright.config.js"],
                                 cwd=UI_TESTS, env=env)
         if result.returncode != 0 or not output.is_file():
@@ -115,7 +152,7 @@ def measure(store: Path, history_run: str, repeats: int) -> dict[str, object]:
         return json.loads(output.read_text())
 
 
-def report(figures: dict[str, object], runs: int) -> None:
+def report(figures: dict[str, object], runs: int, images: int) -> None:
     """Median, min and max of each timing and its ratio to the target."""
     print(f"\nPanel in Chromium ({figures.get('runs_total')} runs in the runs view; "
           f"{os.cpu_count()} cores):")
@@ -132,17 +169,23 @@ def report(figures: dict[str, object], runs: int) -> None:
         print(f"  note: the view counted {figures.get('runs_total')} runs, expected {runs}")
     if not figures.get("history_caption_has_total"):
         print("  note: the chart's caption did not mention the 1,000,000 points it was downsampled from")
+    if "media_cells" in figures:
+        print(f"  media grid: {figures['media_cells']} of {images} thumbnails laid out, "
+              f"{figures.get('media_visible')} of them in the window; images fetched by repeat "
+              f"{figures.get('media_fetched')} (lazy loading: those near the window; later repeats find "
+              f"some in the browser's cache); layout shift while they arrived {figures.get('media_layout_shift')}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rebuild", action="store_true", help="fill the store again")
     args = parser.parse_args()
-    store, history_run = prepared_store(args.runs, args.points, args.rebuild)
-    report(measure(store, history_run, args.repeats), args.runs)
+    store, ids = prepared_store(args.runs, args.points, args.images, args.rebuild)
+    report(measure(store, ids, args.repeats), args.runs, args.images)
     return 0
 
 
