@@ -76,38 +76,14 @@ export type LineageEdge = Schemas['LineageEdge'];
 /** Every edge into and out of `root`, the node the ref named. */
 export type LineageGraph = Answer<'/nbmlops/api/lineage'>;
 
-// The media routes' shapes, written here from their contract until openapi.yaml describes them.
-/** What a media item is: an image, a figure (PNG, with an SVG beside it when logged from matplotlib), a table or a text. */
-export type MediaKind = 'image' | 'figure' | 'table' | 'text';
-
-/** One logged media item: an artifact of the run at `path` (and `svg_path` for a figure's SVG). */
-export interface MediaItem {
-  kind: MediaKind;
-  name: string;
-  step: number | null;
-  path: string;
-  size: number;
-  sha256: string;
-  svg_path: string | null;
-}
-
-/** GET runs/{run_id}/media: the run's media sorted by kind, name and step. */
-export interface MediaList {
-  media: MediaItem[];
-}
-
-/** A column of a logged table and its dtype as the server names it (int64, float64, object, ...). */
-export interface TableColumn {
-  name: string;
-  dtype: string;
-}
-
-/** GET runs/{run_id}/media/table: one page of a logged table's rows; `total_rows` counts them all. */
-export interface TablePage {
-  columns: TableColumn[];
-  rows: unknown[][];
-  total_rows: number;
-}
+/** One logged medium (image, figure, table, text): an artifact at `path`, `svg_path` for a figure's SVG twin. */
+export type MediaItem = Schemas['Media'];
+/** What a medium is. */
+export type MediaKind = MediaItem['kind'];
+/** A run's media, sorted by kind, name and step. */
+export type MediaList = Answer<'/nbmlops/api/runs/{run_id}/media'>;
+/** One page of a logged table's rows (JSON-safe values); `total_rows` counts them all. */
+export type TablePage = Answer<'/nbmlops/api/runs/{run_id}/media/table'>;
 
 /** What any view can ask the application to do; index.ts implements it with commands. */
 export interface Actions {
