@@ -23,7 +23,9 @@ from click.testing import CliRunner
 
 import nbmlops
 from nbmlops.cli import main
+from nbmlops.store import runs as store_runs
 from nbmlops.store import settings
+from nbmlops.store.bundles import export_bundle, import_bundle
 from nbmlops.store.folder import Store
 from nbmlops.tracking import system
 from nbmlops.tracking import tracker as tracking
@@ -234,6 +236,17 @@ def test_a_notebook_run_is_sampled_by_the_runner_not_its_kernel(sampling: Store,
     run = nbmlops.run_notebook(notebook)
     assert run.status is nbmlops.RunStatus.FINISHED, run.error
     assert run.metrics["n"] == 10 and system_keys(run.run_id) >= {"system/memory_percent"}
+
+
+def test_a_bundle_carries_the_system_metrics_to_another_store(sampling: Store, tmp_path: Path) -> None:
+    with nbmlops.start_run(name="moved", system_metrics_interval=0.1) as run:
+        time.sleep(0.35)
+    history = nbmlops.metric_history(run.run_id, "system/net_recv_mb")
+    other = Store(tmp_path / "other" / ".nbmlops")
+    other.init()
+    import_bundle(other, export_bundle(nbmlops.get_store()))
+    pd.testing.assert_frame_equal(store_runs.metric_history(other, run.run_id, "system/net_recv_mb"), history)
+    other.release()
 
 
 def test_every_store_setting_is_documented() -> None:

@@ -56,8 +56,8 @@ STOP_TIMEOUT = 2.0  # a run's end waits this long at most for the final sample
 MIB = float(1 << 20)
 _ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
 
-# (run id, values, step, timestamp) -> whether the run still takes points
-LogSample = Callable[[str, dict[str, float], int, float], bool]
+# (run id, values, step, timestamp, whether it is the run's last sample) -> whether the run still takes points
+LogSample = Callable[[str, dict[str, float], int, float, bool], bool]
 
 
 @dataclass(frozen=True)
@@ -264,7 +264,7 @@ class Sampler:
                 self._sample(probe, started)
         # The end; for a run over before the baseline was due, the only sample (a second one at the same
         # moment would repeat it, and cost a short run its time twice).
-        self._sample(probe, started)
+        self._sample(probe, started, last=True)
 
     def _next_wait(self, started: float) -> float:
         """Seconds to the next beat of the interval counted from the run's start (no drift), skipping
@@ -273,10 +273,10 @@ class Sampler:
         beat = math.floor((now - started + self.interval / 2) / self.interval) + 1
         return max(0.0, started + beat * self.interval - now)
 
-    def _sample(self, probe: Probe, started: float) -> None:
+    def _sample(self, probe: Probe, started: float, last: bool = False) -> None:
         try:
             values = probe.read()
-            if values and self._log(self.run_id, values, int(time.monotonic() - started), time.time()):
+            if values and self._log(self.run_id, values, int(time.monotonic() - started), time.time(), last):
                 self.samples += 1
         except Exception as exc:  # a failed sample is skipped; the run never hears of it
             self._report(exc)

@@ -321,7 +321,7 @@ class Tracker:
         for k, v in clean.items():
             self.log_metric(k, v, step)
 
-    def _log_sample(self, run_id: str, values: dict[str, float], step: int, at: float) -> bool:
+    def _log_sample(self, run_id: str, values: dict[str, float], step: int, at: float, last: bool) -> bool:
         """Log a sample of the system metrics sampler (its thread) into run `run_id`; False once it ended."""
         state = next((s for s in self._stack if s.run_id == run_id), None)
         if state is None:
@@ -332,6 +332,11 @@ class Tracker:
                 sid = self._new_series(state, key)
             self._last_step[sid] = step
             self._points.append((sid, value, step, at))
+        # Written here, not by the flusher: points it writes keep it on the live cadence (25 wake-ups a
+        # second for LIVE_WINDOW), which a sample every 5 s would make permanent for an idle run. The
+        # last sample is written by the run's end, which waits for it.
+        if not last:
+            self._flush()
         return True
 
     def _new_series(self, state: RunState, key: str) -> int:
