@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 import nbmlops
 from nbmlops.autolog.sklearn import AutologWarning, autolog, autologging
-from nbmlops.errors import InvalidInputError
+from nbmlops.errors import InvalidInputError, NbmlopsError
 from nbmlops.registry import serialization
 from nbmlops.registry.serving import ModelServer
 from nbmlops.store.folder import Store
@@ -400,3 +401,14 @@ def test_a_tracked_cell_autologs_xgboost_train_in_a_real_kernel(fresh_store: Sto
     run = nbmlops.runs("cells").iloc[0]
     assert run["params.num_boost_round"] == 6
     assert len(history(run["run_id"], "train-logloss")) == 6
+
+
+def test_loading_without_the_library_says_what_to_install(fresh_store: Store, data: Data,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y, _, _ = data
+    with nbmlops.start_run():
+        nbmlops.log_model(lgb.LGBMClassifier(n_estimators=2, verbose=-1).fit(X, y), name="boost")
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # as if it were not installed
+    with pytest.raises(NbmlopsError, match=r"'boost/1' is a lightgbm model, and lightgbm is not installed here: "
+                                           r"pip install lightgbm"):
+        nbmlops.load_model("boost/1")

@@ -14,6 +14,7 @@ it derives from, and a file naming no listed class loads as the library's `Boost
 
 from __future__ import annotations
 
+import importlib
 import re
 import tempfile
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nbmlops.errors import InvalidInputError
+from nbmlops.errors import InvalidInputError, NbmlopsError
 from nbmlops.registry import trust as modeltrust
 
 XGBOOST = "xgboost"
@@ -86,16 +87,16 @@ def describe(obj: Any, flavor: str) -> dict[str, Any]:
     return info
 
 
-def load(data: bytes, flavor: str, meta: dict[str, Any]) -> Any:
+def load(data: bytes, flavor: str, meta: dict[str, Any], label: str = "the model") -> Any:
     """The model from its file: the listed estimator class `meta` names, else a Booster."""
+    library = _library(flavor, label)
     found = meta.get("estimator")
     info: dict[str, Any] = found if isinstance(found, dict) else {}
     name = str(info.get("estimator", "Booster"))
     listed = {n.rpartition(".")[2]: n for n in modeltrust.BOOSTING_ESTIMATORS.get(flavor, ())}
     params = {k: v for k, v in (meta.get("params") or {}).items() if isinstance(k, str)}
     if flavor == XGBOOST:
-        import xgboost
-
+        xgboost = library
         if name in listed and name != "Booster":
             estimator = _construct(getattr(xgboost, name), params)
             estimator.load_model(bytearray(data))
@@ -103,12 +104,18 @@ def load(data: bytes, flavor: str, meta: dict[str, Any]) -> Any:
         booster = xgboost.Booster()
         booster.load_model(bytearray(data))
         return booster
-    import lightgbm
-
-    native = lightgbm.Booster(model_str=data.decode())
+    native = library.Booster(model_str=data.decode())
     if name not in listed or name == "Booster":
         return native
-    return _lightgbm_estimator(getattr(lightgbm, name), params, native, info)
+    return _lightgbm_estimator(getattr(library, name), params, native, info)
+
+
+def _library(flavor: str, label: str) -> Any:
+    try:
+        return importlib.import_module(flavor)
+    except ImportError:
+        raise NbmlopsError(f"{label} is a {flavor} model, and {flavor} is not installed here: "
+                           f"pip install {flavor} (or nbmlops[{flavor}])") from None
 
 
 def _construct(cls: type, params: dict[str, Any]) -> Any:

@@ -79,7 +79,7 @@ def load(data: bytes, flavor: str, *, trusted: bool = False, label: str = "the m
          meta: dict[str, Any] | None = None) -> Any:
     """A model from its bytes (and its `meta.json`), refusing unknown code unless `trusted`."""
     if flavor in boosting.FILES:
-        return boosting.load(data, flavor, meta or {})
+        return boosting.load(data, flavor, meta or {}, label)
     if flavor == SKOPS:
         import skops.io as sio
 
