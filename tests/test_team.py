@@ -353,6 +353,28 @@ def test_the_small_files_of_many_ships_are_merged_by_the_writer_and_nothing_chan
     assert then.stdout.strip() == "['before']"
 
 
+SETTING_SEEN = """
+import nbmlops
+from nbmlops.store.settings import setting
+nbmlops.runs()  # a first contact with the catalog brings this machine's copy of the settings up to date
+print(setting(nbmlops.get_store(), "system-metrics"))
+"""
+
+
+def test_settings_are_the_teams_and_reach_every_machine(team: Team) -> None:
+    assert team.cli("alice", "config", "system-metrics", "off").stdout.strip() == "system-metrics = off"
+    assert team.cli("bob", "config", "system-metrics").stdout.strip() == "system-metrics = off"
+    assert team.run("carol", SETTING_SEEN).stdout.strip().splitlines()[-1] == "False"
+    # This machine's copy damaged: written anew from the catalog's at the next contact.
+    spool = Path(team.run("carol", "import nbmlops; print(nbmlops.get_store().root)").stdout.strip())
+    (spool / "settings.json").write_text("{not json")
+    team.cli("bob", "config", "system-metrics", "on")
+    assert team.run("carol", SETTING_SEEN).stdout.strip().splitlines()[-1] == "True"
+    assert "system-metrics = on" in team.cli("alice", "config").stdout
+    bad = team.cli("alice", "config", "no-such-setting", check=False)
+    assert bad.returncode == 1 and "no setting 'no-such-setting'" in bad.stderr
+
+
 def test_a_shared_folder_holds_the_data_as_a_bucket_would(pg: Postgres, bucket: S3, tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     team = _team(pg, bucket, tmp_path, data=str(shared))

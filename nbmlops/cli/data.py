@@ -179,8 +179,12 @@ def config(ctx: click.Context, name: str | None, value: str | None) -> None:
     """Show the store's settings, or one, or change one (e.g. `snapshot-train on`)."""
     store = context_store(ctx)
     if name is None:
-        for key, current in settings.settings(store).items():
+        for key, current in settings.fresh(store).items():
             click.echo(f"{key} = {'on' if current else 'off'}    # {settings.SETTINGS[key].help}")
         return
-    current = settings.set_setting(store, name, value) if value is not None else settings.setting(store, name)
+    if value is not None:
+        current = settings.set_setting(store, name, value)
+    else:
+        settings.fresh(store)  # a team store's: this machine's copy brought up to date first
+        current = settings.setting(store, name)
     click.echo(f"{name} = {'on' if current else 'off'}")

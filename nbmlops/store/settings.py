@@ -2,6 +2,12 @@
 
 `nbmlops config` reads and changes them; code asks `setting(store, name)`. Unknown names and bad
 values are refused, so a typo never silently does nothing.
+
+A team store keeps them in its catalog (row `settings` of `team_settings`), for every machine;
+`settings.json` in a machine's spool is this machine's copy, which code reads (a run's start never
+waits for the network): the store refreshes it whenever it talks to the catalog (see
+TeamStore.refresh_settings), so a change reaches the other machines within seconds of their next
+ship or read.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
+
+import duckdb
 
 from nbmlops.errors import CorruptStoreError, InvalidInputError
 from nbmlops.store.folder import Store
@@ -52,7 +60,24 @@ def settings(store: Store) -> dict[str, bool]:
     except (OSError, ValueError) as exc:
         raise CorruptStoreError(f"{path} is unreadable ({exc}): fix or delete it (settings go back "
                                 "to their defaults)") from exc
-    return {name: bool(saved.get(name, s.default)) for name, s in SETTINGS.items()}
+    return from_saved(saved)
+
+
+def fresh(store: Store) -> dict[str, bool]:
+    """Every setting as the store has it now: a team store's read from its catalog (and this
+    machine's copy brought up to date); what `nbmlops config` shows."""
+    if not store.shared:
+        return settings(store)
+    with store.reading() as con:
+        values = shared(con)
+    keep(store, values)
+    return values
+
+
+def from_saved(saved: object) -> dict[str, bool]:
+    """Every setting from what was saved (anything not a known setting's is left out)."""
+    kept = saved if isinstance(saved, dict) else {}
+    return {name: bool(kept.get(name, s.default)) for name, s in SETTINGS.items()}
 
 
 def setting(store: Store, name: str) -> bool:
@@ -68,11 +93,39 @@ def set_setting(store: Store, name: str, value: bool | str) -> bool:
         if word not in _TRUE + _FALSE:
             raise InvalidInputError(f"{name} is on or off, not {value!r}")
         value = word in _TRUE
-    current = settings(store)
-    current[name] = bool(value)
+    if store.shared:  # the team's settings, as the catalog has them now
+        current = store.write(lambda con: _change_shared(con, name, bool(value)))
+    else:
+        current = settings(store)
+        current[name] = bool(value)
+    keep(store, current)
+    return current[name]
+
+
+def keep(store: Store, values: dict[str, bool]) -> None:
+    """Write `values` to the store's settings file (a team store's: this machine's copy)."""
     store.root.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=store.root, prefix=".settings-")
     with os.fdopen(fd, "w") as out:
-        json.dump(current, out, indent=1)
+        json.dump(values, out, indent=1)
     os.replace(tmp, store.root / FILENAME)  # readers see the old or the new file, never half
-    return current[name]
+
+
+SHARED_KEY = "settings"  # the row of a team store's team_settings that holds them, as JSON
+
+
+def shared(con: duckdb.DuckDBPyConnection) -> dict[str, bool]:
+    """A team store's settings as its catalog has them (defaults for those never set)."""
+    row = con.execute("SELECT value FROM team_settings WHERE key = ?", [SHARED_KEY]).fetchone()
+    try:
+        return from_saved(json.loads(row[0]) if row else {})
+    except ValueError:
+        return from_saved({})  # never written by nbmlops: the defaults, and the next change rewrites it
+
+
+def _change_shared(con: duckdb.DuckDBPyConnection, name: str, value: bool) -> dict[str, bool]:
+    current = shared(con)
+    current[name] = value
+    con.execute("DELETE FROM team_settings WHERE key = ?", [SHARED_KEY])
+    con.execute("INSERT INTO team_settings VALUES (?, ?)", [SHARED_KEY, json.dumps(current)])
+    return current

@@ -44,8 +44,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import duckdb
 
-from nbmlops.errors import NotFoundError, StoreError, StoreVersionError
+from nbmlops.errors import CorruptStoreError, NotFoundError, StoreError, StoreVersionError
 from nbmlops.store import blobs as blobstore
+from nbmlops.store import settings as team_settings
 from nbmlops.store.catalog import transaction
 from nbmlops.store.dialect import DUCKLAKE, Dialect, bind
 from nbmlops.store.fold import IngestReport, ingest
@@ -85,6 +86,7 @@ _LATEST_SNAPSHOT = f"SELECT max(snapshot_id) FROM __ducklake_metadata_{LAKE}.duc
 TIDY_FILES = 24
 TIDY_FILE_BYTES = 8 << 20
 TIDY_CHECK_SECONDS = 5.0
+SETTINGS_SECONDS = 10.0  # how often a machine's copy of the team's settings is refreshed, at most
 _UNTIDY = f"""
     SELECT t.table_name,
            (SELECT count(*) FROM __ducklake_metadata_{LAKE}.ducklake_data_file f
@@ -594,6 +596,7 @@ class TeamStore(Store):
         self._shipped: tuple[tuple[tuple[str, int, bool], ...], float] | None = None
         self._tidy_checked = -1e9
         self._untidy = False  # a ship committed something since the last look at the files
+        self._settings_read = -1e9
         self.shipper = Shipper(self)
 
     def __repr__(self) -> str:
@@ -635,6 +638,7 @@ class TeamStore(Store):
         with self.catalog.connect() as con:
             if refresh:
                 self._check_silent_writers(con)
+                self.refresh_settings(con)
             yield con, report
 
     def refresh(self) -> IngestReport:
@@ -675,7 +679,23 @@ class TeamStore(Store):
 
     def _ingest(self) -> IngestReport:
         with self.catalog.connect() as con:
-            return ingest(con, self.journal_dir, self.catalog, heartbeat=self.heartbeat_seconds())
+            report = ingest(con, self.journal_dir, self.catalog, heartbeat=self.heartbeat_seconds())
+            self.refresh_settings(con)
+            return report
+
+    def refresh_settings(self, con: duckdb.DuckDBPyConnection, *, now: bool = False) -> None:
+        """Bring this machine's copy of the team's settings (store/settings.py) up to date: at most every
+        SETTINGS_SECONDS, from a connection that is talking to the catalog anyway."""
+        if not now and time.monotonic() - self._settings_read < SETTINGS_SECONDS:
+            return
+        values = team_settings.shared(con)
+        self._settings_read = time.monotonic()
+        try:
+            if team_settings.settings(self) == values:
+                return
+        except CorruptStoreError:
+            pass  # this machine's copy is damaged: written anew from the catalog's
+        team_settings.keep(self, values)
 
     def tidy_if_due(self, *, now: bool = False) -> list[str]:
         """Tidy the team's files when ships since the last look may have made many small ones (see
