@@ -16,6 +16,7 @@ from typing import Any
 
 import nbclient
 import nbformat
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
@@ -157,6 +158,8 @@ def test_an_unreadable_settings_file_leaves_sampling_on(sampling: Store, capfd: 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"system_metrics": "yes"}, "system_metrics must be True or False"),
     ({"system_metrics": 1}, "system_metrics must be True or False"),
+    ({"system_metrics": 10**5000}, "system_metrics must be True or False, got int"),
+    ({"system_metrics": "False"}, "system_metrics must be True or False, got str"),
     ({"system_metrics_interval": "5"}, "must be a number of seconds, got str"),
     ({"system_metrics_interval": True}, "must be a number of seconds, got bool"),
     ({"system_metrics_interval": 0}, "from 0.1 to 86400"),
@@ -462,3 +465,4 @@ def test_the_argument_then_the_environment_then_the_store_setting_decides(monkey
     assert system.options(None, None, unread) == system.Options(True, 30.0)
     assert system.options(None, 0.5, unread) == system.Options(True, 0.5)
     assert system.options(False, None, unread).enabled is False
+    assert system.options(np.False_, None, unread).enabled is False

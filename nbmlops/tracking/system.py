@@ -38,6 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from nbmlops.errors import InvalidInputError, NbmlopsError
 
 SWITCH_ENV = "NBMLOPS_SYSTEM_METRICS"
@@ -46,7 +48,7 @@ SETTING = "system-metrics"  # the store setting (nbmlops/store/settings.py)
 PREFIX = "system/"
 DEFAULT_INTERVAL = 5.0
 MIN_INTERVAL = 0.1
-MAX_INTERVAL = 86400.0  # a day; beyond that Event.wait's timeout overflows long before anyone cares
+MAX_INTERVAL = 86400.0  # a day: longer is "start and end only" anyway, and far longer overflows Event.wait
 # psutil counts CPU time in clock ticks (1/100 s), so cpu_percent over a short window is coarse: the
 # baseline waits CPU_WINDOW after priming (unless the run ends first), and a sample less than
 # MIN_CPU_WINDOW after the last reading leaves cpu_percent out rather than report rounding.
@@ -74,8 +76,10 @@ def options(enabled: object = None, interval: object = None,
 
     Raises InvalidInputError (one line) for a bad argument or environment value.
     """
+    if isinstance(enabled, np.bool_):
+        enabled = bool(enabled)
     if enabled is not None and not isinstance(enabled, bool):
-        raise InvalidInputError(f"system_metrics must be True or False, got {type(enabled).__name__} {enabled!r:.40}")
+        raise InvalidInputError(f"system_metrics must be True or False, got {type(enabled).__name__}")
     given = _seconds("system_metrics_interval", interval) if interval is not None else None
     if enabled is None:
         enabled = _env_switch()
