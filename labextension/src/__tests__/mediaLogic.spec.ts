@@ -142,16 +142,16 @@ describe('system metrics', () => {
   it('groups CPU, memory, disk, network and each GPU, ignoring other metrics', () => {
     const groups = systemGroups([
       'accuracy',
-      'system/gpu10_utilization',
+      'system/gpu10_util_percent',
       'system/net_sent_mb',
       'system/gpu1_memory_used_mb',
       'system/memory_used_mb',
-      'system/gpu1_utilization',
+      'system/gpu1_util_percent',
       'system/cpu_percent',
       'system/disk_read_mb',
       'system/memory_percent',
       'system/net_recv_mb',
-      'system/gpu2_power_watts',
+      'system/gpu2_power_w',
       'system/fan ☃',
       'system/disk_write_mb'
     ]);
@@ -160,7 +160,7 @@ describe('system metrics', () => {
     expect(groups[4]).toEqual({
       id: 'gpu1',
       gpu: 1,
-      keys: ['system/gpu1_memory_used_mb', 'system/gpu1_utilization']
+      keys: ['system/gpu1_memory_used_mb', 'system/gpu1_util_percent']
     });
     expect(groups[7].keys).toEqual(['system/fan ☃']);
     expect(systemGroups(['accuracy', 'loss'])).toEqual([]);
