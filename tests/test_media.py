@@ -327,7 +327,9 @@ def test_other_artifacts_are_not_media(path: str) -> None:
 def test_tracked_cells_keep_the_figures_they_show_in_display_order(
         fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     nb = execute([
-        "%load_ext nbmlops\nimport matplotlib.pyplot as plt\nimport numpy as np",
+        # Shown uncut: a figure rendered again by nbmlops (cut, as savefig cuts) would differ from what is shown.
+        "%load_ext nbmlops\nimport matplotlib.pyplot as plt\nimport numpy as np\n"
+        "%config InlineBackend.print_figure_kwargs = {'bbox_inches': None}",
         "%%track -e figs -n shown\nplt.plot([1, 2, 3])\nplt.title('first')\nplt.show()\n"
         "fig, ax = plt.subplots()\nax.imshow(np.eye(3))\nfig",  # drawn after the cell, and its value
         "%%track -e figs -n quiet --no-figures\nplt.plot([1, 2])",

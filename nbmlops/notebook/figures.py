@@ -10,6 +10,7 @@ calls `flush` first, so they are shown (and kept) while the run is still open.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import sys
 from typing import Any
@@ -51,8 +52,7 @@ class FigureCapture:
         figure_module = sys.modules.get("matplotlib.figure")
         if figure_module is not None and isinstance(obj, figure_module.Figure):
             data = result[0] if isinstance(result, tuple) and result else {}
-            png = data.get("image/png") if isinstance(data, dict) else None
-            self.keep(obj, png if isinstance(png, bytes) else None)
+            self.keep(obj, _png_bytes(data.get("image/png") if isinstance(data, dict) else None))
         return result
 
     def keep(self, figure: Any, png: bytes | None) -> None:
@@ -83,6 +83,18 @@ class FigureCapture:
         from matplotlib_inline.backend_inline import flush_figures
 
         flush_figures()
+
+
+def _png_bytes(shown: object) -> bytes | None:
+    """The PNG a formatter made: bytes, or base64 text (IPython's own figure formatter gives that)."""
+    if isinstance(shown, bytes):
+        return shown
+    if isinstance(shown, str):
+        try:
+            return base64.b64decode(shown, validate=True)
+        except ValueError:
+            return None
+    return None
 
 
 def _backend(matplotlib: Any) -> str:

@@ -216,14 +216,25 @@ def figure_png(figure: Any) -> bytes:
     return _render(figure, "png")
 
 
-def _render(figure: Any, form: str) -> bytes:
+def _render(figure: Any, form: str, box: Any = "tight") -> bytes:
     out = io.BytesIO()
-    figure.savefig(out, format=form, bbox_inches="tight")
+    figure.savefig(out, format=form, bbox_inches=box)
     return out.getvalue()
 
 
+def _drawn_box(figure: Any) -> Any:
+    """What bbox_inches="tight" would cut, from the figure's last draw (its PNG): saving with it skips
+    the extra draw that "tight" makes, about half the SVG's cost. "tight" itself under a layout engine."""
+    from matplotlib import rcParams
+
+    pad = rcParams["savefig.pad_inches"]
+    if figure.get_layout_engine() is not None or not isinstance(pad, (int, float)):
+        return "tight"
+    return figure.get_tightbbox().padded(pad)
+
+
 def figure_svg(figure: Any) -> bytes | None:
-    """The figure as SVG when that is cheap (see the module docstring), else None."""
+    """The figure as SVG when that is cheap (see the module docstring), else None; call it after the PNG."""
     points = 0
     for artist in figure.findobj():
         kind = type(artist).__name__
@@ -237,7 +248,7 @@ def figure_svg(figure: Any) -> bytes | None:
             points += 1
         if points > SVG_MAX_POINTS:
             return None
-    svg = _render(figure, "svg")
+    svg = _render(figure, "svg", _drawn_box(figure))
     return svg if len(svg) <= SVG_MAX_BYTES else None
 
 
