@@ -78,6 +78,8 @@ class _Depth(threading.local):
 class FitHook(Protocol):
     """What another library adds to the logged fit of its scikit-learn estimators."""
 
+    training_score: bool  # whether the fit still logs training_score (a second pass over the training data)
+
     def before(self, tracker: tracking.Tracker, estimator: Any, prefix: str) -> None:
         """Called before the fit (after params are logged); may raise: reported, the fit goes on."""
 
@@ -409,7 +411,8 @@ def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
                 if hook is not None:
                     hook.done()
             seconds = time.perf_counter() - start
-            _guard("the fit", lambda: _after_fit(active, self, X, y, seconds, prefix))
+            scored = hook is None or hook.training_score
+            _guard("the fit", lambda: _after_fit(active, self, X, y, seconds, prefix, scored))
             if hook is not None:
                 _guard("the fit", lambda: hook.after(active[0], self, prefix))
             return result
@@ -565,10 +568,10 @@ def _log_data(tracker: tracking.Tracker, data: Any, name: str) -> None:
 
 
 def _after_fit(active: tuple[tracking.Tracker, tracking.ActiveRun], estimator: Any, X: Any, y: Any,
-               seconds: float, prefix: str) -> None:
+               seconds: float, prefix: str, scored: bool = True) -> None:
     tracker, run = active
     metrics: dict[str, Any] = {"fit_time": seconds}
-    scorable = y is not None and callable(getattr(estimator, "score", None))
+    scorable = scored and y is not None and callable(getattr(estimator, "score", None))
     if scorable and _n_samples(X) <= MAX_TRAINING_SCORE_SAMPLES:
         metrics["training_score"] = _guard("training_score", lambda: estimator.score(X, y))
     best = getattr(estimator, "best_params_", None)
