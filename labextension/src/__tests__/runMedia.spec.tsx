@@ -1,5 +1,5 @@
 import { nullTranslator } from '@jupyterlab/translation';
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import * as React from 'react';
 
 import { ApiError, requestAPI, requestBlob } from '../api';
@@ -219,12 +219,57 @@ describe('Run detail: Media and System', () => {
     expect(screen.getByLabelText('log').textContent).toContain('epoch 299: ok');
   });
 
-  it('has no Media section when the run logged no media, or the server has no media route', async () => {
+  it('does not load a text too large for the page, and says where to get it', async () => {
+    serve(RUN, [media('text', 'dump', null, { size: 50 * 1024 * 1024 })]);
+    const section = await open();
+    expect(
+      within(section).getByText(/dump is too large to show here \(50\.0 MB\): download media\/text\/dump\.txt/)
+    ).toBeTruthy();
+    expect(blob).not.toHaveBeenCalled();
+  });
+
+  it('shows an empty table with odd column names, and a page the server refuses as an error', async () => {
+    serve(RUN, [media('table', 'empty', null), media('table', 'gone', null)]);
+    const original = api.getMockImplementation()!;
+    api.mockImplementation(async (path: string, ...rest) => {
+      if (path.includes('media%2Ftable%2Fempty')) {
+        return {
+          columns: [
+            { name: '', dtype: 'object' },
+            { name: 'ünï ✓ <b>', dtype: 'category' }
+          ],
+          rows: [],
+          total_rows: 0
+        };
+      }
+      if (path.includes('media%2Ftable%2Fgone')) {
+        throw new ApiError('table media/table/gone.parquet of run feedc0ff changed since it was logged', 409);
+      }
+      return original(path, ...rest);
+    });
+    const section = await open();
+    const empty = await within(section).findByRole('table', { name: 'empty' });
+    expect(within(empty).getByRole('button', { name: 'ünï ✓ <b>' })).toBeTruthy();
+    expect(within(section).getByText('No rows.')).toBeTruthy();
+    expect((await within(section).findByRole('alert')).textContent).toContain('changed since it was logged');
+  });
+
+  it('has no Media section when the run logged no media', async () => {
     serve(RUN, []);
     render(<RunDetailView model={model} trans={trans} actions={actions()} runId={RUN.run_id} />);
     await screen.findByRole('heading', { name: 'vision' });
     await waitFor(() => expect(api.mock.calls.some(call => call[0].endsWith('/media'))).toBe(true));
     expect(screen.queryByRole('region', { name: 'Media' })).toBeNull();
+  });
+
+  it('has no Media section when the server answers 404 for the media route', async () => {
+    serve(RUN, new ApiError('the nbmlops server extension is not enabled', 404));
+    render(<RunDetailView model={model} trans={trans} actions={actions()} runId={RUN.run_id} />);
+    await screen.findByRole('region', { name: 'System' });
+    await waitFor(() => expect(api.mock.calls.some(call => call[0].endsWith('/media'))).toBe(true));
+    await act(() => new Promise(resolve => setTimeout(resolve, 10))); // the answer is handled
+    expect(screen.queryByRole('region', { name: 'Media' })).toBeNull();
+    expect(screen.queryByRole('alert')).toBeNull();
   });
 
   it('says why when the media cannot be listed', async () => {

@@ -7,8 +7,12 @@ import { NbmlopsModel } from '../model';
 import { MediaItem, RunDetail } from '../types';
 import { ErrorLine, useLiveData } from './common';
 import { MediaGrid } from './MediaGrid';
+import { formatBytes } from './RunArtifacts';
 import { RunSection } from './RunSection';
 import { TablePreview } from './TablePreview';
+
+/** Texts larger than this are not loaded into the page (the Artifacts section downloads them). */
+export const MAX_TEXT_BYTES = 1 << 20;
 
 /** A series' item at the step picked in a select (the latest until the user picks), with that select. */
 function useSeriesStep(trans: TranslationBundle, series: MediaSeries): [MediaItem | null, React.ReactElement | null] {
@@ -66,7 +70,8 @@ function TextSeries(props: {
   const [text, setText] = React.useState<string | null>(null);
   const [error, setError] = React.useState<unknown>(null);
   const [expanded, setExpanded] = React.useState(false);
-  const path = item?.path;
+  const tooLarge = !!item && item.size > MAX_TEXT_BYTES;
+  const path = tooLarge ? undefined : item?.path;
 
   React.useEffect(() => {
     if (!path) {
@@ -93,7 +98,16 @@ function TextSeries(props: {
         {series.name} {select}
       </h5>
       <ErrorLine error={error} />
-      {text === null ? (
+      {tooLarge ? (
+        <p className="jp-nbmlops-muted">
+          {trans.__(
+            '%1 is too large to show here (%2): download %3 from Artifacts.',
+            series.name,
+            formatBytes(item.size),
+            item.path
+          )}
+        </p>
+      ) : text === null ? (
         error ? null : (
           <p className="jp-nbmlops-muted">{trans.__('Loading…')}</p>
         )
