@@ -161,7 +161,9 @@ def _pixels(image: Any) -> np.ndarray:
     try:
         array = np.asarray(image)
     except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"log_image: cannot read {type(image).__name__} as an array ({exc})") from None
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise InvalidInputError(f"log_image: cannot read {type(image).__name__} as an array ({reason}); pass a "
+                                "numpy array (for a tensor: t.cpu().numpy()) or a PIL image") from None
     shape = array.shape
     if array.ndim == 3 and shape[2] == 1:
         array = array[:, :, 0]
