@@ -15,7 +15,6 @@ import hashlib
 import sys
 from typing import Any
 
-from nbmlops.errors import NbmlopsError
 from nbmlops.tracking import media
 from nbmlops.tracking.tracker import Tracker
 
@@ -27,7 +26,7 @@ class FigureCapture:
     """Logs each matplotlib figure the shell formats into run `run_id`, while installed."""
 
     def __init__(self, shell: Any, t: Tracker, run_id: str, first: int = 1) -> None:
-        self.shell, self.tracker, self.run_id = shell, t, run_id
+        self.tracker, self.run_id = t, run_id
         self.count = first - 1  # figures logged so far, in the run: a run shared by cells keeps numbering
         self._seen: set[tuple[int, str]] = set()  # (figure, PNG digest): one figure shown twice alike is one
         self._formatter = shell.display_formatter
@@ -65,8 +64,8 @@ class FigureCapture:
                 return
             self._seen.add(seen)
             self.count += 1
-            media.log_figure(self.tracker, figure, NAME.format(self.count), png=png, run_id=self.run_id)
-        except (NbmlopsError, OSError, ValueError, RuntimeError) as exc:
+            media.log_figure(self.tracker, figure, NAME.format(self.count), shown=png, run_id=self.run_id)
+        except Exception as exc:  # keeping a figure must never break the cell that shows it
             print(f"nbmlops: a figure the cell showed was not kept: {exc}", file=sys.stderr)
 
     def keep_value(self, value: Any) -> None:

@@ -83,12 +83,13 @@ def log_image(t: Tracker, image: Any, name: str, step: int | None = None) -> str
     return _store(t, "image", name, step, [("png", image_png(image))])[0]
 
 
-def log_figure(t: Tracker, figure: Any, name: str, step: int | None = None, *, png: bytes | None = None,
+def log_figure(t: Tracker, figure: Any, name: str, step: int | None = None, *, shown: bytes | None = None,
                run_id: str | None = None) -> list[str]:
-    """Store a matplotlib figure as PNG (`png`, when already rendered), plus SVG when cheap; returns the paths."""
+    """Store a matplotlib figure as PNG (`shown`, when a notebook already rendered it), plus SVG when cheap,
+    with the active run (or run `run_id`); returns the artifact paths."""
     name, step = validation.media_name("figure", name), _step(step)
     _check_figure(figure)
-    files = [("png", png if png is not None else figure_png(figure))]
+    files = [("png", shown if shown is not None else figure_png(figure))]
     svg = figure_svg(figure)
     if svg is not None:
         files.append((SVG, svg))
