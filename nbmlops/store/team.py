@@ -422,11 +422,14 @@ class TeamCatalog:
                     con.close()
 
     def checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Write the small commits kept in PostgreSQL out to Parquet, and merge the small Parquet files
-        many commits leave (snapshots, so time travel, are kept)."""
+        """Write the small commits kept in PostgreSQL out to Parquet, merge the small Parquet files
+        many commits leave (snapshots, so time travel, are kept), and delete from the data location
+        the files that merges replaced a day ago or more (no snapshot reads them; a reader that
+        began before the merge may, for a while)."""
         con.execute("CALL ducklake_flush_inlined_data(current_database())")
         con.execute("CALL ducklake_rewrite_data_files(current_database(), delete_threshold => 0.0)")
         con.execute(DUCKLAKE.checkpoint)
+        con.execute("CALL ducklake_cleanup_old_files(current_database(), older_than => now() - INTERVAL 1 DAY)")
 
     def tidy(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         """Rewrite and merge the small files of each table that has TIDY_FILES of them (see
