@@ -25,6 +25,7 @@ from PIL import Image
 import nbmlops
 from nbmlops.store.folder import Store
 from nbmlops.tracking import media, png, tables
+from nbmlops.tracking import tracker as tracking
 from tests import test_server
 from tests.test_magics import errors_of, execute, text_of
 from tests.test_server import Fetch, strict_json
@@ -207,6 +208,20 @@ def test_the_same_name_and_step_again_replaces_the_file(fresh_store: Store) -> N
     files = stored(fresh_store, run.run_id)
     assert files["media/text/notes/step-1.txt"] == b"second"
     assert [(m["name"], m["step"]) for m in listing(run.run_id)] == [("notes", 1), ("notes", 2)]
+
+
+def test_the_newest_write_wins_whichever_is_folded_last(fresh_store: Store) -> None:
+    """Two processes (or machines) logging one name and step: the fold reads their journals in its own
+    order, so the later write must win by its time, not by being read last."""
+    t = tracking.tracker()
+    with nbmlops.start_run() as run:
+        target = media.path("text", "status", 1, "txt")
+        newer, older = (t.store.put_bytes(text.encode()) for text in ("newer", "older"))
+        t.emit("artifact", {"path": target, "sha256": newer[0], "size": newer[1], "at": 2_000_000_000.0})
+        t.emit("artifact", {"path": target, "sha256": older[0], "size": older[1], "at": 1_900_000_000.0})
+        nbmlops.get_run(run.run_id)  # folded: both in one fold
+        t.emit("artifact", {"path": target, "sha256": older[0], "size": older[1], "at": 1_900_000_001.0})
+    assert stored(fresh_store, run.run_id)[target] == b"newer"  # and an older one folded later
 
 
 def test_a_figure_gets_an_svg_twin_only_when_cheap_and_a_stale_twin_is_not_paired(fresh_store: Store) -> None:

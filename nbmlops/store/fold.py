@@ -205,8 +205,12 @@ def _collect(frame: journal.Frame, p: _Pending, journal_name: str) -> float | No
             p.dataset_uses.setdefault((body["run_id"], *key, body["role"]),
                                       (body["run_id"], *key, body["role"], body["at"]))
         elif kind == "artifact":
-            p.artifacts[(body["run_id"], body["path"])] = (
-                body["run_id"], body["path"], body["sha256"], body["size"], body["at"])
+            # A path logged again is replaced by the newest write, whichever journal is read last (two
+            # processes logging one figure name and step, say): as for tags, time decides.
+            held = p.artifacts.get((body["run_id"], body["path"]))
+            if held is None or body["at"] >= held[4]:
+                p.artifacts[(body["run_id"], body["path"])] = (
+                    body["run_id"], body["path"], body["sha256"], body["size"], body["at"])
     if frame.points is not None and len(frame.points):
         base = len(p.series)
         local = sorted(frame.series)
@@ -274,7 +278,8 @@ def _apply(con: duckdb.DuckDBPyConnection, dialect: Dialect, p: _Pending, known_
         _insert(con, arts, dialect.upsert(
             "artifacts", ("run_id", "path"),
             "SELECT run_id, path, sha256, size, make_timestamp(us) AS created_at FROM {}",
-            "sha256 = excluded.sha256, size = excluded.size, created_at = excluded.created_at"))
+            "sha256 = excluded.sha256, size = excluded.size, created_at = excluded.created_at",
+            "excluded.created_at >= artifacts.created_at"))
     if p.datasets:
         data = pd.DataFrame(list(p.datasets.values()), columns=[
             "name", "fingerprint", "kind", "rows", "columns", "size_bytes", "files", "schema_json",

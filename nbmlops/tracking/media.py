@@ -13,7 +13,8 @@ under the same name and step without a twin leaves the older SVG behind, and a r
 with its PNG only when both have the same `created_at`.
 
 Media are artifacts like any other (content-addressed, in bundles, the team store and `gc`); the
-same name and step logged again replaces the earlier file, as any artifact path logged twice does.
+same name and step logged again replaces the earlier file, as any artifact path logged twice does (the
+newest write wins, whichever journal the fold reads last).
 """
 
 from __future__ import annotations
