@@ -108,10 +108,12 @@ afterEach(() => {
   api.mockReset();
 });
 
-async function renderCompare(): Promise<void> {
+async function renderCompare(): Promise<NbmlopsModel> {
+  const model = new NbmlopsModel();
   await act(async () => {
-    render(<CompareView model={new NbmlopsModel()} trans={trans} actions={actions()} runIds={['r1', 'r2']} />);
+    render(<CompareView model={model} trans={trans} actions={actions()} runIds={['r1', 'r2']} />);
   });
+  return model;
 }
 
 describe('CompareView: bars and images', () => {
@@ -182,6 +184,24 @@ describe('CompareView: bars and images', () => {
       expect.stringMatching(/r1\/.*step-0\.png$/), // r1 logged no step 5: its last image before it
       expect.stringMatching(/r2\/.*step-5\.png$/)
     ]);
+  });
+
+  it('shows the images a running run logs after the view opened', async () => {
+    RUNS.r2 = { ...RUNS.r2, status: 'RUNNING' };
+    try {
+      serve();
+      const model = await renderCompare();
+      const table = await screen.findByRole('table', { name: 'Images side by side' });
+      expect(within(table).queryByRole('row', { name: /^attention/ })).toBeNull();
+      serve({ ...MEDIA, r2: [...MEDIA.r2, image('attention', 11)] });
+      await act(async () => {
+        (model.tick as unknown as { emit(): void }).emit();
+      });
+      const row = await within(table).findByRole('row', { name: /^attention/ });
+      expect(within(row).getByRole('img', { name: 'attention (step 11) of large 🚀' })).toBeTruthy();
+    } finally {
+      RUNS.r2 = { ...RUNS.r2, status: 'FINISHED' };
+    }
   });
 
   it('has no Images section when no run logged images', async () => {

@@ -5,7 +5,7 @@ import { ApiError } from '../api';
 import { itemAt, MediaSeries, mediaSeries, mediaSteps } from '../media';
 import { NbmlopsModel } from '../model';
 import { CompareSection } from './CompareSection';
-import { ErrorLine } from './common';
+import { ErrorLine, useLiveData } from './common';
 import { pictureUrl, StepSlider, Thumbnail, useStep } from './MediaGrid';
 
 /** A compared run as this section needs it: id, label and color. */
@@ -21,6 +21,24 @@ interface Loaded {
   errors: string[];
 }
 
+/** Each run's images; a run whose media cannot be read adds an error instead (none for a server without the route). */
+async function loadImages(model: NbmlopsModel, trans: TranslationBundle, runs: ComparedRun[]): Promise<Loaded> {
+  const settled = await Promise.allSettled(runs.map(r => model.media(r.runId)));
+  const errors: string[] = [];
+  const series = settled.map((result, i) => {
+    if (result.status === 'fulfilled') {
+      return mediaSeries(result.value, 'image');
+    }
+    const reason: unknown = result.reason;
+    if (!(reason instanceof ApiError && reason.status === 404)) {
+      const message = reason instanceof Error ? reason.message : String(reason);
+      errors.push(trans.__('The media of %1 cannot be read: %2', runs[i].label, message));
+    }
+    return [];
+  });
+  return { series, errors };
+}
+
 /**
  * Images of the same name side by side, one column per run, all at the step of one shared slider
  * (each run's image logged at or last before it); nothing at all when no run has images.
@@ -29,36 +47,20 @@ export function CompareMedia(props: {
   model: NbmlopsModel;
   trans: TranslationBundle;
   runs: ComparedRun[];
+  /** Some compared run is still running. */
+  live?: boolean;
 }): React.ReactElement | null {
-  const { model, trans, runs } = props;
+  const { model, trans, runs, live = false } = props;
   const id = React.useId();
-  const [loaded, setLoaded] = React.useState<Loaded | null>(null);
   const ids = runs.map(r => r.runId).join(',');
 
-  React.useEffect(() => {
-    let current = true;
-    void Promise.allSettled(runs.map(r => model.media(r.runId))).then(settled => {
-      if (!current) {
-        return;
-      }
-      const errors: string[] = [];
-      const series = settled.map((result, i) => {
-        if (result.status === 'fulfilled') {
-          return mediaSeries(result.value, 'image');
-        }
-        const reason: unknown = result.reason;
-        if (!(reason instanceof ApiError && reason.status === 404)) {
-          const message = reason instanceof Error ? reason.message : String(reason);
-          errors.push(trans.__('The media of %1 cannot be read: %2', runs[i].label, message));
-        }
-        return [];
-      });
-      setLoaded({ series, errors });
-    });
-    return () => {
-      current = false;
-    };
-  }, [model, trans, ids]); // eslint-disable-line react-hooks/exhaustive-deps -- runs by value (ids)
+  // refreshed on the model's ticks while a compared run is still running (it may log more images)
+  const { data: loaded } = useLiveData(
+    model,
+    `compare-media:${ids}`,
+    () => loadImages(model, trans, runs),
+    () => live
+  );
 
   const names = React.useMemo(() => {
     const all = new Set<string>();

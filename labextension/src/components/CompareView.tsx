@@ -145,6 +145,7 @@ export function CompareView(props: CompareViewProps): React.ReactElement {
             model={model}
             trans={trans}
             runs={compared.map(c => ({ runId: c.run.run_id, label: c.label, color: c.color }))}
+            live={compared.some(c => c.run.status === 'RUNNING')}
           />
           <ScatterSection trans={trans} actions={actions} compared={compared} />
           <ParallelSection trans={trans} actions={actions} compared={compared} />
