@@ -28,6 +28,7 @@ import pandas as pd
 
 from nbmlops.autolog import sklearn as autolog
 from nbmlops.registry.serialization import log_model_artifact
+from nbmlops.tracking import media
 from nbmlops.tracking.tracker import Tracker
 
 IMPORTANCE_TABLE = "feature_importance"
@@ -154,27 +155,7 @@ def log_importance(tracker: Tracker, prefix: str, features: list[str], columns: 
         return
     table = pd.DataFrame({"feature": features, **columns})
     table = table.sort_values("gain", ascending=False, kind="stable").reset_index(drop=True)
-    _log_table(tracker, table, prefix + IMPORTANCE_TABLE)
-
-
-def _log_table(tracker: Tracker, table: pd.DataFrame, name: str) -> None:
-    try:
-        from nbmlops.tracking import media
-    except ImportError:  # a build without media tables: the same file, written here
-        import tempfile
-        from pathlib import Path
-
-        import duckdb
-
-        from nbmlops.store.sqltext import quote_literal
-
-        with tempfile.TemporaryDirectory(prefix="nbmlops-table-") as folder, duckdb.connect() as con:
-            target = Path(folder) / "table.parquet"
-            con.register("importance", table)
-            con.execute(f"COPY importance TO {quote_literal(target)} (FORMAT parquet)")
-            tracker.put_bytes(target.read_bytes(), f"media/table/{name}.parquet")
-        return
-    media.log_table(tracker, table, name)
+    media.log_table(tracker, table, prefix + IMPORTANCE_TABLE)
 
 
 def scalar_params(pairs: Iterable[tuple[Any, Any]]) -> dict[str, Any]:
