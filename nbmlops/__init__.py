@@ -275,13 +275,17 @@ def log_model(model: Any, name: str | None = None, *, input_example: Any = None,
                                reference_data=reference_data)
 
 
-def load_model(uri: str, *, trusted: bool = False) -> Any:
+def load_model(uri: str, *, trusted: bool = False, model_class: Any = None) -> Any:
     """Load `name@alias`, `name/3`, `name` (latest) or `run:<run_id>`, after checking its hash.
 
     Pickled models, and skops files naming types outside scikit-learn/NumPy/SciPy, load only with
-    `trusted=True`.
+    `trusted=True`. A PyTorch model (safetensors weights) loads as its state dict, or, with
+    `model_class=MyModule`, as `MyModule(**saved hyperparameters)` holding the weights; a
+    transformers model loads as its own class (or `model_class`), a Keras model as itself.
+
+    >>> net = nbmlops.load_model("run:3f2a/model", model_class=LitClassifier)
     """
-    return _registry.load_model(_tracker().flushed_store(), uri, trusted=trusted)
+    return _registry.load_model(_tracker().flushed_store(), uri, trusted=trusted, model_class=model_class)
 
 
 def get_model_version(uri: str) -> ModelVersion:

@@ -263,7 +263,8 @@ def _from_run(con: Connection, store: Store, spec: str) -> ModelVersion:
 
 def _meta(con: Connection, store: Store, run_id: str, model_path: str) -> dict[str, Any]:
     """The `meta.json` stored beside a model file ({} when missing or unreadable)."""
-    sha = tables.artifact_sha256(con, run_id, model_path.rsplit("/", 1)[0] + "/meta.json")
+    folder = "/".join(model_path.split("/")[:2])  # models/<name>: a model file may sit deeper (pretrained/)
+    sha = tables.artifact_sha256(con, run_id, folder + "/meta.json")
     if not sha:
         return {}
     try:
@@ -278,11 +279,11 @@ def read_verified(store: Store, version: ModelVersion) -> bytes:
     return store.read_verified(version.sha256, f"the file of model {version.uri}")
 
 
-def load_model(store: Store, uri: str, *, trusted: bool = False) -> Any:
-    """Load a model by URI after verifying its content hash."""
+def load_model(store: Store, uri: str, *, trusted: bool = False, model_class: Any = None) -> Any:
+    """Load a model by URI after verifying its content hash (`model_class`: see `serialization.load`)."""
     version = resolve(store, uri)
     return modelio.load(read_verified(store, version), version.flavor, trusted=trusted,
-                        label=f"model {uri!r}", meta=model_meta(store, version))
+                        label=f"model {uri!r}", meta=model_meta(store, version), model_class=model_class)
 
 
 def model_meta(store: Store, version: ModelVersion) -> dict[str, Any]:

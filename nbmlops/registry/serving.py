@@ -79,6 +79,10 @@ def load_served(store: Store, uri: str, *, trusted: bool = False) -> ServedModel
     """Resolve `uri` once, release the catalog, and load the hash-verified model file."""
     try:
         version = registry.resolve(store, uri)
+        if version.flavor in modelio.TENSOR_FLAVORS:
+            raise InvalidInputError(f"nbmlops serve serves tabular models (scikit-learn, XGBoost, LightGBM), and "
+                                    f"{version.uri} is a {version.flavor} model: load it with "
+                                    "nbmlops.load_model and serve it from your own code")
         meta = registry.model_meta(store, version)
     finally:
         store.release()
