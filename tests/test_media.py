@@ -393,6 +393,7 @@ def media_runs(fresh_store: Store, tmp_path: Path) -> dict[str, str]:
         nbmlops.log_table(pd.DataFrame({"x": np.arange(1500), "y": np.linspace(0, 1, 1500)}), "rows")
         nbmlops.log_text("ok", "note", step=1)
         nbmlops.log_artifact(tmp_path / "evil.svg", "media/figure/evil.svg")
+        nbmlops.log_artifact(tmp_path / "evil.svg", "media/table/fake.parquet")  # not Parquet at all
     with nbmlops.start_run(name="other") as other:
         nbmlops.log_table({"secret": ["s"]}, "private")
     return {"media": run.run_id, "other": other.run_id}
@@ -401,7 +402,8 @@ def media_runs(fresh_store: Store, tmp_path: Path) -> dict[str, str]:
 async def test_media_listing(api: Fetch, media_runs: dict[str, str]) -> None:
     body = strict_json(await api("runs", media_runs["media"], "media"))
     assert [(m["kind"], m["name"], m["step"]) for m in body["media"]] == [
-        ("figure", "curve", 2), ("image", "blank", None), ("table", "rows", None), ("text", "note", 1)]
+        ("figure", "curve", 2), ("image", "blank", None), ("table", "fake", None), ("table", "rows", None),
+        ("text", "note", 1)]
     assert body["media"][0]["svg_path"] == "media/figure/curve/step-2.svg"
     assert body["media"][0]["size"] > 0 and len(body["media"][0]["sha256"]) == 64
     assert strict_json(await api("runs", media_runs["other"][:10], "media"))["media"][0]["name"] == "private"
@@ -426,7 +428,7 @@ async def test_media_table_pages(api: Fetch, media_runs: dict[str, str]) -> None
     "media/table/private.parquet",  # the other run's table
     "media/text/note/step-1.txt", "media/figure/curve/step-2.png",  # not tables
     "media/table/../../store.duckdb", "../../../../etc/passwd", "/etc/passwd", "media/table/nothing.parquet",
-    "artifacts/sha256", "media/table/rows.parquet%00"])
+    "artifacts/sha256", "media/table/rows.parquet%00", "media/table/fake.parquet"])
 async def test_media_table_serves_only_tables_of_that_run(api: Fetch, media_runs: dict[str, str], path: str) -> None:
     response = await api("runs", media_runs["media"], "media", "table", params={"path": path})
     body = strict_json(response)
@@ -436,7 +438,7 @@ async def test_media_table_serves_only_tables_of_that_run(api: Fetch, media_runs
 
 async def test_media_table_refuses_a_file_changed_after_logging(api: Fetch, media_runs: dict[str, str],
                                                                 fresh_store: Store) -> None:
-    [entry] = [m for m in listing(media_runs["media"]) if m["kind"] == "table"]
+    [entry] = [m for m in listing(media_runs["media"]) if m["name"] == "rows"]
     stored_file = fresh_store.artifact_path(entry["sha256"])
     stored_file.chmod(0o644)
     stored_file.write_bytes(tables.to_parquet({"x": [666]}))

@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from nbmlops.errors import InvalidInputError
+from nbmlops.errors import InvalidInputError, NotFoundError
 from nbmlops.store.sqltext import quote_literal
 
 DTYPES_KEY = "nbmlops_dtypes"  # key-value metadata: the pandas dtype of each column, as a JSON list
@@ -156,17 +156,23 @@ def _as_text(column: pd.Series) -> pd.Series:
 
 
 # -- reading a page ----------------------------------------------------------------------------
-def page(file: Path, offset: int, limit: int) -> dict[str, Any]:
+def page(file: Path, offset: int, limit: int, label: str = "the table") -> dict[str, Any]:
     """Rows offset..offset+limit of a logged table as JSON-safe data: columns with their dtypes, rows, total."""
     source = [str(file)]
-    with duckdb.connect(config={"threads": 1}) as con:
-        # Read as UTC: a time-zone-aware column comes back as the same instant, written with a Z.
-        con.execute("SET TimeZone = 'UTC'")
-        total = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", source).fetchone()
-        found = dict(con.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(?)", source).fetchall())
-        result = con.execute("SELECT * FROM read_parquet(?) LIMIT ? OFFSET ?", [*source, limit, offset])
-        described = [(str(d[0]), str(d[1])) for d in result.description]
-        rows = [[cell(value) for value in row] for row in result.fetchall()]
+    try:
+        with duckdb.connect(config={"threads": 1}) as con:
+            # Read as UTC: a time-zone-aware column comes back as the same instant, written with a Z.
+            con.execute("SET TimeZone = 'UTC'")
+            total = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", source).fetchone()
+            found = dict(con.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(?)",
+                                     source).fetchall())
+            result = con.execute("SELECT * FROM read_parquet(?) LIMIT ? OFFSET ?", [*source, limit, offset])
+            described = [(str(d[0]), str(d[1])) for d in result.description]
+            rows = [[cell(value) for value in row] for row in result.fetchall()]
+    except duckdb.Error as exc:  # a file logged under a table's name with log_artifact, say
+        reason = (str(exc).splitlines() or ["unreadable"])[0][:200]
+        raise NotFoundError(f"{label} is not a Parquet table nbmlops can read ({reason}): log tables with "
+                            "log_table") from None
     try:
         dtypes = json.loads(found.get(DTYPES_KEY, "[]"))
     except ValueError:
