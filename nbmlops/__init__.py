@@ -18,8 +18,10 @@ import pandas as pd
 
 from nbmlops.autolog.sklearn import AutologWarning, autolog, autologging
 from nbmlops.data import datasets as _data
+from nbmlops.data import rundiff as _rundiff
 from nbmlops.data.fingerprint import DatasetInfo
 from nbmlops.data.lineage import lineage as _lineage_of  # loaded first: the function below then owns the name
+from nbmlops.data.rundiff import RunDiff
 from nbmlops.entities import Artifact, Run, RunStatus, metric_direction
 from nbmlops.errors import (
     CorruptStoreError,
@@ -58,10 +60,12 @@ __version__ = "0.1.0"
 __all__ = [
     "ActiveRun", "Artifact", "AutologWarning", "CompareView", "CorruptStoreError", "DatasetInfo",
     "FilterSyntaxError", "GateFailedError", "GateResult", "InvalidInputError", "KernelStartError", "LivePlot",
-    "ModelVersion", "NbmlopsError", "NoReferenceError", "NotFoundError", "ParamConflictError", "Run", "RunsTable",
+    "ModelVersion", "NbmlopsError", "NoReferenceError", "NotFoundError", "ParamConflictError", "Run", "RunDiff",
+    "RunsTable",
     "RunStatus", "Store", "StoreError", "StoreLockedError", "StoreVersionError",
     "TamperedArtifactError", "UnknownParameterError", "UntrustedModelError", "active_run", "autolog", "autologging",
-    "compare", "datasets", "delete_tag", "end_run", "experiments", "feature_drift", "get_model_version", "get_run",
+    "compare", "datasets", "delete_tag", "diff", "end_run", "experiments", "feature_drift", "get_model_version",
+    "get_run",
     "get_store", "init", "lineage", "live_plot", "load_dataset", "load_model", "log_artifact", "log_dataset",
     "log_figure", "log_image", "log_metric", "log_metrics", "log_model", "log_param", "log_params", "log_table",
     "log_text", "metric_direction", "metric_history",
@@ -410,6 +414,17 @@ def runs(experiment: str | list[str] | None = None, where: str | None = None,
 def get_run(run_id: str) -> Run:
     """The run with this id (or a unique prefix of it)."""
     return _search.get_run(_tracker().flushed_store(), run_id)
+
+
+def diff(a: str | Run | ActiveRun, b: str | Run | ActiveRun, *, rows: bool = True) -> RunDiff:
+    """Why did run `b` differ from run `a`? Params, metrics (better or worse), code, data, environment, git
+    and models side by side; runs given as ids, unique id prefixes, names or Run objects. `rows=False`
+    skips the row-level comparison of dataset snapshots. Shows itself as HTML in a notebook.
+
+    >>> d = nbmlops.diff("baseline", "retrain")
+    >>> d.params, d.metrics  # d.to_dict() for JSON, print(d) for text
+    """
+    return _rundiff.diff(_tracker().flushed_store(), a, b, rows=rows)
 
 
 def metric_history(run_id: str, key: str) -> pd.DataFrame:

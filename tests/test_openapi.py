@@ -34,6 +34,8 @@ OPTIONAL = {
     "RunSummary": "with `columns`, a listed run holds only run_id and the fields asked for",
     "Error.position": "only a filter or gate that does not parse has a position",
     "GateFailure.position": "a gate that failed parsed: it has no position",
+    **{f"RunDiff.{section}": "a run diff leaves out a section with nothing to say, and a section's fields depend "
+       "on what differs" for section in ("params", "metrics", "code", "data", "environment", "git", "models")},
 }
 
 
@@ -163,6 +165,8 @@ async def test_every_get_answers_as_openapi_yaml_describes(jp_fetch: Fetch, full
         ("runs/{run_id}/media", ["runs", finished, "media"], {}),
         ("runs/{run_id}/media/table", ["runs", finished, "media", "table"],
          {"path": "media/table/sample/step-1.parquet", "limit": 2}),
+        ("runs/{run_id}/diff/{other_run_id}", ["runs", finished, "diff", failed], {}),
+        ("runs/{run_id}/diff/{other_run_id}", ["runs", failed, "diff", finished], {"rows": "false"}),
         ("datasets", ["datasets"], {}),
         ("datasets", ["datasets"], {"run_id": finished}),
         ("lineage", ["lineage"], {"ref": "churn@production"}),

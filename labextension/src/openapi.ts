@@ -164,6 +164,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/nbmlops/api/runs/{run_id}/diff/{other_run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Why did the other run differ? Its params, metrics, code, data, environment, git and models against this run's.
+         * @description Run A is {run_id}, run B {other_run_id}; each an id, a unique id prefix or a unique name. A section
+         *     with nothing to say is left out. Code is a cell-level diff of the two notebooks the jobs ran
+         *     (aligned with nbdime), or of the `%%track` cells and the kernel history before them; data gives per
+         *     role and dataset the versions each run used and, when they differ, what changed (row-level
+         *     counts need snapshots of both versions and `rows=true`).
+         */
+        get: operations["getRunDiff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/nbmlops/api/datasets": {
         parameters: {
             query?: never;
@@ -422,6 +446,138 @@ export interface components {
             rows: unknown[][];
             /** @description Rows in the whole table. */
             total_rows: number;
+        };
+        RunDiffSide: {
+            run_id: string;
+            name: string;
+            experiment: string;
+            /** @enum {string} */
+            status: "RUNNING" | "FINISHED" | "FAILED" | "KILLED";
+            start_time: components["schemas"]["Timestamp"];
+            /** @description Seconds; null while running. */
+            duration: number | null;
+            notebook: string | null;
+            parent_run_id: string | null;
+        };
+        /** @description Lines of a unified diff without its header (`@@` hunks, `+` added, `-` removed, ` ` context). */
+        DiffLines: string[];
+        RunDiff: {
+            a: components["schemas"]["RunDiffSide"];
+            b: components["schemas"]["RunDiffSide"];
+            /** @description The params that changed, were added (B only) or removed (A only), by key. */
+            params?: {
+                key: string;
+                /** @enum {string} */
+                change: "changed" | "added" | "removed";
+                a: components["schemas"]["Value"];
+                b: components["schemas"]["Value"];
+            }[];
+            /** @description Every metric's final value in A and B (system/... metrics left out), by key. */
+            metrics?: {
+                key: string;
+                a: components["schemas"]["Number"] | null;
+                b: components["schemas"]["Number"] | null;
+                /** @description B - A, when both are finite. */
+                difference: number | null;
+                /**
+                 * @description Whether lower or higher is better.
+                 * @enum {string}
+                 */
+                direction: "min" | "max";
+                /** @enum {string} */
+                verdict: "better" | "worse" | "same" | "changed" | "added" | "removed";
+            }[];
+            /**
+             * @description kind `notebook`: `cells` (the two notebooks' cell counts), `aligned_by` (`nbdime`, or `source`
+             *     when many cells changed in notebooks without shared cell ids) and `changes`; kind `cell`: the
+             *     `%%track` cell's diff (`cell`) and the kernel history's before it (`history`); kind `mixed`: a `note`.
+             */
+            code?: {
+                /** @enum {string} */
+                kind: "notebook" | "cell" | "mixed";
+                cells?: number[];
+                /** @enum {string} */
+                aligned_by?: "nbdime" | "source";
+                changes?: {
+                    /** @enum {string} */
+                    change: "modified" | "added" | "removed";
+                    cell_type: string;
+                    /** @description The cell's index in A's notebook (from 0). */
+                    a: number | null;
+                    /** @description The cell's index in B's notebook (from 0). */
+                    b: number | null;
+                    lines: components["schemas"]["DiffLines"];
+                }[];
+                cell?: components["schemas"]["DiffLines"];
+                history?: components["schemas"]["DiffLines"];
+                note?: string;
+            };
+            /** @description Per role and dataset name, the versions A and B used; `changes` when they differ. */
+            data?: {
+                role: string;
+                name: string;
+                a: components["schemas"]["DiffDatasetVersion"] | null;
+                b: components["schemas"]["DiffDatasetVersion"] | null;
+                same: boolean;
+                /** @description Only `notes` when the versions could not be compared. */
+                changes?: {
+                    rows?: (number | null)[];
+                    schema?: {
+                        column: string;
+                        /** @enum {string} */
+                        change: "added" | "removed" | "dtype";
+                        old: string | null;
+                        new: string | null;
+                    }[];
+                    /** @description Rows (or files) in B only; null without snapshots. */
+                    added?: number | null;
+                    removed?: number | null;
+                    /** @description Null when rows are compared whole. */
+                    changed?: number | null;
+                    statistics?: {
+                        column: string;
+                        statistic: string;
+                        old: components["schemas"]["Value"];
+                        new: components["schemas"]["Value"];
+                    }[];
+                    statistics_left_out?: number;
+                    notes: string[];
+                };
+            }[];
+            /** @description Only what differs. */
+            environment?: {
+                python?: (string | null)[];
+                platform?: (string | null)[];
+                packages?: {
+                    package: string;
+                    /** @enum {string} */
+                    change: "changed" | "added" | "removed";
+                    a: string | null;
+                    b: string | null;
+                }[];
+            };
+            /**
+             * @description `between` (commits in B and not in A, `hash subject`, newest first; null when the repository
+             *     is not on the server's machine) and `behind` only when the commits differ; `diffs` (each run's
+             *     uncommitted changes) only when those differ.
+             */
+            git?: {
+                commits: (string | null)[];
+                branches: (string | null)[];
+                dirty: boolean[];
+                between?: string[] | null;
+                behind?: string[];
+                diffs?: string[];
+            };
+            /** @description The model versions (`name/version`) each run registered. */
+            models?: {
+                a: string[];
+                b: string[];
+            };
+        };
+        DiffDatasetVersion: {
+            version: number;
+            fingerprint: string;
         };
         Dataset: {
             name: string;
@@ -886,6 +1042,38 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["Unexpected"];
+        };
+    };
+    getRunDiff: {
+        parameters: {
+            query?: {
+                /** @description Compare dataset snapshots row by row (false leaves out only that, the slow part). */
+                rows?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description A run id or a unique prefix of at least 4 characters. */
+                run_id: components["parameters"]["RunId"];
+                /** @description Run B, an id, a unique prefix of at least 4 characters, or a unique name. */
+                other_run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The differences, section by section. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDiff"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Unexpected"];
         };
     };

@@ -1,4 +1,4 @@
-"""Commands for the store and its runs: init, experiments, runs, show, compact, export, import."""
+"""Commands for the store and its runs: init, experiments, runs, show, diff, compact, export, import."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import click
 import pandas as pd
 
 from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors, terminal
+from nbmlops.data import rundiff
+from nbmlops.render import rundiff as render_diff
 from nbmlops.store import bundles as bundle
 from nbmlops.store import runs as search
 from nbmlops.store.folder import Store, nearest_store_folder, open_store
@@ -227,6 +229,38 @@ def show(ctx: click.Context, run_id: str, fmt: str) -> None:
         lines.append("Error:")
         lines.extend(f"  {line}" for line in clean(run.error).rstrip().splitlines())
     click.echo("\n".join(lines))
+
+
+@main.command("diff")
+@click.argument("run_a", metavar="RUN_A")
+@click.argument("run_b", metavar="RUN_B")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="Output format (text is coloured on a terminal).")
+@click.option("--no-rows", is_flag=True,
+              help="Skip the row-level comparison of dataset snapshots (schema, row counts and statistics stay).")
+@click.pass_context
+@one_line_errors
+def diff_command(ctx: click.Context, run_a: str, run_b: str, fmt: str, no_rows: bool) -> None:
+    """Why did RUN_B differ from RUN_A? (each an id, a unique id prefix, or a unique name): params, metrics
+    (better or worse), code, data, environment, git and models. Exits 0 whatever the differences."""
+    found = rundiff.diff(context_store(ctx), run_a, run_b, rows=not no_rows)
+    if fmt == "json":
+        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "html":
+        click.echo(found._repr_html_())
+    else:  # colours only reach a terminal: click.echo drops them in a pipe or a file
+        click.echo(render_diff.text(_printable(found.to_dict()), color=True))
+
+
+def _printable(value: object) -> Any:
+    """Every text in a run diff's JSON form without terminal control sequences."""
+    if isinstance(value, str):
+        return terminal.printable(value)
+    if isinstance(value, dict):
+        return {k: _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def _json_number(value: float) -> float | str:

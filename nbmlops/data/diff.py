@@ -66,8 +66,9 @@ def _text(value: Any) -> str:
 
 
 def diff(store: Store, name: str, old: int | str, new: int | str,
-         keys: list[str] | tuple[str, ...] | None = None) -> DatasetDiff:
-    """Compare versions `old` and `new` (numbers or fingerprint prefixes) of dataset `name`."""
+         keys: list[str] | tuple[str, ...] | None = None, *, rows: bool = True) -> DatasetDiff:
+    """Compare versions `old` and `new` (numbers or fingerprint prefixes) of dataset `name`; `rows=False`
+    leaves out the row-level comparison of snapshots (schema, row counts and statistics only)."""
     first, second = data.dataset_profile(store, name, old), data.dataset_profile(store, name, new)
     rows_old, rows_new = data.dataset_version(store, name, old), data.dataset_version(store, name, new)
     result = DatasetDiff(name, (first["version"], second["version"]),
@@ -75,6 +76,8 @@ def diff(store: Store, name: str, old: int | str, new: int | str,
                          (_int(rows_old["rows"]), _int(rows_new["rows"])),
                          _schema(first["schema"], second["schema"]),
                          _stats(first["profile"], second["profile"]), keys=tuple(keys or ()))
+    if not rows:
+        return result
     with store.reading(refresh=False) as con:
         shas = [snapshot_manifests.manifest_sha(con, p["fingerprint"]) for p in (first, second)]
     if None in shas:

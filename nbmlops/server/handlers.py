@@ -29,6 +29,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from nbmlops.data import datasets as data
+from nbmlops.data import rundiff
 from nbmlops.data.lineage import lineage as lineage_of
 from nbmlops.drift import service as monitoring_service
 from nbmlops.entities import metric_direction
@@ -271,6 +272,11 @@ def media_table(store: Store, run_id: str, path: str, offset: int, limit: int) -
     return tables.page(file, offset, limit, label)
 
 
+def run_diff(store: Store, run_id: str, other_run_id: str, rows: bool) -> dict[str, Any]:
+    """Why run `other_run_id` differed from run `run_id`: the JSON form of their run diff."""
+    return rundiff.diff(store, run_id, other_run_id, rows=rows).to_dict()
+
+
 def json_body(raw: bytes) -> Any:
     """A request body as JSON, refusing (400) what is not JSON or nests deeper than MAX_BODY_DEPTH."""
     try:
@@ -461,6 +467,18 @@ class MediaTableHandler(NbmlopsHandler):
         self.reply(await self.call(media_table, run_id, path, offset, limit))
 
 
+class RunDiffHandler(NbmlopsHandler):
+    """GET runs/{run_id}/diff/{other_run_id}?rows=true: params, metrics, code, data, environment, git and
+    models of the other run against this one."""
+
+    @tornado.web.authenticated
+    async def get(self, run_id: str, other_run_id: str) -> None:
+        rows = self.get_query_argument("rows", "true").strip().lower()
+        if rows not in ("true", "false"):
+            raise InvalidInputError(f"rows must be true or false, got {rows!r:.40}")
+        self.reply(await self.call(run_diff, run_id, other_run_id, rows == "true"))
+
+
 class DatasetsHandler(NbmlopsHandler):
     """GET datasets: dataset versions, by name or by run."""
 
@@ -561,6 +579,7 @@ ROUTES: list[tuple[str, type[NbmlopsHandler]]] = [
     ("runs/{run_id}/artifacts/{path}", ArtifactHandler),
     ("runs/{run_id}/media", MediaHandler),
     ("runs/{run_id}/media/table", MediaTableHandler),
+    ("runs/{run_id}/diff/{other_run_id}", RunDiffHandler),
     ("datasets", DatasetsHandler),
     ("lineage", LineageHandler),
     ("models", ModelsHandler),

@@ -48,3 +48,19 @@ def fingerprints(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     rows = con.execute("SELECT fingerprint FROM datasets WHERE name = ? ORDER BY created_at, fingerprint",
                        [name]).fetchall()
     return [row[0] for row in rows]
+
+
+# Only constant text is joined into it.
+_RUN_VERSIONS = f"""
+WITH {VERSIONS}
+SELECT DISTINCT u.role, u.name, v.version, u.fingerprint
+FROM run_datasets u JOIN versions v USING (name, fingerprint)
+WHERE u.run_id = ?
+ORDER BY u.role, u.name, v.version
+"""  # noqa: S608
+
+
+def run_dataset_versions(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, int, str]]:
+    """(role, name, version, fingerprint) of every dataset version run `run_id` used."""
+    return [(str(role), str(name), int(version), str(fp))
+            for role, name, version, fp in con.execute(_RUN_VERSIONS, [run_id]).fetchall()]

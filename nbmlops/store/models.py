@@ -185,6 +185,13 @@ def artifact_sha256(con: duckdb.DuckDBPyConnection, run_id: str, path: str) -> s
     return str(row[0]) if row else None
 
 
+def registered_by(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, int]]:
+    """(name, version) of every model version run `run_id` registered."""
+    rows = con.execute("SELECT name, version FROM model_versions WHERE run_id = ? AND version > 0 "
+                       "ORDER BY name, version", [run_id]).fetchall()
+    return [(str(name), int(version)) for name, version in rows]
+
+
 def run_metrics(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict[str, float]:
     """The latest value of each metric of a run."""
     if run_id is None:

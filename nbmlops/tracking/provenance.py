@@ -83,6 +83,18 @@ def git_state(cwd: str) -> GitState | None:
                     truncated, remote)
 
 
+def commits_between(root: str, old: str, new: str, limit: int = 50) -> list[str] | None:
+    """`hash subject` of each commit of the repository at `root` reachable from `new` but not from `old`
+    (newest first, at most `limit`); None when the repository or either commit is not there."""
+    if not all(re.fullmatch(r"[0-9a-f]{7,64}", c) for c in (old, new)) or not Path(root).is_dir():
+        return None  # commits from tags a bundle brought: never handed to git as options
+    if _git(["cat-file", "-e", f"{old}^{{commit}}"], root) is None or \
+            _git(["cat-file", "-e", f"{new}^{{commit}}"], root) is None:
+        return None
+    out = _git(["log", "--oneline", "--no-decorate", "--no-color", f"-n{limit}", f"{old}..{new}", "--"], root)
+    return None if out is None else out.splitlines()
+
+
 # Run in a child interpreter by `_installed`: its CPU time holds no GIL of ours.
 _SCAN = """
 import importlib.metadata as m, json, platform, sys
