@@ -428,3 +428,13 @@ def test_loading_without_the_library_says_what_to_install(fresh_store: Store, da
     with pytest.raises(NbmlopsError, match=r"'boost/1' is a lightgbm model, and lightgbm is not installed here: "
                                            r"pip install lightgbm"):
         nbmlops.load_model("boost/1")
+
+
+def test_a_registered_booster_keeps_reference_predictions_and_is_monitored(fresh_store: Store, data: Data) -> None:
+    X, y, Xv, _ = data
+    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(X, y), 5)
+    with nbmlops.start_run(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "reference predictions skipped"
+        nbmlops.log_model(booster, name="boost", reference_data=X)
+    report = nbmlops.monitor("boost/1", Xv)
+    assert report.prediction is not None and not report.notes, report.notes

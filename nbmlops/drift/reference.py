@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from nbmlops.errors import CorruptStoreError, InvalidInputError
+from nbmlops.registry import serialization as modelio
 
 FORMAT = 1
 SMALL_REFERENCE = 1000  # Evidently's switch from exact tests (KS, chi-squared) to distances
@@ -220,15 +221,20 @@ def as_frame(data: Any, what: str = "data") -> pd.DataFrame:
 
 
 def feature_names(model: Any) -> list[str] | None:
-    """The column names a fitted scikit-learn-like model was trained on, if it knows them."""
+    """The column names a fitted scikit-learn-like model (or a booster) was trained on, if it knows them."""
     names = getattr(model, "feature_names_in_", None)
-    return [str(n) for n in names] if names is not None else None
+    if names is None:  # an XGBoost or LightGBM Booster names its inputs in its own way
+        inputs = (modelio.signature(model) or {}).get("inputs") or []
+        names = [i["name"] for i in inputs]
+        positional = names == [str(i) for i in range(len(names))]  # fitted on an array
+        return names if names and not positional else None
+    return [str(n) for n in names]
 
 
 def predict(model: Any, frame: pd.DataFrame) -> np.ndarray:
     """The model's predictions for a frame (a plain array when it was fitted on one)."""
     names = feature_names(model)
-    return np.asarray(model.predict(frame[names] if names is not None else frame.to_numpy()))
+    return np.asarray(modelio.predict(model, frame[names] if names is not None else frame.to_numpy()))
 
 
 def task_of(model: Any) -> str | None:
