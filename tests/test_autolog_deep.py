@@ -394,3 +394,63 @@ def test_transformers_trainer_logs_arguments_metrics_and_the_pretrained_folder(a
         got = loaded(input_ids=batch["input_ids"][None]).logits
         want = model.eval()(input_ids=batch["input_ids"][None]).logits
     assert torch.allclose(got, want, atol=1e-6)
+
+
+def tiny_bert() -> BertForSequenceClassification:
+    torch.manual_seed(0)
+    return BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                                    num_attention_heads=2, intermediate_size=32,
+                                                    max_position_embeddings=16))
+
+
+def test_exported_transformers_and_torch_models_load_with_their_libraries_alone(fresh_store: Store,
+                                                                                 tmp_path: Path) -> None:
+    from nbmlops.registry.export import export_model
+
+    bert, net = tiny_bert(), Regressor(hidden=5)
+    nbmlops.log_model(bert, name="tiny-bert")
+    nbmlops.log_model(net, name="net")
+    nbmlops.end_run()
+    out = export_model(fresh_store, "tiny-bert/1", tmp_path / "bert")
+    assert {p.name for p in (out / "pretrained").iterdir()} == {"config.json", "model.safetensors"}
+    requirements = (out / "requirements.txt").read_text()
+    assert "transformers==" in requirements and "torch==" in requirements and "safetensors==" in requirements
+    assert "from_pretrained(\"pretrained\"" in (out / "README.md").read_text()
+    again = BertForSequenceClassification.from_pretrained(out / "pretrained", use_safetensors=True,
+                                                          local_files_only=True)
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        assert torch.allclose(again.eval()(input_ids=ids).logits, bert.eval()(input_ids=ids).logits, atol=1e-6)
+
+    out = export_model(fresh_store, "net/1", tmp_path / "net")
+    from safetensors.torch import load_file
+
+    assert set(load_file(out / "model.safetensors")) == set(net.state_dict())
+    assert "load_state_dict" in (out / "README.md").read_text()
+
+
+def test_a_tracked_cell_autologs_a_lightning_fit_imported_in_the_cell_in_a_real_kernel(
+        fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_magics import errors_of, execute, text_of
+
+    nb = execute([
+        "%load_ext nbmlops",
+        "%%track -e cells -n lit\n"
+        "import torch, lightning as L\n"  # imported after autolog is on: the import hook patches it
+        "from torch.utils.data import DataLoader, TensorDataset\n"
+        "class Lit(L.LightningModule):\n"
+        "    def __init__(self, lr=0.1):\n"
+        "        super().__init__(); self.save_hyperparameters(); self.layer = torch.nn.Linear(2, 1)\n"
+        "    def training_step(self, batch, i):\n"
+        "        loss = torch.nn.functional.mse_loss(self.layer(batch[0]), batch[1]); self.log('loss', loss)\n"
+        "        return loss\n"
+        "    def configure_optimizers(self): return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)\n"
+        "X = torch.randn(8, 2)\n"
+        "L.Trainer(max_epochs=1, log_every_n_steps=1, logger=False, enable_checkpointing=False,\n"
+        "          enable_progress_bar=False, enable_model_summary=False).fit(\n"
+        "    Lit(), DataLoader(TensorDataset(X, X[:, :1]), batch_size=4))",
+    ], fresh_store, monkeypatch)
+    assert not errors_of(nb.cells[1]), text_of(nb.cells[1])
+    run = nbmlops.runs("cells").iloc[0]
+    assert run["params.lr"] == 0.1 and steps(run["run_id"], "loss") == [1, 2]
+    assert "models/model/model.safetensors" in paths(run["run_id"])

@@ -62,7 +62,7 @@ def _track_parser(add_help: bool = True) -> _Parser:
                    help="also store the data of each --dataset, to load_dataset or reproduce it later")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="set a tag (repeatable)")
     p.add_argument("--no-autolog", action="store_true",
-                   help="do not autolog scikit-learn, XGBoost or LightGBM in this cell")
+                   help="do not autolog scikit-learn, XGBoost, LightGBM, Lightning, Keras or transformers in this cell")
     p.add_argument("--no-figures", action="store_true",
                    help="do not keep the matplotlib figures the cell shows (kept as cell-figure-1, -2, ...)")
     p.add_argument("-q", "--quiet", action="store_true", help="print no summary line after the cell")
@@ -129,9 +129,9 @@ class NbmlopsMagics(Magics):
                 _record_inputs(t, plan, ns, cell, shell)
             except NbmlopsError as exc:
                 raise UsageError(f"%%track: {exc}") from None
-            # Autolog only where scikit-learn is in play (XGBoost and LightGBM bring it): importing it costs a second.
-            with _autolog(not args.no_autolog and ("sklearn" in sys.modules or any(
-                    lib in cell for lib in ("sklearn", "xgboost", "lightgbm"))),
+            # Autolog only where a library it logs is in play: importing scikit-learn costs a second.
+            with _autolog(not args.no_autolog and (any(lib in sys.modules for lib in AUTOLOGGED) or any(
+                    lib in cell for lib in AUTOLOGGED)),
                           log_models=not plan.models):  # --model names the model to keep
                 for var, role in plan.datasets:
                     data.log_dataset(t, ns[var], name=var, role=role, snapshot=True if args.snapshot else None)
@@ -300,8 +300,11 @@ def _end(t: Tracker, run: Any, status: RunStatus, exc_info: Any) -> None:
         t.end_run(status, run_id=run.run_id, error=error)
 
 
+AUTOLOGGED = ("sklearn", "xgboost", "lightgbm", "lightning", "pytorch_lightning", "keras", "transformers")
+
+
 class _autolog:
-    """Autolog scikit-learn (and XGBoost, LightGBM) inside the cell when it is installed and wanted."""
+    """Autolog scikit-learn (and XGBoost, LightGBM, Lightning, Keras, transformers) inside the cell when wanted."""
 
     def __init__(self, enabled: bool, log_models: bool = True) -> None:
         self.context: Any = None

@@ -27,11 +27,15 @@ from typing import Any
 from nbmlops.errors import ExportError
 from nbmlops.registry import models as registry
 from nbmlops.registry import serialization as modelio
+from nbmlops.registry import transformers as hf_flavor
 from nbmlops.registry.models import ModelVersion
 from nbmlops.store import models as tables
 from nbmlops.store.folder import Store
 
 CORE_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
+# What a tensor flavor's file needs to load, whatever package the model's class came from (often __main__).
+FLAVOR_PACKAGES = {modelio.PYTORCH: ("torch", "safetensors"), modelio.KERAS: ("keras", "h5py"),
+                   modelio.TRANSFORMERS: ("transformers", "torch", "safetensors")}
 ENVIRONMENT_ARTIFACT = "provenance/environment.json"
 
 
@@ -47,12 +51,15 @@ def export_model(store: Store, uri: str, directory: str | os.PathLike[str]) -> P
         version = registry.resolve(store, uri)
         data = registry.read_verified(store, version)
         environment = _training_environment(store, version.run_id)
+        side = hf_flavor.side_files(registry.model_meta(store, version)) \
+            if version.flavor == modelio.TRANSFORMERS else {}
     finally:
         store.release()
     filename = modelio.FILES.get(version.flavor, modelio.FILES[modelio.PICKLE])
     requirements, pinned_from_run = requirements_for(version, environment)
     files = {
         filename: data,
+        **side,  # a transformers model's save_pretrained folder: config.json beside the weights
         "signature.json": _json(version.signature),
         "requirements.txt": requirements.encode(),
         "model.json": _json(_description(version, filename, uri)),
@@ -62,6 +69,8 @@ def export_model(store: Store, uri: str, directory: str | os.PathLike[str]) -> P
     staging = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     try:
         for name, content in files.items():  # O_EXCL: never write through a planted link
+            if "/" in name:
+                os.makedirs(os.path.join(staging, os.path.dirname(name)), mode=0o755, exist_ok=True)
             fd = os.open(os.path.join(staging, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             with os.fdopen(fd, "wb") as out:
                 out.write(content)
@@ -127,7 +136,8 @@ def _family(version: ModelVersion, trained: dict[str, tuple[str, str]]) -> tuple
     owners = importlib.metadata.packages_distributions().get(module) or \
         (["scikit-learn"] if module == "sklearn" else [trained[_normal(module)][0]]
          if _normal(module) in trained else [])
-    needed = [*owners, *(["skops"] if version.flavor == modelio.SKOPS else [])]
+    needed = [*owners, *(["skops"] if version.flavor == modelio.SKOPS else []),
+              *FLAVOR_PACKAGES.get(version.flavor, ())]
     requires: list[str] = []
     for dist in owners:
         try:
@@ -201,6 +211,38 @@ model = lightgbm.Booster(model_file="{filename}")
 LightGBM's own model text: it holds no code.{note}"""
 
 
+def _tensor_readme(version: ModelVersion, filename: str) -> str:
+    """How to load a PyTorch, Keras or transformers model file with its library alone (no pickle)."""
+    cls = version.model_class.rpartition(".")[2]
+    if version.flavor == modelio.PYTORCH:
+        return f"""```python
+from safetensors.torch import load_file
+
+state = load_file("{filename}")
+model = {cls}(...)  # your class `{version.model_class}`, built as it was trained
+model.load_state_dict(state)
+```
+
+safetensors holds tensors and a JSON header: no code. The module's class is code, so it is not in
+the file: `nbmlops.load_model(uri, model_class={cls})` rebuilds it with the saved hyperparameters."""
+    if version.flavor == modelio.KERAS:
+        return f"""```python
+import keras
+
+model = keras.saving.load_model("{filename}", safe_mode=True)
+```
+
+A `.keras` file is JSON config and HDF5 weights; `safe_mode=True` refuses any Python code in it."""
+    folder = os.path.dirname(filename)
+    return f"""```python
+import transformers
+
+model = transformers.{cls}.from_pretrained("{folder}", use_safetensors=True, local_files_only=True)
+```
+
+The folder `save_pretrained` wrote: `config.json` and the weights in safetensors (no pickle)."""
+
+
 def _readme(version: ModelVersion, filename: str, environment: dict[str, Any] | None,
             pinned_from_run: bool) -> str:
     python = (environment or {}).get("python") or platform.python_version()
@@ -217,6 +259,8 @@ model = sio.load(path, trusted=types)
 skops builds only the types it is told to trust, so review the list before loading."""
     elif version.flavor in (modelio.XGBOOST, modelio.LIGHTGBM):
         plain = _native_readme(version, filename)
+    elif version.flavor in FLAVOR_PACKAGES:
+        plain = _tensor_readme(version, filename)
     else:
         plain = f"""**Warning: this model is a pickle. Loading a pickle runs code from the file: load it only
 if you trust whoever stored it.**
