@@ -319,3 +319,75 @@ async def test_rest_diff_bad_input(api: Fetch, raw: Fetch, two_runs: tuple[str, 
     assert bad.code == 400 and "rows must be true or false" in strict_json(bad)["error"]
     evil = urllib.parse.quote("'; DROP TABLE runs; --", safe="")
     assert (await raw(f"runs/{evil}/diff/{b}")).code == 404
+
+
+# -- code diffs of big, odd and damaged notebooks -------------------------------------------------
+def notebook_bytes(sources: list[str], ids: bool = False) -> bytes:
+    """An .ipynb file of code cells (nbformat 4.4 without ids; sources stored as lists of lines, as Jupyter does)."""
+    cells = [{"cell_type": "code", "execution_count": i, "metadata": {"trusted": True},
+              "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"run {i}\n"]}],
+              "source": source.splitlines(keepends=True), **({"id": f"c{i}"} if ids else {})}
+             for i, source in enumerate(sources)]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5 if ids else 4}).encode()
+
+
+@pytest.mark.parametrize("ids", [False, True])
+def test_thousand_cell_notebooks_edited_at_both_ends_show_exactly_the_edits(ids: bool) -> None:
+    from nbmlops.data.codediff import notebook_changes
+
+    old = [f"x{i} = f(x{i - 1})\nprint('étape {i} ✓')" for i in range(1000)]
+    new = list(old)
+    new[3] = new[3].replace("f(", "g(")
+    new[995] = new[995] + "\nassert x995"
+    del new[500]
+    new.insert(700, "extra = 1")
+    found = notebook_changes(notebook_bytes(old, ids), notebook_bytes(new, ids))
+    assert found["cells"] == [1000, 1000] and found["aligned_by"] == "nbdime"
+    summary = [(c["change"], c["a"], c["b"]) for c in found["changes"]]
+    assert summary == [("modified", 3, 3), ("removed", 500, None), ("added", None, 700), ("modified", 995, 995)]
+    assert found["changes"][0]["lines"] == ["@@ -1,2 +1,2 @@", "-x3 = f(x2)", "+x3 = g(x2)", " print('étape 3 ✓')"]
+    assert "+assert x995" in found["changes"][3]["lines"]
+
+
+def test_many_changed_cells_without_ids_are_paired_in_order_not_matched_fuzzily() -> None:
+    from nbmlops.data.codediff import notebook_changes
+
+    old = [f"a{i} = {i}" for i in range(300)]
+    new = [f"a{i} = {i + 1}" for i in range(300)]  # every cell changed: nbdime would compare 90,000 pairs
+    found = notebook_changes(notebook_bytes(old), notebook_bytes(new))
+    assert found["aligned_by"] == "source" and len(found["changes"]) == 300
+    assert found["changes"][7]["lines"] == ["@@ -1 +1 @@", "-a7 = 7", "+a7 = 8"]
+
+
+def test_unreadable_or_mixed_code_is_a_note_and_the_rest_of_the_diff_stands(fresh_store: Store) -> None:
+    from nbmlops.tracking.tracker import tracker
+
+    good = notebook_bytes(["x = 1"])
+    made = {}
+    for name, path, data in (("good", "notebook/source.ipynb", good),
+                             ("damaged", "notebook/source.ipynb", b"\x00 not a notebook"),
+                             ("cell", "cell.py", b"x = 2\n")):
+        with nbmlops.start_run(experiment="code", name=name) as run:
+            nbmlops.log_param("source", name)
+            tracker().put_bytes(data, path)
+            made[name] = run.run_id
+    damaged = nbmlops.diff("good", "damaged")
+    assert damaged.code == {"kind": "note", "note": "run B's notebook is not a notebook nbmlops can read (no JSON "
+                                                    "with cells)"}
+    assert damaged.params == [{"key": "source", "change": "changed", "a": "good", "b": "damaged"}]
+    mixed = nbmlops.diff("good", "cell")
+    assert mixed.code is not None and mixed.code["note"] == ("run A ran a notebook, run B a cell: their code is "
+                                                             "not compared")
+    assert "run A ran a notebook, run B a cell" in str(mixed)
+
+
+def test_duplicate_rows_are_counted_as_multisets(fresh_store: Store) -> None:
+    with nbmlops.start_run(experiment="dupes", name="three rows") as a:
+        nbmlops.log_dataset(pd.DataFrame({"x": [1, 1, 2], "y": ["a", "a", "b"]}), name="d", snapshot=True)
+    with nbmlops.start_run(experiment="dupes", name="four rows") as b:
+        nbmlops.log_dataset(pd.DataFrame({"x": [1, 2, 2, 3], "y": ["a", "b", "b", "c"]}), name="d", snapshot=True)
+    [entry] = nbmlops.diff(a, b).data
+    # A {1a, 1a, 2b} -> B {1a, 2b, 2b, 3c}: one 1a removed; a second 2b and a 3c added.
+    assert (entry["changes"]["added"], entry["changes"]["removed"]) == (2, 1)
+    [back] = nbmlops.diff(b, a).data
+    assert (back["changes"]["added"], back["changes"]["removed"]) == (1, 2)

@@ -490,11 +490,12 @@ export interface components {
             /**
              * @description kind `notebook`: `cells` (the two notebooks' cell counts), `aligned_by` (`nbdime`, or `source`
              *     when many cells changed in notebooks without shared cell ids) and `changes`; kind `cell`: the
-             *     `%%track` cell's diff (`cell`) and the kernel history's before it (`history`); kind `mixed`: a `note`.
+             *     `%%track` cell's diff (`cell`) and the kernel history's before it (`history`); kind `note`: why
+             *     the code was not compared (one run a notebook job and the other a tracked cell, an unreadable notebook).
              */
             code?: {
                 /** @enum {string} */
-                kind: "notebook" | "cell" | "mixed";
+                kind: "notebook" | "cell" | "note";
                 cells?: number[];
                 /** @enum {string} */
                 aligned_by?: "nbdime" | "source";

@@ -149,6 +149,17 @@ def _row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     return con.execute(sql).fetchone() or (0, 0)
 
 
+def _beyond(values: np.ndarray, other: np.ndarray) -> int:
+    """How many of `values` are not matched by one of `other`, counting repeats (multiset difference)."""
+    mine, counts = np.unique(values, return_counts=True)
+    theirs, their_counts = np.unique(other, return_counts=True)
+    if not len(theirs):
+        return int(counts.sum())
+    at = np.clip(np.searchsorted(theirs, mine), 0, len(theirs) - 1)
+    matched = np.where(theirs[at] == mine, their_counts[at], 0)
+    return int(np.maximum(counts - matched, 0).sum())
+
+
 def _row_changes(store: Store, result: DatasetDiff, manifests: list[dict[str, Any]]) -> DatasetDiff:
     # Every name in the SQL below went through quote_ident; the views are this function's own a and b.
     with duckdb.connect(config={"threads": 2}) as con:
@@ -174,11 +185,12 @@ def _row_changes(store: Store, result: DatasetDiff, manifests: list[dict[str, An
                                   for c in others) or "false"
             changed = _row(con, f"SELECT count(*) FROM a JOIN b USING ({using}) WHERE {differs}")[0]  # noqa: S608
         else:
-            hashed = lambda t: f"SELECT hash({cols(common, t)}) AS h, count(*) AS n FROM {t} GROUP BY h"  # noqa: E731, S608
-            added, removed = _row(con, (
-                f"SELECT coalesce(sum(greatest(coalesce(hb.n, 0) - coalesce(ha.n, 0), 0)), 0), "  # noqa: S608
-                f"coalesce(sum(greatest(coalesce(ha.n, 0) - coalesce(hb.n, 0), 0)), 0) "
-                f"FROM ({hashed('a')}) ha FULL OUTER JOIN ({hashed('b')}) hb USING (h)"))
+            # DuckDB hashes each row, numpy compares the two multisets of hashes: half the time of a
+            # GROUP BY and FULL OUTER JOIN of a million distinct hashes in SQL (1M rows x 100 columns).
+            old_hashes, new_hashes = (
+                np.asarray(con.execute(f"SELECT hash({cols(common, t)}) AS h FROM {t}").fetchnumpy()["h"])  # noqa: S608
+                for t in ("a", "b"))
+            added, removed = _beyond(new_hashes, old_hashes), _beyond(old_hashes, new_hashes)
             changed = None
     notes = list(result.notes)
     if not keys:

@@ -187,7 +187,10 @@ def _artifact(store: Store, run: Run, path: str) -> bytes | None:
 def _code(store: Store, first: Run, second: Run) -> dict[str, Any] | None:
     notebooks = [_artifact(store, r, "notebook/source.ipynb") for r in (first, second)]
     if notebooks[0] is not None and notebooks[1] is not None:
-        found = codediff.notebook_changes(notebooks[0], notebooks[1])
+        try:
+            found = codediff.notebook_changes(notebooks[0], notebooks[1])
+        except InvalidInputError as exc:  # a damaged notebook file: the other sections still stand
+            return {"kind": "note", "note": str(exc)}
         return {"kind": "notebook", **found} if found["changes"] else None
     cells = [_artifact(store, r, "cell.py") for r in (first, second)]
     if cells[0] is not None and cells[1] is not None:
@@ -199,7 +202,7 @@ def _code(store: Store, first: Run, second: Run) -> dict[str, Any] | None:
     kinds = ["notebook" if n is not None else "cell" if c is not None else None
              for n, c in zip(notebooks, cells, strict=True)]
     if kinds[0] != kinds[1] and all(kinds):
-        return {"kind": "mixed", "note": f"run A ran a {kinds[0]}, run B a {kinds[1]}: their code is not compared"}
+        return {"kind": "note", "note": f"run A ran a {kinds[0]}, run B a {kinds[1]}: their code is not compared"}
     return None
 
 
