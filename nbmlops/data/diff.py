@@ -194,7 +194,8 @@ def _row_changes(store: Store, result: DatasetDiff, manifests: list[dict[str, An
             changed = None
     notes = list(result.notes)
     if not keys:
-        notes.append("without --key a changed row counts as one removed and one added row")
+        notes.append("rows compared whole (no key columns, --key): a changed row counts as one removed and one "
+                     "added row")
     if len(common) < max(len(old_cols), len(new_cols)):
         notes.append(f"rows compared on the {len(common)} columns both versions have")
     return DatasetDiff(**{**result.__dict__, "added": int(added), "removed": int(removed),
