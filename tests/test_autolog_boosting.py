@@ -226,6 +226,18 @@ def test_lgb_train_logs_params_valid_names_and_the_booster(autolog_on: Store, da
     assert_no_pickle(autolog_on, run.run_id)
 
 
+def test_thousands_of_rounds_keep_every_point(autolog_on: Store, data: Data) -> None:
+    X, y, Xv, yv = data
+    train = lgb.Dataset(X, y)
+    valid = lgb.Dataset(Xv, yv, reference=train)
+    with nbmlops.start_run() as run:
+        lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 2, "learning_rate": 0.001}, train, 3000,
+                  valid_sets=[valid], valid_names=["valid"])
+    points = history(run.run_id, "valid-binary_logloss")
+    assert points["step"].tolist() == list(range(1, 3001))
+    assert points["value"].iloc[-1] < points["value"].iloc[0]  # it learned, round by round
+
+
 # -- careless and hostile input --------------------------------------------------------------------------
 def test_nan_and_inf_eval_metrics_are_logged_as_log_metric_keeps_them(autolog_on: Store, data: Data) -> None:
     X, y, Xv, yv = data
