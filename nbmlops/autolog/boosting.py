@@ -32,6 +32,7 @@ from nbmlops.tracking import media
 from nbmlops.tracking.tracker import Tracker
 
 IMPORTANCE_TABLE = "feature_importance"
+Report = Callable[[Tracker, Any, str], None]  # (tracker, trained booster, key prefix): best iteration, importance
 
 
 class Rounds:
@@ -88,9 +89,6 @@ class EstimatorHook:
 
     def after(self, tracker: Tracker, estimator: Any, prefix: str) -> None:
         self.report(tracker, self.booster_of(estimator), prefix)
-
-
-Report = Callable[[Tracker, Any, str], None]  # (tracker, trained booster, key prefix): best iteration, importance
 
 
 def logged_training(original: Callable[..., Any], pending: Pending, callback: Callable[[Rounds], Any],
