@@ -391,3 +391,20 @@ def test_duplicate_rows_are_counted_as_multisets(fresh_store: Store) -> None:
     assert (entry["changes"]["added"], entry["changes"]["removed"]) == (2, 1)
     [back] = nbmlops.diff(b, a).data
     assert (back["changes"]["added"], back["changes"]["removed"]) == (1, 2)
+
+
+def test_added_removed_and_moved_cells_are_named_in_text_and_html(fresh_store: Store) -> None:
+    from nbmlops.tracking.tracker import tracker
+
+    for name, sources in (("before", ["import x", "drop = 1", "clf = fit(C, max_iter=100)", "print(score)"]),
+                          ("after", ["import x", "clf = fit(C, max_iter=200)", "print(score)", "plot(clf)"])):
+        with nbmlops.start_run(experiment="cells", name=name):
+            tracker().put_bytes(notebook_bytes(sources), "notebook/source.ipynb")  # as `nbmlops run` stores it
+    found = nbmlops.diff("before", "after")
+    assert found.code is not None
+    assert [(c["change"], c["a"], c["b"]) for c in found.code["changes"]] == [
+        ("removed", 1, None), ("modified", 2, 1), ("added", None, 3)]
+    text, page = str(found), found._repr_html_()
+    for label in ("cell 2 removed in B (code)", "cell 3 -> 2 (code)", "cell 4 added in B (code)"):
+        assert label in text and label.replace(">", "&gt;") in page
+    assert "    -drop = 1" in text and "    +plot(clf)" in text and "+clf = fit(C, max_iter=200)" in page

@@ -21,6 +21,7 @@ from nbmlops.errors import InvalidInputError, NbmlopsError, NotFoundError
 from nbmlops.render import rundiff as rendering
 from nbmlops.store import datasets as dataset_catalog
 from nbmlops.store import models as model_catalog
+from nbmlops.store.backend import Connection
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import get_run, resolve_run_id
 from nbmlops.tracking import provenance
@@ -116,7 +117,7 @@ def diff(store: Store, a: object, b: object, *, rows: bool = True) -> RunDiff:
                                              "b": [f"{n}/{v}" for n, v in models[1]]})
 
 
-def _resolve(con: Any, ref: str, label: str, store: Store) -> str:
+def _resolve(con: Connection, ref: str, label: str, store: Store) -> str:
     try:
         return resolve_run_id(con, ref)
     except NotFoundError:
@@ -228,7 +229,10 @@ def _data(store: Store, old: list[tuple[str, str, int, str]], new: list[tuple[st
 
 
 def _dataset_changes(found: datadiff.DatasetDiff) -> dict[str, Any]:
-    stats = [r for r in found.stats.to_dict("records") if not _same(r["old"], r["new"])]
+    # A column added or removed is one schema line, not a line per statistic it has on one side only.
+    one_sided = set(found.schema.loc[found.schema["change"] != "dtype", "column"])
+    stats = [r for r in found.stats.to_dict("records")
+             if r["column"] not in one_sided and not _same(r["old"], r["new"])]
     return {"rows": list(found.rows), "schema": found.schema.to_dict("records"),
             "added": found.added, "removed": found.removed, "changed": found.changed,
             "statistics": stats[:MAX_STATS], "statistics_left_out": max(0, len(stats) - MAX_STATS),

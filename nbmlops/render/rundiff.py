@@ -49,10 +49,15 @@ def _code_heading(code: dict[str, Any]) -> str:
 
 
 def _cell_label(change: dict[str, Any]) -> str:
-    where = {"modified": f"cell {change['a'] + 1} -> {change['b'] + 1}" if change["a"] != change["b"]
-             else f"cell {change['b'] + 1}",
-             "added": f"cell {(change['b'] or 0) + 1} added in B",
-             "removed": f"cell {(change['a'] or 0) + 1} removed in B"}[change["change"]]
+    """Which cell changed, numbered from 1 as Jupyter shows them: `cell 3`, `cell 3 -> 4` (moved), or
+    `cell 5 added in B` / `cell 5 removed in B`."""
+    a, b = change["a"], change["b"]
+    if change["change"] == "added":
+        where = f"cell {b + 1} added in B"
+    elif change["change"] == "removed":
+        where = f"cell {a + 1} removed in B"
+    else:
+        where = f"cell {b + 1}" if a == b else f"cell {a + 1} -> {b + 1}"
     return f"{where} ({change['cell_type']})"
 
 
