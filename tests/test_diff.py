@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -217,6 +218,14 @@ def test_environment_and_git_between_runs_of_two_processes(fresh_store: Store, t
     text = nb(fresh_store, "diff", "before", "after").stdout
     assert "Environment" in text and "PyYAML  - -> " in text
     assert "stronger regularisation" in text and "uncommitted changes of B:" in text and "+C = 3  # trying" in text
+
+    back = nbmlops.diff("after", "before").git
+    assert back is not None and back["between"] == [] and [c.split(" ", 1)[1] for c in back["behind"]] == [
+        "stronger regularisation"]
+    shutil.rmtree(repo)  # the runs' repository is not on this machine (a colleague's runs, imported)
+    gone = nbmlops.diff("before", "after")
+    assert gone.git is not None and gone.git["between"] is None and len(gone.git["diffs"]) == 2
+    assert "the repository or a commit is not on this machine" in str(gone)
 
 
 # -- models, odd values, bad input ----------------------------------------------------------------

@@ -270,12 +270,12 @@ def _git(store: Store, first: Run, second: Run) -> dict[str, Any] | None:
         return None
     found: dict[str, Any] = {"commits": commits, "branches": [r.tags.get("git.branch") for r in (first, second)],
                              "dirty": [r.tags.get("git.dirty") == "true" for r in (first, second)]}
-    if commits[0] and commits[1] and commits[0] != commits[1]:
-        root = second.tags.get("git.root") or first.tags.get("git.root") or ""
-        ahead = provenance.commits_between(root, commits[0], commits[1])
-        behind = provenance.commits_between(root, commits[1], commits[0])
-        found["between"] = ahead  # None: the repository (or a commit) is not on this machine
-        found["behind"] = behind or []
+    if commits[0] != commits[1]:
+        if commits[0] and commits[1]:
+            root = second.tags.get("git.root") or first.tags.get("git.root") or ""
+            # None: the repository (or one of the commits) is not on this machine
+            found["between"] = provenance.commits_between(root, commits[0], commits[1])
+            found["behind"] = provenance.commits_between(root, commits[1], commits[0]) or []
     elif diffs[0] == diffs[1]:
         return None
     if diffs[0] != diffs[1]:
