@@ -403,8 +403,8 @@ def tiny_bert() -> BertForSequenceClassification:
                                                     max_position_embeddings=16))
 
 
-def test_exported_transformers_and_torch_models_load_with_their_libraries_alone(fresh_store: Store,
-                                                                                 tmp_path: Path) -> None:
+def test_exported_transformers_and_torch_models_load_with_their_libraries_alone(
+        fresh_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from nbmlops.registry.export import export_model
 
     bert, net = tiny_bert(), Regressor(hidden=5)
@@ -415,7 +415,13 @@ def test_exported_transformers_and_torch_models_load_with_their_libraries_alone(
     assert {p.name for p in (out / "pretrained").iterdir()} == {"config.json", "model.safetensors"}
     requirements = (out / "requirements.txt").read_text()
     assert "transformers==" in requirements and "torch==" in requirements and "safetensors==" in requirements
-    assert "from_pretrained(\"pretrained\"" in (out / "README.md").read_text()
+    readme = (out / "README.md").read_text()
+    assert "from_pretrained(\"pretrained\"" in readme and "| `input_ids` | `int64` | `[-1, -1]` |" in readme
+    snippet = readme.split("## Load it with nbmlops")[1].split("```python")[1].split("```")[0]
+    namespace: dict[str, Any] = {}
+    monkeypatch.chdir(out)
+    exec(snippet, namespace)  # noqa: S102 - the README's own words load the folder
+    assert type(namespace["model"]) is BertForSequenceClassification
     again = BertForSequenceClassification.from_pretrained(out / "pretrained", use_safetensors=True,
                                                           local_files_only=True)
     ids = torch.tensor([[1, 2, 3, 4]])
@@ -454,3 +460,57 @@ def test_a_tracked_cell_autologs_a_lightning_fit_imported_in_the_cell_in_a_real_
     run = nbmlops.runs("cells").iloc[0]
     assert run["params.lr"] == 0.1 and steps(run["run_id"], "loss") == [1, 2]
     assert "models/model/model.safetensors" in paths(run["run_id"])
+
+
+def test_pytorch_lightning_package_is_autologged_too(autolog_on: Store, tmp_path: Path) -> None:
+    import pytorch_lightning as pl
+
+    class Small(pl.LightningModule):
+        def __init__(self, width: int = 3) -> None:
+            super().__init__()
+            self.save_hyperparameters()
+            self.layer = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            loss = torch.nn.functional.mse_loss(self.layer(batch[0]), batch[1])
+            self.log("loss", loss)
+            return loss
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    with nbmlops.start_run() as run:
+        pl.Trainer(max_epochs=1, log_every_n_steps=2, logger=False, enable_checkpointing=False,
+                   enable_progress_bar=False, enable_model_summary=False).fit(Small(), loader())
+    assert run_of(run.run_id)["params.width"] == 3
+    assert steps(run.run_id, "loss") == [2, 4]  # every log_every_n_steps batches
+    assert "models/model/model.safetensors" in paths(run.run_id)
+
+
+class Odd(Regressor):
+    """Hyperparameters of every kind: nested, a function, a tensor, NaN, unicode text."""
+
+    def __init__(self, options: dict[str, Any] | None = None, fn: Any = None, scale: Any = None,
+                 tolerance: float = float("nan"), label: str = "ünïcode ✓") -> None:
+        super().__init__()
+        self.save_hyperparameters()
+
+
+def test_odd_hyperparameters_and_positional_keras_callbacks(autolog_on: Store, tmp_path: Path) -> None:
+    module = Odd(options={"depth": 2, "inner": {"drop": 0.1}}, fn=len, scale=torch.tensor([1.0, 2.0]))
+    with nbmlops.start_run() as run:
+        trainer(tmp_path, epochs=1).fit(module, loader())
+    row = run_of(run.run_id)
+    assert row["params.options.depth"] == 2 and row["params.options.inner.drop"] == 0.1
+    assert row["params.tolerance"] == "nan" and row["params.label"] == "ünïcode ✓"
+    assert "params.fn" not in row.index and "params.scale" not in row.index
+    meta = json.loads(artifact(autolog_on, run.run_id, "models/model/meta.json"))
+    assert meta["pytorch"]["init_args_complete"] is False and "fn" not in meta["pytorch"]["init_args"]
+
+    counter = KerasEpochs()
+    model = keras_model()
+    X, y = arrays()
+    with nbmlops.start_run() as run:
+        model.fit(X, y, 16, 2, 0, [counter])  # batch_size, epochs, verbose, callbacks by position
+    assert counter.epochs == 2 and steps(run.run_id, "loss") == [0, 1]
+    assert run_of(run.run_id)["params.batch_size"] == 16

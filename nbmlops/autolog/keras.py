@@ -57,13 +57,11 @@ def _logged_fit(original: Callable[..., Any], recorder: type) -> Callable[..., A
             except TypeError:  # Keras says what is wrong with the call
                 return original(self, *args, **kwargs)
             given = bound.arguments.get("callbacks")
-            if "callbacks" not in kwargs and given is not None:  # passed by position: the last resort
-                return original(self, *args, **kwargs)
             if any(isinstance(c, recorder) for c in given or ()):
                 return original(self, *args, **kwargs)
             deep.log_params(run.tracker, _params(self, bound, run.prefix))
-            callback = recorder(run)
-            history = original(self, *args, **{**kwargs, "callbacks": [*(given or ()), callback]})
+            bound.arguments["callbacks"] = [*(given or ()), recorder(run)]  # a new list: the caller's stays as it was
+            history = original(*bound.args, **bound.kwargs)
             deep.log_model(run, self)
             return history
 

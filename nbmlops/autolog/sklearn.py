@@ -146,11 +146,14 @@ def autolog(enable: bool = True, *, max_child_runs: int = 50, log_models: bool =
             log_datasets: bool = True) -> None:
     """Log scikit-learn, XGBoost and LightGBM fits (those installed) and sklearn.metrics calls into the active run.
 
+    PyTorch Lightning, Keras 3 and transformers Trainer fits too, once their library is imported.
+
     >>> nbmlops.autolog()
     >>> with nbmlops.start_run():
     ...     model = LogisticRegression(C=0.5).fit(X, y)  # params, fit_time, training_score, model
     ...     f1_score(y_test, model.predict(X_test))      # metric f1_score
     ...     xgb.XGBClassifier().fit(X, y, eval_set=[(X_val, y_val)])  # + validation_0-logloss per round
+    ...     lightning.Trainer(max_epochs=3).fit(module, loader)  # hparams, self.log metrics, weights
     """
     if isinstance(max_child_runs, bool) or not isinstance(max_child_runs, int) or max_child_runs < 0:
         raise InvalidInputError(f"max_child_runs must be an integer >= 0, got {max_child_runs!r}")

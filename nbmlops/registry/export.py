@@ -275,8 +275,18 @@ with open("{filename}", "rb") as f:
 A pickle names the model's classes by module: that code (here `{version.model_class}`) must be
 importable where you load it, and `requirements.txt` cannot pin code that is not a package."""
     trust = ", trusted=True" if version.flavor == modelio.PICKLE else ""
+    meta = (', meta={"transformers": {"architecture": "' + version.model_class.rpartition(".")[2]
+            + '", "files": {"config.json": Path("pretrained/config.json").read_text()}}}'
+            if version.flavor == modelio.TRANSFORMERS else "")
     inputs = (version.signature or {}).get("inputs") or []
-    if inputs:
+    if inputs and any("shape" in i for i in inputs):  # tensors: shapes, -1 where any size goes
+        rows = "\n".join(f"| `{i['name']}` | `{i['dtype']}` | `{i.get('shape')}` |" for i in inputs)
+        columns = f"""The model takes these tensors (-1: any size, the first axis is the batch):
+
+| input | dtype | shape |
+|---|---|---|
+{rows}"""
+    elif inputs:
         rows = "\n".join(f"| `{i['name']}` | `{i['dtype']}` |" for i in inputs)
         columns = f"""The model expects these input columns, in this order:
 
@@ -321,7 +331,7 @@ Check the file first: its SHA-256 must be `{version.sha256}` (`sha256sum {filena
 from pathlib import Path
 from nbmlops.registry import serialization
 
-model = serialization.load(Path("{filename}").read_bytes(), "{version.flavor}"{trust})
+model = serialization.load(Path("{filename}").read_bytes(), "{version.flavor}"{trust}{meta})
 ```
 
 `modelio.load` refuses pickles and types outside scikit-learn/NumPy/SciPy unless `trusted=True`.

@@ -263,7 +263,8 @@ def _from_run(con: Connection, store: Store, spec: str) -> ModelVersion:
 
 def _meta(con: Connection, store: Store, run_id: str, model_path: str) -> dict[str, Any]:
     """The `meta.json` stored beside a model file ({} when missing or unreadable)."""
-    folder = "/".join(model_path.split("/")[:2])  # models/<name>: a model file may sit deeper (pretrained/)
+    suffix = "/" + modelio.FILES[modelio.flavor_of_file(model_path)]  # may hold a folder: pretrained/model...
+    folder = model_path.removesuffix(suffix) if model_path.endswith(suffix) else model_path.rsplit("/", 1)[0]
     sha = tables.artifact_sha256(con, run_id, folder + "/meta.json")
     if not sha:
         return {}
