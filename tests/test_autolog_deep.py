@@ -7,6 +7,7 @@ import json
 import math
 import os
 import struct
+import sys
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from transformers import BertConfig, BertForSequenceClassification, Trainer, Tra
 
 import nbmlops
 from nbmlops.autolog.sklearn import AutologWarning, autolog
-from nbmlops.errors import InvalidInputError
+from nbmlops.errors import InvalidInputError, NbmlopsError
 from nbmlops.registry.serving import load_served
 from nbmlops.store.folder import Store
 
@@ -210,14 +211,15 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def test_autologging_block_logs_inside_only(fresh_store: Store, tmp_path: Path) -> None:
+def test_autologging_block_logs_inside_only_and_without_models_when_asked(fresh_store: Store, tmp_path: Path) -> None:
     with nbmlops.start_run() as run:
-        with nbmlops.autologging():
+        with nbmlops.autologging(log_models=False):
             trainer(tmp_path, epochs=1).fit(Regressor(), loader())
         trainer(tmp_path, epochs=1).fit(Regressor(hidden=4), loader())
     row = run_of(run.run_id)
     assert row["params.hidden"] == 8 and "params.fit2.hidden" not in row.index
     assert steps(run.run_id, "train_loss") == [1, 2, 3, 4]
+    assert not [p for p in paths(run.run_id) if p.startswith("models/")]  # log_models=False
     autolog(False)
 
 
@@ -514,3 +516,17 @@ def test_odd_hyperparameters_and_positional_keras_callbacks(autolog_on: Store, t
         model.fit(X, y, 16, 2, 0, [counter])  # batch_size, epochs, verbose, callbacks by position
     assert counter.epochs == 2 and steps(run.run_id, "loss") == [0, 1]
     assert run_of(run.run_id)["params.batch_size"] == 16
+
+
+def test_loading_without_the_library_says_what_to_install(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    nbmlops.log_model(Bare(), name="bare")
+    nbmlops.log_model(keras_model(), name="dense")
+    nbmlops.log_model(tiny_bert(), name="bert")
+    nbmlops.end_run()
+    monkeypatch.setitem(sys.modules, "safetensors.torch", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "keras", None)
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    for uri, needs in (("bare", "pip install torch safetensors"), ("dense", "pip install keras"),
+                       ("bert", "pip install transformers")):
+        with pytest.raises(NbmlopsError, match=f"'{uri}' is a .* model, and .* is not installed here: {needs}"):
+            nbmlops.load_model(uri)
