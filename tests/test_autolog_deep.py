@@ -530,3 +530,24 @@ def test_loading_without_the_library_says_what_to_install(fresh_store: Store, mo
                        ("bert", "pip install transformers")):
         with pytest.raises(NbmlopsError, match=f"'{uri}' is a .* model, and .* is not installed here: {needs}"):
             nbmlops.load_model(uri)
+
+
+class OddLogs(keras.callbacks.Callback):
+    """A user's callback that puts odd values into the epoch logs the callbacks after it see."""
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        logs.update({"huge": 10**400, "text": "x", "vector": np.zeros(3), "bad\x00key": 1.0,
+                     "infinite": float("inf"), "négatif": -1e308})
+
+
+def test_keras_logs_with_odd_values_log_what_is_a_number(autolog_on: Store) -> None:
+    with warnings.catch_warnings(record=True) as caught, nbmlops.start_run() as run:
+        warnings.simplefilter("always")
+        keras_model().fit(*arrays(), epochs=2, batch_size=32, callbacks=[OddLogs()], verbose=0)
+    assert nbmlops.metric_history(run.run_id, "infinite")["value"].tolist() == [math.inf, math.inf]
+    assert nbmlops.metric_history(run.run_id, "négatif")["value"].tolist() == [-1e308, -1e308]
+    assert steps(run.run_id, "loss") == [0, 1]
+    row = run_of(run.run_id)
+    assert not {"metrics.huge", "metrics.text", "metrics.vector"} & set(row.index)
+    autolog_warnings = [str(w.message) for w in caught if issubclass(w.category, AutologWarning)]
+    assert len(autolog_warnings) == 1 and "bad\\x00key" in autolog_warnings[0]

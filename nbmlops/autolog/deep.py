@@ -54,7 +54,7 @@ def as_number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
         return None
     if isinstance(value, int):
-        return float(value)
+        return float(value) if abs(value) < 2**1023 else None  # beyond a float: not a metric
     numel = getattr(value, "numel", None)  # torch tensors
     size = numel() if callable(numel) else getattr(value, "size", None)
     if size != 1 or not hasattr(value, "item"):
