@@ -15,6 +15,7 @@ import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import numpy as np
@@ -330,6 +331,30 @@ async def test_rest_diff_bad_input(api: Fetch, raw: Fetch, two_runs: tuple[str, 
     assert (await raw(f"runs/{evil}/diff/{b}")).code == 404
 
 
+async def test_rest_diff_of_two_notebook_jobs_carries_nbdimes_view(
+        api: Fetch, edited_notebook_runs: tuple[str, str]) -> None:  # noqa: F811
+    """The panel draws notebook changes with nbdime's diff view: the answer holds A's changed cell and
+    nbdime's diff of it, which nbdime's own patch turns into B's cell."""
+    a, b = edited_notebook_runs
+    response = await api("runs", a, "diff", b, params={"rows": "false"})
+    assert response.code == 200, response.body
+    view = strict_json(response)["code"]["notebook"]
+    assert view["cells"] == [2]  # only the edited cell of the four
+    [cell] = view["base"]["cells"]
+    assert cell["source"].startswith("%%track -e churn\nscore = alpha * 2")
+    [patched] = patch(view["base"], view["diff"])["cells"]
+    assert "score = alpha * 3" in patched["source"] and "alpha * 2" not in patched["source"]
+
+
+def patch(base: dict[str, Any], diff: list[dict[str, Any]]) -> dict[str, Any]:
+    """nbdime's own patch of `base` by `diff` as the JSON form carries it."""
+    from nbdime import patch as nbdime_patch
+    from nbdime.diff_utils import to_diffentry_dicts
+
+    found: dict[str, Any] = nbdime_patch(base, to_diffentry_dicts(diff))
+    return found
+
+
 # -- code diffs of big, odd and damaged notebooks -------------------------------------------------
 def notebook_bytes(sources: list[str], ids: bool = False) -> bytes:
     """An .ipynb file of code cells (nbformat 4.4 without ids; sources stored as lists of lines, as Jupyter does)."""
@@ -366,6 +391,30 @@ def test_many_changed_cells_without_ids_are_paired_in_order_not_matched_fuzzily(
     found = notebook_changes(notebook_bytes(old), notebook_bytes(new))
     assert found["aligned_by"] == "source" and len(found["changes"]) == 300
     assert found["changes"][7]["lines"] == ["@@ -1 +1 @@", "-a7 = 7", "+a7 = 8"]
+
+
+@pytest.mark.parametrize("ids", [False, True])
+def test_nbdime_view_of_thousand_cell_notebooks_holds_only_the_changed_cells(ids: bool) -> None:
+    from nbmlops.data.codediff import notebook_diff
+
+    old = [f"x{i} = f(x{i - 1})\nprint('étape {i} ✓')" for i in range(1000)]
+    new = list(old)
+    new[3] = new[3].replace("f(", "g(")
+    del new[500]
+    new.insert(700, "extra = 1")
+    view = notebook_diff(notebook_bytes(old, ids), notebook_bytes(new, ids))
+    assert view["cells"] == [3, 500]  # the edited and the removed cell of A; the added one is in the diff
+    patched = [c["source"] for c in patch(view["base"], view["diff"])["cells"]]
+    assert patched == ["x3 = g(x2)\nprint('étape 3 ✓')", "extra = 1"]
+    assert '"key": "id"' not in json.dumps(view["diff"]) and '"id"' not in json.dumps(view["base"])  # ids say nothing
+
+    # Every cell changed in notebooks without ids: paired in order, each pair nbdime's patch.
+    many = notebook_diff(notebook_bytes([f"a{i} = {i}" for i in range(300)]),
+                         notebook_bytes([f"a{i} = {i + 1}" for i in range(299)]))
+    assert len(many["cells"]) == 300
+    assert [c["source"] for c in patch(many["base"], many["diff"])["cells"]] == [f"a{i} = {i + 1}"
+                                                                                for i in range(299)]
+    assert notebook_diff(notebook_bytes(["same"]), notebook_bytes(["same"]))["diff"] == []
 
 
 def test_unreadable_or_mixed_code_is_a_note_and_the_rest_of_the_diff_stands(fresh_store: Store) -> None:

@@ -512,6 +512,27 @@ export interface components {
                 cell?: components["schemas"]["DiffLines"];
                 history?: components["schemas"]["DiffLines"];
                 note?: string;
+                /**
+                 * @description Kind `notebook`, REST only: what nbdime's diff view draws. `base` is a notebook of the cells
+                 *     of A that changed or were removed (sources only, unchanged cells left out), `diff` nbdime's
+                 *     diff turning it into B's changed cells, `cells` each base cell's index in A.
+                 */
+                notebook?: {
+                    base: {
+                        cells: {
+                            [key: string]: unknown;
+                        }[];
+                        metadata: {
+                            [key: string]: unknown;
+                        };
+                        nbformat: number;
+                        nbformat_minor: number;
+                    };
+                    diff: {
+                        [key: string]: unknown;
+                    }[];
+                    cells: number[];
+                };
             };
             /** @description Per role and dataset name, the versions A and B used; `changes` when they differ. */
             data?: {

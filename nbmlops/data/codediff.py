@@ -10,6 +10,7 @@ with no cell ids in common is paired in order instead.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
 from typing import Any
@@ -60,29 +61,33 @@ def _cells(data: bytes, label: str) -> list[dict[str, Any]]:
     return cells
 
 
+def _notebook(cells: list[dict[str, Any]], metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"cells": cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _nbdime_cell_ops(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """nbdime's diff of the cell lists `old` -> `new`: its addrange, removerange and patch entries."""
+    from nbdime import diff_notebooks  # on first use: it loads nbformat and jsonschema
+
+    return [op for top in diff_notebooks(_notebook(old), _notebook(new))
+            if top["key"] == "cells" and top["op"] == "patch" for op in top["diff"]]
+
+
 def _nbdime_pairs(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[tuple[int | None, int | None]]:
     """(index in old, index in new) of every cell nbdime saw added (None, j), removed (i, None) or
     patched (i, j)."""
-    from nbdime import diff_notebooks  # on first use: it loads nbformat and jsonschema
-
-    def notebook(cells: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-
     pairs: list[tuple[int | None, int | None]] = []
-    for top in diff_notebooks(notebook(old), notebook(new)):
-        if top["key"] != "cells" or top["op"] != "patch":
-            continue
-        shift = 0  # cells of new minus cells of old before the current key
-        for op in top["diff"]:
-            key = int(op["key"])
-            if op["op"] == "addrange":
-                pairs.extend((None, key + shift + k) for k in range(len(op["valuelist"])))
-                shift += len(op["valuelist"])
-            elif op["op"] == "removerange":
-                pairs.extend((key + k, None) for k in range(int(op["length"])))
-                shift -= int(op["length"])
-            elif op["op"] == "patch":
-                pairs.append((key, key + shift))
+    shift = 0  # cells of new minus cells of old before the current key
+    for op in _nbdime_cell_ops(old, new):
+        key = int(op["key"])
+        if op["op"] == "addrange":
+            pairs.extend((None, key + shift + k) for k in range(len(op["valuelist"])))
+            shift += len(op["valuelist"])
+        elif op["op"] == "removerange":
+            pairs.extend((key + k, None) for k in range(int(op["length"])))
+            shift -= int(op["length"])
+        elif op["op"] == "patch":
+            pairs.append((key, key + shift))
     return pairs
 
 
@@ -93,8 +98,12 @@ def _in_order(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[tupl
             *((None, j) for j in range(common, len(new)))]
 
 
-def _pairs(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[list[tuple[int | None, int | None]], bool]:
-    """(index in A, index in B) of every cell that differs, and whether nbdime aligned every changed block.
+Block = tuple[int, int, int, int, bool]
+
+
+def _blocks(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Block]:
+    """The changed blocks of two cell lists, (i1, i2, j1, j2, fuzzy): old[i1:i2] became new[j1:j2], and
+    whether nbdime may align the block (True) or its cells are paired in order (False).
 
     Runs of identical cells are matched first by their exact type and source (linear for notebooks
     that share most cells); nbdime then aligns the cells of each changed block between them, so an
@@ -102,14 +111,24 @@ def _pairs(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[list[t
     """
     matcher = difflib.SequenceMatcher(None, [(c["cell_type"], c["source"]) for c in old],
                                       [(c["cell_type"], c["source"]) for c in new], autojunk=False)
-    pairs: list[tuple[int | None, int | None]] = []
-    by_nbdime = True
+    blocks = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
         block_old, block_new = old[i1:i2], new[j1:j2]
         shared_ids = {c.get("id") for c in block_old} & {c.get("id") for c in block_new} - {None}
-        if block_old and block_new and (shared_ids or len(block_old) * len(block_new) <= FUZZY_LIMIT):
+        fuzzy = bool(block_old and block_new and (shared_ids or len(block_old) * len(block_new) <= FUZZY_LIMIT))
+        blocks.append((i1, i2, j1, j2, fuzzy))
+    return blocks
+
+
+def _pairs(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[list[tuple[int | None, int | None]], bool]:
+    """(index in A, index in B) of every cell that differs, and whether nbdime aligned every changed block."""
+    pairs: list[tuple[int | None, int | None]] = []
+    by_nbdime = True
+    for i1, i2, j1, j2, fuzzy in _blocks(old, new):
+        block_old, block_new = old[i1:i2], new[j1:j2]
+        if fuzzy:
             found = _nbdime_pairs(block_old, block_new)
         else:  # only added or only removed cells, or too many changed cells to match fuzzily
             by_nbdime = by_nbdime and not (block_old and block_new)
@@ -147,3 +166,53 @@ def notebook_changes(old_bytes: bytes, new_bytes: bytes) -> dict[str, Any]:
         changes.append({"change": change, "cell_type": (b or a or {}).get("cell_type", "code"),
                         "a": i, "b": j, "lines": lines})
     return {"cells": [len(old), len(new)], "aligned_by": "nbdime" if by_nbdime else "source", "changes": changes}
+
+
+def _without_ids(op: dict[str, Any]) -> dict[str, Any] | None:
+    """A cell-level nbdime entry without cell id changes (ids differ between any two copies of a
+    notebook and say nothing about its code); None when nothing else is left."""
+    if op["op"] == "addrange":
+        return {**op, "valuelist": [{k: v for k, v in cell.items() if k != "id"} for cell in op["valuelist"]]}
+    if op["op"] == "patch":
+        kept = [entry for entry in op["diff"] if entry["key"] != "id"]
+        return {**op, "diff": kept} if kept else None
+    return op
+
+
+def _block_ops(old: list[dict[str, Any]], new: list[dict[str, Any]], fuzzy: bool) -> list[dict[str, Any]]:
+    """nbdime's cell-level entries turning the block `old` into `new`, keys relative to the block."""
+    if fuzzy:
+        return _nbdime_cell_ops(old, new)
+    common = min(len(old), len(new))
+    ops = [{**op, "key": op["key"] + k} for k in range(common) for op in _nbdime_cell_ops([old[k]], [new[k]])]
+    if len(new) > common:
+        ops.append({"op": "addrange", "key": common, "valuelist": new[common:]})
+    if len(old) > common:
+        ops.append({"op": "removerange", "key": common, "length": len(old) - common})
+    return ops
+
+
+def notebook_diff(old_bytes: bytes, new_bytes: bytes) -> dict[str, Any]:
+    """The two notebooks' code changes as nbdime's diff view takes them: {"base": a notebook of the
+    cells of A that changed or were removed, "diff": nbdime's diff of `base` into B's changed cells,
+    "cells": each base cell's index in A}.
+
+    Sources only, aligned as `notebook_changes` aligns them. Unchanged cells are left out of `base`,
+    so a one-line edit in a notebook of 1,000 cells is one cell to send and draw.
+    """
+    old, new = _cells(old_bytes, "run A's notebook"), _cells(new_bytes, "run B's notebook")
+    ops: list[dict[str, Any]] = []  # against all of A, by key; addrange before removerange at one key
+    for i1, i2, j1, j2, fuzzy in _blocks(old, new):
+        for op in _block_ops(old[i1:i2], new[j1:j2], fuzzy):
+            found = _without_ids(op)
+            if found is not None:
+                ops.append({**found, "key": found["key"] + i1})
+    kept = sorted({op["key"] + k for op in ops if op["op"] != "addrange"
+                   for k in range(op["length"] if op["op"] == "removerange" else 1)})
+    trimmed = [{**op, "key": bisect.bisect_left(kept, op["key"])} for op in ops]
+    base = [{k: v for k, v in old[i].items() if k != "id"} for i in kept]
+    found = json.loads(old_bytes).get("metadata")  # _cells read it: a JSON object
+    language = found.get("language_info") if isinstance(found, dict) else None
+    metadata = {"language_info": language} if isinstance(language, dict) else {}
+    return {"base": {**_notebook(base, metadata), "nbformat_minor": 4},
+            "diff": [{"op": "patch", "key": "cells", "diff": trimmed}] if trimmed else [], "cells": kept}

@@ -207,6 +207,19 @@ def _code(store: Store, first: Run, second: Run) -> dict[str, Any] | None:
     return None
 
 
+def notebook_diff(store: Store, run_a: str, run_b: str) -> dict[str, Any] | None:
+    """nbdime's diff of the notebooks two jobs ran, for nbdime's diff view (`codediff.notebook_diff`);
+    None unless both runs (ids) are notebook jobs whose notebooks can be read."""
+    first, second = get_run(store, run_a), get_run(store, run_b)
+    notebooks = [_artifact(store, r, "notebook/source.ipynb") for r in (first, second)]
+    if notebooks[0] is None or notebooks[1] is None:
+        return None
+    try:
+        return codediff.notebook_diff(notebooks[0], notebooks[1])
+    except InvalidInputError:  # a damaged notebook: the code section's note says so
+        return None
+
+
 def _data(store: Store, old: list[tuple[str, str, int, str]], new: list[tuple[str, str, int, str]],
           rows: bool) -> list[dict[str, Any]]:
     """Per role and dataset name, the versions A and B used and, when they differ, what changed."""

@@ -273,8 +273,15 @@ def media_table(store: Store, run_id: str, path: str, offset: int, limit: int) -
 
 
 def run_diff(store: Store, run_id: str, other_run_id: str, rows: bool) -> dict[str, Any]:
-    """Why run `other_run_id` differed from run `run_id`: the JSON form of their run diff."""
-    return rundiff.diff(store, run_id, other_run_id, rows=rows).to_dict()
+    """Why run `other_run_id` differed from run `run_id`: the JSON form of their run diff; for two
+    notebook jobs, `code.notebook` also holds what nbdime's diff view draws (base cells and nbdime's diff)."""
+    found = rundiff.diff(store, run_id, other_run_id, rows=rows).to_dict()
+    code = found.get("code")
+    if code is not None and code["kind"] == "notebook":
+        view = rundiff.notebook_diff(store, found["a"]["run_id"], found["b"]["run_id"])
+        if view is not None:
+            code["notebook"] = rundiff.json_safe(view)
+    return found
 
 
 def json_body(raw: bytes) -> Any:
