@@ -11,6 +11,7 @@ const esModules = [
   'exenv-es6',
   'lib0',
   'nanoid',
+  'nbdime',
   'uplot',
   'vscode-ws-jsonrpc',
   'y-protocols',

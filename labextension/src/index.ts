@@ -2,6 +2,7 @@ import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyte
 import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { nbmlopsIcon } from './icon';
@@ -32,14 +33,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'nbmlops:plugin',
   description: 'Experiments, runs, comparisons and the model registry of the nbmlops store.',
   autoStart: true,
-  optional: [ICommandPalette, ITranslator, ILayoutRestorer, ILauncher, INotebookTracker],
+  optional: [ICommandPalette, ITranslator, ILayoutRestorer, ILauncher, INotebookTracker, IRenderMimeRegistry],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     translator: ITranslator | null,
     restorer: ILayoutRestorer | null,
     launcher: ILauncher | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     const trans = (translator ?? nullTranslator).load('nbmlops');
     const model = new NbmlopsModel();
@@ -66,7 +68,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openModels: name => void commands.execute(CommandIDs.openModels, { name: name ?? null }),
       openNotebook: runId => void commands.execute(CommandIDs.openNotebook, { runId })
     };
-    const context: ViewContext = { model, trans, actions };
+    const context: ViewContext = { model, trans, actions, rendermime };
 
     const sidebar = createSidebar(context);
     shell.add(sidebar, 'left', { rank: 650 });

@@ -21,6 +21,7 @@ import {
   PromotionCheck,
   PromotionResult,
   RunDetail,
+  RunDiff,
   RunsPage,
   RunsRequest,
   TablePage
@@ -69,6 +70,12 @@ export interface ModelOptions {
   settings?: ServerConnection.ISettings;
   /** Milliseconds between refreshes; default REFRESH_INTERVAL_MS. */
   interval?: number;
+}
+
+/** The order a logged table is read in: a column of it (by name), ascending or descending. */
+export interface TableSort {
+  column: string;
+  descending: boolean;
 }
 
 /**
@@ -152,6 +159,14 @@ export class NbmlopsModel implements IDisposable {
     return decoded(await this._get<Answer<'/nbmlops/api/runs/{run_id}'>>(apiPath('runs', runId)));
   }
 
+  /**
+   * Why run `b` differed from run `a`: params, metrics, code, data, environment, git and models. `rows: false`
+   * leaves out the row-level comparison of dataset snapshots, the slow part.
+   */
+  runDiff(a: string, b: string, rows: boolean): Promise<RunDiff> {
+    return this._get<RunDiff>(apiPath('runs', a, 'diff', b) + query({ rows: String(rows) }));
+  }
+
   /** A metric's history, downsampled on the server to at most `maxPoints` keeping its extremes. */
   async metricHistory(runId: string, key: string, maxPoints = 1000): Promise<MetricHistory> {
     const history = await this._get<Answer<'/nbmlops/api/runs/{run_id}/metrics/{key}'>>(
@@ -175,9 +190,19 @@ export class NbmlopsModel implements IDisposable {
     return (await this._get<MediaList>(apiPath('runs', runId, 'media'))).media;
   }
 
-  /** One page of a logged table: its columns, `limit` rows from `offset`, and the total row count. */
-  mediaTable(runId: string, path: string, offset: number, limit: number): Promise<TablePage> {
-    return this._get<TablePage>(apiPath('runs', runId, 'media', 'table') + query({ path, offset, limit }));
+  /**
+   * One page of a logged table: its columns, `limit` rows from `offset`, and the total row count; with
+   * `sort`, the page of the whole table sorted on that column (by the server).
+   */
+  mediaTable(
+    runId: string,
+    path: string,
+    offset: number,
+    limit: number,
+    sort: TableSort | null = null
+  ): Promise<TablePage> {
+    const order = sort ? { sort: sort.column, descending: String(sort.descending) } : {};
+    return this._get<TablePage>(apiPath('runs', runId, 'media', 'table') + query({ path, offset, limit, ...order }));
   }
 
   /** Dataset versions, by name or by run. */

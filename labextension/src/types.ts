@@ -98,3 +98,17 @@ export interface Actions {
   /** Open the run's executed notebook (or its source notebook) in JupyterLab. */
   openNotebook(runId: string): void;
 }
+
+/**
+ * Why run B differed from run A: each section is left out when it has nothing to say. Metric values are
+ * numbers or the strings "NaN", "Infinity", "-Infinity" (shown as the server sends them).
+ */
+export type RunDiff = Answer<'/nbmlops/api/runs/{run_id}/diff/{other_run_id}'>;
+/** One side of a run diff: the run's id, name, experiment, status, start and duration. */
+export type RunDiffSide = RunDiff['a'];
+export type ParamChange = NonNullable<RunDiff['params']>[number];
+export type MetricChange = NonNullable<RunDiff['metrics']>[number];
+export type CodeDiff = NonNullable<RunDiff['code']>;
+export type DataChange = NonNullable<RunDiff['data']>[number];
+export type EnvironmentDiff = NonNullable<RunDiff['environment']>;
+export type GitDiff = NonNullable<RunDiff['git']>;

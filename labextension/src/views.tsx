@@ -1,4 +1,5 @@
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
@@ -16,6 +17,8 @@ export interface ViewContext {
   model: NbmlopsModel;
   trans: TranslationBundle;
   actions: Actions;
+  /** JupyterLab's renderers (nbdime's notebook diff draws markdown with them); null outside JupyterLab. */
+  rendermime?: IRenderMimeRegistry | null;
 }
 
 /** The left sidebar "Experiments". */

@@ -1,3 +1,4 @@
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
@@ -19,6 +20,7 @@ import { EmptyState, ErrorLine, formatValue, StatusBadge, useTick } from './comm
 import { CompareMedia } from './CompareMedia';
 import { CompareSection } from './CompareSection';
 import { MetricChart } from './MetricChart';
+import { RunDiffView } from './RunDiffView';
 import { Dimension, ParallelCoordinates } from './ParallelCoordinates';
 import { ScatterPlot } from './ScatterPlot';
 
@@ -27,6 +29,8 @@ export interface CompareViewProps {
   trans: TranslationBundle;
   actions: Actions;
   runIds: string[];
+  /** JupyterLab's renderers, for nbdime's notebook diff in the Diff tab. */
+  rendermime?: IRenderMimeRegistry | null;
 }
 
 /** A compared run with its display label (name, made unique with a short id when names repeat) and color. */
@@ -64,6 +68,8 @@ function keysOf(records: Record<string, unknown>[]): string[] {
 /** Two or more runs side by side: params diff, metrics with the best highlighted, and charts. */
 export function CompareView(props: CompareViewProps): React.ReactElement {
   const { model, trans, actions, runIds } = props;
+  const [tab, setTab] = React.useState<'side' | 'diff'>('side');
+  const [swapped, setSwapped] = React.useState(false);
   const [runs, setRuns] = React.useState<RunDetail[] | null>(null);
   const [errors, setErrors] = React.useState<string[]>([]);
   const [directions, setDirections] = React.useState<Record<string, Direction>>({});
@@ -138,20 +144,66 @@ export function CompareView(props: CompareViewProps): React.ReactElement {
       ) : (
         <>
           <RunsHeader trans={trans} actions={actions} compared={compared} />
-          <ParamsSection trans={trans} compared={compared} />
-          <MetricsSection trans={trans} compared={compared} directions={directions} />
-          <ChartsSection model={model} trans={trans} compared={compared} />
-          <CompareMedia
-            model={model}
-            trans={trans}
-            runs={compared.map(c => ({ runId: c.run.run_id, label: c.label, color: c.color }))}
-            live={compared.some(c => c.run.status === 'RUNNING')}
-          />
-          <ScatterSection trans={trans} actions={actions} compared={compared} />
-          <ParallelSection trans={trans} actions={actions} compared={compared} />
+          {compared.length === 2 ? (
+            <div className="jp-nbmlops-tabs" role="tablist" aria-label={trans.__('Comparison views')}>
+              <button role="tab" aria-selected={tab === 'side'} onClick={() => setTab('side')}>
+                {trans.__('Side by side')}
+              </button>
+              <button
+                role="tab"
+                aria-selected={tab === 'diff'}
+                title={trans.__(
+                  'What changed from one run to the other: params, metrics, code, data, environment, git'
+                )}
+                onClick={() => setTab('diff')}
+              >
+                {trans.__('Diff')}
+              </button>
+            </div>
+          ) : null}
+          {compared.length === 2 && tab === 'diff' ? (
+            <div role="tabpanel" aria-label={trans.__('Diff')}>
+              <button className="jp-mod-styled" onClick={() => setSwapped(!swapped)}>
+                {trans.__('Swap A and B')}
+              </button>
+              <RunDiffView
+                key={String(swapped)}
+                model={model}
+                trans={trans}
+                actions={actions}
+                a={compared[swapped ? 1 : 0].run.run_id}
+                b={compared[swapped ? 0 : 1].run.run_id}
+                rendermime={props.rendermime ?? null}
+              />
+            </div>
+          ) : (
+            <SideBySide model={model} trans={trans} actions={actions} compared={compared} directions={directions} />
+          )}
         </>
       )}
     </div>
+  );
+}
+
+/** Params, metrics, charts, media, scatter and parallel coordinates of all the compared runs. */
+function SideBySide(
+  props: SectionProps & { model: NbmlopsModel; actions: Actions; directions: Record<string, Direction> }
+): React.ReactElement {
+  const { model, trans, actions, compared, directions } = props;
+  return (
+    <>
+      <ParamsSection trans={trans} compared={compared} />
+      <MetricsSection trans={trans} compared={compared} directions={directions} />
+      <ChartsSection model={model} trans={trans} compared={compared} />
+      <CompareMedia
+        model={model}
+        trans={trans}
+        runs={compared.map(c => ({ runId: c.run.run_id, label: c.label, color: c.color }))}
+        live={compared.some(c => c.run.status === 'RUNNING')}
+      />
+      <ScatterSection trans={trans} actions={actions} compared={compared} />
+      <ParallelSection trans={trans} actions={actions} compared={compared} />
+    </>
   );
 }
 

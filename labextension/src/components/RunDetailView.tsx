@@ -1,3 +1,4 @@
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
@@ -19,6 +20,7 @@ import {
 import { LineageGraph } from './LineageGraph';
 import { RunArtifacts } from './RunArtifacts';
 import { RunDatasets } from './RunDatasets';
+import { RunDiffView } from './RunDiffView';
 import { RunEnvironment, SYSTEM_TAGS } from './RunEnvironment';
 import { RunMedia } from './RunMedia';
 import { RunPairs, RunSection } from './RunSection';
@@ -29,6 +31,8 @@ export interface RunDetailViewProps {
   trans: TranslationBundle;
   actions: Actions;
   runId: string;
+  /** JupyterLab's renderers, for nbdime's notebook diff in "Diff against parent". */
+  rendermime?: IRenderMimeRegistry | null;
 }
 
 /** Charts drawn before the user asks for all of them (each one fetches a history). */
@@ -41,6 +45,7 @@ const FIRST_CHARTS = 12;
 export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
   const { model, trans, actions, runId } = props;
   const [now, setNow] = React.useState(Date.now());
+  const [diffing, setDiffing] = React.useState(false);
   const running = (data: RunDetail | null): boolean => data?.status === 'RUNNING';
   const { data: run, error } = useLiveData(model, runId, () => model.run(runId), running);
   useTick(model, () => {
@@ -75,6 +80,15 @@ export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
       <ErrorLine error={error} />
       {run.status === 'FAILED' || run.error ? <RunFailure run={run} trans={trans} /> : null}
       <RunHeader run={run} trans={trans} actions={actions} now={now} />
+      <RunDiffAgainst
+        run={run}
+        trans={trans}
+        model={model}
+        actions={actions}
+        rendermime={props.rendermime ?? null}
+        open={diffing}
+        onToggle={() => setDiffing(!diffing)}
+      />
       <RunParams run={run} trans={trans} />
       <RunMetrics run={run} trans={trans} model={model} />
       <RunMedia model={model} run={run} trans={trans} />
@@ -93,6 +107,58 @@ export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
 interface RunPartProps {
   run: RunDetail;
   trans: TranslationBundle;
+}
+
+/** The run this one is best compared with: the run it reproduced, else its parent; null when neither. */
+export function diffTarget(run: RunDetail): { runId: string; reproduced: boolean } | null {
+  const reproduced = run.tags['reproduces'];
+  if (reproduced && reproduced !== run.run_id) {
+    return { runId: reproduced, reproduced: true };
+  }
+  return run.parent_run_id ? { runId: run.parent_run_id, reproduced: false } : null;
+}
+
+/** "Diff against parent" / "Diff against reproduced run": a button, and the diff (A the other run, B this one). */
+function RunDiffAgainst(
+  props: RunPartProps & {
+    model: NbmlopsModel;
+    actions: Actions;
+    rendermime: IRenderMimeRegistry | null;
+    open: boolean;
+    onToggle: () => void;
+  }
+): React.ReactElement | null {
+  const { run, trans, open } = props;
+  const target = diffTarget(run);
+  if (!target) {
+    return null;
+  }
+  const title = target.reproduced ? trans.__('Diff against reproduced run') : trans.__('Diff against parent');
+  const button = (
+    <button
+      className="jp-mod-styled"
+      aria-expanded={open}
+      title={trans.__('What changed from run %1 to this run', target.runId)}
+      onClick={props.onToggle}
+    >
+      {open ? trans.__('Hide the diff') : title}
+    </button>
+  );
+  if (!open) {
+    return <div className="jp-nbmlops-run-diff-against">{button}</div>;
+  }
+  return (
+    <RunSection id="diff" title={title} actions={button}>
+      <RunDiffView
+        model={props.model}
+        trans={trans}
+        actions={props.actions}
+        a={target.runId}
+        b={run.run_id}
+        rendermime={props.rendermime}
+      />
+    </RunSection>
+  );
 }
 
 function RunFailure(props: RunPartProps): React.ReactElement {
