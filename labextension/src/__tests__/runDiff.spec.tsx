@@ -159,7 +159,9 @@ describe('the Diff tab of the compare view', () => {
     expect(view.textContent).toContain('score = alpha * 3');
     expect(view.textContent).toContain('score = alpha * 2');
     expect(view.querySelector('.jp-Diff-added')).not.toBeNull();
-    expect(section('Code').textContent).toContain('cell 3 (code), cell 4 added in B (markdown)');
+    expect(section('Code').textContent).toContain(
+      'A on the left, B on the right: cell 3 (code), cell 4 added in B (markdown)'
+    );
     // The unified diffs stay one click away.
     fireEvent.click(screen.getByRole('checkbox', { name: 'Unified diff' }));
     expect(screen.queryByRole('region', { name: 'Notebook diff (nbdime)' })).toBeNull();

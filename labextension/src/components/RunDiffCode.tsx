@@ -173,7 +173,11 @@ export function CodeChanges(props: {
           {trans.__('nbdime could not draw this diff (%1): unified diffs instead.', failure)}
         </p>
       ) : null}
-      {nbdime ? <p className="jp-nbmlops-muted">{changes.map(change => cellLabel(change, trans)).join(', ')}</p> : null}
+      {nbdime ? (
+        <p className="jp-nbmlops-muted">
+          {trans.__('A on the left, B on the right: %1', changes.map(change => cellLabel(change, trans)).join(', '))}
+        </p>
+      ) : null}
       {nbdime ? (
         <NotebookDiffView view={nbdime} rendermime={rendermime!} trans={trans} onError={setFailure} />
       ) : (
