@@ -310,6 +310,92 @@ def test_table_pages_and_dicts_of_columns(fresh_store: Store) -> None:
     assert tables.page(file, 1000, 10)["rows"] == []
 
 
+def sortable_frame(rows: int = 250) -> pd.DataFrame:
+    """A table to sort: a score with ties, NaN, infinities and gaps, text with gaps and awkward names."""
+    rng = np.random.default_rng(7)
+    score = rng.integers(0, 60, rows).astype(float)  # about four rows a value: ties
+    score[[3, 70, 140, 249]] = [np.nan, np.inf, -np.inf, np.nan]
+    words = np.array(["b", "B", "a10", "a2", "é", "z", "Ω", "😀", ""], dtype=object)
+    label = words[rng.integers(0, len(words), rows)]
+    label[rng.choice(rows, 30, replace=False)] = None
+    return pd.DataFrame({
+        "id": np.arange(rows), "score ✓": score, 'label "quoted", odd': label,
+        "AUC": rng.permutation(rows), "auc": rng.permutation(rows) * -1,  # stored as "auc (2)"
+        "when": pd.date_range("2026-01-01", periods=rows, freq="h", tz="Europe/Paris")[rng.permutation(rows)]})
+
+
+def expected_ids(frame: pd.DataFrame, column: str, descending: bool) -> list[int]:
+    """The ids in the order the whole table sorts to (pandas' stable sort): NaN and infinities with the nulls."""
+    key = frame[column].replace([np.inf, -np.inf], np.nan) if frame[column].dtype.kind == "f" else frame[column]
+    ordered = frame.assign(key=key).sort_values("key", ascending=not descending, kind="stable", na_position="last")
+    return [int(i) for i in ordered["id"]]
+
+
+def read_in_order(file: Path, column: str, descending: bool, size: int = 100) -> list[int]:
+    """The ids of the whole table, page after page of the order sorted on `column`."""
+    ids: list[int] = []
+    while len(found := tables.page(file, len(ids), size, order_by=column, descending=descending)["rows"]):
+        ids += [row[0] for row in found]
+    return ids
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize(("column", "stored"), [
+    ("score ✓", "score ✓"), ('label "quoted", odd', 'label "quoted", odd'), ("AUC", "AUC"), ("auc", "auc (2)"),
+    ("when", "when"), ("id", "id")])
+def test_a_table_sorts_whole_before_it_is_cut_into_pages(fresh_store: Store, column: str, stored: str,
+                                                         descending: bool) -> None:
+    frame = sortable_frame()
+    with nbmlops.start_run() as run:
+        nbmlops.log_table(frame, "sortable")
+    [entry] = listing(run.run_id)
+    file = fresh_store.artifact_path(entry["sha256"])
+    ids = read_in_order(file, stored, descending)
+    assert ids == expected_ids(frame, column, descending) and sorted(ids) == list(range(250))
+    first = tables.page(file, 0, 250, order_by=stored, descending=descending)
+    position = [c["name"] for c in first["columns"]].index(stored)
+    values = [row[position] for row in first["rows"]]
+    missing = [v is None for v in values]
+    assert missing == sorted(missing)  # nulls (NaN and infinities too) last, whichever the direction
+    assert first["columns"][1] == {"name": "score ✓", "dtype": "float64"} and first["total_rows"] == 250
+
+
+def test_text_sorts_by_code_point_and_sorting_keeps_every_column_kind(fresh_store: Store) -> None:
+    with nbmlops.start_run() as run:
+        nbmlops.log_table(sortable_frame(), "sortable")
+        nbmlops.log_table(hostile_frame(), "hostile")
+    files = {e["name"]: fresh_store.artifact_path(e["sha256"]) for e in listing(run.run_id)}
+    page = tables.page(files["sortable"], 0, 250, order_by='label "quoted", odd')
+    labels = list(dict.fromkeys(row[2] for row in page["rows"]))
+    assert labels == ["", "B", "a10", "a2", "b", "z", "é", "Ω", "😀", None]
+    unsorted = tables.page(files["hostile"], 0, 10)
+    for column in [c["name"] for c in unsorted["columns"]]:
+        for descending in (False, True):
+            found = tables.page(files["hostile"], 0, 10, order_by=column, descending=descending)
+            assert found["columns"] == unsorted["columns"] and found["total_rows"] == 3, column
+            assert sorted(map(json.dumps, found["rows"])) == sorted(map(json.dumps, unsorted["rows"])), column
+    scores = tables.page(files["hostile"], 0, 10, order_by="scores / auc (2)", descending=True)["rows"]
+    assert [row[3] for row in scores] == [2.0, 1.0, None]  # -inf shows as null: it sorts with the nulls
+
+
+@pytest.mark.parametrize("column", ["nope", "Id", "ID", "score", 'label "quoted"', "auc (3)", "", " id",
+                                    'id" FROM read_parquet(\'/etc/passwd\') --', "x\ny", 7, None, ["id"]])
+def test_sorting_on_a_column_the_table_lacks_is_a_one_line_error_naming_real_ones(fresh_store: Store,
+                                                                                 column: Any) -> None:
+    with nbmlops.start_run() as run:
+        nbmlops.log_table(sortable_frame(), "sortable")
+    [entry] = listing(run.run_id)
+    file = fresh_store.artifact_path(entry["sha256"])
+    if column is None:  # no order at all: the table's own
+        assert [r[0] for r in tables.page(file, 0, 3, order_by=column)["rows"]] == [0, 1, 2]
+        return
+    with pytest.raises(nbmlops.InvalidInputError) as raised:
+        tables.page(file, 0, 10, "table 'sortable'", order_by=column)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"table 'sortable' has no column {column!r}"[:60])
+    assert "'id'" in message and "'score ✓'" in message and "root:" not in message
+
+
 def test_cell_values_are_json_safe() -> None:
     assert tables.cell(float("nan")) is None and tables.cell(float("-inf")) is None
     assert tables.cell(dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))) == \
@@ -424,16 +510,66 @@ async def test_media_table_pages(api: Fetch, media_runs: dict[str, str]) -> None
         assert (response.code, strict_json(response)["status"]) == (400, 400), params
 
 
+async def test_media_table_sorts_the_whole_table_page_by_page(api: Fetch, fresh_store: Store) -> None:
+    frame = sortable_frame()
+    with nbmlops.start_run(name="sortable") as run:
+        nbmlops.log_table(frame, "sortable")
+    path = "media/table/sortable.parquet"
+
+    async def in_order(params: dict[str, Any]) -> list[int]:
+        ids: list[int] = []
+        while True:
+            response = await api("runs", run.run_id, "media", "table",
+                                 params={"path": path, "offset": len(ids), "limit": 100, **params})
+            body = strict_json(response)
+            assert response.code == 200 and body["total_rows"] == 250, body
+            if not body["rows"]:
+                return ids
+            ids += [row[0] for row in body["rows"]]
+
+    assert await in_order({}) == list(range(250))
+    assert await in_order({"sort": "score ✓"}) == expected_ids(frame, "score ✓", False)
+    assert await in_order({"sort": "score ✓", "descending": "true"}) == expected_ids(frame, "score ✓", True)
+    assert await in_order({"sort": 'label "quoted", odd', "descending": "false"}) == \
+        expected_ids(frame, 'label "quoted", odd', False)
+    assert await in_order({"sort": "auc (2)", "descending": "TRUE"}) == expected_ids(frame, "auc", True)
+    first = strict_json(await api("runs", run.run_id, "media", "table",
+                                  params={"path": path, "sort": "score ✓", "descending": "true", "limit": 3}))
+    assert [row[1] for row in first["rows"]] == sorted(frame["score ✓"].replace(np.inf, np.nan).dropna())[:-4:-1]
+    last = strict_json(await api("runs", run.run_id, "media", "table",
+                                 params={"path": path, "sort": "score ✓", "offset": 246}))
+    assert [row[1] for row in last["rows"]] == [None] * 4  # NaN, NaN and both infinities, shown as null
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"sort": "nope"}, "has no column 'nope'; sort by one of its columns: 'id', 'score ✓'"),
+    ({"sort": "SCORE ✓"}, "has no column 'SCORE ✓'; sort by one of its columns: 'score ✓'"),
+    ({"sort": 'id" --'}, "has no column 'id\" --'"),
+    ({"sort": "id", "descending": "yes"}, "descending must be true or false, got 'yes'"),
+    ({"sort": "id", "descending": "1"}, "descending must be true or false, got '1'"),
+    ({"descending": "maybe"}, "descending must be true or false"),
+    ({"sort": "id", "limit": 0}, "limit must be an integer from 1 to 1000")])
+async def test_media_table_refuses_a_bad_order_in_one_line(api: Fetch, fresh_store: Store, params: dict[str, Any],
+                                                           message: str) -> None:
+    with nbmlops.start_run(name="sortable") as run:
+        nbmlops.log_table(sortable_frame(), "sortable")
+    path = "media/table/sortable.parquet"
+    response = await api("runs", run.run_id, "media", "table", params={"path": path, **params})
+    body = strict_json(response)
+    assert (response.code, body["status"]) == (400, 400) and message in body["error"] and "\n" not in body["error"]
+
+
 @pytest.mark.parametrize("path", [
     "media/table/private.parquet",  # the other run's table
     "media/text/note/step-1.txt", "media/figure/curve/step-2.png",  # not tables
     "media/table/../../store.duckdb", "../../../../etc/passwd", "/etc/passwd", "media/table/nothing.parquet",
     "artifacts/sha256", "media/table/rows.parquet%00", "media/table/fake.parquet"])
 async def test_media_table_serves_only_tables_of_that_run(api: Fetch, media_runs: dict[str, str], path: str) -> None:
-    response = await api("runs", media_runs["media"], "media", "table", params={"path": path})
-    body = strict_json(response)
-    assert (response.code, body["status"]) == (404, 404) and "\n" not in body["error"]
-    assert "secret" not in response.body.decode() and "root:" not in response.body.decode()
+    for params in ({"path": path}, {"path": path, "sort": "secret", "descending": "true"}):  # sorted or not
+        response = await api("runs", media_runs["media"], "media", "table", params=params)
+        body = strict_json(response)
+        assert (response.code, body["status"]) == (404, 404) and "\n" not in body["error"]
+        assert "secret" not in response.body.decode() and "root:" not in response.body.decode()
 
 
 async def test_media_table_refuses_a_file_changed_after_logging(api: Fetch, media_runs: dict[str, str],

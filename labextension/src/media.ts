@@ -1,5 +1,6 @@
 // What the Media sections show, kept free of the DOM so jest can check it: a run's media grouped by
-// kind and name, the step a slider can reach, the item shown at a step, and a table page's sorting.
+// kind and name, the step a slider can reach, the item shown at a step, and a table page sorted in place
+// while the server sorts the whole table.
 import { MediaItem, MediaKind } from './types';
 
 /** The kinds of media in the order the Media section shows them. */
@@ -99,14 +100,28 @@ function asText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** Text by Unicode code point, as the server orders text (so "B" before "a", "a10" before "a2"). */
+function compareText(x: string, y: string): number {
+  const a = Array.from(x);
+  const b = Array.from(y);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const order = (a[i].codePointAt(0) ?? 0) - (b[i].codePointAt(0) ?? 0);
+    if (order !== 0) {
+      return order;
+    }
+  }
+  return a.length - b.length;
+}
+
 /** Whether a cell counts as missing (sorted last whichever the direction). */
 function missing(value: unknown, numeric: boolean): boolean {
   return value === null || value === undefined || (numeric && Number.isNaN(asNumber(value)));
 }
 
 /**
- * The rows sorted on column `index` (numbers by value for numeric dtypes, text in natural order
- * otherwise), missing values last in both directions; ties keep their order. Returns a new array.
+ * The rows sorted on column `index` (numbers by value for numeric dtypes, text by code point
+ * otherwise, as the server sorts a whole table), missing values last in both directions; ties keep
+ * their order. Returns a new array.
  */
 export function sortRows(rows: readonly unknown[][], index: number, dtype: string, descending: boolean): unknown[][] {
   const numeric = numericDtype(dtype);
@@ -121,9 +136,7 @@ export function sortRows(rows: readonly unknown[][], index: number, dtype: strin
       if (xMissing || yMissing) {
         return xMissing === yMissing ? a.position - b.position : xMissing ? 1 : -1;
       }
-      const order = numeric
-        ? asNumber(x) - asNumber(y)
-        : asText(x).localeCompare(asText(y), undefined, { numeric: true });
+      const order = numeric ? asNumber(x) - asNumber(y) : compareText(asText(x), asText(y));
       return order !== 0 ? sign * order : a.position - b.position;
     })
     .map(({ row }) => row);

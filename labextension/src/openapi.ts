@@ -154,6 +154,11 @@ export interface paths {
          *     in UTC with a `Z`), bytes a placeholder such as `"<12 bytes>"`, text longer than 10,000
          *     characters cut with a trailing `…`. A table logged with a non-default index has the index as
          *     its first columns; MultiIndex column names are joined with " / ".
+         *
+         *     With `sort`, the whole table is sorted on that column before the page is cut, so the pages
+         *     (offset 0, 100, 200, ...) walk through one order: numbers by value, text by code point (`B`
+         *     before `a`), times by instant; nulls, NaN and infinities (all `null` in the answer) last in both
+         *     directions; rows with equal values in the table's own order.
          */
         get: operations["getRunMediaTable"];
         put?: never;
@@ -1041,6 +1046,13 @@ export interface operations {
                 path: string;
                 offset?: number;
                 limit?: number;
+                /**
+                 * @description A column to sort the whole table on: its name exactly as the answer's `columns` give it (an
+                 *     unknown name is a 400 naming some of the table's columns). Without it, rows keep the table's order.
+                 */
+                sort?: string;
+                /** @description Sort from the largest value down (nulls still last). */
+                descending?: boolean;
             };
             header?: never;
             path: {

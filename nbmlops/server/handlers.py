@@ -260,8 +260,9 @@ def run_media(store: Store, run_id: str) -> dict[str, Any]:
     return {"media": media.entries(search.get_run(store, run_id).artifacts)}
 
 
-def media_table(store: Store, run_id: str, path: str, offset: int, limit: int) -> dict[str, Any]:
-    """A page of rows of a table the run logged, as JSON-safe values."""
+def media_table(store: Store, run_id: str, path: str, offset: int, limit: int, sort: str | None = None,
+                descending: bool = False) -> dict[str, Any]:
+    """A page of rows of a table the run logged, as JSON-safe values; `sort` orders the whole table first."""
     found = media.parse(path)
     if found is None or found.kind != "table":
         raise NotFoundError(f"{path!r:.200} is not a table path (media/table/...parquet): GET "
@@ -269,7 +270,7 @@ def media_table(store: Store, run_id: str, path: str, offset: int, limit: int) -
     rid, sha, file = artifact_file(store, run_id, path)
     label = f"table {path!r:.200} of run {rid}"
     store.read_verified(sha, label)  # refuses a file changed since it was logged
-    return tables.page(file, offset, limit, label)
+    return tables.page(file, offset, limit, label, order_by=sort, descending=descending)
 
 
 def run_diff(store: Store, run_id: str, other_run_id: str, rows: bool) -> dict[str, Any]:
@@ -328,6 +329,13 @@ class NbmlopsHandler(JSONErrors, APIHandler):
         if not re.fullmatch(r"[+-]?\d{1,18}", text) or not low <= int(text) <= high:
             raise InvalidInputError(f"{name} must be an integer from {low} to {high}, got {text!r:.40}")
         return int(text)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        """A true/false query argument."""
+        text = self.get_query_argument(name, "").strip().lower()
+        if text not in ("", "true", "false"):
+            raise InvalidInputError(f"{name} must be true or false, got {text!r:.40}")
+        return default if text == "" else text == "true"
 
     def internal_message(self, exc: BaseException | None) -> str:
         """What the client reads when a bug raised `exc`."""
@@ -461,7 +469,8 @@ class MediaHandler(NbmlopsHandler):
 
 
 class MediaTableHandler(NbmlopsHandler):
-    """GET runs/{run_id}/media/table?path=...&offset=0&limit=100: rows of a logged table."""
+    """GET runs/{run_id}/media/table?path=...&offset=0&limit=100&sort=COLUMN&descending=false: rows of a
+    logged table, the whole table sorted on a column first when `sort` names one."""
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
@@ -471,7 +480,9 @@ class MediaTableHandler(NbmlopsHandler):
                                     "lists them)")
         offset = self.integer("offset", 0, 0, 10**15)
         limit = self.integer("limit", DEFAULT_TABLE_ROWS, 1, MAX_TABLE_ROWS)
-        self.reply(await self.call(media_table, run_id, path, offset, limit))
+        descending = self.boolean("descending", False)
+        sort = self.get_query_argument("sort", "") or None
+        self.reply(await self.call(media_table, run_id, path, offset, limit, sort, descending))
 
 
 class RunDiffHandler(NbmlopsHandler):
@@ -480,10 +491,7 @@ class RunDiffHandler(NbmlopsHandler):
 
     @tornado.web.authenticated
     async def get(self, run_id: str, other_run_id: str) -> None:
-        rows = self.get_query_argument("rows", "true").strip().lower()
-        if rows not in ("true", "false"):
-            raise InvalidInputError(f"rows must be true or false, got {rows!r:.40}")
-        self.reply(await self.call(run_diff, run_id, other_run_id, rows == "true"))
+        self.reply(await self.call(run_diff, run_id, other_run_id, self.boolean("rows", True)))
 
 
 class DatasetsHandler(NbmlopsHandler):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import difflib
 import json
 import math
 import tempfile
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from nbmlops.errors import InvalidInputError, NotFoundError
-from nbmlops.store.sqltext import quote_literal
+from nbmlops.store.sqltext import quote_ident, quote_literal
 
 DTYPES_KEY = "nbmlops_dtypes"  # key-value metadata: the pandas dtype of each column, as a JSON list
 MAX_CELL_CHARS = 10_000  # a longer text cell is cut in a page (the file keeps it whole)
@@ -156,8 +157,13 @@ def _as_text(column: pd.Series) -> pd.Series:
 
 
 # -- reading a page ----------------------------------------------------------------------------
-def page(file: Path, offset: int, limit: int, label: str = "the table") -> dict[str, Any]:
-    """Rows offset..offset+limit of a logged table as JSON-safe data: columns with their dtypes, rows, total."""
+def page(file: Path, offset: int, limit: int, label: str = "the table", order_by: str | None = None,
+         descending: bool = False) -> dict[str, Any]:
+    """Rows offset..offset+limit of a logged table as JSON-safe data: columns with their dtypes, rows, total.
+
+    `order_by` (one of the table's column names, exactly) sorts the whole table before the page is
+    cut: `page(file, 100, 100, order_by="score", descending=True)` is the second hundred best scores.
+    """
     source = [str(file)]
     try:
         with duckdb.connect(config={"threads": 1}) as con:
@@ -166,7 +172,11 @@ def page(file: Path, offset: int, limit: int, label: str = "the table") -> dict[
             total = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", source).fetchone()
             found = dict(con.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(?)",
                                      source).fetchall())
-            result = con.execute("SELECT * FROM read_parquet(?) LIMIT ? OFFSET ?", [*source, limit, offset])
+            select = "SELECT * FROM read_parquet(?)"
+            if order_by is not None:
+                schema = con.execute(f"{select} LIMIT 0", source).description
+                select = _ordered(select, [(str(d[0]), str(d[1])) for d in schema], order_by, descending, label)
+            result = con.execute(f"{select} LIMIT ? OFFSET ?", [*source, limit, offset])
             described = [(str(d[0]), str(d[1])) for d in result.description]
             rows = [[cell(value) for value in row] for row in result.fetchall()]
     except duckdb.Error as exc:  # a file logged under a table's name with log_artifact, say
@@ -181,6 +191,38 @@ def page(file: Path, offset: int, limit: int, label: str = "the table") -> dict[
         dtypes = [kind for _, kind in described]  # a Parquet file written elsewhere: Parquet's types
     columns = [{"name": name, "dtype": str(dtype)} for (name, _), dtype in zip(described, dtypes, strict=True)]
     return {"columns": columns, "rows": rows, "total_rows": int(total[0] or 0) if total else 0}
+
+
+def _ordered(select: str, schema: list[tuple[str, str]], order_by: object, descending: bool, label: str) -> str:
+    """`select` (of the whole file) sorted on column `order_by`: missing values last both ways, ties in file order.
+
+    The name is only ever spliced as a quoted identifier, and only once it is known to be one of the
+    file's own columns (DuckDB already made those unique without regard to case).
+    """
+    names = [name for name, _ in schema]
+    if not isinstance(order_by, str) or order_by not in names:
+        raise InvalidInputError(f"{label} has no column {order_by!r:.80}; sort by one of its columns: "
+                                f"{_some(order_by, names)}")
+    column = quote_ident(order_by)
+    # NaN and infinities are shown as null (see `cell`), so they sort with the nulls: last both ways.
+    key = f"CASE WHEN isfinite({column}) THEN {column} END" if dict(schema)[order_by] in ("FLOAT", "DOUBLE") \
+        else column
+    # Ties keep the file's order, so the pages of one order neither repeat nor skip a row.
+    position = quote_ident(_unique([*names, "row number"])[-1])  # a name none of the columns has
+    direction = "DESC" if descending else "ASC"
+    return (f"SELECT * EXCLUDE ({position}) FROM (SELECT *, row_number() OVER () AS {position} FROM "  # noqa: S608
+            f"({select})) ORDER BY {key} {direction} NULLS LAST, {position}")  # - names quoted, checked above
+
+
+def _some(wanted: object, names: list[str], shown: int = 5) -> str:
+    """A few of `names` for an error message, those most like `wanted` first."""
+    lowered = {name.lower(): name for name in names}  # "AUC" is like "auc"
+    like = difflib.get_close_matches(wanted.lower(), list(lowered), n=shown, cutoff=0.5) if isinstance(wanted, str) \
+        else []
+    close = [lowered[name] for name in like]
+    picked = close + [name for name in names if name not in close][: shown - len(close)]
+    more = f" ... ({len(names)} in all)" if len(names) > len(picked) else ""
+    return ", ".join(f"{name!r:.60}" for name in picked) + more
 
 
 def cell(value: Any) -> Any:

@@ -99,8 +99,10 @@ describe('table sorting', () => {
     expect(sortRows(rows, 2, 'float64', false).map(r => r[2])).toEqual([0, 1, 2, null, 'NaN']);
   });
 
-  it('sorts text in natural order, keeps ties in place, and copies the rows', () => {
-    expect(sortRows(rows, 1, 'object', false).map(r => r[1])).toEqual(['A', 'a2', 'a10', 'b', null]);
+  it('sorts text by code point as the server does, keeps ties in place, and copies the rows', () => {
+    expect(sortRows(rows, 1, 'object', false).map(r => r[1])).toEqual(['A', 'a10', 'a2', 'b', null]);
+    // U+FF21 comes before U+1F600, though UTF-16 puts the emoji's surrogates first
+    expect(sortRows([['😀'], ['Ａ'], ['é'], ['z']], 0, 'object', false).map(r => r[0])).toEqual(['z', 'é', 'Ａ', '😀']);
     const same = [
       [1, 'x'],
       [1, 'y']
@@ -111,7 +113,7 @@ describe('table sorting', () => {
 
   it('sorts a column of mixed values as text when its dtype is not numeric', () => {
     const mixed = [[{ a: 1 }], ['z'], [true], [2]];
-    expect(sortRows(mixed, 0, 'object', false).map(r => r[0])).toEqual([{ a: 1 }, 2, true, 'z']);
+    expect(sortRows(mixed, 0, 'object', false).map(r => r[0])).toEqual([2, true, 'z', { a: 1 }]); // '{' is after 'z'
   });
 });
 

@@ -62,9 +62,19 @@ const MEDIA: MediaItem[] = [
   media('text', 'log', null)
 ];
 
-/** 250 rows: id, a score with a NaN and a null, and a label. */
-function tablePage(offset: number, limit: number): TablePage {
-  const all = Array.from({ length: 250 }, (_, i) => [i, i === 3 ? 'NaN' : i === 4 ? null : (i * 37) % 101, `row ${i}`]);
+/**
+ * 250 rows: id, a score (0-100, each about twice; two nulls, a NaN as the server sends it among them) and
+ * a label; a page of them as the server answers it, sorted first on the score when asked.
+ */
+function tablePage(params: URLSearchParams): TablePage {
+  const offset = Number(params.get('offset'));
+  const limit = Number(params.get('limit'));
+  let all = Array.from({ length: 250 }, (_, i) => [i, i === 3 || i === 4 ? null : (i * 37) % 101, `row ${i}`]);
+  if (params.get('sort') === 'score') {
+    const sign = params.get('descending') === 'true' ? -1 : 1;
+    const score = (row: unknown[]): number => (row[1] === null ? Infinity : sign * (row[1] as number));
+    all = all.sort((a, b) => score(a) - score(b) || (a[0] as number) - (b[0] as number));
+  }
   return {
     columns: [
       { name: 'id', dtype: 'int64' },
@@ -87,7 +97,7 @@ function serve(run: RunDetail, items: MediaItem[] | ApiError): void {
     const parts = route.split('/').map(decodeURIComponent);
     const params = new URLSearchParams(search ?? '');
     if (parts[0] === 'runs' && parts[2] === 'media' && parts[3] === 'table') {
-      return tablePage(Number(params.get('offset')), Number(params.get('limit')));
+      return tablePage(params);
     }
     if (parts[0] === 'runs' && parts[2] === 'media') {
       if (items instanceof ApiError) {
@@ -178,7 +188,7 @@ describe('Run detail: Media and System', () => {
     expect(within(figures).queryByRole('slider')).toBeNull(); // no steps: no slider
   });
 
-  it('pages a table from the server and sorts the page by a column, missing values last', async () => {
+  it('pages a table from the server, and a column header sorts the whole table there', async () => {
     serve(RUN, MEDIA);
     await open();
     const table = await screen.findByRole('table', { name: 'predictions' });
@@ -189,22 +199,55 @@ describe('Run detail: Media and System', () => {
         .slice(1)
         .map(row => row.querySelectorAll('td')[index].textContent ?? '');
     expect(column(0).slice(0, 3)).toEqual(['0', '1', '2']);
+    const tableCalls = (): string[] =>
+      api.mock.calls.map(call => call[0]).filter(path => path.includes('/media/table'));
 
+    // the server's answer is held back: meanwhile the page on screen is sorted in place
+    const served = api.getMockImplementation()!;
+    let release: () => void = () => undefined;
+    api.mockImplementation(async (path: string, ...rest) => {
+      if (path.includes('sort=')) {
+        await new Promise<void>(resolve => (release = resolve));
+      }
+      return served(path, ...rest);
+    });
     fireEvent.click(within(table).getByRole('button', { name: 'score' }));
     expect(within(table).getByRole('columnheader', { name: /score/ }).getAttribute('aria-sort')).toBe('ascending');
-    expect(column(1).slice(0, 2)).toEqual(['0', '1']);
-    expect(column(1).slice(-2)).toEqual(['NaN', 'null']);
-    fireEvent.click(within(table).getByRole('button', { name: /score/ }));
-    expect(column(1)[0]).toBe('100');
-    expect(column(1).slice(-2)).toEqual(['NaN', 'null']);
-    expect(screen.getByText(/sorted within this page/)).toBeTruthy();
+    expect(tableCalls().pop()).toBe(
+      'runs/feedc0ffee123456/media/table?path=media%2Ftable%2Fpredictions.parquet&offset=0&limit=100&sort=score&descending=false'
+    );
+    expect(column(0).slice(0, 3)).toEqual(['0', '71', '41']); // page 1 only, in place
+    expect(column(1).slice(-2)).toEqual(['null', 'null']);
+    expect(table.getAttribute('aria-busy')).toBe('true');
+    expect(screen.getByText(/loading…/)).toBeTruthy();
+    await act(async () => release());
+    await waitFor(() => expect(column(0).slice(0, 3)).toEqual(['0', '101', '202'])); // the whole table's order
+    expect(column(1).slice(0, 4)).toEqual(['0', '0', '0', '1']);
+    expect(table.getAttribute('aria-busy')).toBe('false');
+    expect(screen.queryByText(/within this page|loading…/)).toBeNull();
 
+    api.mockImplementation(served);
+    fireEvent.click(within(table).getByRole('button', { name: /score/ }));
+    await waitFor(() => expect(column(0).slice(0, 3)).toEqual(['30', '131', '232']));
+    expect(column(1).slice(0, 3)).toEqual(['100', '100', '100']);
+    expect(within(table).getByRole('columnheader', { name: /score/ }).getAttribute('aria-sort')).toBe('descending');
+    expect(tableCalls().pop()).toContain('&offset=0&limit=100&sort=score&descending=true');
+
+    // the pager keeps the order, to the last page where the missing scores are
     fireEvent.click(screen.getByRole('button', { name: 'Next rows' }));
     await screen.findByText(/Rows 101–200 of 250/);
-    expect(api.mock.calls.map(call => call[0])).toContain(
-      'runs/feedc0ffee123456/media/table?path=media%2Ftable%2Fpredictions.parquet&offset=100&limit=100'
-    );
-    await waitFor(() => expect(column(0)).toContain('150'));
+    expect(tableCalls().pop()).toContain('&offset=100&limit=100&sort=score&descending=true');
+    await waitFor(() => expect(column(0).slice(0, 4)).toEqual(['220', '48', '149', '78']));
+    fireEvent.click(screen.getByRole('button', { name: 'Next rows' }));
+    await screen.findByText(/Rows 201–250 of 250/);
+    await waitFor(() => expect(column(0).slice(-5)).toEqual(['0', '101', '202', '3', '4']));
+    expect(column(1).slice(-3)).toEqual(['0', 'null', 'null']);
+
+    // another column starts its own order at the first page
+    fireEvent.click(within(table).getByRole('button', { name: 'label' }));
+    await screen.findByText(/Rows 1–100 of 250/);
+    expect(tableCalls().pop()).toContain('&offset=0&limit=100&sort=label&descending=false');
+    expect(within(table).getByRole('columnheader', { name: /score/ }).getAttribute('aria-sort')).toBe('none');
   });
 
   it('shows texts preformatted, a long one cut until asked', async () => {

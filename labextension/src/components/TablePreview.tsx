@@ -2,16 +2,18 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { sortRows } from '../media';
-import { NbmlopsModel } from '../model';
+import { NbmlopsModel, TableSort } from '../model';
 import { TablePage } from '../types';
 import { ErrorLine, formatValue } from './common';
 
 /** Rows asked of the server per page. */
 export const TABLE_PAGE_ROWS = 100;
 
-interface Sort {
-  index: number;
-  descending: boolean;
+/** A page the server answered, with the request it answers. */
+interface Shown {
+  page: TablePage;
+  offset: number;
+  sort: TableSort | null;
 }
 
 /** A cell as text: JSON's null and the server's non-finite numbers as they are, strings as they are. */
@@ -19,9 +21,15 @@ function cellText(value: unknown): string {
   return value === null ? 'null' : formatValue(value);
 }
 
+/** Whether two orders are the same (no order equals no order). */
+function sameSort(a: TableSort | null, b: TableSort | null): boolean {
+  return a === b || (a !== null && b !== null && a.column === b.column && a.descending === b.descending);
+}
+
 /**
  * A logged table, one page of rows at a time from the server, in a grid whose column headers sort
- * the page shown (ascending, then descending); Previous/Next move between pages.
+ * the whole table on the server (ascending, then descending) and show its first page; Previous/Next
+ * move between pages of that order. Until the sorted page arrives, the page on screen is sorted in place.
  */
 export function TablePreview(props: {
   model: NbmlopsModel;
@@ -32,44 +40,53 @@ export function TablePreview(props: {
 }): React.ReactElement {
   const { model, trans, runId, name, path } = props;
   const [offset, setOffset] = React.useState(0);
-  const [page, setPage] = React.useState<TablePage | null>(null);
+  const [sort, setSort] = React.useState<TableSort | null>(null);
+  const [shown, setShown] = React.useState<Shown | null>(null);
   const [error, setError] = React.useState<unknown>(null);
-  const [sort, setSort] = React.useState<Sort | null>(null);
 
   React.useEffect(() => {
     let current = true;
     setError(null);
-    model.mediaTable(runId, path, offset, TABLE_PAGE_ROWS).then(
-      answer => current && setPage(answer),
+    model.mediaTable(runId, path, offset, TABLE_PAGE_ROWS, sort).then(
+      page => current && setShown({ page, offset, sort }),
       reason => current && setError(reason)
     );
     return () => {
-      current = false; // an answer for another page or table is dropped
+      current = false; // an answer for another page, order or table is dropped
     };
-  }, [model, runId, path, offset]);
+  }, [model, runId, path, offset, sort]);
 
+  const loading = shown !== null && !error && (shown.offset !== offset || !sameSort(shown.sort, sort));
   const rows = React.useMemo(() => {
-    if (!page) {
+    if (!shown) {
       return [];
     }
-    const column = sort ? page.columns[sort.index] : undefined;
-    return sort && column ? sortRows(page.rows, sort.index, column.dtype, sort.descending) : page.rows;
-  }, [page, sort]);
+    const { page } = shown;
+    const index = sort ? page.columns.findIndex(column => column.name === sort.column) : -1;
+    return sort && index >= 0 && !sameSort(shown.sort, sort)
+      ? sortRows(page.rows, index, page.columns[index].dtype, sort.descending)
+      : page.rows;
+  }, [shown, sort]);
 
-  if (!page) {
+  if (!shown) {
     return error ? <ErrorLine error={error} /> : <p className="jp-nbmlops-muted">{trans.__('Loading…')}</p>;
   }
+  const { page } = shown;
   const total = page.total_rows;
-  const last = Math.min(total, offset + page.rows.length);
+  const last = Math.min(total, shown.offset + page.rows.length);
+  const choose = (column: string): void => {
+    setSort({ column, descending: sort?.column === column ? !sort.descending : false });
+    setOffset(0); // a new order starts at its first rows
+  };
   return (
     <div className="jp-nbmlops-media-table">
       <ErrorLine error={error} />
       <div className="jp-nbmlops-media-table-wrap">
-        <table className="jp-nbmlops-run-table" aria-label={name}>
+        <table className="jp-nbmlops-run-table" aria-label={name} aria-busy={loading}>
           <thead>
             <tr>
               {page.columns.map((column, index) => {
-                const sorted = sort?.index === index ? sort : null;
+                const sorted = sort?.column === column.name ? sort : null;
                 return (
                   <th
                     key={index}
@@ -77,13 +94,12 @@ export function TablePreview(props: {
                     aria-sort={sorted ? (sorted.descending ? 'descending' : 'ascending') : 'none'}
                     title={`${column.name} (${column.dtype})`}
                   >
-                    <button
-                      className="jp-nbmlops-link"
-                      onClick={() => setSort({ index, descending: sorted ? !sorted.descending : false })}
-                    >
-                      {column.name}
-                      <span aria-hidden="true">{sorted ? (sorted.descending ? ' ▾' : ' ▴') : ''}</span>
-                    </button>
+                    {column.name === '' ? null : ( // a name the server cannot be asked to sort on
+                      <button className="jp-nbmlops-link" onClick={() => choose(column.name)}>
+                        {column.name}
+                        <span aria-hidden="true">{sorted ? (sorted.descending ? ' ▾' : ' ▴') : ''}</span>
+                      </button>
+                    )}
                   </th>
                 );
               })}
@@ -106,11 +122,11 @@ export function TablePreview(props: {
             ? trans.__('No rows.')
             : trans.__(
                 'Rows %1–%2 of %3',
-                (offset + 1).toLocaleString(),
+                (shown.offset + 1).toLocaleString(),
                 last.toLocaleString(),
                 total.toLocaleString()
               )}
-          {sort && total > page.rows.length ? ` ${trans.__('(sorted within this page)')}` : ''}
+          {loading ? ` ${trans.__('(loading…)')}` : ''}
         </span>
         {total > TABLE_PAGE_ROWS ? (
           <>

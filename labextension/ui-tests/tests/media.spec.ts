@@ -9,7 +9,10 @@ import { execute, python } from './helpers';
 test.use({ autoGoto: true });
 test.setTimeout(120_000);
 
-/** Two runs: images at steps 0-2 (a square that grows with the step), a figure, a table, a text, system metrics. */
+/**
+ * Two runs: images at steps 0-2 (a square that grows with the step), a figure, a text, system metrics, and a
+ * table of 250 rows whose smallest scores (-5, rows 102 and 203) lie beyond its first page of 100.
+ */
 const FIXTURE = `
 import json
 import os
@@ -35,8 +38,11 @@ for name, accuracy, shade in (("media-a", 0.81, 200), ("media-b", 0.93, 90)):
             ax.plot([0, 1, 2], [1.0, 0.5, 0.33])
             nbmlops.log_figure(fig, "loss curve")
             plt.close(fig)
-            nbmlops.log_table(pd.DataFrame({"id": [1, 2, 3, 4], "score": [0.5, -1.25, 9.0, 0.75],
-                                            "label": ["b", "a", "ünï", "c"]}), "predictions")
+            score = [0.5, -1.25, 9.0, 0.75] + [round((i * 37 % 101) / 10 - 5, 2) for i in range(4, 250)]
+            score[150] = float("nan")
+            nbmlops.log_table(pd.DataFrame({"id": range(1, 251), "score": score,
+                                            "label": ["b", "a", "ünï", "c"] + [f"row {i}" for i in range(5, 251)]}),
+                              "predictions")
             nbmlops.log_text("precision 0.9\\nrecall 0.8", "report")
             for step in range(4):
                 nbmlops.log_metrics({"system/cpu_percent": 20.0 + step, "system/memory_used_mb": 900.0 + step,
@@ -89,17 +95,38 @@ test('a run shows its images with a step slider, its figure, table, text and sys
     expect(await loaded(figure)).toBeGreaterThan(0);
   });
 
-  await test.step('the table sorts on a column', async () => {
+  await test.step('a column header sorts the whole table, and the pager keeps its order', async () => {
     const table = media.getByRole('table', { name: 'predictions' });
     await expect(table).toBeVisible();
-    const scores = (): Promise<string[]> => table.locator('tbody tr td:nth-child(2)').allTextContents();
-    await expect.poll(scores).toEqual(['0.5', '-1.25', '9', '0.75']);
+    const cells = (column: number) => async (): Promise<string[]> =>
+      table.locator(`tbody tr td:nth-child(${column})`).allTextContents();
+    const ids = cells(1);
+    const scores = cells(2);
+    const first = (n: number, of: () => Promise<string[]>) => async (): Promise<string[]> => (await of()).slice(0, n);
+    await expect.poll(first(4, scores)).toEqual(['0.5', '-1.25', '9', '0.75']);
+    await expect(media.getByText('Rows 1–100 of 250')).toBeVisible();
+
     await table.getByRole('button', { name: 'score' }).click();
-    await expect.poll(scores).toEqual(['-1.25', '0.5', '0.75', '9']);
+    // the two -5 scores are rows 102 and 203, beyond the page that was shown
+    await expect.poll(first(4, ids)).toEqual(['102', '203', '72', '173']);
+    await expect.poll(first(3, scores)).toEqual(['-5', '-5', '-4.9']);
+    await expect(table.getByRole('columnheader', { name: 'score' })).toHaveAttribute('aria-sort', 'ascending');
+
     await table.getByRole('button', { name: 'score' }).click();
-    await expect.poll(scores).toEqual(['9', '0.75', '0.5', '-1.25']);
+    await expect.poll(first(5, ids)).toEqual(['3', '31', '132', '233', '61']);
     await expect(table.getByRole('columnheader', { name: 'score' })).toHaveAttribute('aria-sort', 'descending');
     await expect(table).toContainText('ünï');
+    await expect(media).not.toContainText('within this page');
+
+    await media.getByRole('button', { name: 'Next rows' }).click();
+    await expect(media.getByText('Rows 101–200 of 250')).toBeVisible();
+    await expect.poll(first(3, ids)).toEqual(['49', '150', '79']);
+    await media.getByRole('button', { name: 'Next rows' }).click();
+    await expect(media.getByText('Rows 201–250 of 250')).toBeVisible();
+    // the smallest scores, then the NaN (shown as null): missing values stay last when descending
+    await expect.poll(async () => (await ids()).slice(-3)).toEqual(['102', '203', '151']);
+    await expect.poll(async () => (await scores()).slice(-1)).toEqual(['null']);
+    await expect(table.getByRole('columnheader', { name: 'score' })).toHaveAttribute('aria-sort', 'descending');
   });
 
   await test.step('the text is shown as it was logged', async () => {
