@@ -11,7 +11,9 @@ column added). The notebooks are stored with each run as a job stores them
 `nbmlops.diff(a, b)` (with it; target <= 5 s). The median of `--repeat` diffs is printed, and once
 the cost of the first diff in a process (which imports nbdime, nbformat and jsonschema). A third
 figure diffs notebooks without cell ids (nbformat 4.4) edited near both ends, where nbdime's fuzzy
-cell matching would be quadratic. Prints, never asserts.
+cell matching would be quadratic. A fourth is the panel's REST answer without the row-level data
+diff (`server.handlers.run_diff`), which adds nbdime's view of the changed cells (`code.notebook`).
+Prints, never asserts.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("NBMLOPS_SYSTEM_METRICS", "0")
 import nbmlops  # noqa: E402
 from benchmarks.benchlog import fmt_time  # noqa: E402
+from nbmlops.server.handlers import run_diff  # noqa: E402
 from nbmlops.tracking.tracker import tracker  # noqa: E402
 
 TARGET_FAST_S, TARGET_FULL_S = 1.0, 5.0
@@ -142,6 +145,12 @@ def main() -> None:
         print(f"first diff in a process (imports nbdime, nbformat, jsonschema): {fmt_time(cold)}")
         aligned = (nbmlops.diff(c, d, rows=False).code or {}).get("aligned_by")
         print(f"notebooks without cell ids, edited near both ends (aligned by {aligned}): {fmt_time(no_ids)}")
+        store = tracker().store
+        rest, _ = timed(lambda: run_diff(store, a, b, False), args.repeat)
+        view = run_diff(store, a, b, False)["code"]["notebook"]
+        print(f"REST answer without the row-level data diff, with nbdime's view of {len(view['cells'])} of "
+              f"{args.cells} cells ({len(json.dumps(view)):,} bytes): {fmt_time(rest)} median of {args.repeat} "
+              f"(target <= {TARGET_FAST_S:.0f} s: {verdict(rest, TARGET_FAST_S)})")
 
 
 if __name__ == "__main__":

@@ -417,6 +417,24 @@ def test_nbdime_view_of_thousand_cell_notebooks_holds_only_the_changed_cells(ids
     assert notebook_diff(notebook_bytes(["same"]), notebook_bytes(["same"]))["diff"] == []
 
 
+def test_nbdime_view_ignores_ids_outputs_and_odd_metadata() -> None:
+    from nbmlops.data.codediff import notebook_diff
+
+    old = json.loads(notebook_bytes(["x = 1", "# 模型 ✓\nprint('\x1b[31m')"], ids=True))
+    new = json.loads(notebook_bytes(["x = 1", "# 模型 ✓\nprint('\x1b[31m')"], ids=True))
+    for cell in new["cells"]:
+        cell.update(id=cell["id"] + "-copy", outputs=[], execution_count=99)
+    old["metadata"] = ["not", "a", "dict"]
+    same = notebook_diff(json.dumps(old).encode(), json.dumps(new).encode())
+    assert same == {"base": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, "diff": [],
+                    "cells": []}
+    new["cells"].append({"cell_type": "raw", "source": ["<b>", "raw</b>"], "id": "r"})
+    added = notebook_diff(json.dumps(old).encode(), json.dumps(new).encode())
+    assert added["cells"] == [] and patch(added["base"], added["diff"])["cells"][0]["source"] == "<b>raw</b>"
+    with pytest.raises(nbmlops.InvalidInputError, match="run B's notebook is not a notebook"):
+        notebook_diff(json.dumps(old).encode(), b"[1, 2]")
+
+
 def test_unreadable_or_mixed_code_is_a_note_and_the_rest_of_the_diff_stands(fresh_store: Store) -> None:
     from nbmlops.tracking.tracker import tracker
 
