@@ -1,4 +1,4 @@
-"""Figures, images and tables logged with a run: time per call against the targets.
+"""Figures, images and tables logged with a run, and pages of a table read back: time per call against the targets.
 
     .venv/bin/python benchmarks/bench_media.py [--quick]
 
@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import nbmlops  # noqa: E402
 from benchmarks.benchlog import fmt_time  # noqa: E402
-from nbmlops.tracking import media  # noqa: E402
+from nbmlops.tracking import media, tables  # noqa: E402
 
 TARGET_IMAGE_S = 0.005
 
@@ -110,6 +110,25 @@ def bench_table(rows: int, repeat: int) -> None:
         next(a.sha256 for a in nbmlops.get_run(nbmlops.active_run().run_id).artifacts  # type: ignore[union-attr]
              if a.path.startswith("media/table/big/"))))
     print(f"  Parquet file: {size / 1e6:.1f} MB")
+    bench_table_pages(frame, repeat * 3)
+
+
+def bench_table_pages(frame: pd.DataFrame, repeat: int) -> None:
+    """Pages of a logged table as the panel asks for them: in the table's order, and sorted whole on a column."""
+    nbmlops.log_table(frame, "pages")
+    sha = next(a.sha256 for a in nbmlops.get_run(nbmlops.active_run().run_id).artifacts  # type: ignore[union-attr]
+               if a.path == "media/table/pages.parquet")
+    file = nbmlops.get_store().artifact_path(sha)
+    rows = len(frame)
+    print("a page of 100 rows of that table (tables.page, what GET runs/{id}/media/table reads):")
+    summary("first page, the table's order", per_call(lambda i: tables.page(file, 0, 100), repeat))
+    summary("middle page, the table's order", per_call(lambda i: tables.page(file, rows // 2, 100), repeat))
+    summary("first page sorted on a float column", per_call(lambda i: tables.page(file, 0, 100, order_by="f0"),
+                                                             repeat))
+    summary("middle page sorted on a float column, descending",
+            per_call(lambda i: tables.page(file, rows // 2, 100, order_by="f0", descending=True), repeat))
+    summary("middle page sorted on a 3-value text column (ties in file order)",
+            per_call(lambda i: tables.page(file, rows // 2, 100, order_by="s"), repeat))
 
 
 def main() -> None:
