@@ -250,6 +250,43 @@ describe('Run detail: Media and System', () => {
     expect(within(table).getByRole('columnheader', { name: /score/ }).getAttribute('aria-sort')).toBe('none');
   });
 
+  it('keeps the order when the step shows another table, and drops it when that table lacks the column', async () => {
+    const steps = [0, 1, 2].map(step => media('table', 'scores', step));
+    serve(RUN, steps);
+    const served = api.getMockImplementation()!;
+    api.mockImplementation(async (path: string, ...rest) => {
+      if (path.includes('step-0.parquet') && path.includes('sort=score')) {
+        throw new ApiError("table 'media/table/scores/step-0.parquet' has no column 'score'", 400);
+      }
+      return served(path, ...rest);
+    });
+    await open();
+    const table = await screen.findByRole('table', { name: 'scores' });
+    const ids = (): string[] =>
+      within(table)
+        .getAllByRole('row')
+        .slice(1)
+        .map(row => row.querySelectorAll('td')[0].textContent ?? '');
+    fireEvent.click(within(table).getByRole('button', { name: 'score' }));
+    await waitFor(() => expect(ids().slice(0, 3)).toEqual(['0', '101', '202']));
+
+    fireEvent.change(screen.getByRole('combobox', { name: 'Step of scores' }), { target: { value: '1' } });
+    await waitFor(() =>
+      expect(api.mock.calls.map(call => call[0])).toContain(
+        'runs/feedc0ffee123456/media/table?path=media%2Ftable%2Fscores%2Fstep-1.parquet&offset=0&limit=100&sort=score&descending=false'
+      )
+    );
+    expect(ids().slice(0, 3)).toEqual(['0', '101', '202']);
+
+    fireEvent.change(screen.getByRole('combobox', { name: 'Step of scores' }), { target: { value: '0' } });
+    await waitFor(() => expect(ids().slice(0, 3)).toEqual(['0', '1', '2']));
+    expect(api.mock.calls.map(call => call[0])).toContain(
+      'runs/feedc0ffee123456/media/table?path=media%2Ftable%2Fscores%2Fstep-0.parquet&offset=0&limit=100'
+    );
+    expect(within(table).getByRole('columnheader', { name: /score/ }).getAttribute('aria-sort')).toBe('none');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
   it('shows texts preformatted, a long one cut until asked', async () => {
     serve(RUN, MEDIA);
     await open();

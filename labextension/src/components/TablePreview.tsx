@@ -1,6 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { ApiError } from '../api';
 import { sortRows } from '../media';
 import { NbmlopsModel, TableSort } from '../model';
 import { TablePage } from '../types';
@@ -49,7 +50,18 @@ export function TablePreview(props: {
     setError(null);
     model.mediaTable(runId, path, offset, TABLE_PAGE_ROWS, sort).then(
       page => current && setShown({ page, offset, sort }),
-      reason => current && setError(reason)
+      reason => {
+        if (!current) {
+          return;
+        }
+        if (sort && reason instanceof ApiError && reason.status === 400) {
+          // the order chosen on another step's table names a column this one lacks: show it in its own order
+          setSort(null);
+          setOffset(0);
+        } else {
+          setError(reason);
+        }
+      }
     );
     return () => {
       current = false; // an answer for another page, order or table is dropped
