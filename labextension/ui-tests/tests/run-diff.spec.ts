@@ -1,7 +1,8 @@
 /**
  * The Diff of two runs: two `nbmlops run` jobs of a notebook edited between them (one line of code and
  * the parameter alpha), selected in the runs view and compared; the Diff tab shows the changed param
- * with both values and the changed line in nbdime's notebook diff.
+ * with both values and the changed line in nbdime's notebook diff. Named to run after empty.spec.ts
+ * (files run in name order on one worker, and that one needs the shared test store empty).
  */
 import { expect, test } from '@jupyterlab/galata';
 
