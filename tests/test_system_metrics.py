@@ -39,9 +39,12 @@ COUNTERS = ("system/disk_read_mb", "system/disk_write_mb", "system/net_sent_mb",
 
 @pytest.fixture
 def sampling(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
-    """The fresh store, with sampling left to its defaults (whatever the suite's environment says)."""
+    """The fresh store, with sampling left to its defaults (whatever the suite's environment says), and
+    this process's runs sampled however short they are (as a run of over a second is: see
+    test_a_run_shorter_than_a_second_gets_no_samples for the real threshold)."""
     monkeypatch.delenv(system.SWITCH_ENV, raising=False)
     monkeypatch.delenv(system.INTERVAL_ENV, raising=False)
+    monkeypatch.setattr(system, "MIN_RUN_SECONDS", 0.0)
     return fresh_store
 
 
@@ -86,6 +89,19 @@ def test_a_run_records_the_machine_with_sane_values(sampling: Store, tmp_path: P
     assert set(histories["system/disk_write_mb"]["step"]) >= {0, 1}
     table = nbmlops.runs()
     assert table.loc[table.run_id == run.run_id, "metrics.system/memory_percent"].between(0, 100).all()
+
+
+def test_a_run_shorter_than_a_second_gets_no_samples(fresh_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(system.SWITCH_ENV, raising=False)
+    monkeypatch.delenv(system.INTERVAL_ENV, raising=False)
+    with nbmlops.start_run(name="blink") as blink:
+        time.sleep(0.3)
+    assert sampler_threads() == []
+    with nbmlops.start_run(name="second", system_metrics_interval=0.2) as second:
+        time.sleep(1.3)
+    assert system_keys(blink.run_id) == set()
+    steps = nbmlops.metric_history(second.run_id, "system/memory_percent")["step"].tolist()
+    assert steps[0] == 1 and len(steps) >= 2  # the first a second in, the last at the end
 
 
 def test_a_run_over_at_once_gets_its_end_sample(sampling: Store) -> None:
@@ -216,7 +232,7 @@ def test_the_interval_variable_sets_the_cadence(sampling: Store, monkeypatch: py
 
 def run_tracked_cell(name: str) -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
-        "%load_ext nbmlops", f"%%track --name {name}\nx = sum(range(10**6))")])
+        "%load_ext nbmlops", f"%%track --name {name}\nimport time\ntime.sleep(1.2)  # sampled from 1 s in")])
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
 
 
@@ -436,7 +452,7 @@ with nbmlops.start_run(name="forking", system_metrics=True, system_metrics_inter
     pid = os.fork()
     if pid == 0:
         nbmlops.log_metric("child", 2.0)
-        time.sleep(0.6)  # six of the parent's intervals
+        time.sleep(1.6)  # six of the parent's intervals after its first second
         raise SystemExit(0)  # a normal exit: the child's tracker closes and flushes
     os.waitpid(pid, 0)
 print(run.run_id, sampler.samples)

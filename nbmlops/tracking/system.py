@@ -1,13 +1,14 @@
 """System metrics: a background thread records what the machine does while a run is active.
 
-Once as the run starts (CPU_WINDOW in, so cpu_percent has a window to measure), every `interval`
-seconds after (5 by default) and once when the run ends (a run over sooner gets that one only, so
-even a short `%%track` cell gets points), the sampler logs ordinary metrics of the run: runs(),
-metric_history, the panel, bundles and the team store carry them like any other.
+Once a run has lasted MIN_RUN_SECONDS (1 s), every `interval` seconds after (5 by default) and once
+when it ends, the sampler logs ordinary metrics of the run: runs(), metric_history, the panel,
+bundles and the team store carry them like any other. A run over within MIN_RUN_SECONDS gets none:
+a machine's figures over a moment are noise, and a sweep or a loop of thousands of short runs would
+pay for them (psutil is not touched until then, so such a run costs only the thread's start).
 
     system/cpu_percent, system/memory_used_mb, system/memory_percent     (the whole machine)
     system/disk_read_mb, system/disk_write_mb, system/net_sent_mb, system/net_recv_mb
-                                                         (the machine's, since the run started)
+                                                         (the machine's, since sampling began)
     system/gpu{i}_util_percent, _memory_used_mb, _power_w, _temp_c       (each NVIDIA GPU, via NVML)
 
 MB is 2**20 bytes, as `free -m` and `nvidia-smi` count. A point's step is the whole seconds since the
@@ -55,6 +56,7 @@ MAX_INTERVAL = 86400.0  # a day: longer is "start and end only" anyway, and far 
 CPU_WINDOW = 0.1
 MIN_CPU_WINDOW = 0.02
 STOP_TIMEOUT = 2.0  # a run's end waits this long at most for the final sample
+MIN_RUN_SECONDS = 1.0  # a run shorter than this gets no samples (see the module's notes)
 MIB = float(1 << 20)
 _ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
 
@@ -257,6 +259,8 @@ class Sampler:
 
     def _loop(self) -> None:
         started = time.monotonic()
+        if self._stop.wait(max(0.0, MIN_RUN_SECONDS - CPU_WINDOW)):
+            return  # a run over within MIN_RUN_SECONDS: no samples, and psutil never touched
         try:
             probe = Probe(self._gpus)
         except Exception as exc:  # psutil missing or broken: the run goes on without system metrics
