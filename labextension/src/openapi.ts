@@ -389,7 +389,7 @@ export interface components {
             name?: string;
             experiment?: string;
             /** @enum {string} */
-            status?: "RUNNING" | "FINISHED" | "FAILED" | "KILLED";
+            status?: "RUNNING" | "FINISHED" | "FAILED" | "KILLED" | "PRUNED";
             start_time?: components["schemas"]["Timestamp"];
             end_time?: components["schemas"]["Timestamp"] | null;
             /** @description Seconds from start to end; null while running. */
@@ -457,7 +457,7 @@ export interface components {
             name: string;
             experiment: string;
             /** @enum {string} */
-            status: "RUNNING" | "FINISHED" | "FAILED" | "KILLED";
+            status: "RUNNING" | "FINISHED" | "FAILED" | "KILLED" | "PRUNED";
             start_time: components["schemas"]["Timestamp"];
             /** @description Seconds; null while running. */
             duration: number | null;

@@ -24,6 +24,7 @@ import { RunDiffView } from './RunDiffView';
 import { RunEnvironment, SYSTEM_TAGS } from './RunEnvironment';
 import { RunMedia } from './RunMedia';
 import { RunPairs, RunSection } from './RunSection';
+import { RunStudy } from './RunStudy';
 import { RunCharts, RunSystem } from './RunSystem';
 
 export interface RunDetailViewProps {
@@ -39,7 +40,7 @@ export interface RunDetailViewProps {
 const FIRST_CHARTS = 12;
 
 /**
- * One run: failure, header, params, metrics with charts, media, system metrics, tags, datasets, lineage,
+ * One run: failure, header, study (an Optuna sweep's parent), params, metrics with charts, media, system metrics, tags, datasets, lineage,
  * environment, artifacts.
  */
 export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
@@ -89,6 +90,7 @@ export function RunDetailView(props: RunDetailViewProps): React.ReactElement {
         open={diffing}
         onToggle={() => setDiffing(!diffing)}
       />
+      <RunStudy model={model} run={run} trans={trans} actions={actions} />
       <RunParams run={run} trans={trans} />
       <RunMetrics run={run} trans={trans} model={model} />
       <RunMedia model={model} run={run} trans={trans} />
@@ -220,6 +222,16 @@ function RunHeader(props: RunPartProps & { actions: Actions; now: number }): Rea
           {formatDuration(run.duration)}
           {run.status === 'RUNNING' ? <span className="jp-nbmlops-muted"> {trans.__('so far')}</span> : null}
         </dd>
+        {run.status === 'PRUNED' ? (
+          <>
+            <dt>{trans.__('Pruned')}</dt>
+            <dd>
+              {run.tags['sweep.pruned_at_step'] !== undefined
+                ? trans.__("at step %1, by the sweep's pruner", run.tags['sweep.pruned_at_step'])
+                : trans.__("by the sweep's pruner")}
+            </dd>
+          </>
+        ) : null}
         {who ? (
           <>
             <dt>{trans.__('User')}</dt>

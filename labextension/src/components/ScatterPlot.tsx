@@ -1,8 +1,8 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { Axis, axisOf, axisPosition, categoryOf, isMissing, nearestPoint, niceTicks } from '../charts';
-import { prepareCanvas, themeColors, truncate, useThemeVersion, useWidth } from './canvas';
+import { Axis, axisOf, axisPosition, categoryOf, isMissing, niceTicks } from '../charts';
+import { prepareCanvas, themeColors, truncate, usePointPicker, useThemeVersion, useWidth } from './canvas';
 import { formatValue } from './common';
 
 /** One run in the scatter: x may be a number or a category; y a metric value. */
@@ -133,10 +133,12 @@ export function ScatterPlot(props: ScatterPlotProps): React.ReactElement {
   const canvas = React.useRef<HTMLCanvasElement>(null);
   const width = useWidth(box);
   const theme = useThemeVersion();
-  const [active, setActive] = React.useState(-1);
-
   const layout = React.useMemo(() => scatterLayout(points, width, height), [points, width, height]);
   const missing = points.length - layout.shown.length;
+
+  const { active, handlers } = usePointPicker(layout.px, layout.py, 12, index =>
+    props.onActivate?.(layout.shown[index].id)
+  );
 
   React.useEffect(() => {
     const context = prepareCanvas(canvas.current, width, height);
@@ -145,30 +147,6 @@ export function ScatterPlot(props: ScatterPlotProps): React.ReactElement {
       draw(context, layout, active, themeColors(canvas.current), font);
     }
   }, [layout, active, width, height, theme]);
-
-  const pick = (event: React.MouseEvent<HTMLCanvasElement>): number => {
-    const rect = event.currentTarget.getBoundingClientRect();
-    return nearestPoint(layout.px, layout.py, event.clientX - rect.left, event.clientY - rect.top, 12);
-  };
-
-  const onKeyDown = (event: React.KeyboardEvent): void => {
-    const count = layout.shown.length;
-    if (count === 0) {
-      return;
-    }
-    if (event.key === 'ArrowRight' || event.key === 'ArrowDown') {
-      setActive(i => (i + 1) % count);
-    } else if (event.key === 'ArrowLeft' || event.key === 'ArrowUp') {
-      setActive(i => (i <= 0 ? count - 1 : i - 1));
-    } else if (event.key === 'Enter' && active >= 0) {
-      props.onActivate?.(layout.shown[active].id);
-    } else if (event.key === 'Escape') {
-      setActive(-1);
-    } else {
-      return;
-    }
-    event.preventDefault();
-  };
 
   const point = active >= 0 && active < layout.shown.length ? layout.shown[active] : null;
   return (
@@ -180,15 +158,7 @@ export function ScatterPlot(props: ScatterPlotProps): React.ReactElement {
         role="img"
         aria-label={trans.__('Scatter of %1 against %2; arrow keys go through the runs', yLabel, xLabel)}
         style={{ height }}
-        onMouseMove={event => setActive(pick(event))}
-        onMouseLeave={() => setActive(-1)}
-        onClick={event => {
-          const index = pick(event);
-          if (index >= 0) {
-            props.onActivate?.(layout.shown[index].id);
-          }
-        }}
-        onKeyDown={onKeyDown}
+        {...handlers}
       />
       <div className="jp-nbmlops-scatter-axes">
         <span className="jp-nbmlops-muted" title={yLabel}>

@@ -1,6 +1,8 @@
 // DOM helpers shared by the compare view's canvas charts: theme colors, sizes, HiDPI canvases.
 import * as React from 'react';
 
+import { nearestPoint } from '../charts';
+
 /** A JupyterLab CSS variable's current value as seen from `element` (canvas drawing needs literal colors). */
 export function cssVar(element: Element | null, name: string, fallback: string): string {
   if (!element || typeof getComputedStyle !== 'function') {
@@ -115,4 +117,65 @@ export function canvasSupported(): boolean {
 export function truncate(text: string, max: number): string {
   const chars = Array.from(text); // by code point: never split an emoji or a surrogate pair
   return chars.length <= max ? text : chars.slice(0, Math.max(1, max - 1)).join('') + '…';
+}
+
+/** What a canvas of points needs to be browsed: the active point, and the canvas's event handlers. */
+export interface PointPicker {
+  /** The highlighted point's index, or -1. */
+  active: number;
+  handlers: {
+    onMouseMove: (event: React.MouseEvent<HTMLCanvasElement>) => void;
+    onMouseLeave: () => void;
+    onClick: (event: React.MouseEvent<HTMLCanvasElement>) => void;
+    onKeyDown: (event: React.KeyboardEvent) => void;
+  };
+}
+
+/**
+ * Points at (px, py) on a canvas, browsed by pointer (the nearest within `radius` pixels) and by
+ * keyboard (arrows go through them, Escape leaves); Enter or a click calls `onActivate` with the index.
+ */
+export function usePointPicker(
+  px: ArrayLike<number>,
+  py: ArrayLike<number>,
+  radius: number,
+  onActivate: (index: number) => void
+): PointPicker {
+  const [active, setActive] = React.useState(-1);
+  const count = px.length;
+  const pick = (event: React.MouseEvent<HTMLCanvasElement>): number => {
+    const rect = event.currentTarget.getBoundingClientRect();
+    return nearestPoint(px, py, event.clientX - rect.left, event.clientY - rect.top, radius);
+  };
+  const onKeyDown = (event: React.KeyboardEvent): void => {
+    if (count === 0) {
+      return;
+    }
+    if (event.key === 'ArrowRight' || event.key === 'ArrowDown') {
+      setActive(i => (i + 1) % count);
+    } else if (event.key === 'ArrowLeft' || event.key === 'ArrowUp') {
+      setActive(i => (i <= 0 ? count - 1 : i - 1));
+    } else if (event.key === 'Enter' && active >= 0) {
+      onActivate(active);
+    } else if (event.key === 'Escape') {
+      setActive(-1);
+    } else {
+      return;
+    }
+    event.preventDefault();
+  };
+  return {
+    active: active < count ? active : -1,
+    handlers: {
+      onMouseMove: event => setActive(pick(event)),
+      onMouseLeave: () => setActive(-1),
+      onClick: event => {
+        const index = pick(event);
+        if (index >= 0) {
+          onActivate(index);
+        }
+      },
+      onKeyDown
+    }
+  };
 }
