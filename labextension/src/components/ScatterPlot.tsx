@@ -2,7 +2,16 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { Axis, axisOf, axisPosition, categoryOf, isMissing, niceTicks } from '../charts';
-import { prepareCanvas, themeColors, truncate, usePointPicker, useThemeVersion, useWidth } from './canvas';
+import {
+  cssVar,
+  PointTooltip,
+  prepareCanvas,
+  themeColors,
+  truncate,
+  usePointPicker,
+  useThemeVersion,
+  useWidth
+} from './canvas';
 import { formatValue } from './common';
 
 /** One run in the scatter: x may be a number or a category; y a metric value. */
@@ -143,7 +152,7 @@ export function ScatterPlot(props: ScatterPlotProps): React.ReactElement {
   React.useEffect(() => {
     const context = prepareCanvas(canvas.current, width, height);
     if (context) {
-      const font = `11px ${getComputedStyle(canvas.current as Element).getPropertyValue('--jp-ui-font-family') || 'sans-serif'}`;
+      const font = `11px ${cssVar(canvas.current, '--jp-ui-font-family', 'sans-serif')}`;
       draw(context, layout, active, themeColors(canvas.current), font);
     }
   }, [layout, active, width, height, theme]);
@@ -174,21 +183,14 @@ export function ScatterPlot(props: ScatterPlotProps): React.ReactElement {
         ) : null}
       </div>
       {point ? (
-        <div
-          className="jp-nbmlops-tooltip"
-          role="status"
-          style={{
-            left: Math.min(layout.px[active] + 10, Math.max(0, width - 220)),
-            top: Math.max(0, layout.py[active] - 40)
-          }}
-        >
+        <PointTooltip x={layout.px[active]} y={layout.py[active]} width={width}>
           <span className="jp-nbmlops-swatch" style={{ background: point.color }} aria-hidden="true" />
           <strong>{point.label}</strong>
           <br />
           {xLabel} = {formatValue(point.x)}
           <br />
           {yLabel} = {formatValue(point.y)}
-        </div>
+        </PointTooltip>
       ) : null}
     </div>
   );

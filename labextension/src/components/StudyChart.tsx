@@ -3,7 +3,16 @@ import * as React from 'react';
 
 import { niceTicks, PALETTE } from '../charts';
 import { Trial } from '../study';
-import { prepareCanvas, themeColors, truncate, usePointPicker, useThemeVersion, useWidth } from './canvas';
+import {
+  cssVar,
+  PointTooltip,
+  prepareCanvas,
+  themeColors,
+  truncate,
+  usePointPicker,
+  useThemeVersion,
+  useWidth
+} from './canvas';
 import { formatNumber, formatValue } from './common';
 
 /** The mark of each state: color and shape, so pruned and failed trials differ from complete ones in both. */
@@ -248,8 +257,8 @@ export function StudyChart(props: {
   React.useEffect(() => {
     const context = prepareCanvas(canvas.current, width, height);
     if (context) {
-      const family = getComputedStyle(canvas.current as Element).getPropertyValue('--jp-ui-font-family');
-      draw(context, trials, layout, active, themeColors(canvas.current), `11px ${family || 'sans-serif'}`, noValue);
+      const font = `11px ${cssVar(canvas.current, '--jp-ui-font-family', 'sans-serif')}`;
+      draw(context, trials, layout, active, themeColors(canvas.current), font, noValue);
     }
   }, [trials, layout, active, width, height, theme, noValue]);
 
@@ -270,16 +279,9 @@ export function StudyChart(props: {
         {...handlers}
       />
       {trial ? (
-        <div
-          className="jp-nbmlops-tooltip"
-          role="status"
-          style={{
-            left: Math.min(layout.px[active] + 10, Math.max(0, width - 240)),
-            top: Math.max(0, layout.py[active] - 40)
-          }}
-        >
+        <PointTooltip x={layout.px[active]} y={layout.py[active]} width={width}>
           <TrialTip trans={trans} trial={trial} metric={metric} />
-        </div>
+        </PointTooltip>
       ) : null}
     </div>
   );

@@ -179,3 +179,21 @@ export function usePointPicker(
     }
   };
 }
+
+/** A tooltip beside the point at (x, y) of a chart `width` wide, kept inside it. */
+export function PointTooltip(props: {
+  x: number;
+  y: number;
+  width: number;
+  children: React.ReactNode;
+}): React.ReactElement {
+  return React.createElement(
+    'div',
+    {
+      className: 'jp-nbmlops-tooltip',
+      role: 'status',
+      style: { left: Math.min(props.x + 10, Math.max(0, props.width - 240)), top: Math.max(0, props.y - 40) }
+    },
+    props.children
+  );
+}
