@@ -12,7 +12,7 @@ from typing import Any, cast
 import click
 import pandas as pd
 
-from nbmlops.cli import FORMAT, context_store, echo_frame, main, one_line_errors, terminal
+from nbmlops.cli import FORMAT, context_store, echo_frame, echo_warning, main, one_line_errors, terminal
 from nbmlops.data import rundiff
 from nbmlops.render import rundiff as render_diff
 from nbmlops.store import bundles as bundle
@@ -325,21 +325,47 @@ def _byte_count(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 @main.command("import")
-@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False))
+@click.argument("bundle_path", metavar="BUNDLE | mlflow URI", type=click.Path(dir_okay=False))
+@click.argument("uri", required=False, metavar="")
 @click.option("--max-size", "max_size", default="20G", show_default=True, callback=_byte_count, metavar="SIZE",
               help="Refuse a bundle that would write more than SIZE bytes (K, M, G, T suffixes: powers of "
                    "1024; 'none': only the free disk space limits it). Checked before anything is written.")
+@click.option("-e", "--experiment", "experiments", multiple=True, metavar="NAME",
+              help="With `mlflow URI`: only this MLflow experiment (repeatable; default: every one).")
 @click.pass_context
 @one_line_errors
-def import_command(ctx: click.Context, bundle_path: str, max_size: int | None) -> None:
+def import_command(ctx: click.Context, bundle_path: str, uri: str | None, max_size: int | None,
+                   experiments: tuple[str, ...]) -> None:
     """Merge the runs, artifacts and model versions of BUNDLE (from `nbmlops export`) into this
     store without duplicates: importing it again changes nothing, and aliases here never move.
 
     Every member is checked (name, size, sha256) in a staging folder inside the store before
-    anything lands in it; a bundle over --max-size or the free disk space is refused whole."""
+    anything lands in it; a bundle over --max-size or the free disk space is refused whole.
+
+    `nbmlops import mlflow URI [-e NAME]...` brings an MLflow store's history over instead (URI:
+    sqlite:///PATH, a file store folder, http://HOST:PORT; needs `pip install 'nbmlops[mlflow]'`):
+    runs, params, every metric point, tags, artifacts, datasets, and registered scikit-learn models
+    converted to skops (which unpickles each once). Importing again adds nothing and updates the
+    runs that went on in MLflow."""
     store = context_store(ctx)
+    if bundle_path == "mlflow" and (uri is not None or not Path(bundle_path).is_file()):
+        if uri is None:
+            raise click.UsageError("give the MLflow tracking URI: nbmlops import mlflow sqlite:///mlflow.db")
+        _import_mlflow(store, uri, list(experiments))
+        return
+    if uri is not None or experiments:
+        raise click.UsageError("a bundle import takes one BUNDLE file; for MLflow: nbmlops import mlflow URI")
     report = bundle.import_bundle(store, bundle_path, max_size=max_size)
     click.echo(f"Imported {bundle_path} into {store.location}: {report.summary()}")
+
+
+def _import_mlflow(store: Store, uri: str, experiments: list[str]) -> None:
+    from nbmlops.importers.mlflow import import_mlflow
+
+    report = import_mlflow(store, uri, experiments or None, progress=True)
+    for line in report.skipped:
+        echo_warning(f"skipped {line}")
+    click.echo(f"{report.summary()[0].upper()}{report.summary()[1:]} into {store.location}")
 
 
 def _move(source: Store, target: Store, experiment: tuple[str, ...], where: str | None) -> str:

@@ -193,10 +193,17 @@ def import_bundle(store: Store, source: str | os.PathLike[str] | bytes, *,
         for sha in manifest["artifacts"]:
             added += not store.has(sha)
             store.adopt_file(folder / sha, sha)
-        report = store.write(lambda con: _merge(con, store.catalog.dialect, folder, added))
+        report = merge_tables(store, folder, added)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return report
+
+
+def merge_tables(store: Store, folder: Path, artifacts_added: int = 0) -> ImportReport:
+    """Merge the tables in `folder` (`<table>.parquet`, as a bundle holds them; `runs` and `metrics`
+    required) into `store` in one transaction, by the rules above; their artifact files must be stored
+    already. Bundles and the MLflow importer both land through here."""
+    return store.write(lambda con: _merge(con, store.catalog.dialect, folder, artifacts_added))
 
 
 # -- export ---------------------------------------------------------------------------------

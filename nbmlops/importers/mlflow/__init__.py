@@ -1,0 +1,156 @@
+"""`nbmlops import mlflow URI`: an MLflow tracking store's history, brought into a store in one command.
+
+Reads experiments, runs, params, tags, every metric point, dataset inputs, artifacts and registered
+model versions with MLflow's own client (an optional extra: `pip install 'nbmlops[mlflow]'`), writes
+them as the tables a bundle holds and merges them through the bundle merge, in one transaction:
+a run new here is added, a run that went on in MLflow (it was RUNNING here, or has more points) is
+replaced, anything else is left as it is. So importing again adds nothing. Artifact files are
+stored first (content-addressed: a file already here is not stored twice); if anything fails
+before the merge, the catalog is untouched.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from nbmlops.errors import InvalidInputError, NbmlopsError
+from nbmlops.importers.mlflow import files as mlfiles
+from nbmlops.importers.mlflow import source as mlsource
+from nbmlops.importers.mlflow import tables as mltables
+from nbmlops.importers.mlflow.source import MlflowSourceError
+from nbmlops.store import bundles
+from nbmlops.store.folder import Store
+
+__all__ = ["MlflowImportReport", "MlflowSourceError", "import_mlflow"]
+INSTALL = "pip install 'nbmlops[mlflow]'"
+
+
+@dataclass(frozen=True)
+class MlflowImportReport:
+    """What importing from an MLflow store brought over and changed."""
+
+    uri: str
+    experiments: int
+    runs_added: int
+    runs_updated: int
+    runs_unchanged: int
+    metric_points: int  # points written (of the runs added or updated)
+    artifacts_added: int  # files new to the store
+    model_versions_added: int
+    skipped: tuple[str, ...] = ()  # what could not come over, one line each
+
+    @property
+    def runs(self) -> int:
+        return self.runs_added + self.runs_updated + self.runs_unchanged
+
+    def summary(self) -> str:
+        """The report in one line, as the CLI prints it."""
+        text = (f"imported {self.experiments} experiments, {self.runs} runs ({self.runs_added} new, "
+                f"{self.runs_updated} updated, {self.runs_unchanged} unchanged), {self.metric_points} metric "
+                f"points, {self.artifacts_added} artifacts, {self.model_versions_added} model versions from {self.uri}")
+        return text + (f"; skipped {len(self.skipped)} (see the lines above)" if self.skipped else "")
+
+
+def import_mlflow(store: Store, uri: str | os.PathLike[str], experiments: str | list[str] | None = None, *,
+                  progress: bool = False) -> MlflowImportReport:
+    """Bring the runs of an MLflow store (all experiments, or those named) into `store`; idempotent.
+
+    >>> import_mlflow(store, "sqlite:///mlflow.db", experiments=["churn"]).summary()
+    """
+    if importlib.util.find_spec("mlflow") is None:
+        raise NbmlopsError(f"importing from MLflow needs the mlflow package, which is not installed here: {INSTALL}")
+    names = _names(experiments)
+    checked = mlsource.tracking_uri(uri)
+    label = os.fspath(uri)
+    with mlsource.quick_failures(), _mlflow_errors(label):
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=checked, registry_uri=checked)
+        with _bar(progress, "reading MLflow runs") as tick:
+            read = mlsource.read(client, checked, names, tick)
+        found = mlfiles.Files()
+        with _bar(progress, "artifacts", len(read.runs)) as tick:
+            mlfiles.run_artifacts(store, checked, read.runs, found, checked.startswith("file:"), tick)
+        mlfiles.model_versions(store, client, checked, set(read.runs["run_id"]), names is None, found)
+    if found.tags:
+        extra = pd.DataFrame(found.tags, columns=["run_id", "key", "value"])
+        read.tags = pd.concat([read.tags, extra], ignore_index=True).drop_duplicates(["run_id", "key"], keep="last")
+    with tempfile.TemporaryDirectory(prefix="nbmlops-mlflow-import-") as tmp:
+        folder = Path(tmp)
+        mltables.write_run_tables(read, found.frame(), folder)
+        if found.versions:
+            _write_models(found, folder)
+        merged = bundles.merge_tables(store, folder, found.added)
+    return MlflowImportReport(label, len(read.experiments), merged.runs_added, merged.runs_updated,
+                              merged.runs_unchanged, merged.metric_points, found.added, merged.models_added,
+                              tuple(found.skipped))
+
+
+def _names(experiments: str | list[str] | None) -> list[str] | None:
+    if experiments is None:
+        return None
+    given = [experiments] if isinstance(experiments, str) else list(experiments)
+    if not given:
+        return None
+    if not all(isinstance(n, str) and n.strip() for n in given):
+        raise InvalidInputError("experiments must be MLflow experiment names (non-empty text)")
+    return given
+
+
+def _write_models(found: mlfiles.Files, folder: Path) -> None:
+    version_columns = ["name", "version", "run_id", "artifact_path", "sha256", "size", "flavor", "model_class",
+                       "signature_json", "created_at", "user_name"]
+    tables = {
+        "registered_models": pd.DataFrame(found.models, columns=["name", "created_at", "description"]),
+        "model_versions": pd.DataFrame(found.versions, columns=version_columns),
+        "model_aliases": pd.DataFrame(found.aliases, columns=["name", "alias", "version", "updated_at"]),
+        "alias_audit": pd.DataFrame(found.audit, columns=["changed_at", "user_name", "name", "alias", "from_version",
+                                                          "to_version", "reason", "gate", "gate_outcome"]),
+    }
+    for table, frame in tables.items():
+        ints = [c for c in ("version", "size", "from_version", "to_version") if c in frame]
+        mltables.write_table(folder, table, frame.astype({c: "Int64" for c in ints}))
+
+
+@contextmanager
+def _mlflow_errors(label: str) -> Iterator[None]:
+    """MLflow's and the network's failures as one line naming the store."""
+    try:
+        yield
+    except NbmlopsError:
+        raise
+    except Exception as exc:
+        kind = type(exc).__name__
+        if kind in ("MlflowException", "RestException") or "Connection" in kind or isinstance(exc, OSError):
+            detail = " ".join(str(getattr(exc, "message", exc)).split())[:240]
+            if "Connection" in kind or "Max retries" in detail or "Connection refused" in detail:
+                raise MlflowSourceError(f"cannot reach the MLflow server at {label}: start it, or check the "
+                                        "address; nothing was imported") from None
+            raise MlflowSourceError(f"cannot read the MLflow store at {label}: {detail}; nothing was imported") \
+                from None
+        raise
+
+
+@contextmanager
+def _bar(show: bool, desc: str, total: int | None = None) -> Iterator[Callable[[int], Any] | None]:
+    """A tqdm progress bar on a terminal (tqdm is optional), else nothing."""
+    if not (show and sys.stderr.isatty() and importlib.util.find_spec("tqdm")):
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True, leave=False)
+    try:
+        yield bar.update
+    finally:
+        bar.close()

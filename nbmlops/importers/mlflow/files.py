@@ -1,0 +1,275 @@
+"""Run artifacts and registered model versions of an MLflow store, as content-addressed files here.
+
+A run's artifacts are read from its artifact folder when that is local (walked directly: no request
+per run), else downloaded through MLflow's artifact repositories. Each file is stored once by its
+sha256, as nbmlops stores every artifact; a file that cannot be read is skipped and named in the
+report, and so is a file-store run whose artifact folder is gone.
+
+Registered model versions: a scikit-learn model (flavor `sklearn` in its MLmodel file) is loaded
+with MLflow once, which UNPICKLES it, and written with skops beside a `meta.json` under
+`models/<name>/` in its run, so that `load_model("name@production")` loads it here without pickle;
+MLflow's own files are kept under `mlflow-models/<name>/<version>/`. A version of another flavor is
+kept as those files only, not registered. MLflow stages Staging and Production become the aliases
+`staging` and `production`; MLflow aliases stay aliases. A version already imported (same model, run
+and creation time) is reused, not converted again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pandas as pd
+
+from nbmlops.errors import InvalidInputError
+from nbmlops.importers.mlflow.tables import run_id_for
+from nbmlops.registry import models as registry
+from nbmlops.registry import serialization as modelio
+from nbmlops.store import models as catalog_models
+from nbmlops.store.folder import Store, file_sha256
+
+STAGES = {"Production": "production", "Staging": "staging"}
+ARTIFACT_COLUMNS = ["run_id", "path", "sha256", "size", "created_at"]
+
+
+@dataclass
+class Files:
+    """Artifact rows, model tables and what was skipped, as the import collects them."""
+
+    artifacts: list[tuple[str, str, str, int, dt.datetime]] = field(default_factory=list)
+    added: int = 0  # files new to the store
+    skipped: list[str] = field(default_factory=list)
+    tags: list[tuple[str, str, str]] = field(default_factory=list)  # (MLflow run id, key, value)
+    models: list[dict[str, Any]] = field(default_factory=list)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        rows = pd.DataFrame(self.artifacts, columns=ARTIFACT_COLUMNS)
+        return rows.drop_duplicates(["run_id", "path"], keep="last")
+
+    def store_file(self, store: Store, path: Path, run_id: str | None, name: str, at: dt.datetime) -> tuple[str, int]:
+        sha = file_sha256(path)
+        self.added += not store.has(sha)
+        sha, size = store.put_file(path)
+        if run_id is not None:
+            self.artifacts.append((run_id, name, sha, size, at))
+        return sha, size
+
+
+def run_artifacts(store: Store, uri: str, runs: pd.DataFrame, files: Files, file_store: bool,
+                  progress: Callable[[int], None] | None = None) -> None:
+    """Store every artifact file of `runs` (MLflow's rows) and list them for their runs here."""
+    for mlflow_id, start, artifact_uri in zip(runs["run_id"], runs["start_time"], runs["artifact_uri"], strict=True):
+        ours, at = run_id_for(str(mlflow_id)), _time(start)
+        folder = _local_folder(artifact_uri)
+        try:
+            if folder is not None:
+                if folder.is_dir():
+                    _store_tree(store, folder, ours, "", at, files)
+                elif file_store:  # a file store makes the folder with the run: it was removed since
+                    files.skipped.append(f"run {mlflow_id}: its artifact folder {folder} is missing")
+            elif artifact_uri:
+                _download_tree(store, uri, str(artifact_uri), ours, "", at, files, f"run {mlflow_id}")
+        finally:
+            if progress:
+                progress(1)
+
+
+def _store_tree(store: Store, folder: Path, run_id: str | None, prefix: str, at: dt.datetime, files: Files) -> None:
+    for root, _, names in os.walk(folder):
+        for name in sorted(names):
+            path = Path(root) / name
+            relative = prefix + path.relative_to(folder).as_posix()
+            try:
+                files.store_file(store, path, run_id, relative, at)
+            except OSError as exc:
+                files.skipped.append(f"artifact {relative} of run {run_id}: {exc.strerror or exc}")
+
+
+def _download_tree(store: Store, uri: str, artifact_uri: str, run_id: str | None, prefix: str, at: dt.datetime,
+                   files: Files, label: str) -> bool:
+    import mlflow.artifacts
+
+    with tempfile.TemporaryDirectory(prefix="nbmlops-mlflow-") as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=tmp, tracking_uri=uri)
+        except Exception as exc:  # MLflow's errors for a missing or unreadable location vary by repository
+            files.skipped.append(f"{label}: its artifacts at {artifact_uri} could not be read "
+                                 f"({' '.join(str(exc).split())[:160]})")
+            return False
+        path = Path(local)
+        if path.is_file():
+            files.store_file(store, path, run_id, prefix + path.name, at)
+        else:
+            _store_tree(store, path, run_id, prefix, at, files)
+    return True
+
+
+def _local_folder(artifact_uri: str | None) -> Path | None:
+    if not artifact_uri:
+        return None
+    parsed = urlparse(artifact_uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    return Path(artifact_uri) if not parsed.scheme or len(parsed.scheme) == 1 else None  # C:\ on Windows
+
+
+def _time(ms: Any) -> dt.datetime:
+    return dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(ms)) if ms is not None and ms == ms \
+        else dt.datetime(1970, 1, 1)
+
+
+# -- the model registry --------------------------------------------------------------------------
+def model_versions(store: Store, client: Any, uri: str, runs: set[str], everything: bool, files: Files) -> None:
+    """Registered models and the versions of `runs` (or with no run, when importing `everything`)."""
+    models = {m.name: m for m in _pages(client.search_registered_models)}
+    versions = [v for v in _pages(client.search_model_versions)
+                if (v.run_id in runs) or (not v.run_id and everything)]
+    seen_models: set[str] = set()
+    for version in sorted(versions, key=lambda v: (v.name, int(v.version))):
+        try:
+            registry.model_name(version.name)
+        except InvalidInputError as exc:
+            files.skipped.append(f"model {version.name!r} version {version.version}: {exc}")
+            continue
+        if not _one_version(store, client, uri, version, files):
+            continue
+        if version.name not in seen_models:
+            seen_models.add(version.name)
+            found = models.get(version.name)
+            files.models.append({"name": version.name, "created_at": _time(
+                getattr(found, "creation_timestamp", None) or version.creation_timestamp),
+                "description": getattr(found, "description", None) or None})
+    _aliases(versions, {v["name"] for v in files.versions}, files)
+
+
+def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files) -> bool:
+    name, number = version.name, int(version.version)
+    ours = run_id_for(version.run_id) if version.run_id else None
+    created = _time(version.creation_timestamp)
+    label = f"model {name!r} version {number}"
+    row = {"name": name, "version": number, "run_id": ours, "created_at": created, "user_name": version.user_id or None}
+    known = _imported_before(store, name, ours, created)
+    if known is not None:
+        files.versions.append({**row, **known})
+        return True
+    with tempfile.TemporaryDirectory(prefix="nbmlops-mlflow-model-") as tmp:
+        try:
+            location = client.get_model_version_download_uri(name, str(number))
+            import mlflow.artifacts
+
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=tmp, tracking_uri=uri))
+        except Exception as exc:  # MLflow's errors for a missing location vary by repository
+            files.skipped.append(f"{label}: its files could not be read ({' '.join(str(exc).split())[:160]})")
+            return False
+        if not (local / "MLmodel").is_file():
+            files.skipped.append(f"{label}: no MLmodel file at {location}, not imported")
+            return False
+        _store_tree(store, local, ours, f"mlflow-models/{name}/{number}/", created, files)
+        flavors, signature = _mlmodel(local / "MLmodel")
+        if "sklearn" not in flavors:
+            files.skipped.append(f"{label} (flavors: {', '.join(flavors) or 'none'}) is kept as artifacts under "
+                                 f"mlflow-models/{name}/{number}/ of its run, not registered: nbmlops converts "
+                                 "only scikit-learn models")
+            return False
+        files.versions.append({**row, **_converted(store, local, name, ours, created, signature, files)})
+    if ours is not None:
+        files.tags.append((version.run_id, f"model.{name}.version", str(number)))
+    return True
+
+
+def _converted(store: Store, local: Path, name: str, run_id: str | None, created: dt.datetime,
+               signature: dict[str, Any] | None, files: Files) -> dict[str, Any]:
+    """Load the scikit-learn model with MLflow (this unpickles it) and store it as nbmlops stores models."""
+    import mlflow.sklearn
+
+    model = mlflow.sklearn.load_model(str(local))
+    data, flavor = modelio.dump(model)
+    meta = {**modelio.describe(model), "flavor": flavor}
+    folder = f"models/{name}"
+    path = f"{folder}/{modelio.FILES[flavor]}"
+    sha, size = store.put_bytes(data)
+    meta_sha, meta_size = store.put_bytes(json.dumps(meta, indent=1, sort_keys=True, default=str).encode())
+    files.added += 2
+    if run_id is not None:
+        files.artifacts.extend([(run_id, path, sha, size, created), (run_id, f"{folder}/meta.json", meta_sha,
+                                                                       meta_size, created)])
+    return {"artifact_path": path, "sha256": sha, "size": size, "flavor": flavor, "model_class": meta["class"],
+            "signature_json": json.dumps(signature) if signature else None}
+
+
+def _imported_before(store: Store, name: str, run_id: str | None, created: dt.datetime) -> dict[str, Any] | None:
+    """The row of this version if an earlier import converted it already (skops files differ every time)."""
+    if not store.catalog_path.exists() and not store.shared:
+        return None
+    with store.reading() as con:
+        table = catalog_models.versions_table(con, name)
+        for number, rid, at in zip(table["version"], table["run_id"], table["created_at"], strict=True):
+            if (rid if isinstance(rid, str) else None) == run_id and pd.Timestamp(at) == pd.Timestamp(created):
+                v = catalog_models.model_version(con, name, int(number))
+                if v is not None:
+                    return {"artifact_path": v.artifact_path, "sha256": v.sha256, "size": v.size, "flavor": v.flavor,
+                            "model_class": v.model_class,
+                            "signature_json": json.dumps(v.signature) if v.signature else None}
+    return None
+
+
+def _mlmodel(path: Path) -> tuple[list[str], dict[str, Any] | None]:
+    """The flavors an MLmodel file names and its input signature in nbmlops' form."""
+    import yaml
+
+    try:
+        spec = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return [], None
+    flavors = sorted(f for f in (spec.get("flavors") or {}) if f != "python_function")
+    try:
+        inputs = json.loads((spec.get("signature") or {}).get("inputs") or "null")
+    except (ValueError, AttributeError):
+        inputs = None
+    columns = [{"name": c["name"], "dtype": c.get("type", "")} for c in inputs or []
+               if isinstance(c, dict) and "name" in c]
+    return flavors, ({"inputs": columns} if columns else None)
+
+
+def _aliases(versions: list[Any], registered: set[str], files: Files) -> None:
+    """Aliases from MLflow aliases and stages (the newest version in a stage holds it), with audit rows."""
+    kept = {(v["name"], v["version"]) for v in files.versions}
+    chosen: dict[tuple[str, str], Any] = {}
+    for v in sorted(versions, key=lambda v: int(v.version)):
+        if (v.name, int(v.version)) not in kept:
+            continue
+        for alias in [*(v.aliases or []), *([STAGES[v.current_stage]] if v.current_stage in STAGES else [])]:
+            try:
+                registry.alias_name(alias)
+            except InvalidInputError as exc:
+                files.skipped.append(f"model {v.name!r} version {v.version}: {exc}")
+                continue
+            chosen[(v.name, alias)] = v
+    for (name, alias), v in sorted(chosen.items()):
+        at = _time(v.last_updated_timestamp or v.creation_timestamp)
+        files.aliases.append({"name": name, "alias": alias, "version": int(v.version), "updated_at": at})
+        files.audit.append({"changed_at": at, "user_name": v.user_id or None, "name": name, "alias": alias,
+                            "from_version": None, "to_version": int(v.version),
+                            "reason": "imported from MLflow" + (f" (stage {v.current_stage})"
+                                                                 if STAGES.get(v.current_stage) == alias else ""),
+                            "gate": None, "gate_outcome": None})
+
+
+def _pages(search: Callable[..., Any]) -> list[Any]:
+    found, token = [], None
+    while True:
+        page = search(max_results=1000, page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            return found

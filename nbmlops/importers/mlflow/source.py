@@ -1,0 +1,250 @@
+"""Reading an MLflow tracking store: experiments, runs, params, tags, every metric point, dataset inputs.
+
+Database stores (`sqlite:///`, `postgresql://`, `mysql://`, `mssql://`) are read in bulk through
+MLflow's own SQLAlchemy store and its ORM models: one query per table, not one request per run and
+metric key, which is what lets 10,000 runs of 100 points come over in seconds. File stores and
+tracking servers are read through `MlflowClient`, run by run. Both give the same frames (`Source`).
+
+Nothing is written to the source: a URI is checked before MLflow opens it (MLflow would create an
+empty database at a path that has none).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pandas as pd
+
+from nbmlops.errors import InvalidInputError, NbmlopsError, NotFoundError
+
+DB_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+RUN_COLUMNS = ["run_id", "experiment_id", "name", "status", "start_time", "end_time", "user_id", "artifact_uri"]
+POINT_COLUMNS = ["run_id", "key", "value", "timestamp", "step"]
+INPUT_COLUMNS = ["run_id", "name", "digest", "source_type", "source", "schema", "profile", "context"]
+_PAGE = 1000
+Progress = Callable[[int], None]
+
+
+class MlflowSourceError(NbmlopsError):
+    """The MLflow store cannot be read (unreachable, not a store, refused by MLflow)."""
+
+
+@dataclass
+class Source:
+    """What was read from an MLflow store; times in milliseconds since the epoch, as MLflow keeps them."""
+
+    uri: str
+    experiments: pd.DataFrame  # experiment_id, name, created_at
+    runs: pd.DataFrame  # RUN_COLUMNS
+    params: pd.DataFrame  # run_id, key, value
+    tags: pd.DataFrame  # run_id, key, value
+    metrics: pd.DataFrame  # POINT_COLUMNS (NaN kept; see `_points`)
+    inputs: pd.DataFrame  # INPUT_COLUMNS
+
+
+def tracking_uri(given: str | os.PathLike[str]) -> str:
+    """The URI MLflow is given for `given`, after checking it names a store that exists.
+
+    A bare path is a file store folder or an SQLite database file, whichever it is.
+    """
+    text = os.fspath(given).strip()
+    if not text:
+        raise InvalidInputError("the MLflow tracking URI is empty: give sqlite:///PATH, a file store folder or "
+                                "http://HOST:PORT")
+    scheme = urlparse(text).scheme.lower().split("+")[0] if "://" in text or text.startswith("file:") else ""
+    if scheme in ("http", "https"):
+        return text
+    if scheme == "sqlite":
+        return _checked_sqlite(text)
+    if scheme in DB_SCHEMES:
+        return text
+    if scheme == "file":
+        return _checked_folder(Path(unquote(urlparse(text).path)))
+    if scheme:
+        raise InvalidInputError(f"{text!r}: nbmlops imports MLflow stores at sqlite:///PATH, postgresql://, mysql://, "
+                                f"a file store folder (or file://) or http(s)://HOST:PORT, not {scheme}://")
+    path = Path(text).expanduser()
+    if path.is_file():
+        return _checked_sqlite(f"sqlite:///{path.resolve()}")
+    return _checked_folder(path)
+
+
+def _checked_sqlite(uri: str) -> str:
+    path = Path(unquote(uri.split(":///", 1)[1])) if ":///" in uri else None
+    if path is None or not path.is_file():
+        raise NotFoundError(f"no MLflow database at {path or uri}: give the sqlite:///PATH of an existing one")
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInputError(f"{path} is not an MLflow database (SQLite says: {exc})") from None
+    if not {"experiments", "runs", "metrics", "alembic_version"} <= tables:
+        raise InvalidInputError(f"{path} is not an MLflow database (it has no MLflow runs and experiments tables)")
+    return uri
+
+
+def _checked_folder(path: Path) -> str:
+    if not path.is_dir():
+        raise NotFoundError(f"no MLflow store at {path}: give an mlruns folder, sqlite:///PATH or http://HOST:PORT")
+    if not any(child.is_file() for child in path.glob("*/meta.yaml")):
+        raise InvalidInputError(f"{path} is not an MLflow file store (no experiment folders with a meta.yaml): "
+                                "give its mlruns folder")
+    return path.resolve().as_uri()
+
+
+def is_database(uri: str) -> bool:
+    """Whether MLflow reads `uri` with its SQLAlchemy store (read in bulk here)."""
+    return urlparse(uri).scheme.lower().split("+")[0] in DB_SCHEMES
+
+
+@contextmanager
+def quick_failures() -> Iterator[None]:
+    """MLflow's HTTP client without its minutes of retries (an unreachable server fails in seconds), and
+    without its download bars."""
+    defaults = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+                "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # our own bar, not one per download
+    saved = {k: os.environ.get(k) for k in defaults}
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    try:
+        yield
+    finally:
+        for key, before in saved.items():
+            if before is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = before
+
+
+def experiments(client: Any, uri: str, names: list[str] | None) -> pd.DataFrame:
+    """The active experiments to import (all, or those `names`): experiment_id, name, created_at."""
+    from mlflow.entities import ViewType
+
+    found: list[Any] = []
+    token: str | None = None
+    while True:
+        page = client.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=_PAGE, page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            break
+    frame = pd.DataFrame([(e.experiment_id, e.name, e.creation_time) for e in found],
+                         columns=["experiment_id", "name", "created_at"])
+    if names:
+        missing = [n for n in names if n not in set(frame["name"])]
+        if missing:
+            known = ", ".join(sorted(frame["name"])) or "none"
+            raise NotFoundError(f"no MLflow experiment {missing[0]!r} at {uri}; its experiments: {known}")
+        frame = frame[frame["name"].isin(names)]
+    return frame.reset_index(drop=True)
+
+
+def read(client: Any, uri: str, names: list[str] | None, progress: Progress | None = None) -> Source:
+    """Everything of the chosen experiments' active runs: in bulk from a database, else run by run."""
+    chosen = experiments(client, uri, names)
+    ids = [str(i) for i in chosen["experiment_id"]]
+    if is_database(uri):
+        return _read_database(uri, chosen, ids)
+    return _read_client(client, uri, chosen, ids, progress)
+
+
+# -- databases: MLflow's SQLAlchemy store and ORM models, one query per table ----------------------
+def _read_database(uri: str, chosen: pd.DataFrame, ids: list[str]) -> Source:
+    from mlflow.store.tracking.dbmodels import models as orm
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    from sqlalchemy import select
+
+    store = SqlAlchemyStore(uri, None)
+    run = orm.SqlRun
+    active = (run.experiment_id.in_([int(i) for i in ids]), run.lifecycle_stage == "active")
+    in_runs = select(run.run_uuid).where(*active)
+
+    def rows(query: Any) -> list[Any]:
+        with store.engine.connect() as con:
+            return list(con.execute(query).all())
+
+    runs = pd.DataFrame(rows(select(run.run_uuid, run.experiment_id, run.name, run.status, run.start_time,
+                                    run.end_time, run.user_id, run.artifact_uri).where(*active)),
+                        columns=RUN_COLUMNS)
+    runs["experiment_id"] = runs["experiment_id"].astype(str)
+    pairs = ["run_id", "key", "value"]
+    params = pd.DataFrame(rows(select(orm.SqlParam.run_uuid, orm.SqlParam.key, orm.SqlParam.value)
+                               .where(orm.SqlParam.run_uuid.in_(in_runs))), columns=pairs)
+    tags = pd.DataFrame(rows(select(orm.SqlTag.run_uuid, orm.SqlTag.key, orm.SqlTag.value)
+                             .where(orm.SqlTag.run_uuid.in_(in_runs))), columns=pairs)
+    m = orm.SqlMetric
+    points = pd.DataFrame(rows(select(m.run_uuid, m.key, m.value, m.timestamp, m.step, m.is_nan)
+                               .where(m.run_uuid.in_(in_runs))), columns=[*POINT_COLUMNS, "is_nan"])
+    if len(points):
+        points.loc[points["is_nan"].astype(bool), "value"] = float("nan")  # MLflow stores NaN as 0 + a flag
+    inputs = _database_inputs(rows, orm, in_runs)
+    store.engine.dispose()
+    return Source(uri, chosen, runs, params, tags, _points(points.drop(columns="is_nan")), inputs)
+
+
+def _database_inputs(rows: Callable[[Any], list[Any]], orm: Any, in_runs: Any) -> pd.DataFrame:
+    from sqlalchemy import and_, select
+
+    i, d, t = orm.SqlInput, orm.SqlDataset, orm.SqlInputTag
+    query = (select(i.destination_id, d.name, d.digest, d.dataset_source_type, d.dataset_source, d.dataset_schema,
+                    d.dataset_profile, t.value)
+             .join(d, d.dataset_uuid == i.source_id)
+             .join(t, and_(t.input_uuid == i.input_uuid, t.name == "mlflow.data.context"), isouter=True)
+             .where(i.source_type == "DATASET", i.destination_type == "RUN", i.destination_id.in_(in_runs)))
+    return pd.DataFrame(rows(query), columns=INPUT_COLUMNS)
+
+
+# -- file stores and servers: MlflowClient, run by run ---------------------------------------------
+def _read_client(client: Any, uri: str, chosen: pd.DataFrame, ids: list[str], progress: Progress | None) -> Source:
+    from mlflow.entities import ViewType
+
+    found: list[Any] = []
+    token: str | None = None
+    while ids:
+        page = client.search_runs(ids, run_view_type=ViewType.ACTIVE_ONLY, max_results=_PAGE, page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            break
+    runs: list[tuple[Any, ...]] = []
+    params: list[tuple[Any, ...]] = []
+    tags: list[tuple[Any, ...]] = []
+    points: list[tuple[Any, ...]] = []
+    inputs: list[tuple[Any, ...]] = []
+    for r in found:
+        info, rid = r.info, r.info.run_id
+        runs.append((rid, str(info.experiment_id), info.run_name, info.status, info.start_time, info.end_time,
+                     info.user_id, info.artifact_uri))
+        params.extend((rid, k, v) for k, v in r.data.params.items())
+        tags.extend((rid, k, v) for k, v in r.data.tags.items())
+        for key in r.data.metrics:
+            points.extend((rid, key, p.value, p.timestamp, p.step) for p in client.get_metric_history(rid, key))
+        for given in (r.inputs.dataset_inputs if r.inputs else []):
+            ds = given.dataset
+            context = next((t.value for t in given.tags if t.key == "mlflow.data.context"), None)
+            inputs.append((rid, ds.name, ds.digest, ds.source_type, ds.source, ds.schema, ds.profile, context))
+        if progress:
+            progress(1)
+    pairs = ["run_id", "key", "value"]
+    return Source(uri, chosen, pd.DataFrame(runs, columns=RUN_COLUMNS), pd.DataFrame(params, columns=pairs),
+                  pd.DataFrame(tags, columns=pairs), _points(pd.DataFrame(points, columns=POINT_COLUMNS)),
+                  pd.DataFrame(inputs, columns=INPUT_COLUMNS))
+
+
+def _points(frame: pd.DataFrame) -> pd.DataFrame:
+    """Metric points with float values; MLflow's database stores keep +-inf as +-the largest float: inf again."""
+    values = frame["value"].astype("float64")
+    big = 1.7976931348623157e308
+    values = values.mask(values >= big, float("inf")).mask(values <= -big, float("-inf"))
+    return frame.assign(value=values, step=frame["step"].fillna(0).astype("int64"),
+                        timestamp=frame["timestamp"].fillna(0).astype("int64"))
