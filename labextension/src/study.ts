@@ -1,13 +1,13 @@
 // What the Study section of an Optuna sweep's parent run shows, kept free of the DOM so jest can check it:
 // the study's settings from the parent's tags, its trials and parameter importances from the two tables
-// the sweep logs on the parent (sweep/trials, sweep/importances), counts by state, the best trial and the
+// the sweep logs on the parent (sweep.trials, sweep.importances), counts by state, the best trial and the
 // best value so far, trial by trial.
 import { decodeNumber } from './model';
 import { MediaItem, RunDetail, TablePage } from './types';
 
 /** The media names of the two tables an Optuna sweep logs on its parent run. */
-export const TRIALS_TABLE = 'sweep/trials';
-export const IMPORTANCES_TABLE = 'sweep/importances';
+export const TRIALS_TABLE = 'sweep.trials';
+export const IMPORTANCES_TABLE = 'sweep.importances';
 
 /** Whether the study maximizes or minimizes its objective. */
 export type StudyDirection = 'maximize' | 'minimize';
@@ -30,7 +30,7 @@ export interface StudyInfo {
   bestValue: number | null;
 }
 
-/** One trial: a row of sweep/trials. `value` is NaN when the trial has none (failed, pruned early). */
+/** One trial: a row of sweep.trials. `value` is NaN when the trial has none (failed, pruned early). */
 export interface Trial {
   trial: number;
   runId: string | null;
@@ -41,7 +41,7 @@ export interface Trial {
   params: Record<string, unknown>;
 }
 
-/** One parameter's importance (a row of sweep/importances). */
+/** One parameter's importance (a row of sweep.importances). */
 export interface Importance {
   param: string;
   importance: number;
@@ -119,7 +119,7 @@ function numberOf(value: unknown): number {
   return Number.isFinite(number) ? number : NaN;
 }
 
-/** The trials of sweep/trials pages (in any order, rows without a trial number left out), sorted by trial. */
+/** The trials of sweep.trials pages (in any order, rows without a trial number left out), sorted by trial. */
 export function trialsFrom(pages: readonly TablePage[]): Trial[] {
   const trials: Trial[] = [];
   for (const page of pages) {
@@ -148,7 +148,7 @@ export function trialsFrom(pages: readonly TablePage[]): Trial[] {
   return trials.sort((a, b) => a.trial - b.trial);
 }
 
-/** The importances of sweep/importances pages, largest first; rows without a finite importance left out. */
+/** The importances of sweep.importances pages, largest first; rows without a finite importance left out. */
 export function importancesFrom(pages: readonly TablePage[]): Importance[] {
   const found: Importance[] = [];
   for (const page of pages) {

@@ -114,9 +114,9 @@ describe('study logic', () => {
   });
 
   it('picks the latest step of a table among the media', () => {
-    const items: MediaItem[] = [tableItem('sweep/trials', 2), tableItem('sweep/trials', 10), tableItem('other', 11)];
-    expect(latestTable(items, 'sweep/trials')?.step).toBe(10);
-    expect(latestTable(items, 'sweep/importances')).toBeNull();
+    const items: MediaItem[] = [tableItem('sweep.trials', 2), tableItem('sweep.trials', 10), tableItem('other', 11)];
+    expect(latestTable(items, 'sweep.trials')?.step).toBe(10);
+    expect(latestTable(items, 'sweep.importances')).toBeNull();
   });
 
   it('lays out trials by number and value, those without a value in a strip under the rest', () => {
@@ -278,11 +278,11 @@ describe('Run detail: Study', () => {
   });
 
   it('says in one line that the trials table could not be read', async () => {
-    serve({ trials: new ApiError('cannot read media/table/sweep/trials.parquet: not a Parquet file', 409) });
+    serve({ trials: new ApiError('cannot read media/table/sweep.trials.parquet: not a Parquet file', 409) });
     const study = await open();
     const alert = await within(study).findByRole('alert');
     expect(alert.textContent).toBe(
-      'The study’s trials table could not be read: cannot read media/table/sweep/trials.parquet: not a Parquet file'
+      'The study’s trials table could not be read: cannot read media/table/sweep.trials.parquet: not a Parquet file'
     );
     expect(within(study).queryByRole('img')).toBeNull();
   });

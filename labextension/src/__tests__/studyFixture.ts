@@ -1,4 +1,4 @@
-// An Optuna sweep's parent run and its sweep/trials and sweep/importances tables as the REST API answers
+// An Optuna sweep's parent run and its sweep.trials and sweep.importances tables as the REST API answers
 // them (NaN as null), for the Study section's tests.
 import { MediaItem, RunDetail, TablePage } from '../types';
 
@@ -47,8 +47,8 @@ export function tableItem(name: string, step: number | null = null): MediaItem {
   return { kind: 'table', name, step, path: `media/table/${file}`, size: 100, sha256: 'ab', svg_path: null };
 }
 
-export const TRIALS_ITEM = tableItem('sweep/trials');
-export const IMPORTANCES_ITEM = tableItem('sweep/importances');
+export const TRIALS_ITEM = tableItem('sweep.trials');
+export const IMPORTANCES_ITEM = tableItem('sweep.importances');
 
 /**
  * Six trials: complete ones at 0.8, 0.91 and 0.7, a pruned one with an intermediate value of 0.5 (better

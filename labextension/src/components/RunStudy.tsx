@@ -30,7 +30,7 @@ export const MAX_TRIALS = 20_000;
 /** A study's tables as the section shows them; a table that could not be read has its error message instead. */
 export interface StudyData {
   trials: Trial[] | null;
-  /** Rows of sweep/trials, drawn or not. */
+  /** Rows of sweep.trials, drawn or not. */
   totalTrials: number;
   trialsError: string | null;
   /** null when the sweep logged no importances (or they could not be read: see importancesError). */
@@ -190,7 +190,10 @@ function StudyBody(props: {
   if (!data.trials) {
     return (
       <p className="jp-nbmlops-muted">
-        {trans.__('No trials table yet: the sweep logs %1 on this run as its trials end.', TRIALS_TABLE)}
+        {trans.__(
+          'No trials table yet: the sweep logs %1 on this run when its session ends; until then its trials are the child runs in the runs view.',
+          TRIALS_TABLE
+        )}
       </p>
     );
   }
