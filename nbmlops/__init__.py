@@ -131,7 +131,7 @@ def start_run(experiment: str | None = None, name: str | None = None,
 
 
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
-    """End the active run with `status` (FINISHED, FAILED or KILLED)."""
+    """End the active run with `status` (FINISHED, FAILED, KILLED or PRUNED)."""
     _tracker().end_run(status)
 
 
@@ -379,21 +379,27 @@ def sweep(notebook: str | os.PathLike[str], grid: dict[str, Any] | None = None, 
           executor: str = "local", scheduler: str | None = None, metric: str | None = None,
           maximize: bool = True, resume: bool = False, experiment: str | None = None,
           name: str | None = None, timeout: float | None = None, seed: int = 0,
-          allow_new_params: bool = False, register_all: bool = False) -> Any:
+          allow_new_params: bool = False, register_all: bool = False, trials: int | None = None,
+          sampler: Any = None, prune: bool = False, pruner: Any = None) -> Any:
     """Execute a notebook once per parameter combination, in parallel, as children of one run.
 
     A model the notebook registers is registered once, from the best child by `metric`
-    (`register_all=True`: from every child).
+    (`register_all=True`: from every child). With `trials`, an Optuna study searches the `dists`
+    (and `grid`) space: `sampler` "tpe" (default), "cmaes", "random", "grid" or an Optuna sampler;
+    `prune=True` stops unpromising runs early (`pruner` "median", "hyperband" or an Optuna pruner).
 
     >>> result = nbmlops.sweep("notebooks/train.ipynb", {"C": [0.01, 0.1, 1]}, metric="roc_auc_score")
     >>> result.table.head()
+    >>> study = nbmlops.sweep("train.ipynb", dists={"C": "loguniform(1e-3,10)"}, trials=20, metric="roc_auc_score")
+    >>> study.trials.head()
     """
     from nbmlops.jobs import sweeps
 
     return sweeps.sweep(_tracker().flushed_store(), Path(notebook), grid=grid, random=random, dists=dists,
                         workers=workers, executor=executor, scheduler=scheduler, metric=metric, maximize=maximize,
                         resume=resume, experiment=experiment, timeout=timeout, name=name, seed=seed,
-                        progress=False, allow_new_params=allow_new_params, register_all=register_all)
+                        progress=False, allow_new_params=allow_new_params, register_all=register_all,
+                        trials=trials, sampler=sampler, prune=prune, pruner=pruner)
 
 
 def runs(experiment: str | list[str] | None = None, where: str | None = None,

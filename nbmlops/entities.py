@@ -47,12 +47,14 @@ def decode_param(text: str | None, kind: str) -> Any:
 
 
 class RunStatus(str, Enum):
-    """Lifecycle of a run; KILLED means its process died without ending it."""
+    """Lifecycle of a run; KILLED means its process died without ending it, PRUNED that a sweep's
+    pruner stopped it early (its points up to then are kept)."""
 
     RUNNING = "RUNNING"
     FINISHED = "FINISHED"
     FAILED = "FAILED"
     KILLED = "KILLED"
+    PRUNED = "PRUNED"
 
     def __str__(self) -> str:
         return self.value

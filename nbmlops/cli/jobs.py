@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from nbmlops.cli import context_store, echo_frame, echo_warning, main, one_line_errors
 from nbmlops.entities import RunStatus
+
+if TYPE_CHECKING:
+    from nbmlops.jobs.sweeps import ChildResult, SweepResult
 from nbmlops.store.folder import open_store
 
 EXPERIMENT_HELP = ("Experiment of the run (default: the one the notebook names with %%track -e NAME, "
@@ -233,24 +237,41 @@ def _read_params_file(path: str) -> dict[str, object]:
 @click.option("--register-all", is_flag=True,
               help="Register the model of every run (default: a model the notebook registers is registered "
                    "once, from the best run by --metric; the other runs keep theirs as run artifacts).")
+@click.option("--trials", type=int, metavar="N",
+              help="Search with an Optuna study of N runs (needs --metric); with --resume, the new total.")
+@click.option("--sampler", type=click.Choice(["tpe", "cmaes", "random", "grid"]),
+              help="How --trials picks points: tpe (default), cmaes, random, or grid (walks the --grid values).")
+@click.option("--prune", is_flag=True,
+              help="Stop a trial early when the --metric it logs step by step is worse than the others'.")
+@click.option("--pruner", type=click.Choice(["median", "hyperband"]), help="Pruner of --prune (default: median).")
 @click.pass_context
 @one_line_errors
 def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samples: int | None,
                   dist: tuple[str, ...], seed: int, workers: int, executor: str | None, scheduler: str | None,
                   metric: str | None, maximize: bool, resume: bool, experiment: str | None,
                   timeout: float | None, name: str | None, params: tuple[tuple[str, str], ...],
-                  allow_new_params: bool, register_all: bool) -> None:
+                  allow_new_params: bool, register_all: bool, trials: int | None, sampler: str | None,
+                  prune: bool, pruner: str | None) -> None:
     """Execute NOTEBOOK once per parameter combination, in parallel, as child runs of one parent
     run; print each run as it ends, then the runs ranked by --metric (best marked *). A model the
-    notebook registers (%%track --model VAR:NAME) is registered once, from the best run."""
-    from nbmlops.jobs.sweeps import ChildResult, sweep
+    notebook registers (%%track --model VAR:NAME) is registered once, from the best run.
+
+    With --trials N an Optuna study searches the --dist (and --grid) space instead: N runs, each a
+    trial, the next point chosen from the metrics of those before (--sampler), --prune stopping
+    unpromising runs early."""
+    from nbmlops.jobs.sweeps import sweep
+
+    study = trials is not None or sampler is not None or prune or pruner is not None
 
     def report(child: ChildResult) -> None:
         value = f"  {metric}={child.metric:.6g}" if metric and child.metric is not None else ""
         took = f"  {child.duration:.1f} s" if child.duration is not None else ""
-        what = "already FINISHED (resumed)" if child.reused else child.status.value
+        what = _trial_state(child) if study else child.status.value
+        what += " (resumed)" if study and child.reused else ""
+        what = "already FINISHED (resumed)" if child.reused and not study else what
         first = f"  {child.error.splitlines()[0]}" if child.error and not child.reused else ""
-        click.echo(f"#{child.index} {what}  {child.describe()}{value}{took}{first}")
+        label = f"trial {child.index}" if study else f"#{child.index}"
+        click.echo(f"{label} {what}  {child.describe()}{value}{took}{first}")
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -258,8 +279,12 @@ def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samp
                        workers=workers, executor=executor or ("dask" if scheduler else "local"),
                        scheduler=scheduler, metric=metric, maximize=maximize, resume=resume, experiment=experiment,
                        timeout=timeout, name=name, fixed=dict(params) or None, seed=seed, on_child=report,
-                       allow_new_params=allow_new_params, register_all=register_all)
+                       allow_new_params=allow_new_params, register_all=register_all, trials=trials,
+                       sampler=sampler, prune=prune, pruner=pruner)
     _echo_warnings(caught)
+    if result.study is not None:
+        _echo_study(result)
+        return
     table = result.table.copy()
     table.insert(0, "best", ["*" if result.best and r == result.best.run_id else "" for r in table["run_id"]])
     table["error"] = [str(e)[:60] if isinstance(e, str) else "" for e in table["error"]]
@@ -278,3 +303,29 @@ def sweep_command(ctx: click.Context, notebook: str, grid: tuple[str, ...], samp
         raise click.ClickException(f"{len(result.failed)} of {len(result.children)} runs failed "
                                    f"({', '.join('#' + str(c.index) for c in result.failed)}); parent run "
                                    f"{result.parent_run_id} is FAILED")
+
+
+def _trial_state(child: ChildResult) -> str:
+    """How a study's trial ended: COMPLETE, PRUNED or FAIL."""
+    if child.status is RunStatus.PRUNED:
+        return "PRUNED"
+    return "COMPLETE" if child.status is RunStatus.FINISHED and not child.error else "FAIL"
+
+
+def _echo_study(result: SweepResult) -> None:
+    """The trials table, the summary line, what was registered; exit 1 when no trial completed."""
+    table = result.trials.copy() if result.trials is not None else result.table.copy()
+    table.insert(0, "best", ["*" if t == result.best_trial else "" for t in table["trial"]])
+    click.echo("")
+    echo_frame(table, "table")
+    counts = table["state"].value_counts()
+    states = ", ".join(f"{int(counts[s])} {s}" for s in ("COMPLETE", "PRUNED", "FAIL") if s in counts)
+    best = (f"; best {result.metric}={result.best.metric:.6g} (trial {result.best_trial}, run {result.best.run_id})"
+            if result.best is not None and result.best.metric is not None else "")
+    retries = (f"; kernel start failures retried: {result.infrastructure_retries}"
+               if result.infrastructure_retries else "")
+    click.echo(f"study {result.study} ({result.parent_run_id}): {len(table)} trials: {states}{best}{retries}")
+    for version in result.registered:
+        click.echo(f"registered {version.uri} from the best run {version.run_id}")
+    if result.status is not RunStatus.FINISHED:
+        raise click.ClickException(f"no trial completed; parent run {result.parent_run_id} is FAILED")

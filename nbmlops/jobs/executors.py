@@ -38,11 +38,14 @@ _ENV_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class Combination:
-    """One point of a sweep: the swept values, and every notebook parameter as the run gets it."""
+    """One point of a sweep: the swept values, and every notebook parameter as the run gets it; in
+    a study, its trial's number and (with pruning) what the kernel needs to report to the trial."""
 
     index: int
     swept: dict[str, Any]
     values: dict[str, Any]
+    trial: int | None = None
+    pruning: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,13 @@ def _lost(combo: Combination, exc: BaseException) -> ChildResult:
 def _attempt(tracker: Tracker, spec: ChildSpec, notebook: str, combo: Combination) -> tuple[ChildResult, bool]:
     """Run one combination with `tracker`: how it ended, and whether that was infrastructure's fault."""
     overrides = {**spec.fixed, **combo.swept}  # only these: a default may be an expression's text
-    tags = {"sweep.index": str(combo.index), "sweep.notebook": spec.notebook}
+    tags = {"sweep.index": str(combo.index), "sweep.notebook": spec.notebook,
+            **({"sweep.trial": str(combo.trial)} if combo.trial is not None else {})}
     try:
         r = run_notebook(tracker, notebook, overrides, spec.experiment, f"{spec.name}-{combo.index}",
                          timeout=spec.timeout, parent=spec.parent, tags=tags,
-                         allow_new_params=spec.allow_new_params, defer_registration=spec.defer_registration)
+                         allow_new_params=spec.allow_new_params, defer_registration=spec.defer_registration,
+                         trial=combo.pruning)
     except KernelStartError as exc:  # the runner tagged its run runner.infrastructure_failure
         return ChildResult(combo.index, combo.swept, None, RunStatus.FAILED, error=str(exc)), True
     except Exception as exc:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import difflib
 import hashlib
+import json
 import logging
 import os
 import re
@@ -37,11 +38,12 @@ from nbmlops.errors import InvalidInputError, KernelStartError, UnknownParameter
 from nbmlops.notebook import cells as capture
 from nbmlops.registry.models import DEFER_REGISTRATION_ENV
 from nbmlops.tracking.tracker import Tracker
+from nbmlops.tracking.trials import TRIAL_ENV, RunPruned
 
 KERNEL_START_RETRIES = 3
 NEW_PARAMS_TAG = "nbmlops.new_params"
 _RUN_ENV = ("NBMLOPS_RUN_ID", "NBMLOPS_RUN_NAME", "NBMLOPS_EXPERIMENT", "NBMLOPS_NOTEBOOK", "NBMLOPS_STORE",
-            DEFER_REGISTRATION_ENV)
+            DEFER_REGISTRATION_ENV, TRIAL_ENV)
 _EXPANSION = re.compile(r"\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
 
 
@@ -296,11 +298,14 @@ def run_notebook(tracker: Tracker, path: str | os.PathLike[str], parameters: Map
                  experiment: str | None = None, name: str | None = None, *, timeout: float | None = None,
                  kernel: str | None = None, output: str | os.PathLike[str] | None = None,
                  allow_new_params: bool = False, parent: str | None = None,
-                 tags: dict[str, str] | None = None, defer_registration: bool = False) -> NotebookResult:
+                 tags: dict[str, str] | None = None, defer_registration: bool = False,
+                 trial: dict[str, Any] | None = None) -> NotebookResult:
     """Execute a notebook as one run and return how it ended (raises only for bad arguments).
 
     `defer_registration`: `log_model(model, NAME)` in the notebook keeps the model as an artifact
     of the run without registering a version (a sweep registers its best child's model once).
+    `trial`: the Optuna trial of a pruned sweep (see tracking/trials.py); its kernel reports the
+    metric to it and a pruned run ends PRUNED.
     """
     notebook = _existing(path)
     node = read_notebook(notebook)
@@ -326,7 +331,8 @@ def run_notebook(tracker: Tracker, path: str | os.PathLike[str], parameters: Map
         out.parent.mkdir(parents=True, exist_ok=True)
         env = {"NBMLOPS_RUN_ID": run.run_id, "NBMLOPS_RUN_NAME": run.name, "NBMLOPS_EXPERIMENT": run.experiment,
                "NBMLOPS_NOTEBOOK": str(notebook), "NBMLOPS_STORE": tracker.store.location,
-               DEFER_REGISTRATION_ENV: "1" if defer_registration else None}
+               DEFER_REGISTRATION_ENV: "1" if defer_registration else None,
+               TRIAL_ENV: json.dumps({**trial, "run_id": run.run_id}) if trial else None}
         status, error, failed_cell, retries = _execute(node, out, notebook, values, parameters or {}, kernel,
                                                        timeout, env, tracker, run.run_id)
         _finish(tracker, run.run_id, out, status, error, failed_cell, retries)
@@ -362,6 +368,9 @@ def _execute(node: Any, out: Path, notebook: Path, values: dict[str, Any], given
                         extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
                     break
                 except papermill.PapermillExecutionError as exc:
+                    if exc.ename == RunPruned.__name__:  # the pruner stopped it: not a failure
+                        status, error = RunStatus.PRUNED, str(exc.evalue)
+                        break
                     status, failed_cell = RunStatus.FAILED, int(exc.cell_index)
                     error = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
                     error += "\n" + "\n".join(_plain(exc.traceback))

@@ -105,6 +105,13 @@ class SweepResult:
     resumed: bool = False
     failed: list[ChildResult] = field(default_factory=list)
     registered: list[registry.ModelVersion] = field(default_factory=list)  # the best child's models
+    # A study (`trials=`; see jobs/studies.py): its name, best trial, the `sweep/trials` table (one row
+    # per trial, also logged on the parent) and `sweep/importances` (None when not computed).
+    study: str | None = None
+    best_trial: int | None = None
+    trials: pd.DataFrame | None = None
+    importances: pd.DataFrame | None = None
+    pruned: list[ChildResult] = field(default_factory=list)
 
 
 # -- planning ----------------------------------------------------------------------------------
@@ -156,13 +163,7 @@ def plan(notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = 
 
     >>> plan("train.ipynb", ["C=0.1,1"], random=4, dists=["max_iter=int(50,500)"], seed=1).combinations
     """
-    declared = notebook_parameters(notebook)
-    raw = {k: _values(k, v) for k, v in grid.items()} if isinstance(grid, Mapping) else parse_grid(_specs(grid))
-    pairs = [parse_dist(f"{k}={v}") for k, v in dists.items()] if isinstance(dists, Mapping) else \
-        [parse_dist(s) for s in _specs(dists)]
-    found = dict(pairs)
-    if len(found) < len(pairs):
-        raise InvalidInputError("--dist names a parameter twice: give each parameter one distribution")
+    raw, found = parse_space(grid, dists)
     if random is not None and (isinstance(random, bool) or not isinstance(random, int) or random < 1):
         raise InvalidInputError(f"--random must be a whole number of samples >= 1, got {random!r}")
     if random and not found:
@@ -171,6 +172,33 @@ def plan(notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = 
         raise InvalidInputError("--dist needs --random N: how many points to sample")
     if not raw and not found:
         raise InvalidInputError("nothing to sweep: give --grid NAME=V1,V2,... and/or --random N with --dist NAME=FORM")
+    typed, laws, base, given = typed_space(notebook, raw, found, fixed, allow_new_params)
+    rng = _random.Random(seed)  # noqa: S311 - seeded on purpose: the same seed samples the same points
+    samples = [{k: d.sample(rng) for k, d in laws.items()} for _ in range(random or 0)] or [{}]
+    points = [{**dict(zip(typed, p, strict=True)), **s} for p in itertools.product(*typed.values()) for s in samples]
+    tags = {"sweep.combinations": str(len(points)), "sweep.seed": str(seed), **space_tags(typed, laws, given),
+            **({"sweep.random": str(random)} if laws else {})}
+    return SweepPlan([Combination(i + 1, p, {**base, **p}) for i, p in enumerate(points)], tags, given)
+
+
+def parse_space(grid: Mapping[str, Any] | Sequence[str] | None,
+                dists: Mapping[str, str] | Sequence[str] | None) -> tuple[dict[str, list[Any]], dict[str, Dist]]:
+    """The grid's values (as given) and the distributions, each parameter named once."""
+    raw = {k: _values(k, v) for k, v in grid.items()} if isinstance(grid, Mapping) else parse_grid(_specs(grid))
+    pairs = [parse_dist(f"{k}={v}") for k, v in dists.items()] if isinstance(dists, Mapping) else \
+        [parse_dist(s) for s in _specs(dists)]
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        raise InvalidInputError("--dist names a parameter twice: give each parameter one distribution")
+    return raw, found
+
+
+def typed_space(notebook: str | Path, raw: dict[str, list[Any]], found: dict[str, Dist],
+                fixed: Mapping[str, Any] | None, allow_new_params: bool
+                ) -> tuple[dict[str, list[Any]], dict[str, Dist], dict[str, Any], dict[str, Any]]:
+    """Grid values and distributions typed like the parameters' defaults, every parameter's base value,
+    and the fixed ones given; checked against the notebook's parameters cell."""
+    declared = notebook_parameters(notebook)
     both = sorted(set(raw) & set(found))
     if both:
         raise InvalidInputError(f"{', '.join(map(repr, both))} is both in --grid and --dist: choose one")
@@ -179,18 +207,19 @@ def plan(notebook: str | Path, grid: Mapping[str, Any] | Sequence[str] | None = 
     typed = {k: [coerce(k, v, defaults.get(k)) if isinstance(v, str) else v for v in vs] for k, vs in raw.items()}
     laws = {k: _typed(k, d, defaults.get(k)) for k, d in found.items()}
     base = resolve_parameters(Path(notebook), dict(fixed or {}), allow_new_params, declared=declared)
-    rng = _random.Random(seed)  # noqa: S311 - seeded on purpose: the same seed samples the same points
-    samples = [{k: d.sample(rng) for k, d in laws.items()} for _ in range(random or 0)] or [{}]
-    points = [{**dict(zip(typed, p, strict=True)), **s} for p in itertools.product(*typed.values()) for s in samples]
-    tags = {"sweep.combinations": str(len(points)), "sweep.seed": str(seed)}
-    if typed:
-        tags["sweep.grid"] = "; ".join(f"{k}={','.join(map(str, v))}" for k, v in typed.items())
-    if laws:
-        tags.update({"sweep.dist": "; ".join(f"{k}={d.text}" for k, d in laws.items()), "sweep.random": str(random)})
-    given = {k: base[k] for k in fixed or {}}
+    return typed, laws, base, {k: base[k] for k in fixed or {}}
+
+
+def space_tags(grid: Mapping[str, list[Any]], dists: Mapping[str, Dist], given: Mapping[str, Any]) -> dict[str, str]:
+    """The swept space as parent-run tags: `sweep.grid`, `sweep.dist`, `sweep.fixed` (those that apply)."""
+    tags = {}
+    if grid:
+        tags["sweep.grid"] = "; ".join(f"{k}={','.join(map(str, v))}" for k, v in grid.items())
+    if dists:
+        tags["sweep.dist"] = "; ".join(f"{k}={d.text}" for k, d in dists.items())
     if given:
         tags["sweep.fixed"] = " ".join(f"{k}={v!r}" for k, v in given.items())
-    return SweepPlan([Combination(i + 1, p, {**base, **p}) for i, p in enumerate(points)], tags, given)
+    return tags
 
 
 def _specs(value: Sequence[str] | None) -> Sequence[str]:
@@ -224,54 +253,53 @@ def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence
           timeout: float | None = None, name: str | None = None, fixed: Mapping[str, Any] | None = None,
           seed: int = 0, progress: bool = True,
           on_child: Callable[[ChildResult], None] | None = None, *, allow_new_params: bool = False,
-          register_all: bool = False) -> SweepResult:
+          register_all: bool = False, trials: int | None = None, sampler: Any = None, prune: bool = False,
+          pruner: Any = None) -> SweepResult:
     """Run `notebook` once per combination as child runs of one parent run, `workers` at a time.
 
     The runs go to `experiment`, else to the one the notebook names (`%%track -e NAME`). A model
     the notebook registers is registered once, from the best child by `metric` (`register_all`:
-    from every child).
+    from every child). With `trials`, an Optuna study searches the `grid`/`dists` space instead
+    (see jobs/studies.py): `sampler` ("tpe", "cmaes", "random", "grid"), `prune`, `pruner`.
 
     >>> sweep(store, "train.ipynb", grid=["C=0.01,0.1,1"], metric="accuracy").best.run_id
     """
     path = Path(notebook)
+    if trials is not None or sampler is not None or prune or pruner is not None:
+        if random is not None:
+            raise InvalidInputError("--random N samples points blindly and --trials N searches: give one of them")
+        from nbmlops.jobs import studies  # optuna is optional: loaded only for a study
+
+        check_options(executor, scheduler, workers, metric)
+        return studies.study_sweep(
+            store, path, trials, sampler=sampler, prune=prune, pruner=pruner, grid=grid, dists=dists,
+            workers=workers, executor=executor, scheduler=scheduler, metric=metric, maximize=maximize,
+            resume=resume, experiment=experiment, timeout=timeout, name=name, fixed=fixed, seed=seed,
+            progress=progress, on_child=on_child, allow_new_params=allow_new_params, register_all=register_all)
     the_plan = plan(path, grid, random, dists, seed, fixed, allow_new_params=allow_new_params)
-    if executor not in EXECUTORS:
-        raise InvalidInputError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
-    if scheduler and executor != "dask":
-        raise InvalidInputError("a scheduler address is only used by the dask executor: pass executor='dask'")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidInputError(f"workers must be a whole number >= 1, got {workers!r}")
-    if metric is not None:
-        validation.key("metric", metric)
+    check_options(executor, scheduler, workers, metric)
     sweep_name = validation.name("run", name) if name is not None else f"sweep-{path.stem}"
     tracker = Tracker(store)
     node = read_notebook(path)
     first = the_plan.combinations[0]
-    named = notebook_experiment(node, known_values(first.values, notebook_parameters(path),
-                                                   [*first.swept, *the_plan.fixed])) if experiment is None else None
-    exp = validation.name("experiment", experiment if experiment is not None else named or tracker.experiment)
+    exp = sweep_experiment(tracker, path, node, first, the_plan.fixed, experiment)
     tags = {**the_plan.tags, "sweep.notebook": str(path.resolve()), "sweep.executor": executor,
             "sweep.workers": str(workers), **({"sweep.metric": metric} if metric else {})}
-    previous = _previous_sweep(store, exp, sweep_name) if resume else None
+    previous = previous_sweep(store, exp, sweep_name, "sweep.combinations") if resume else None
     reused, todo = (_split_done(store, previous, the_plan.combinations, metric, option_parameters(node))
                     if previous else ([], the_plan.combinations))
     # The pool starts before the parent run: an unreachable scheduler leaves no run behind.
     pool = open_executor(executor, min(workers, len(todo)), scheduler, store) if todo else None
-    if previous:
-        parent_id = tracker.attach_run(previous, sweep_name, exp).run_id
-        tracker.set_tags({**tags, "sweep.resumed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
-    else:
-        parent_id = tracker.start_run(exp, sweep_name, tags, notebook=str(path.resolve())).run_id
+    parent_id = start_parent(tracker, previous, sweep_name, exp, tags, path)
     for child in reused:
         if on_child:
             on_child(child)
     spec = ChildSpec(store.location, str(path.resolve()), exp, parent_id, sweep_name, timeout, the_plan.fixed,
                      allow_new_params, not register_all)
     try:
-        ran, infra = _drive(pool, spec, store, todo, metric, progress, on_child)
+        ran, infra = drive(pool, spec, store, todo, metric, progress, on_child)
     except BaseException as exc:
-        status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
-        _end_parent(tracker, parent_id, status, f"sweep stopped: {type(exc).__name__}: {exc}", bool(previous))
+        end_parent_on(tracker, parent_id, exc, bool(previous))
         raise
     children = sorted([*reused, *ran], key=lambda c: c.index)
     table = _table(store, parent_id, children, metric, maximize)
@@ -288,14 +316,50 @@ def sweep(store: Store, notebook: str | Path, grid: Mapping[str, Any] | Sequence
     if best is not None and best.metric is not None:
         tracker.log_metric(f"best_{metric}", best.metric)
         tracker.set_tags({"sweep.best_run": str(best.run_id)})
-    registered = _register_best(tracker, best, children) if not register_all else []
+    registered = register_best(tracker, best, children) if not register_all else []
     status = RunStatus.FAILED if failed else RunStatus.FINISHED
-    _end_parent(tracker, parent_id, status, error, bool(previous))
+    end_parent(tracker, parent_id, status, error, bool(previous))
     return SweepResult(parent_id, sweep_name, exp, status, children, table, metric, best, infra, bool(previous),
                        failed, registered)
 
 
-def _register_best(tracker: Tracker, best: ChildResult | None,
+def check_options(executor: str, scheduler: str | None, workers: int, metric: str | None) -> None:
+    """One-line errors for an unknown executor, a misplaced scheduler, bad workers or metric."""
+    if executor not in EXECUTORS:
+        raise InvalidInputError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise InvalidInputError("a scheduler address is only used by the dask executor: pass executor='dask'")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidInputError(f"workers must be a whole number >= 1, got {workers!r}")
+    if metric is not None:
+        validation.key("metric", metric)
+
+
+def sweep_experiment(tracker: Tracker, path: Path, node: Any, first: Combination, fixed: Mapping[str, Any],
+                     experiment: str | None) -> str:
+    """The sweep's experiment: `experiment`, else the one the notebook names, else the current one."""
+    named = notebook_experiment(node, known_values(first.values, notebook_parameters(path),
+                                                   [*first.swept, *fixed])) if experiment is None else None
+    return validation.name("experiment", experiment if experiment is not None else named or tracker.experiment)
+
+
+def start_parent(tracker: Tracker, previous: str | None, name: str, experiment: str, tags: dict[str, str],
+                 path: Path) -> str:
+    """Start the parent run, or attach to the `previous` one being resumed; its id."""
+    if previous:
+        parent_id = tracker.attach_run(previous, name, experiment).run_id
+        tracker.set_tags({**tags, "sweep.resumed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+        return parent_id
+    return tracker.start_run(experiment, name, tags, notebook=str(path.resolve())).run_id
+
+
+def end_parent_on(tracker: Tracker, parent_id: str, exc: BaseException, attached: bool) -> None:
+    """End the parent of a sweep stopped by `exc`: KILLED for Ctrl-C, else FAILED."""
+    status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+    end_parent(tracker, parent_id, status, f"sweep stopped: {type(exc).__name__}: {exc}", attached)
+
+
+def register_best(tracker: Tracker, best: ChildResult | None,
                    children: list[ChildResult]) -> list[registry.ModelVersion]:
     """Register the models the best child kept back; warn (and tag the parent) when none can be."""
     held = sorted({n for c in children if c.run_id for n in registry.deferred_models(tracker.store, c.run_id)})
@@ -323,7 +387,7 @@ def _register_best(tracker: Tracker, best: ChildResult | None,
     return versions
 
 
-def _end_parent(tracker: Tracker, parent_id: str, status: RunStatus, error: str | None, attached: bool) -> None:
+def end_parent(tracker: Tracker, parent_id: str, status: RunStatus, error: str | None, attached: bool) -> None:
     if attached:  # a resumed parent was ended before: end it again ("" clears an earlier error)
         tracker.emit("run_end", {"status": status.value, "error": error or ""}, run_id=parent_id)
         tracker.detach_run(parent_id)
@@ -332,16 +396,23 @@ def _end_parent(tracker: Tracker, parent_id: str, status: RunStatus, error: str 
     tracker.close()
 
 
-def _drive(pool: Executor | None, spec: ChildSpec, store: Store, todo: list[Combination], metric: str | None,
-           progress: bool, on_child: Callable[[ChildResult], None] | None) -> tuple[list[ChildResult], int]:
-    """Run `todo` on `pool`, retrying infrastructure failures; the children and the retry count."""
+Settle = Callable[[Combination, ChildResult], tuple[ChildResult, Combination | None]]
+
+
+def drive(pool: Executor | None, spec: ChildSpec, store: Store, todo: list[Combination], metric: str | None,
+          progress: bool, on_child: Callable[[ChildResult], None] | None, *, total: int | None = None,
+          settle: Settle | None = None) -> tuple[list[ChildResult], int]:
+    """Run `todo` on `pool`, retrying infrastructure failures; the children and the retry count.
+
+    `settle` (a study's) sees each child as it ends, may amend it, and may give the next
+    combination to run; `total` is how many children the progress bar expects."""
     if pool is None:
         return [], 0
     bar = None
     if progress and sys.stderr.isatty() and importlib.util.find_spec("tqdm"):  # tqdm is optional
         from tqdm import tqdm
 
-        bar = tqdm(total=len(todo), file=sys.stderr, unit="run", desc="sweep", dynamic_ncols=True)
+        bar = tqdm(total=total or len(todo), file=sys.stderr, unit="run", desc="sweep", dynamic_ncols=True)
     retries = {c.index: 0 for c in todo}
     done: list[ChildResult] = []
     interrupted = False
@@ -358,7 +429,13 @@ def _drive(pool: Executor | None, spec: ChildSpec, store: Store, todo: list[Comb
             elif child.run_id and metric:
                 value = search.get_run(store, child.run_id).metrics.get(metric)
                 child = replace(child, metric=None if value is None or math.isnan(value) else value)
-            done.append(replace(child, infrastructure_retries=retries[combo.index]))
+            child = replace(child, infrastructure_retries=retries[combo.index])
+            if settle is not None:
+                child, following = settle(combo, child)
+                if following is not None:
+                    retries[following.index] = 0
+                    pool.submit(spec, following)
+            done.append(child)
             if bar is not None:
                 bar.update(1)
             if on_child:
@@ -375,9 +452,10 @@ def _drive(pool: Executor | None, spec: ChildSpec, store: Store, todo: list[Comb
 
 
 # -- reading back ------------------------------------------------------------------------------
-def _previous_sweep(store: Store, experiment: str, name: str) -> str:
+def previous_sweep(store: Store, experiment: str, name: str, tag: str) -> str:
+    """The latest run named `name` in `experiment` with `tag` (the kind of sweep it was)."""
     quoted = "'" + name.replace("'", "''") + "'"
-    found = search.runs(store, experiment, where=f"name = {quoted} and tags.`sweep.combinations` is not null",
+    found = search.runs(store, experiment, where=f"name = {quoted} and tags.`{tag}` is not null",
                         order_by="start_time desc", limit=1)
     if found.empty:
         raise NotFoundError(f"no sweep named {name!r} in experiment {experiment!r} to resume: "

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from nbmlops.entities import Run
 
 STATUS_COLORS = {"RUNNING": (43, 123, 217), "FINISHED": (31, 157, 85), "FAILED": (217, 63, 63),
-                 "KILLED": (208, 138, 26)}
+                 "KILLED": (208, 138, 26), "PRUNED": (128, 128, 128)}
 MUTED = "opacity:0.65"
 LINE = "1px solid rgba(128,128,128,0.28)"
 STRIPE = "rgba(128,128,128,0.07)"

@@ -35,7 +35,7 @@ from nbmlops.store.folder import Store, find_store, open_store
 from nbmlops.store.journal import POINT_DTYPE, JournalWriter
 from nbmlops.store.salvage import utf8, writable_events
 from nbmlops.store.settings import setting
-from nbmlops.tracking import provenance, system, validation
+from nbmlops.tracking import provenance, system, trials, validation
 from nbmlops.tracking.artifact_files import artifact_files
 from nbmlops.tracking.names import new_run_id, new_run_name
 from nbmlops.tracking.run_provenance import ProvenanceRecorder
@@ -122,6 +122,8 @@ class Tracker:
         self._system = system.SystemMetrics()
         provenance.prewarm()
         _register(self)
+        if os.environ.get(trials.TRIAL_ENV):  # a kernel of a pruned sweep: its metric goes to the trial
+            trials.install(self)
 
     # -- store ---------------------------------------------------------------------------
     @property
@@ -309,6 +311,11 @@ class Tracker:
             step = validation.step(step)
         self._last_step[sid] = step
         self._points.append((sid, value, step, _now()))
+
+    def last_step(self, key: str) -> int | None:
+        """The step of the latest point of `key` in the active run (None: none logged yet)."""
+        sid = self._stack[-1].series.get(key) if self._stack else None
+        return None if sid is None else self._last_step[sid]
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Record several metrics at the same step; nothing is logged if one is invalid."""
