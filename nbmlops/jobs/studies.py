@@ -154,14 +154,22 @@ def _categorical_values(name: str, values: list[Any]) -> list[Any]:
 
 
 def _sampler(optuna: Any, sampler: Any, name: str, grid: dict[str, list[Any]], seed: int) -> Any:
-    if not isinstance(sampler, str) and sampler is not None:
-        return sampler  # an Optuna sampler given from Python
     s = optuna.samplers
+    if not isinstance(sampler, str) and sampler is not None:
+        return _asked(s, sampler)  # an Optuna sampler given from Python
     if name == "grid":
-        return s.GridSampler(grid, seed=seed)
+        return _asked(s, s.GridSampler(grid, seed=seed))
     if name == "cmaes":
         return s.CmaEsSampler(seed=seed)
     return s.RandomSampler(seed=seed) if name == "random" else s.TPESampler(seed=seed, constant_liar=True)
+
+
+def _asked(samplers: Any, sampler: Any) -> Any:
+    """`sampler`, ready for ask-and-tell: a GridSampler calls `study.stop()` once its grid is
+    walked, which Optuna allows only inside `optimize` (the sweep counts its trials itself)."""
+    if isinstance(sampler, samplers.GridSampler):
+        sampler.after_trial = lambda *args, **kwargs: None
+    return sampler
 
 
 def _pruner_name(prune: bool, pruner: Any) -> str:
