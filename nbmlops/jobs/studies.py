@@ -96,7 +96,8 @@ def search_settings(trials: Any, sampler: Any, prune: bool, pruner: Any, grid: d
                     dists: Mapping[str, sweeps.Dist], metric: str | None, maximize: bool, seed: int) -> Search:
     """The study's settings from the sweep's options, or a one-line error (before any kernel starts)."""
     if trials is None:
-        raise InvalidInputError("--sampler, --prune and --pruner shape a study: give --trials N, how many runs it makes")
+        raise InvalidInputError("--sampler, --prune and --pruner shape a study: give --trials N, how many runs "
+                                "it makes")
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise InvalidInputError(f"--trials must be a whole number of trials >= 1, got {trials!r}")
     if metric is None:
