@@ -149,7 +149,7 @@ def model_versions(store: Store, client: Any, uri: str, runs: set[str], everythi
             files.models.append({"name": version.name, "created_at": _time(
                 getattr(found, "creation_timestamp", None) or version.creation_timestamp),
                 "description": getattr(found, "description", None) or None})
-    _aliases(versions, {v["name"] for v in files.versions}, files)
+    _aliases(versions, models, files)
 
 
 def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files) -> bool:
@@ -241,28 +241,31 @@ def _mlmodel(path: Path) -> tuple[list[str], dict[str, Any] | None]:
     return flavors, ({"inputs": columns} if columns else None)
 
 
-def _aliases(versions: list[Any], registered: set[str], files: Files) -> None:
+def _aliases(versions: list[Any], models: dict[str, Any], files: Files) -> None:
     """Aliases from MLflow aliases and stages (the newest version in a stage holds it), with audit rows."""
     kept = {(v["name"], v["version"]) for v in files.versions}
-    chosen: dict[tuple[str, str], Any] = {}
+    by_number = {(v.name, int(v.version)): v for v in versions}
+    chosen: dict[tuple[str, str], tuple[Any, str]] = {}  # (model, alias) -> (version, why)
     for v in sorted(versions, key=lambda v: int(v.version)):
-        if (v.name, int(v.version)) not in kept:
+        if v.current_stage in STAGES:
+            chosen[(v.name, STAGES[v.current_stage])] = (v, f" (stage {v.current_stage})")
+    for name, model in models.items():  # the registered model lists its aliases (search results may not)
+        for alias, number in (getattr(model, "aliases", None) or {}).items():
+            if (name, int(number)) in by_number:
+                chosen[(name, alias)] = (by_number[(name, int(number))], "")
+    for (name, alias), (v, why) in sorted(chosen.items()):
+        if (name, int(v.version)) not in kept:
             continue
-        for alias in [*(v.aliases or []), *([STAGES[v.current_stage]] if v.current_stage in STAGES else [])]:
-            try:
-                registry.alias_name(alias)
-            except InvalidInputError as exc:
-                files.skipped.append(f"model {v.name!r} version {v.version}: {exc}")
-                continue
-            chosen[(v.name, alias)] = v
-    for (name, alias), v in sorted(chosen.items()):
+        try:
+            registry.alias_name(alias)
+        except InvalidInputError as exc:
+            files.skipped.append(f"model {name!r} version {v.version}: {exc}")
+            continue
         at = _time(v.last_updated_timestamp or v.creation_timestamp)
         files.aliases.append({"name": name, "alias": alias, "version": int(v.version), "updated_at": at})
         files.audit.append({"changed_at": at, "user_name": v.user_id or None, "name": name, "alias": alias,
                             "from_version": None, "to_version": int(v.version),
-                            "reason": "imported from MLflow" + (f" (stage {v.current_stage})"
-                                                                 if STAGES.get(v.current_stage) == alias else ""),
-                            "gate": None, "gate_outcome": None})
+                            "reason": f"imported from MLflow{why}", "gate": None, "gate_outcome": None})
 
 
 def _pages(search: Callable[..., Any]) -> list[Any]:

@@ -109,10 +109,11 @@ def is_database(uri: str) -> bool:
 
 @contextmanager
 def quick_failures() -> Iterator[None]:
-    """MLflow's HTTP client without its minutes of retries (an unreachable server fails in seconds), and
-    without its download bars."""
+    """MLflow's HTTP client without its minutes of retries (an unreachable server fails in seconds),
+    without its download bars, and reading file stores (MLflow 3 refuses them unless allowed)."""
     defaults = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
-                "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # our own bar, not one per download
+                "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # our own bar, not one per download
+                "MLFLOW_ALLOW_FILE_STORE": "true"}  # MLflow 3.x refuses file stores unless told: we only read
     saved = {k: os.environ.get(k) for k in defaults}
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
