@@ -3,7 +3,7 @@
 // the sweep logs on the parent (sweep.trials, sweep.importances), counts by state, the best trial and the
 // best value so far, trial by trial.
 import { decodeNumber } from './model';
-import { MediaItem, RunDetail, TablePage } from './types';
+import { MediaItem, RunDetail, RunRecord, TablePage } from './types';
 
 /** The media names of the two tables an Optuna sweep logs on its parent run. */
 export const TRIALS_TABLE = 'sweep.trials';
@@ -52,7 +52,8 @@ export interface StateCounts {
   complete: number;
   pruned: number;
   failed: number;
-  /** Trials in another state (RUNNING, WAITING, a name this panel does not know). */
+  running: number;
+  /** Trials in another state (WAITING, a name this panel does not know). */
   other: number;
 }
 
@@ -148,6 +149,33 @@ export function trialsFrom(pages: readonly TablePage[]): Trial[] {
   return trials.sort((a, b) => a.trial - b.trial);
 }
 
+/**
+ * The trials of a sweep still running, from its child runs (the sweep logs sweep.trials when its
+ * session ends): the trial number from the `sweep.trial` tag (runs without one left out), the state
+ * from the run's status as Optuna would tell it (a finished run without a finite `metric` is a
+ * FAIL), the value its latest `metric` (a pruned or running trial's is an intermediate one).
+ */
+export function trialsFromRuns(runs: readonly RunRecord[], metric: string): Trial[] {
+  const trials: Trial[] = [];
+  for (const run of runs) {
+    const trial = intTag(run.tags['sweep.trial']);
+    if (trial === null) {
+      continue;
+    }
+    const value = numberOf(run.metrics[metric]);
+    const state =
+      run.status === 'FINISHED'
+        ? Number.isFinite(value)
+          ? 'COMPLETE'
+          : 'FAIL'
+        : run.status === 'PRUNED' || run.status === 'RUNNING'
+          ? run.status
+          : 'FAIL';
+    trials.push({ trial, runId: run.run_id, state, value, durationS: numberOf(run.duration), params: run.params });
+  }
+  return trials.sort((a, b) => a.trial - b.trial);
+}
+
 /** The importances of sweep.importances pages, largest first; rows without a finite importance left out. */
 export function importancesFrom(pages: readonly TablePage[]): Importance[] {
   const found: Importance[] = [];
@@ -200,7 +228,7 @@ export function bestTrial(trials: readonly Trial[], direction: StudyDirection): 
 
 /** How many trials completed, were pruned, failed or are in another state. */
 export function stateCounts(trials: readonly Trial[]): StateCounts {
-  const result: StateCounts = { complete: 0, pruned: 0, failed: 0, other: 0 };
+  const result: StateCounts = { complete: 0, pruned: 0, failed: 0, running: 0, other: 0 };
   for (const trial of trials) {
     if (trial.state === 'COMPLETE') {
       result.complete++;
@@ -208,6 +236,8 @@ export function stateCounts(trials: readonly Trial[]): StateCounts {
       result.pruned++;
     } else if (trial.state === 'FAIL') {
       result.failed++;
+    } else if (trial.state === 'RUNNING') {
+      result.running++;
     } else {
       result.other++;
     }

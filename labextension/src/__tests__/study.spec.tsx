@@ -18,11 +18,22 @@ import {
   studyDirection,
   studyInfo,
   summaryBest,
-  trialsFrom
+  trialsFrom,
+  trialsFromRuns
 } from '../study';
-import { MediaItem, RunDetail, TablePage } from '../types';
+import { MediaItem, RunDetail, RunRecord, TablePage } from '../types';
 import { actions } from './actionsFixture';
-import { IMPORTANCES, IMPORTANCES_ITEM, PARENT, PRUNED_CHILD, tableItem, TRIALS, TRIALS_ITEM } from './studyFixture';
+import {
+  CHILD_RUNS,
+  IMPORTANCES,
+  IMPORTANCES_ITEM,
+  PARENT,
+  PRUNED_CHILD,
+  RUNNING_PARENT,
+  tableItem,
+  TRIALS,
+  TRIALS_ITEM
+} from './studyFixture';
 
 jest.mock('../api', () => ({
   ...jest.requireActual<typeof import('../api')>('../api'),
@@ -60,9 +71,9 @@ describe('study logic', () => {
   });
 
   it('counts trials by state, an unknown state apart', () => {
-    expect(stateCounts(trials)).toEqual({ complete: 3, pruned: 2, failed: 1, other: 0 });
+    expect(stateCounts(trials)).toEqual({ complete: 3, pruned: 2, failed: 1, running: 0, other: 0 });
     const running = trialsFrom([{ ...TRIALS, rows: [[9, 'r', 'running', null, null, 0, 1, 'x', 1]] }]);
-    expect(stateCounts(running)).toEqual({ complete: 0, pruned: 0, failed: 0, other: 1 });
+    expect(stateCounts(running)).toEqual({ complete: 0, pruned: 0, failed: 0, running: 1, other: 0 });
   });
 
   it('skips rows without a trial number and reads hostile values as missing', () => {
@@ -81,6 +92,21 @@ describe('study logic', () => {
     expect(hostile[0].value).toBeNaN();
     expect(hostile[1].state).toBe('FAIL');
     expect(hostile[1].value).toBeNaN();
+  });
+
+  it('reads the trials of a running sweep from its child runs, as Optuna would tell their states', () => {
+    const live = trialsFromRuns(CHILD_RUNS, 'accuracy');
+    expect(live.map(t => [t.trial, t.state, t.runId])).toEqual([
+      [0, 'COMPLETE', 'child-0'],
+      [1, 'PRUNED', 'child-1'],
+      [2, 'RUNNING', 'child-2'],
+      [3, 'FAIL', 'child-3'] // finished without the metric: the study got nothing from it
+    ]);
+    expect(live[1].value).toBe(0.5);
+    expect(live[3].value).toBeNaN();
+    expect(live[0].params).toEqual({ lr: 0.01 });
+    expect(bestSoFar(live, 'maximize')).toEqual([0.8, 0.8, 0.8, 0.8]); // intermediate values never count
+    expect(trialsFromRuns(CHILD_RUNS, 'loss').map(t => t.state)).toEqual(['FAIL', 'PRUNED', 'RUNNING', 'FAIL']);
   });
 
   it('sorts importances largest first and leaves out rows without a number', () => {
@@ -147,6 +173,7 @@ interface Serve {
   media?: MediaItem[] | ApiError;
   trials?: TablePage | ApiError;
   importances?: TablePage | ApiError;
+  children?: RunRecord[];
 }
 
 function serve(options: Serve = {}): void {
@@ -169,6 +196,11 @@ function serve(options: Serve = {}): void {
         throw media;
       }
       return { media };
+    }
+    if (parts[0] === 'runs' && parts.length === 1) {
+      const children =
+        params.get('where') === `parent_run_id = '${RUNNING_PARENT.run_id}'` ? (options.children ?? []) : [];
+      return { runs: children, total: children.length, offset: 0, limit: Number(params.get('limit')) };
     }
     if (parts[0] === 'lineage') {
       return { root: `run:${parts[1]}`, edges: [] };
@@ -304,10 +336,25 @@ describe('Run detail: Study', () => {
     );
   });
 
-  it('waits for a trials table not logged yet', async () => {
-    serve({ media: [] });
-    const study = await open();
-    await within(study).findByText(/No trials table yet/);
+  it('says so while a running sweep has no trial yet', async () => {
+    serve({ run: RUNNING_PARENT, media: [] });
+    const study = await open(RUNNING_PARENT);
+    await within(study).findByText(/No trials yet/);
+  });
+
+  it('draws a running sweep from its child runs until it logs its tables', async () => {
+    serve({ run: RUNNING_PARENT, media: [], children: CHILD_RUNS });
+    const acts = actions();
+    const study = await open(RUNNING_PARENT, acts);
+    await within(study).findByText(/From the trial runs so far/);
+    const summary = study.querySelector('.jp-nbmlops-study-summary') as HTMLElement;
+    expect(summary.textContent).toContain('4 of 8 trials: 1 complete / 1 pruned / 1 failed / 1 running');
+    expect(summary.textContent).toContain('best 0.8 at trial 0');
+    fireEvent.click(within(study).getByRole('button', { name: 'trial 0' }));
+    expect(acts.openRun).toHaveBeenCalledWith('child-0');
+    expect(within(study).getByRole('list', { name: 'Legend' }).textContent).toContain('running');
+    within(study).getByRole('img', { name: /accuracy over 4 trials/ });
+    expect(within(study).queryByRole('list', { name: 'Parameter importances' })).toBeNull();
   });
 
   it('is absent from a run that is not a sweep parent; a pruned trial shows its status and step', async () => {
@@ -342,7 +389,7 @@ describe('Run detail: Study', () => {
       const limit = Number(params.get('limit'));
       return { ...TRIALS, rows: rows.slice(offset, offset + limit), total_rows: rows.length };
     });
-    const data = await loadStudy(model, PARENT.run_id);
+    const data = await loadStudy(model, PARENT);
     expect(data.trials?.length).toBe(2500);
     expect(data.trials?.[2499].trial).toBe(2499);
     expect(stateCounts(data.trials ?? [])).toMatchObject({ complete: 2250, pruned: 250 });

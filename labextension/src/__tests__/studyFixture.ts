@@ -1,6 +1,6 @@
 // An Optuna sweep's parent run and its sweep.trials and sweep.importances tables as the REST API answers
 // them (NaN as null), for the Study section's tests.
-import { MediaItem, RunDetail, TablePage } from '../types';
+import { MediaItem, RunDetail, RunRecord, TablePage } from '../types';
 
 export const PARENT: RunDetail = {
   run_id: 'a11ce5weep0000001',
@@ -92,3 +92,47 @@ export const IMPORTANCES: TablePage = {
   ],
   total_rows: 4
 };
+
+/** A sweep still running: no best yet, no tables logged. */
+export const RUNNING_PARENT: RunDetail = {
+  ...PARENT,
+  status: 'RUNNING',
+  end_time: null,
+  duration: null,
+  metrics: {},
+  tags: Object.fromEntries(Object.entries(PARENT.tags).filter(([key]) => !key.startsWith('sweep.best')))
+};
+
+/** A child run of the running sweep as the runs listing gives it. */
+export function childRun(
+  trial: number | null,
+  status: RunRecord['status'],
+  accuracy: number | undefined,
+  params: RunRecord['params'] = {}
+): RunRecord {
+  return {
+    run_id: `child-${trial ?? 'x'}`,
+    name: `trial-${trial ?? 'x'}`,
+    experiment: PARENT.experiment,
+    status,
+    start_time: '2026-03-01T12:00:00.000000Z',
+    end_time: status === 'RUNNING' ? null : '2026-03-01T12:00:02.000000Z',
+    duration: status === 'RUNNING' ? null : 2,
+    user: null,
+    host: null,
+    parent_run_id: RUNNING_PARENT.run_id,
+    notebook: null,
+    params,
+    metrics: accuracy === undefined ? {} : { accuracy },
+    tags: trial === null ? {} : { 'sweep.trial': String(trial) }
+  };
+}
+
+/** Trials 0-3 of the running sweep (complete, pruned, running, finished without the metric) and a stray child. */
+export const CHILD_RUNS: RunRecord[] = [
+  childRun(2, 'RUNNING', 0.6, { lr: 0.1 }),
+  childRun(0, 'FINISHED', 0.8, { lr: 0.01 }),
+  childRun(1, 'PRUNED', 0.5, { lr: 0.3 }),
+  childRun(3, 'FINISHED', undefined, { lr: 0.2 }),
+  childRun(null, 'FINISHED', 0.99)
+];

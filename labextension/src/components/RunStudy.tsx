@@ -15,6 +15,7 @@ import {
   summaryBest,
   Trial,
   trialsFrom,
+  trialsFromRuns,
   TRIALS_TABLE
 } from '../study';
 import { Actions, RunDetail, TablePage } from '../types';
@@ -30,6 +31,8 @@ export const MAX_TRIALS = 20_000;
 /** A study's tables as the section shows them; a table that could not be read has its error message instead. */
 export interface StudyData {
   trials: Trial[] | null;
+  /** Where the trials come from: the sweep's table, or its child runs while it has none yet. */
+  source: 'table' | 'runs';
   /** Rows of sweep.trials, drawn or not. */
   totalTrials: number;
   trialsError: string | null;
@@ -53,8 +56,26 @@ function message(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason);
 }
 
-/** The study's trials and importances from the parent run's media (a failed media listing rejects). */
-export async function loadStudy(model: NbmlopsModel, runId: string): Promise<StudyData> {
+/** The trials of a sweep without a trials table yet, from its child runs (null when it has none). */
+async function trialRuns(model: NbmlopsModel, run: RunDetail, metric: string): Promise<Trial[] | null> {
+  if (!/^[\w.-]+$/.test(run.run_id)) {
+    return null; // not an id the filter can quote
+  }
+  const page = await model.runs({
+    experiments: [run.experiment],
+    where: `parent_run_id = '${run.run_id}'`,
+    limit: MAX_TRIALS
+  });
+  const trials = trialsFromRuns(page.runs, metric);
+  return trials.length ? trials : null;
+}
+
+/**
+ * The study's trials and importances from the parent run's media; without a trials table yet (a
+ * sweep still running), its trials from its child runs. A failed media listing rejects.
+ */
+export async function loadStudy(model: NbmlopsModel, run: RunDetail): Promise<StudyData> {
+  const runId = run.run_id;
   const media = await model.media(runId);
   const trialsItem = latestTable(media, TRIALS_TABLE);
   const importancesItem = latestTable(media, IMPORTANCES_TABLE);
@@ -62,8 +83,20 @@ export async function loadStudy(model: NbmlopsModel, runId: string): Promise<Stu
     trialsItem ? readTable(model, runId, trialsItem.path, MAX_TRIALS) : Promise.resolve(null),
     importancesItem ? readTable(model, runId, importancesItem.path, PAGE_ROWS) : Promise.resolve(null)
   ]);
+  if (!trialsItem) {
+    const live = await trialRuns(model, run, studyInfo(run).metric);
+    return {
+      trials: live,
+      source: 'runs',
+      totalTrials: live?.length ?? 0,
+      trialsError: null,
+      importances: null,
+      importancesError: null
+    };
+  }
   return {
     trials: trials.status === 'fulfilled' && trials.value ? trialsFrom(trials.value).slice(0, MAX_TRIALS) : null,
+    source: 'table',
     totalTrials: trials.status === 'fulfilled' && trials.value ? trials.value[0].total_rows : 0,
     trialsError: trials.status === 'rejected' ? message(trials.reason) : null,
     importances: importances.status === 'fulfilled' && importances.value ? importancesFrom(importances.value) : null,
@@ -89,6 +122,7 @@ function StudySummary(props: {
     trans.__('%1 complete', counts.complete),
     trans.__('%1 pruned', counts.pruned),
     trans.__('%1 failed', counts.failed),
+    ...(counts.running ? [trans.__('%1 running', counts.running)] : []),
     ...(counts.other ? [trans.__('%1 other', counts.other)] : [])
   ].join(' / ');
   const trialLabel = best.trial !== null ? trans.__('trial %1', best.trial) : trans.__('its run');
@@ -125,19 +159,20 @@ function StudySummary(props: {
 }
 
 /** The chart's key: a mark per state and the best-so-far line. */
-function StudyLegend(props: { trans: TranslationBundle }): React.ReactElement {
+function StudyLegend(props: { trans: TranslationBundle; running: boolean }): React.ReactElement {
   const { trans } = props;
-  const entries: [string, string, string][] = [
-    ['COMPLETE', trans.__('complete'), 'circle'],
-    ['PRUNED', trans.__('pruned'), 'diamond'],
-    ['FAIL', trans.__('failed'), 'cross']
+  const entries: [string, string][] = [
+    ['COMPLETE', trans.__('complete')],
+    ['PRUNED', trans.__('pruned')],
+    ['FAIL', trans.__('failed')],
+    ...(props.running ? [['RUNNING', trans.__('running')] as [string, string]] : [])
   ];
   return (
     <ul className="jp-nbmlops-study-legend" aria-label={trans.__('Legend')}>
-      {entries.map(([state, label, shape]) => (
+      {entries.map(([state, label]) => (
         <li key={state}>
           <span
-            className={`jp-nbmlops-study-mark jp-nbmlops-study-mark-${shape}`}
+            className={`jp-nbmlops-study-mark jp-nbmlops-study-mark-${markOf(state).shape}`}
             style={{ color: markOf(state).color }}
             aria-hidden="true"
           />
@@ -191,7 +226,7 @@ function StudyBody(props: {
     return (
       <p className="jp-nbmlops-muted">
         {trans.__(
-          'No trials table yet: the sweep logs %1 on this run when its session ends; until then its trials are the child runs in the runs view.',
+          'No trials yet: they show here as the sweep starts them, and its %1 table when its session ends.',
           TRIALS_TABLE
         )}
       </p>
@@ -200,13 +235,21 @@ function StudyBody(props: {
   return (
     <>
       <StudySummary trans={trans} actions={actions} info={info} trials={trials} />
+      {data.source === 'runs' ? (
+        <p className="jp-nbmlops-muted">
+          {trans.__(
+            'From the trial runs so far: the sweep logs %1 (and the parameter importances) when its session ends.',
+            TRIALS_TABLE
+          )}
+        </p>
+      ) : null}
       {data.totalTrials > trials.length ? (
         <p className="jp-nbmlops-muted">
           {trans.__('The first %1 of %2 trials are drawn.', trials.length, data.totalTrials)}
         </p>
       ) : null}
       <h4>{trans.__('Objective over trials')}</h4>
-      <StudyLegend trans={trans} />
+      <StudyLegend trans={trans} running={trials.some(trial => trial.state === 'RUNNING')} />
       <StudyChart
         trans={trans}
         trials={trials}
@@ -252,7 +295,7 @@ function StudySection(props: {
   const { data, error } = useLiveData(
     model,
     `study:${runId}`,
-    () => loadStudy(model, runId),
+    () => loadStudy(model, run),
     () => running
   );
   const info = React.useMemo(() => studyInfo(run), [run]);

@@ -15,7 +15,7 @@ import {
 } from './canvas';
 import { formatNumber, formatValue } from './common';
 
-/** The mark of each state: color and shape, so pruned and failed trials differ from complete ones in both. */
+/** The mark of each state: color and shape, so pruned and failed trials differ from complete ones in both; a running trial (or one in a state this panel does not know) is a grey square. */
 export const STATE_MARKS: Record<string, { color: string; shape: 'circle' | 'diamond' | 'cross' | 'square' }> = {
   COMPLETE: { color: PALETTE[0], shape: 'circle' },
   PRUNED: { color: PALETTE[1], shape: 'diamond' },
