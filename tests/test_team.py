@@ -511,6 +511,28 @@ print(sorted(df["metrics.score"].dropna().tolist()), len(df))
     assert seen == "[6.0, 21.0] 3"  # the parent and its two children, each child's score
 
 
+def test_an_optuna_study_lives_in_the_team_stores_postgresql(team: Team) -> None:
+    from tests.conftest import make_notebook
+
+    home = team.tmp / "alice"
+    home.mkdir(exist_ok=True)
+    notebook = make_notebook(home / "steps.ipynb", "x = 0.0",
+                             "import nbmlops\nfor step in range(2):\n"
+                             "    nbmlops.log_metric('score', -(x - 1) ** 2 * (step + 1), step=step)")
+    result = team.cli("alice", "sweep", str(notebook), "--trials", "3", "--dist", "x=uniform(-2,2)", "-j", "2",
+                      "--metric", "score", "--prune", "-e", "study", "--name", "search")
+    assert "study study/search (" in result.stdout and ": 3 trials: 3 COMPLETE; best score=" in result.stdout
+    seen = team.run("bob", """
+import optuna, sys, nbmlops
+storage = optuna.storages.RDBStorage("postgresql+psycopg://" + sys.argv[1].split("://", 1)[1])
+study = optuna.load_study(study_name="study/search", storage=storage)
+parent = nbmlops.runs("study", where="name = 'search'")
+print(len(study.trials), sorted(len(t.intermediate_values) for t in study.trials),
+      parent["tags.sweep.study"][0], len(nbmlops.runs("study")))
+""", team.url).stdout.strip()
+    assert seen == "3 [2, 2, 2] study/search 4"  # reported step by step from the kernels; parent + 3 children
+
+
 def test_python_init_monitoring_and_compact_on_a_team_store(pg: Postgres, bucket: S3, tmp_path: Path) -> None:
     n = next(_names)
     team = Team(pg.create_database(f"team{n}"), f"s3://nbmlops-team/py{n}", bucket, tmp_path)
