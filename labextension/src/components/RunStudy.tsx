@@ -202,7 +202,7 @@ export function StudyImportances(props: { trans: TranslationBundle; importances:
               style={{ width: `${max > 0 ? Math.max(0, (importance / max) * 100) : 0}%` }}
             />
           </span>
-          <span className="jp-nbmlops-importance-value">{formatNumber(importance)}</span>
+          <span className="jp-nbmlops-importance-value">{formatNumber(Number(importance.toPrecision(3)))}</span>
         </li>
       ))}
     </ul>
