@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -20,6 +17,7 @@ from nbmlops.jobs.studies import IMPORTANCES_TABLE, JOURNAL_NAME, TRIALS_TABLE
 from nbmlops.jobs.sweeps import sweep
 from nbmlops.store.folder import Store
 from tests.conftest import make_notebook
+from tests.test_sweep import children_of, cli
 
 PARAMS = "x = 0.0\nkind = 'a'"
 PEAK = "import nbmlops\nscore = -(x - 1.3) ** 2 + (1.0 if kind == 'b' else 0.0)\nnbmlops.log_metric('score', score)"
@@ -32,21 +30,10 @@ def peak_notebook(tmp_path: Path) -> Path:
     return make_notebook(tmp_path / "peak.ipynb", PARAMS, PEAK)
 
 
-def children_of(parent: str) -> list[nbmlops.Run]:
-    ids = nbmlops.runs(where=f"parent_run_id = '{parent}'", order_by="start_time")["run_id"]
-    return [nbmlops.get_run(i) for i in ids]
-
-
 def logged_table(store: Store, run_id: str, name: str) -> pd.DataFrame:
     """A table logged on a run, read back from its Parquet artifact as a user could."""
     sha = next(a.sha256 for a in nbmlops.get_run(run_id).artifacts if a.path == f"media/table/{name}.parquet")
     return duckdb.sql(f"select * from read_parquet('{store.artifact_path(sha)}')").df()
-
-
-def cli(store: Store, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NBMLOPS_STORE": str(store.root)}
-    return subprocess.run([sys.executable, "-m", "nbmlops.cli", "sweep", *args], env=env,
-                          capture_output=True, text=True, timeout=240)
 
 
 def test_tpe_study_runs_n_trials_as_children_and_records_the_study(store_env: Store, peak_notebook: Path) -> None:
