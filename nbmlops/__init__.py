@@ -52,6 +52,7 @@ from nbmlops.tracking.tracker import tracker as _tracker
 
 if TYPE_CHECKING:
     from nbmlops.drift.report import MonitoringReport
+    from nbmlops.importers.mlflow import MlflowImportReport
     from nbmlops.notebook.liveplot import LivePlot, live_plot
     from nbmlops.notebook.widgets import CompareView, RunsTable, compare, runs_table
 
@@ -66,7 +67,8 @@ __all__ = [
     "TamperedArtifactError", "UnknownParameterError", "UntrustedModelError", "active_run", "autolog", "autologging",
     "compare", "datasets", "delete_tag", "diff", "end_run", "experiments", "feature_drift", "get_model_version",
     "get_run",
-    "get_store", "init", "lineage", "live_plot", "load_dataset", "load_model", "log_artifact", "log_dataset",
+    "get_store", "import_mlflow",
+    "init", "lineage", "live_plot", "load_dataset", "load_model", "log_artifact", "log_dataset",
     "log_figure", "log_image", "log_metric", "log_metrics", "log_model", "log_param", "log_params", "log_table",
     "log_text", "metric_direction", "metric_history",
     "model_history", "model_versions", "models", "monitor", "monitoring", "pin", "promote", "run_notebook", "runs",
@@ -446,6 +448,18 @@ def datasets(name: str | None = None, run_id: str | None = None) -> pd.DataFrame
 def experiments() -> pd.DataFrame:
     """Experiments with run counts and last activity."""
     return _search.experiments(_tracker().flushed_store())
+
+
+def import_mlflow(uri: str | os.PathLike[str], experiments: str | list[str] | None = None) -> MlflowImportReport:
+    """Bring an MLflow store's runs, metrics, artifacts, datasets and registered models into this store
+    (all experiments, or those named); importing again adds nothing. Needs `pip install 'nbmlops[mlflow]'`;
+    scikit-learn models are unpickled once, to be stored with skops.
+
+    >>> nbmlops.import_mlflow("sqlite:///mlflow.db").summary()
+    """
+    from nbmlops.importers.mlflow import import_mlflow as _import
+
+    return _import(_tracker().flushed_store(), uri, experiments)
 
 
 

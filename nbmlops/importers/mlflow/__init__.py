@@ -76,7 +76,7 @@ def import_mlflow(store: Store, uri: str | os.PathLike[str], experiments: str | 
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient(tracking_uri=checked, registry_uri=checked)
-        with _bar(progress, "reading MLflow runs") as tick:
+        with _bar(progress and not mlsource.is_database(checked), "reading MLflow runs") as tick:  # bulk: no bar
             read = mlsource.read(client, checked, names, tick)
         found = mlfiles.Files()
         with _bar(progress, "artifacts", len(read.runs)) as tick:
@@ -87,11 +87,11 @@ def import_mlflow(store: Store, uri: str | os.PathLike[str], experiments: str | 
         read.tags = pd.concat([read.tags, extra], ignore_index=True).drop_duplicates(["run_id", "key"], keep="last")
     with tempfile.TemporaryDirectory(prefix="nbmlops-mlflow-import-") as tmp:
         folder = Path(tmp)
-        mltables.write_run_tables(read, found.frame(), folder)
+        written = mltables.write_run_tables(read, found.frame(), folder)
         if found.versions:
             _write_models(found, folder)
         merged = bundles.merge_tables(store, folder, found.added)
-    return MlflowImportReport(label, len(read.experiments), merged.runs_added, merged.runs_updated,
+    return MlflowImportReport(label, written.experiments, merged.runs_added, merged.runs_updated,
                               merged.runs_unchanged, merged.metric_points, found.added, merged.models_added,
                               tuple(found.skipped))
 

@@ -42,20 +42,22 @@ def run_id_for(mlflow_run_id: str) -> str:
 
 @dataclass(frozen=True)
 class Written:
-    """What the tables hold: run count and metric points."""
+    """What the tables hold: experiments, runs and metric points."""
 
+    experiments: int
     runs: int
     points: int
 
 
 def write_run_tables(source: Source, artifacts: pd.DataFrame, folder: Path) -> Written:
-    """Write runs, params, metrics, latest_metrics, tags, artifacts, run_datasets, experiments and
-    datasets to `folder` as `<table>.parquet`."""
+    """Write runs, params, metrics, latest_metrics, tags, artifacts, run_datasets, experiments (those
+    with runs: MLflow's empty `Default` stays behind) and datasets to `folder` as `<table>.parquet`."""
     runs = source.runs.copy()
     ids = dict(zip(runs["run_id"], runs["run_id"].map(run_id_for), strict=True))
     runs["ours"] = runs["run_id"].map(ids)
     runs["start"] = _times(runs["start_time"].fillna(runs["end_time"]).fillna(0))
     experiments = source.experiments.assign(experiment_id=source.experiments["experiment_id"].astype(str))
+    experiments = experiments[experiments["experiment_id"].isin(set(runs["experiment_id"]))].reset_index(drop=True)
     created = _times(experiments["created_at"]).fillna(pd.Timestamp(0))
     names = dict(zip(experiments["experiment_id"], experiments["name"], strict=True))
     firsts = runs.groupby("experiment_id")["start"].min()
@@ -84,7 +86,7 @@ def write_run_tables(source: Source, artifacts: pd.DataFrame, folder: Path) -> W
     points = _write_metrics(source.metrics, ids, folder)
     write_table(folder, "artifacts", artifacts)
     _write_datasets(source.inputs, ids, start_of, folder)
-    return Written(len(runs), points)
+    return Written(len(experiments), len(runs), points)
 
 
 def _params(params: pd.DataFrame, ids: dict[str, str]) -> pd.DataFrame:
