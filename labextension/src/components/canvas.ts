@@ -180,7 +180,10 @@ export function usePointPicker(
   };
 }
 
-/** A tooltip beside the point at (x, y) of a chart `width` wide, kept inside it. */
+/** How wide a tooltip may be (.jp-nbmlops-tooltip: max-width 220px plus padding and border), to keep it inside the chart. */
+const TOOLTIP_WIDTH = 240;
+
+/** A tooltip beside the point at (x, y) of a chart `width` wide: right of it, or left where that has no room; never over it. */
 export function PointTooltip(props: {
   x: number;
   y: number;
@@ -192,7 +195,10 @@ export function PointTooltip(props: {
     {
       className: 'jp-nbmlops-tooltip',
       role: 'status',
-      style: { left: Math.min(props.x + 10, Math.max(0, props.width - 240)), top: Math.max(0, props.y - 40) }
+      style: {
+        left: props.x + 12 + TOOLTIP_WIDTH <= props.width ? props.x + 12 : Math.max(0, props.x - 12 - TOOLTIP_WIDTH),
+        top: Math.max(0, props.y - 40)
+      }
     },
     props.children
   );
