@@ -141,3 +141,42 @@ test('the runs table and a pruned run show the PRUNED status', async ({ page }) 
   await expect(run).toContainText("at step 3, by the sweep's pruner");
   await expect(run.getByRole('region', { name: 'Study' })).toHaveCount(0);
 });
+
+const BIG_STUDY = `
+import json
+import os
+os.environ["NBMLOPS_SYSTEM_METRICS"] = "0"
+import numpy as np
+import pandas as pd
+import nbmlops
+
+n = 10_000
+rng = np.random.default_rng(0)
+value = rng.random(n)
+state = np.where(np.arange(n) % 7 == 3, "PRUNED", np.where(np.arange(n) % 50 == 9, "FAIL", "COMPLETE"))
+value[state == "FAIL"] = np.nan
+best = pd.Series(np.where(state == "COMPLETE", value, np.nan)).cummin().to_numpy()
+with nbmlops.start_run(experiment="ui-study-big", name="big-study") as run:
+    nbmlops.set_tags({"sweep.sampler": "random", "sweep.pruner": "hyperband", "sweep.trials": str(n),
+                      "sweep.metric": "loss", "sweep.direction": "minimize", "sweep.study": "big"})
+    nbmlops.log_table(pd.DataFrame({"trial": np.arange(n), "run_id": [f"r{i}" for i in range(n)], "state": state,
+                                    "value": value, "best_so_far": best, "duration_s": np.ones(n),
+                                    "params.x": rng.random(n)}), "sweep.trials")
+nbmlops.runs("ui-study-big")
+print(json.dumps({"parent": run.run_id, "pruned": int((state == "PRUNED").sum()), "failed": int((state == "FAIL").sum())}))
+`;
+
+test('a study of 10,000 trials is read in pages and drawn whole', async ({ page }) => {
+  const big = JSON.parse(python(BIG_STUDY).trim().split('\n').pop() as string);
+  const started = Date.now();
+  await execute(page, 'nbmlops:open-run', { runId: big.parent });
+  const study = page.locator('.jp-nbmlops-RunDetailView').getByRole('region', { name: 'Study' });
+  await expect(study.getByRole('img', { name: /loss over 10000 trials/ })).toBeVisible();
+  // a figure for the record, not a test of speed: the browser's round trips are in it
+  console.log(`study of 10,000 trials: open-run to chart ${Date.now() - started} ms`);
+  await expect(study).toContainText(
+    `10000 trials: ${10_000 - big.pruned - big.failed} complete / ${big.pruned} pruned / ${big.failed} failed`
+  );
+  await expect(study).toContainText('minimize loss');
+  await expect(study.getByRole('list', { name: 'Parameter importances' })).toHaveCount(0);
+});
