@@ -198,6 +198,9 @@ function serve(options: Serve = {}): void {
       return { media };
     }
     if (parts[0] === 'runs' && parts.length === 1) {
+      if (Number(params.get('limit')) > 10_000) {
+        throw new ApiError('limit must be at most 10000', 400); // as the server answers
+      }
       const children =
         params.get('where') === `parent_run_id = '${RUNNING_PARENT.run_id}'` ? (options.children ?? []) : [];
       return { runs: children, total: children.length, offset: 0, limit: Number(params.get('limit')) };
@@ -365,6 +368,7 @@ describe('Run detail: Study', () => {
     const badge = within(header.parentElement as HTMLElement).getByText('PRUNED');
     expect(badge.className).toContain('jp-nbmlops-status-pruned');
     expect(screen.getByText("at step 3, by the sweep's pruner")).toBeTruthy();
+    expect(screen.getByText('1 of the sweep (its parent run)')).toBeTruthy();
   });
 
   it('reads a study of 2,500 trials in pages of 1,000', async () => {

@@ -222,6 +222,12 @@ function RunHeader(props: RunPartProps & { actions: Actions; now: number }): Rea
           {formatDuration(run.duration)}
           {run.status === 'RUNNING' ? <span className="jp-nbmlops-muted"> {trans.__('so far')}</span> : null}
         </dd>
+        {run.parent_run_id && run.tags['sweep.trial'] !== undefined ? (
+          <>
+            <dt>{trans.__('Trial')}</dt>
+            <dd>{trans.__('%1 of the sweep (its parent run)', run.tags['sweep.trial'])}</dd>
+          </>
+        ) : null}
         {run.status === 'PRUNED' ? (
           <>
             <dt>{trans.__('Pruned')}</dt>

@@ -27,6 +27,8 @@ import { BEST_COLOR, markOf, StudyChart } from './StudyChart';
 const PAGE_ROWS = 1000;
 /** Trials drawn at most; a bigger study shows its first ones and says so. */
 export const MAX_TRIALS = 20_000;
+/** Child runs asked for while a sweep runs (the runs listing's largest page). */
+const MAX_TRIAL_RUNS = 10_000;
 
 /** A study's tables as the section shows them; a table that could not be read has its error message instead. */
 export interface StudyData {
@@ -64,7 +66,7 @@ async function trialRuns(model: NbmlopsModel, run: RunDetail, metric: string): P
   const page = await model.runs({
     experiments: [run.experiment],
     where: `parent_run_id = '${run.run_id}'`,
-    limit: MAX_TRIALS
+    limit: MAX_TRIAL_RUNS
   });
   const trials = trialsFromRuns(page.runs, metric);
   return trials.length ? trials : null;
