@@ -453,7 +453,7 @@ def experiments() -> pd.DataFrame:
 def import_mlflow(uri: str | os.PathLike[str], experiments: str | list[str] | None = None) -> MlflowImportReport:
     """Bring an MLflow store's runs, metrics, artifacts, datasets and registered models into this store
     (all experiments, or those named); importing again adds nothing. Needs `pip install 'nbmlops[mlflow]'`;
-    scikit-learn models are unpickled once, to be stored with skops.
+    pickled scikit-learn models are unpickled once, to be stored with skops.
 
     >>> nbmlops.import_mlflow("sqlite:///mlflow.db").summary()
     """

@@ -316,3 +316,30 @@ def test_a_real_mlflow_server_over_http(mlflow_server: str, tmp_path: Path, fres
     files = {a.path: a.sha256 for a in ours.artifacts}
     assert fresh_store.read_verified(files["remote.txt"], "remote") == b"over http"
     assert import_mlflow(fresh_store, mlflow_server).runs_added == 0
+
+
+def test_a_running_run_that_registered_a_model_keeps_its_model_files_when_updated(
+        tmp_path: Path, fresh_store: Store) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    uri = f"sqlite:///{tmp_path / 'model.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment("trees")
+    run = mlflow.start_run(run_name="still training")
+    try:
+        X, y = np.arange(10.0).reshape(-1, 1), np.arange(10) % 2
+        tree = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+        mlflow.sklearn.log_model(tree, name="m", registered_model_name="tree",
+                                 skops_trusted_types=["sklearn.tree._tree.Tree"])  # MLflow asks; nbmlops allows it
+        mlflow.log_metric("loss", 1.0, step=0)
+        import_mlflow(fresh_store, uri)
+        mlflow.log_metric("loss", 0.5, step=1)
+    finally:
+        mlflow.end_run()
+    again = import_mlflow(fresh_store, uri)
+    assert (again.runs_updated, again.model_versions_added) == (1, 0)
+    ours = nbmlops.get_run(run_id_for(run.info.run_id))
+    assert ours.status == "FINISHED" and {"models/tree/model.skops", "models/tree/meta.json"} <= {
+        a.path for a in ours.artifacts}
+    assert nbmlops.load_model("tree/1").predict(X).tolist() == tree.predict(X).tolist()  # the allowlist takes Tree

@@ -345,8 +345,8 @@ def import_command(ctx: click.Context, bundle_path: str, uri: str | None, max_si
     `nbmlops import mlflow URI [-e NAME]...` brings an MLflow store's history over instead (URI:
     sqlite:///PATH, a file store folder, http://HOST:PORT; needs `pip install 'nbmlops[mlflow]'`):
     runs, params, every metric point, tags, artifacts, datasets, and registered scikit-learn models
-    converted to skops (which unpickles each once). Importing again adds nothing and updates the
-    runs that went on in MLflow."""
+    stored with skops (a pickled one is unpickled once to convert it). Importing again adds nothing
+    and updates the runs that went on in MLflow."""
     store = context_store(ctx)
     if bundle_path == "mlflow" and (uri is not None or not Path(bundle_path).is_file()):
         if uri is None:

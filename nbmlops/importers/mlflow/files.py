@@ -5,18 +5,22 @@ per run), else downloaded through MLflow's artifact repositories. Each file is s
 sha256, as nbmlops stores every artifact; a file that cannot be read is skipped and named in the
 report, and so is a file-store run whose artifact folder is gone.
 
-Registered model versions: a scikit-learn model (flavor `sklearn` in its MLmodel file) is loaded
-with MLflow once, which UNPICKLES it, and written with skops beside a `meta.json` under
-`models/<name>/` in its run, so that `load_model("name@production")` loads it here without pickle;
-MLflow's own files are kept under `mlflow-models/<name>/<version>/`. A version of another flavor is
-kept as those files only, not registered. MLflow stages Staging and Production become the aliases
-`staging` and `production`; MLflow aliases stay aliases. A version already imported (same model, run
+Registered model versions: a scikit-learn model (flavor `sklearn` in its MLmodel file) is stored
+with skops under `models/<name>/` in its run, beside a `meta.json`, so that
+`load_model("name@production")` loads it here without pickle. MLflow 3 saves scikit-learn models
+with skops already: that file is kept as it is once nbmlops's own allowlist (`registry.trust`) loads
+it, else the version is not registered and the report says why. A pickled model is loaded with
+MLflow once, which UNPICKLES it, and written with skops. MLflow's own files are kept under
+`mlflow-models/<name>/<version>/`; a version of another flavor is kept as those files only, not
+registered. MLflow stages Staging and Production become the aliases `staging` and `production`;
+MLflow aliases stay aliases. A version already imported (same model, run
 and creation time) is reused, not converted again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import tempfile
@@ -28,11 +32,12 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
-from nbmlops.errors import InvalidInputError
+from nbmlops.errors import InvalidInputError, NotFoundError, UntrustedModelError
 from nbmlops.importers.mlflow.tables import run_id_for
 from nbmlops.registry import models as registry
 from nbmlops.registry import serialization as modelio
 from nbmlops.store import models as catalog_models
+from nbmlops.store import runs as runs_catalog
 from nbmlops.store.folder import Store, file_sha256
 
 STAGES = {"Production": "production", "Staging": "staging"}
@@ -161,6 +166,8 @@ def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files
     known = _imported_before(store, name, ours, created)
     if known is not None:
         files.versions.append({**row, **known})
+        if ours is not None:  # a run replaced by this import keeps the model's files listed
+            _keep_listed(store, ours, (f"models/{name}/", f"mlflow-models/{name}/{number}/"), files)
         return True
     with tempfile.TemporaryDirectory(prefix="nbmlops-mlflow-model-") as tmp:
         try:
@@ -177,34 +184,52 @@ def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files
         _store_tree(store, local, ours, f"mlflow-models/{name}/{number}/", created, files)
         flavors, signature = _mlmodel(local / "MLmodel")
         if "sklearn" not in flavors:
-            files.skipped.append(f"{label} (flavors: {', '.join(flavors) or 'none'}) is kept as artifacts under "
-                                 f"mlflow-models/{name}/{number}/ of its run, not registered: nbmlops converts "
-                                 "only scikit-learn models")
+            kinds = ", ".join(sorted(flavors)) or "none"
+            files.skipped.append(f"{label} (flavors: {kinds}) is kept as artifacts under mlflow-models/{name}/"
+                                 f"{number}/ of its run, not registered: nbmlops converts only scikit-learn models")
             return False
-        files.versions.append({**row, **_converted(store, local, name, ours, created, signature, files)})
+        try:
+            converted = _converted(store, local, flavors["sklearn"], name, ours, created, signature, files)
+        except UntrustedModelError as exc:
+            files.skipped.append(f"{label} is kept as artifacts under mlflow-models/{name}/{number}/ of its run, not "
+                                 f"registered: {exc}")
+            return False
+        files.versions.append({**row, **converted})
     if ours is not None:
         files.tags.append((version.run_id, f"model.{name}.version", str(number)))
     return True
 
 
-def _converted(store: Store, local: Path, name: str, run_id: str | None, created: dt.datetime,
-               signature: dict[str, Any] | None, files: Files) -> dict[str, Any]:
-    """Load the scikit-learn model with MLflow (this unpickles it) and store it as nbmlops stores models."""
-    import mlflow.sklearn
+def _converted(store: Store, local: Path, flavor: dict[str, Any], name: str, run_id: str | None,
+               created: dt.datetime, signature: dict[str, Any] | None, files: Files) -> dict[str, Any]:
+    """The scikit-learn model stored as nbmlops stores models: MLflow's skops file as it is, once nbmlops's
+    own allowlist loads it; a pickled one loaded with MLflow (this unpickles it) and written with skops."""
+    saved = local / str(flavor.get("pickled_model") or "model.pkl")
+    if flavor.get("serialization_format") == "skops" and saved.is_file():
+        data = saved.read_bytes()
+        model = modelio.load(data, modelio.SKOPS, label=f"the skops file of model {name!r}")  # refuses untrusted
+        kind = modelio.SKOPS
+    else:
+        import mlflow.sklearn
 
-    model = mlflow.sklearn.load_model(str(local))
-    data, flavor = modelio.dump(model)
-    meta = {**modelio.describe(model), "flavor": flavor}
+        model = mlflow.sklearn.load_model(str(local))
+        data, kind = modelio.dump(model)
+    meta = {**modelio.describe(model), "flavor": kind}
     folder = f"models/{name}"
-    path = f"{folder}/{modelio.FILES[flavor]}"
-    sha, size = store.put_bytes(data)
-    meta_sha, meta_size = store.put_bytes(json.dumps(meta, indent=1, sort_keys=True, default=str).encode())
-    files.added += 2
+    path = f"{folder}/{modelio.FILES[kind]}"
+    sha, size = _put(store, data, files)
+    meta_sha, meta_size = _put(store, json.dumps(meta, indent=1, sort_keys=True, default=str).encode(), files)
     if run_id is not None:
-        files.artifacts.extend([(run_id, path, sha, size, created), (run_id, f"{folder}/meta.json", meta_sha,
-                                                                       meta_size, created)])
-    return {"artifact_path": path, "sha256": sha, "size": size, "flavor": flavor, "model_class": meta["class"],
+        files.artifacts.extend([(run_id, path, sha, size, created),
+                                (run_id, f"{folder}/meta.json", meta_sha, meta_size, created)])
+    return {"artifact_path": path, "sha256": sha, "size": size, "flavor": kind, "model_class": meta["class"],
             "signature_json": json.dumps(signature) if signature else None}
+
+
+def _put(store: Store, data: bytes, files: Files) -> tuple[str, int]:
+    sha = hashlib.sha256(data).hexdigest()
+    files.added += not store.has(sha)
+    return store.put_bytes(data)
 
 
 def _imported_before(store: Store, name: str, run_id: str | None, created: dt.datetime) -> dict[str, Any] | None:
@@ -223,15 +248,26 @@ def _imported_before(store: Store, name: str, run_id: str | None, created: dt.da
     return None
 
 
-def _mlmodel(path: Path) -> tuple[list[str], dict[str, Any] | None]:
-    """The flavors an MLmodel file names and its input signature in nbmlops' form."""
+def _keep_listed(store: Store, run_id: str, prefixes: tuple[str, ...], files: Files) -> None:
+    """List again the files under `prefixes` that an earlier import stored for run `run_id`."""
+    try:
+        found = runs_catalog.get_run(store, run_id)
+    except NotFoundError:
+        return
+    files.artifacts.extend((run_id, a.path, a.sha256, a.size, a.created_at.replace(tzinfo=None))
+                           for a in found.artifacts if a.path.startswith(prefixes))
+
+
+def _mlmodel(path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+    """The flavors an MLmodel file names (with their settings) and its input signature in nbmlops's form."""
     import yaml
 
     try:
         spec = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError):
-        return [], None
-    flavors = sorted(f for f in (spec.get("flavors") or {}) if f != "python_function")
+        return {}, None
+    flavors = {str(f): (c if isinstance(c, dict) else {}) for f, c in (spec.get("flavors") or {}).items()
+               if f != "python_function"}
     try:
         inputs = json.loads((spec.get("signature") or {}).get("inputs") or "null")
     except (ValueError, AttributeError):
