@@ -180,3 +180,34 @@ test('a study of 10,000 trials is read in pages and drawn whole', async ({ page 
   await expect(study).toContainText('minimize loss');
   await expect(study.getByRole('list', { name: 'Parameter importances' })).toHaveCount(0);
 });
+
+const LIVE_STUDY = `
+import json
+import os
+os.environ["NBMLOPS_SYSTEM_METRICS"] = "0"
+import nbmlops
+
+parent = nbmlops.start_run(experiment="ui-study-live", name="live-study")
+nbmlops.set_tags({"sweep.sampler": "tpe", "sweep.pruner": "median", "sweep.trials": "6", "sweep.metric": "loss",
+                  "sweep.direction": "minimize", "sweep.study": "live"})
+for trial, status, loss in ((0, "FINISHED", 0.4), (1, "PRUNED", 0.9), (2, "FINISHED", 0.3), (3, "FINISHED", None)):
+    nbmlops.start_run(experiment="ui-study-live", name=f"live-{trial}", parent=parent, tags={"sweep.trial": str(trial)})
+    if loss is not None:
+        nbmlops.log_metric("loss", loss, step=1)
+    nbmlops.end_run(status)
+nbmlops.end_run("KILLED")  # the sweep's process died before it logged sweep.trials
+nbmlops.runs("ui-study-live")
+print(json.dumps({"parent": parent.run_id}))
+`;
+
+test('a sweep without its trials table shows its trials from its child runs', async ({ page }) => {
+  const live = JSON.parse(python(LIVE_STUDY).trim().split('\n').pop() as string);
+  await execute(page, 'nbmlops:open-run', { runId: live.parent });
+  const study = page.locator('.jp-nbmlops-RunDetailView').getByRole('region', { name: 'Study' });
+  await expect(study).toContainText('From the trial runs so far');
+  await expect(study).toContainText('4 of 6 trials: 2 complete / 1 pruned / 1 failed');
+  await expect(study).toContainText('best 0.3 at trial 2');
+  await expect(study.getByRole('img', { name: /loss over 4 trials/ })).toBeVisible();
+  await study.getByRole('button', { name: 'trial 2' }).click();
+  await expect(page.getByRole('heading', { name: 'live-2' })).toBeVisible();
+});
