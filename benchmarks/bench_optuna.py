@@ -1,12 +1,13 @@
 """Does the Optuna study search better than seeded random sampling, and what does pruning save?
 
-    .venv/bin/python benchmarks/bench_optuna.py [--trials 20] [--seeds 5] [--workers 2] [--no-prune]
+    .venv/bin/python benchmarks/bench_optuna.py [--trials 20] [--seeds 5] [--workers 2] [--step-seconds 0.5]
+                                                [--no-search] [--no-prune]
 
 Search: a notebook logs score = -((x - 1.3)^2 + (y + 0.7)^2) (its peak at x=1.3, y=-0.7) for x, y
 in uniform(-5, 5). For each seed, a TPE study (`--trials N --sampler tpe --seed S`) and a seeded
 random sweep (`--random N --seed S`), both with `-j workers`, each in a fresh store; printed: each
 seed's best distance to the peak, the means and their ratio, and the wall time per trial.
-Pruning: a notebook logs the same score over 10 steps, 0.1 s apart, approaching its final value;
+Pruning: a notebook logs the same score over 10 steps, `--step-seconds` apart, approaching its final value;
 the same seeded TPE study runs with and without `--prune` (median pruner): trials pruned and the
 kernel-seconds (sum of the children's run durations) both ways. Prints, never asserts.
 """
@@ -82,16 +83,17 @@ def search(folder: Path, trials: int, seeds: int, workers: int) -> None:
           f"random {statistics.mean(r[3] for r in rows):.2f} s", flush=True)
 
 
-def pruning(folder: Path, trials: int, workers: int) -> None:
+def pruning(folder: Path, trials: int, workers: int, step_seconds: float) -> None:
     body = ("import time, nbmlops\n"
             "for step in range(10):\n"
-            "    time.sleep(0.1)\n"
+            f"    time.sleep({step_seconds})\n"
             f"    nbmlops.log_metric('score', {SCORE} - 5.0 / (step + 1), step=step)\n")
     path = notebook(folder, "steps", body)
     for prune in (False, True):
         result, wall = timed(notebook=path, trials=trials, dists=SPACE, sampler="tpe", seed=0, workers=workers,
                              prune=prune)
-        print(f"{'with' if prune else 'without'} --prune: {len(result.pruned)} of {len(result.children)} trials "
+        print(f"{'with' if prune else 'without'} --prune, steps of {step_seconds} s: {len(result.pruned)} of "
+              f"{len(result.children)} trials "
               f"pruned, {kernel_seconds(result):.1f} kernel-seconds, {wall:.1f} s wall, best distance "
               f"{distance(result):.3f}", flush=True)
 
@@ -101,13 +103,16 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--step-seconds", type=float, default=0.5, help="work per step of the pruning notebook")
+    parser.add_argument("--no-search", action="store_true", help="skip TPE against random")
     parser.add_argument("--no-prune", action="store_true", help="skip the pruning figures")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-optuna-nb-"))
     start = time.perf_counter()
-    search(folder, args.trials, args.seeds, args.workers)
+    if not args.no_search:
+        search(folder, args.trials, args.seeds, args.workers)
     if not args.no_prune:
-        pruning(folder, args.trials, args.workers)
+        pruning(folder, args.trials, args.workers, args.step_seconds)
     print(f"total {time.perf_counter() - start:.0f} s", file=sys.stderr)
 
 
