@@ -656,3 +656,42 @@ def test_a_team_store_that_cannot_be_reached_is_one_line_that_never_shows_the_co
     assert len(lines) == 1 and lines[0].startswith(
         "Error: cannot reach the team store's catalog postgresql://ana@db.invalid:5432/mlops (")
     assert "s3cr3t" not in result.stderr and "dbname=" not in result.stderr
+
+
+MLFLOW_SOURCE = """
+import os, sys
+os.environ["MLFLOW_ENABLE_ASYNC_LOGGING"] = "false"
+import mlflow
+from mlflow.entities import Metric
+from sklearn.linear_model import LogisticRegression
+uri = sys.argv[1]
+mlflow.set_tracking_uri(uri)
+mlflow.set_registry_uri(uri)
+mlflow.set_experiment("from-mlflow")
+with mlflow.start_run(run_name="mlflow-run") as run:
+    mlflow.log_param("C", 0.5)
+    mlflow.MlflowClient(uri).log_batch(run.info.run_id, metrics=[
+        Metric("loss", 1.0 / (s + 1), 1_700_000_000_000 + s, s) for s in range(5)])
+    mlflow.sklearn.log_model(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), name="model",
+                             registered_model_name="imported")
+mlflow.MlflowClient(uri, uri).set_registered_model_alias("imported", "production", "1")
+"""
+
+
+def test_an_mlflow_store_imports_into_the_team_store_once(team: Team) -> None:
+    home = team.tmp / "alice"
+    home.mkdir(exist_ok=True)
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    team.run("alice", MLFLOW_SOURCE, uri)
+    first = team.cli("alice", "import", "mlflow", uri)
+    assert "1 runs (1 new, 0 updated, 0 unchanged), 5 metric points" in first.stdout
+    assert "1 model versions" in first.stdout
+    again = team.cli("alice", "import", "mlflow", uri)
+    assert "(0 new, 0 updated, 1 unchanged), 0 metric points, 0 artifacts, 0 model versions" in again.stdout
+    seen = team.run("bob", """
+import nbmlops
+run = nbmlops.runs("from-mlflow")["run_id"][0]
+print(nbmlops.metric_history(run, "loss")["step"].tolist(), nbmlops.get_run(run).params["C"],
+      nbmlops.load_model("imported@production").predict([[1.0]]).tolist())
+""").stdout.strip()
+    assert seen == "[0, 1, 2, 3, 4] 0.5 [1]"
