@@ -2,16 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { Axis, axisOf, axisPosition, categoryOf, isMissing, niceTicks } from '../charts';
-import {
-  cssVar,
-  PointTooltip,
-  prepareCanvas,
-  themeColors,
-  truncate,
-  usePointPicker,
-  useThemeVersion,
-  useWidth
-} from './canvas';
+import { PointTooltip, themeColors, truncate, useCanvasPaint, usePointPicker, useWidth } from './canvas';
 import { formatValue } from './common';
 
 /** One run in the scatter: x may be a number or a category; y a metric value. */
@@ -139,9 +130,7 @@ export function ScatterPlot(props: ScatterPlotProps): React.ReactElement {
   const { trans, points, xLabel, yLabel } = props;
   const height = props.height ?? 300;
   const box = React.useRef<HTMLDivElement>(null);
-  const canvas = React.useRef<HTMLCanvasElement>(null);
   const width = useWidth(box);
-  const theme = useThemeVersion();
   const layout = React.useMemo(() => scatterLayout(points, width, height), [points, width, height]);
   const missing = points.length - layout.shown.length;
 
@@ -149,13 +138,10 @@ export function ScatterPlot(props: ScatterPlotProps): React.ReactElement {
     props.onActivate?.(layout.shown[index].id)
   );
 
-  React.useEffect(() => {
-    const context = prepareCanvas(canvas.current, width, height);
-    if (context) {
-      const font = `11px ${cssVar(canvas.current, '--jp-ui-font-family', 'sans-serif')}`;
-      draw(context, layout, active, themeColors(canvas.current), font);
-    }
-  }, [layout, active, width, height, theme]);
+  const canvas = useCanvasPaint(width, height, (context, colors, font) => draw(context, layout, active, colors, font), [
+    layout,
+    active
+  ]);
 
   const point = active >= 0 && active < layout.shown.length ? layout.shown[active] : null;
   return (

@@ -3,16 +3,7 @@ import * as React from 'react';
 
 import { niceTicks, PALETTE } from '../charts';
 import { Trial } from '../study';
-import {
-  cssVar,
-  PointTooltip,
-  prepareCanvas,
-  themeColors,
-  truncate,
-  usePointPicker,
-  useThemeVersion,
-  useWidth
-} from './canvas';
+import { PointTooltip, themeColors, truncate, useCanvasPaint, usePointPicker, useWidth } from './canvas';
 import { formatNumber, formatValue } from './common';
 
 /** The mark of each state: color and shape, so pruned and failed trials differ from complete ones in both; a running trial (or one in a state this panel does not know) is a grey square. */
@@ -241,9 +232,7 @@ export function StudyChart(props: {
   const { trans, trials, best, metric } = props;
   const height = props.height ?? 260;
   const box = React.useRef<HTMLDivElement>(null);
-  const canvas = React.useRef<HTMLCanvasElement>(null);
   const width = useWidth(box);
-  const theme = useThemeVersion();
   const layout = React.useMemo(() => studyLayout(trials, best, width, height), [trials, best, width, height]);
   const noValue = trans.__('no value');
 
@@ -254,13 +243,12 @@ export function StudyChart(props: {
     }
   });
 
-  React.useEffect(() => {
-    const context = prepareCanvas(canvas.current, width, height);
-    if (context) {
-      const font = `11px ${cssVar(canvas.current, '--jp-ui-font-family', 'sans-serif')}`;
-      draw(context, trials, layout, active, themeColors(canvas.current), font, noValue);
-    }
-  }, [trials, layout, active, width, height, theme, noValue]);
+  const canvas = useCanvasPaint(
+    width,
+    height,
+    (context, colors, font) => draw(context, trials, layout, active, colors, font, noValue),
+    [trials, layout, active, noValue]
+  );
 
   const trial = active >= 0 && active < trials.length ? trials[active] : null;
   return (

@@ -1,4 +1,5 @@
-// DOM helpers shared by the compare view's canvas charts: theme colors, sizes, HiDPI canvases.
+// DOM helpers shared by the canvas charts (the compare view's scatter, the study's objective over trials): theme colors,
+// sizes, HiDPI canvases painted on change, points browsed by pointer and keyboard, their tooltips.
 import * as React from 'react';
 
 import { nearestPoint } from '../charts';
@@ -102,6 +103,28 @@ export function prepareCanvas(
   context.setTransform(ratio, 0, 0, ratio, 0, 0);
   context.clearRect(0, 0, width, height);
   return context;
+}
+
+/**
+ * A canvas ref painted by `paint` (sized for the screen's pixel ratio, in the theme's colors and UI
+ * font) whenever its size, the theme or `deps` change; nothing is painted where there is no canvas.
+ */
+export function useCanvasPaint(
+  width: number,
+  height: number,
+  paint: (context: CanvasRenderingContext2D, colors: ThemeColors, font: string) => void,
+  deps: React.DependencyList
+): React.RefObject<HTMLCanvasElement> {
+  const canvas = React.useRef<HTMLCanvasElement>(null);
+  const theme = useThemeVersion();
+  React.useEffect(() => {
+    const context = prepareCanvas(canvas.current, width, height);
+    if (context) {
+      const font = `11px ${cssVar(canvas.current, '--jp-ui-font-family', 'sans-serif')}`;
+      paint(context, themeColors(canvas.current), font);
+    }
+  }, [width, height, theme, ...deps]); // eslint-disable-line react-hooks/exhaustive-deps -- paint reads what deps name
+  return canvas;
 }
 
 /** Whether this page can draw on a canvas at all (false in jsdom). */
