@@ -116,8 +116,11 @@ def test_failing_trials_are_told_fail_and_the_study_goes_on(store_env: Store, tm
 PRUNABLE = ("import os, nbmlops\n"
             "n = int(os.environ['NBMLOPS_RUN_NAME'].rsplit('-', 1)[1])  # later trials are clearly worse\n"
             "for step in range(4):\n"
-            "    nbmlops.log_metric('score', -n * (step + 1) + x * 0, step=step)\n"
-            "    nbmlops.log_metric('other', float(step), step=step)\n")
+            "    try:  # a careless handler does not swallow the pruner's stop\n"
+            "        nbmlops.log_metric('score', -n * (step + 1) + x * 0, step=step)\n"
+            "        nbmlops.log_metric('other', float(step), step=step)\n"
+            "    except Exception:\n"
+            "        pass\n")
 
 
 def test_prune_stops_worse_trials_and_keeps_their_points(store_env: Store, tmp_path: Path) -> None:

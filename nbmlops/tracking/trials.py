@@ -5,8 +5,9 @@ study's storage location, study name, trial id and number, the metric, the direc
 `install` then wraps the tracker's `log_metric` on that one tracker instance, so that:
 - a point of the metric, logged into the trial's run, is reported to the trial
   (`trial.report(value, step)`) and the pruner asked whether to stop;
-- once the pruner said stop, the next `log_metric` (of any key) raises RunPruned, which ends the
-  notebook; the runner knows it by name and ends the run PRUNED (tagged `sweep.pruned_at_step`).
+- once the pruner said stop, the next `log_metric` (of any key) raises RunPruned (a BaseException,
+  so that `except Exception` does not swallow it), which ends the notebook; the runner knows it by
+  name and ends the run PRUNED (tagged `sweep.pruned_at_step`).
 Outside a pruned sweep nothing is installed: `log_metric`'s hot path is untouched. Inside one, a
 key other than the metric costs one comparison.
 """
@@ -21,8 +22,6 @@ import pickle  # noqa: S403 - the pruner comes from the sweep that started this 
 import sys
 from typing import TYPE_CHECKING, Any
 
-from nbmlops.errors import NbmlopsError
-
 if TYPE_CHECKING:
     from nbmlops.tracking.tracker import Tracker
 
@@ -30,8 +29,12 @@ TRIAL_ENV = "NBMLOPS_TRIAL"
 PRUNED_TAG = "sweep.pruned_at_step"
 
 
-class RunPruned(NbmlopsError):
-    """Raised in a sweep's notebook once the pruner stopped its trial: the run ends PRUNED."""
+class RunPruned(BaseException):
+    """Raised in a sweep's notebook once the pruner stopped its trial: the run ends PRUNED.
+
+    A signal to stop, not an error (like KeyboardInterrupt): `except Exception` in the notebook or in
+    a library's callbacks (autolog's guards) must not swallow it and train on unreported.
+    """
 
     def _render_traceback_(self) -> list[str]:
         """IPython shows this one line instead of a traceback (papermill keeps it as the error)."""
