@@ -182,10 +182,15 @@ def test_cli_refuses_bad_trials_in_one_line(store_env: Store, tmp_path: Path) ->
     assert nbmlops.runs().empty
 
 
-def test_dask_executor_runs_a_small_study(fresh_store: Store, peak_notebook: Path) -> None:
+def test_dask_executor_runs_a_small_pruned_study(fresh_store: Store, peak_notebook: Path) -> None:
     result = sweep(fresh_store, peak_notebook, dists={"x": "uniform(-5,5)"}, trials=2, workers=2, executor="dask",
-                   metric="score", experiment="dask", progress=False)
+                   metric="score", experiment="dask", progress=False, prune=True, pruner="hyperband")
     assert result.status is nbmlops.RunStatus.FINISHED and list(result.trials["state"]) == ["COMPLETE"] * 2
     children = children_of(result.parent_run_id)
     assert sorted(c.tags["sweep.trial"] for c in children) == ["0", "1"]
     assert set(result.trials["run_id"]) == {c.run_id for c in children}
+    assert nbmlops.get_run(result.parent_run_id).tags["sweep.pruner"] == "hyperband"
+    journal = optuna.storages.journal.JournalFileBackend(str(fresh_store.root / JOURNAL_NAME))
+    study = optuna.load_study(study_name="dask/sweep-peak", storage=optuna.storages.JournalStorage(journal))
+    # the kernels on the dask workers reported their step to the same study
+    assert [t.intermediate_values for t in study.trials] == [{0: t.value} for t in study.trials]
