@@ -194,3 +194,17 @@ def test_dask_executor_runs_a_small_pruned_study(fresh_store: Store, peak_notebo
     study = optuna.load_study(study_name="dask/sweep-peak", storage=optuna.storages.JournalStorage(journal))
     # the kernels on the dask workers reported their step to the same study
     assert [t.intermediate_values for t in study.trials] == [{0: t.value} for t in study.trials]
+
+
+def test_an_unreachable_team_study_storage_is_one_line_without_the_password(
+        tmp_path: Path, peak_notebook: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbmlops.store.team import TeamStore
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PGPASSWORD", "hunter2-secret")
+    with pytest.raises(nbmlops.NbmlopsError) as caught:
+        sweep(TeamStore("postgresql://alice@127.0.0.1:9/nodb"), peak_notebook, trials=2, dists=["x=uniform(0,1)"],
+              metric="score", progress=False)
+    message = str(caught.value)
+    assert message.startswith("cannot open the sweep's study storage postgresql+psycopg://alice@127.0.0.1:9/nodb: ")
+    assert "\n" not in message and "hunter2" not in message

@@ -250,7 +250,7 @@ def study_sweep(store: Store, path: Path, trials: Any, *, sampler: Any, prune: b
 
 def _open_study(optuna: Any, location: str, title: str, search: Search, resuming: bool, seed: int) -> Any:
     """The sweep's study: created, or (resuming) loaded with its stale RUNNING trials told FAIL."""
-    storage = open_storage(location)
+    storage = _storage(location)
     exists = title in {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
     if exists and not resuming:
         raise InvalidInputError(f"a study {title!r} exists already: --resume continues it, or give another --name")
@@ -269,6 +269,18 @@ def _open_study(optuna: Any, location: str, title: str, search: Search, resuming
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)  # a sweep that died
     return study
+
+
+def _storage(location: str) -> Any:
+    """The study storage at `location`, or a one-line error (the location never holds a password)."""
+    try:
+        return open_storage(location)
+    except ImportError:
+        raise NbmlopsError("a study on a team store needs SQLAlchemy and psycopg: pip install "
+                           "'nbmlops[optuna-team]'") from None
+    except Exception as exc:  # the database refused or is unreachable; the message names no password
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise NbmlopsError(f"cannot open the sweep's study storage {location}: {first}") from None
 
 
 def _settled(study: Any) -> int:
