@@ -16,7 +16,7 @@ from nbmlops.cli import main
 from nbmlops.jobs.studies import IMPORTANCES_TABLE, JOURNAL_NAME, TRIALS_TABLE
 from nbmlops.jobs.sweeps import sweep
 from nbmlops.store.folder import Store
-from tests.conftest import make_notebook
+from tests.conftest import make_notebook, run_python
 from tests.test_sweep import children_of, cli
 
 PARAMS = "x = 0.0\nkind = 'a'"
@@ -208,3 +208,13 @@ def test_an_unreachable_team_study_storage_is_one_line_without_the_password(
     message = str(caught.value)
     assert message.startswith("cannot open the sweep's study storage postgresql+psycopg://alice@127.0.0.1:9/nodb: ")
     assert "\n" not in message and "hunter2" not in message
+
+
+def test_without_optuna_a_study_says_how_to_install_it(store_env: Store, peak_notebook: Path) -> None:
+    code = ("import sys; sys.modules['optuna'] = None  # as if not installed\n"
+            "from nbmlops.cli import main\n"
+            "main(['sweep', sys.argv[1], '--trials', '2', '--dist', 'x=uniform(0,1)', '--metric', 'score'])\n")
+    done = run_python(code, store_env, str(peak_notebook), check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("Error: a sweep with --trials needs Optuna: pip install 'nbmlops[optuna]'")
+    assert nbmlops.runs().empty
