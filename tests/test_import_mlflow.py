@@ -195,6 +195,14 @@ def test_file_store_one_experiment_and_a_missing_artifact_folder(tmp_path: Path,
     ours = nbmlops.get_run(run_id_for(kept.run_id))
     assert nbmlops.metric_history(ours.run_id, "m")["step"].tolist() == [7]
     assert [a.path for a in ours.artifacts] == ["f.txt"]
+    client.log_metric(kept.run_id, "m", 2.5, step=8)  # it was RUNNING: its new point comes over
+    client.set_terminated(kept.run_id)
+    again = import_mlflow(fresh_store, folder.as_uri(), experiments=["wanted ✓"])
+    assert (again.runs_added, again.runs_updated, again.runs_unchanged) == (0, 1, 1)
+    assert nbmlops.metric_history(ours.run_id, "m")["step"].tolist() == [7, 8]
+    assert nbmlops.get_run(ours.run_id).status == "FINISHED"
+    last = import_mlflow(fresh_store, folder.as_uri(), experiments=["wanted ✓"])
+    assert (last.runs_updated, last.runs_unchanged, len(last.skipped)) == (0, 2, 1)  # only `gone` is read again
 
 
 def _cli(*args: str, store: Store) -> Any:

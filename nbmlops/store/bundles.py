@@ -206,6 +206,19 @@ def merge_tables(store: Store, folder: Path, artifacts_added: int = 0) -> Import
     return store.write(lambda con: _merge(con, store.catalog.dialect, folder, artifacts_added))
 
 
+def run_states(store: Store, run_ids: list[str]) -> dict[str, tuple[str, int]]:
+    """Status and metric point count of those of `run_ids` the store holds: what the merge weighs a copy
+    against (`merge_action`), so that an importer can leave out the runs it would leave unchanged."""
+    with store.reading() as con:
+        rows = con.execute("""
+            WITH ids AS (SELECT unnest(?::VARCHAR[]) AS run_id),
+                 p AS (SELECT run_id, count(*) AS n FROM metrics WHERE run_id IN (SELECT run_id FROM ids)
+                       GROUP BY run_id)
+            SELECT r.run_id, r.status, coalesce(p.n, 0) FROM runs r JOIN ids USING (run_id)
+            LEFT JOIN p USING (run_id)""", [run_ids]).fetchall()
+    return {str(r[0]): (str(r[1]), int(r[2])) for r in rows}
+
+
 # -- export ---------------------------------------------------------------------------------
 def _select_runs(con: duckdb.DuckDBPyConnection, run_ids: list[str] | None,
                  experiment: str | list[str] | None, where: str | None) -> list[str]:
@@ -414,7 +427,7 @@ def _merge(con: duckdb.DuckDBPyConnection, dialect: Dialect, folder: Path, artif
                coalesce(tp.n, 0)
         FROM b LEFT JOIN runs t USING (run_id) LEFT JOIN bp USING (run_id) LEFT JOIN tp USING (run_id)""",
                        [runs, str(folder / "metrics.parquet")]).fetchall()
-    actions = {r[0]: _action(*r[1:]) for r in rows}
+    actions = {r[0]: merge_action(*r[1:]) for r in rows}
     changed = [rid for rid, a in actions.items() if a != "same"]
     for table in ("experiments", "datasets"):
         _insert_new(con, dialect, table, src(table))
@@ -437,8 +450,8 @@ def _merge(con: duckdb.DuckDBPyConnection, dialect: Dialect, folder: Path, artif
         renumbered=tuple(renumbered))
 
 
-def _action(b_status: str, b_end: Any, b_points: int, present: bool, t_status: str | None, t_end: Any,
-            t_points: int) -> str:
+def merge_action(b_status: str, b_end: Any, b_points: int, present: bool, t_status: str | None, t_end: Any,
+                 t_points: int) -> str:
     """add, replace or same: whether the bundle's copy of a run is new or further along than ours."""
     if not present:
         return "add"

@@ -4,7 +4,8 @@ Reads experiments, runs, params, tags, every metric point, dataset inputs, artif
 model versions with MLflow's own client (an optional extra: `pip install 'nbmlops[mlflow]'`), writes
 them as the tables a bundle holds and merges them through the bundle merge, in one transaction:
 a run new here is added, a run that went on in MLflow (it was RUNNING here, or has more points) is
-replaced, anything else is left as it is. So importing again adds nothing. Artifact files are
+replaced, anything else is left as it is. So importing again adds nothing; the runs it would leave
+unchanged are not even read again (`_settler`), so a second import costs little. Artifact files are
 stored first (content-addressed: a file already here is not stored twice); if anything fails
 before the merge, the catalog is untouched.
 """
@@ -77,23 +78,48 @@ def import_mlflow(store: Store, uri: str | os.PathLike[str], experiments: str | 
 
         client = MlflowClient(tracking_uri=checked, registry_uri=checked)
         with _bar(progress and not mlsource.is_database(checked), "reading MLflow runs") as tick:  # bulk: no bar
-            read = mlsource.read(client, checked, names, tick)
+            read = mlsource.read(client, checked, names, _settler(store), tick)
         found = mlfiles.Files()
         with _bar(progress, "artifacts", len(read.runs)) as tick:
             mlfiles.run_artifacts(store, checked, read.runs, found, checked.startswith("file:"), tick)
-        mlfiles.model_versions(store, client, checked, set(read.runs["run_id"]), names is None, found)
+        every = set(read.runs["run_id"]) | set(read.settled["run_id"])
+        mlfiles.model_versions(store, client, checked, every, names is None, found)
     if found.tags:
         extra = pd.DataFrame(found.tags, columns=["run_id", "key", "value"])
+        extra = extra[extra["run_id"].isin(set(read.runs["run_id"]))]  # settled runs keep their tags
         read.tags = pd.concat([read.tags, extra], ignore_index=True).drop_duplicates(["run_id", "key"], keep="last")
     with tempfile.TemporaryDirectory(prefix="nbmlops-mlflow-import-") as tmp:
         folder = Path(tmp)
-        written = mltables.write_run_tables(read, found.frame(), folder)
+        mltables.write_run_tables(read, found.frame(), folder)
         if found.versions:
             _write_models(found, folder)
         merged = bundles.merge_tables(store, folder, found.added)
-    return MlflowImportReport(label, written.experiments, merged.runs_added, merged.runs_updated,
-                              merged.runs_unchanged, merged.metric_points, found.added, merged.models_added,
-                              tuple(found.skipped))
+    experiments_with_runs = set(read.runs["experiment_id"]) | set(read.settled["experiment_id"])
+    return MlflowImportReport(label, len(experiments_with_runs), merged.runs_added, merged.runs_updated,
+                              merged.runs_unchanged + len(read.settled), merged.metric_points, found.added,
+                              merged.models_added, tuple(found.skipped))
+
+
+def _settler(store: Store) -> mlsource.Settle:
+    """The runs the merge would leave unchanged (ended here, and no more points in MLflow, where the
+    source can count them cheaply): their params, tags, points and artifacts are not read again."""
+    def settle(runs: pd.DataFrame) -> set[str]:
+        ours = {mltables.run_id_for(r): r for r in runs["run_id"]}
+        states = bundles.run_states(store, list(ours))
+        settled = set()
+        for rid, status, points in zip(runs["run_id"], runs["status"], runs["points"], strict=True):
+            here = states.get(mltables.run_id_for(rid))
+            if here is None:
+                continue
+            mapped = mltables.STATUS.get(status, "FINISHED")
+            if points is None and mapped == "RUNNING":
+                continue  # uncounted points of a live run: read it (the merge takes any new ones)
+            there = here[1] if points is None else int(points)  # uncounted, of an ended run: as here
+            if bundles.merge_action(mapped, None, there, True, here[0], None, here[1]) == "same":
+                settled.add(rid)
+        return settled
+
+    return settle
 
 
 def _names(experiments: str | list[str] | None) -> list[str] | None:

@@ -47,6 +47,12 @@ class Source:
     tags: pd.DataFrame  # run_id, key, value
     metrics: pd.DataFrame  # POINT_COLUMNS (NaN kept; see `_points`)
     inputs: pd.DataFrame  # INPUT_COLUMNS
+    settled: pd.DataFrame  # RUN_COLUMNS: runs the store holds as they are (`Settle`), left out of the rest
+
+
+# The MLflow ids of the runs (RUN_COLUMNS + "points", the run's metric point count or None where it
+# would take a request per key) that the store holds as they are: their details are not read.
+Settle = Callable[[pd.DataFrame], set[str]]
 
 
 def tracking_uri(given: str | os.PathLike[str]) -> str:
@@ -150,23 +156,24 @@ def experiments(client: Any, uri: str, names: list[str] | None) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def read(client: Any, uri: str, names: list[str] | None, progress: Progress | None = None) -> Source:
-    """Everything of the chosen experiments' active runs: in bulk from a database, else run by run."""
+def read(client: Any, uri: str, names: list[str] | None, settle: Settle, progress: Progress | None = None) -> Source:
+    """Everything of the chosen experiments' active runs but those `settle` names: in bulk from a
+    database, else run by run."""
     chosen = experiments(client, uri, names)
     ids = [str(i) for i in chosen["experiment_id"]]
     if is_database(uri):
-        return _read_database(uri, chosen, ids)
-    return _read_client(client, uri, chosen, ids, progress)
+        return _read_database(uri, chosen, ids, settle)
+    return _read_client(client, uri, chosen, ids, settle, progress)
 
 
 # -- databases: MLflow's SQLAlchemy store and ORM models, one query per table ----------------------
-def _read_database(uri: str, chosen: pd.DataFrame, ids: list[str]) -> Source:
+def _read_database(uri: str, chosen: pd.DataFrame, ids: list[str], settle: Settle) -> Source:
     from mlflow.store.tracking.dbmodels import models as orm
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     store = SqlAlchemyStore(uri, None)
-    run = orm.SqlRun
+    run, m = orm.SqlRun, orm.SqlMetric
     active = (run.experiment_id.in_([int(i) for i in ids]), run.lifecycle_stage == "active")
     in_runs = select(run.run_uuid).where(*active)
 
@@ -179,35 +186,48 @@ def _read_database(uri: str, chosen: pd.DataFrame, ids: list[str]) -> Source:
                                     run.end_time, run.user_id, run.artifact_uri).where(*active)),
                         columns=RUN_COLUMNS)
     runs["experiment_id"] = runs["experiment_id"].astype(str)
+    counts = dict(rows(select(m.run_uuid, func.count()).where(m.run_uuid.in_(in_runs)).group_by(m.run_uuid)))
+    settled = settle(runs.assign(points=runs["run_id"].map(counts).fillna(0).astype("int64")))
+    kept = runs[~runs["run_id"].isin(settled)]
+    wanted = list(kept["run_id"])
+
+    def details(query: Callable[[Any], Any]) -> list[Any]:
+        """`query(runs)` for the runs kept: all at once, or in chunks of ids under the drivers' limits."""
+        if not settled:
+            return rows(query(in_runs))
+        return [r for start in range(0, len(wanted), 5000) for r in rows(query(wanted[start:start + 5000]))]
+
     pairs = ["run_id", "key", "value"]
-    params = pd.DataFrame(rows(select(orm.SqlParam.run_uuid, orm.SqlParam.key, orm.SqlParam.value)
-                               .where(orm.SqlParam.run_uuid.in_(in_runs))), columns=pairs)
-    tags = pd.DataFrame(rows(select(orm.SqlTag.run_uuid, orm.SqlTag.key, orm.SqlTag.value)
-                             .where(orm.SqlTag.run_uuid.in_(in_runs))), columns=pairs)
-    m = orm.SqlMetric
-    points = pd.DataFrame(rows(select(m.run_uuid, m.key, m.value, m.timestamp, m.step, m.is_nan)
-                               .where(m.run_uuid.in_(in_runs))), columns=[*POINT_COLUMNS, "is_nan"])
+    p, t = orm.SqlParam, orm.SqlTag
+    params = pd.DataFrame(details(lambda chosen_runs: select(p.run_uuid, p.key, p.value)
+                                  .where(p.run_uuid.in_(chosen_runs))), columns=pairs)
+    tags = pd.DataFrame(details(lambda chosen_runs: select(t.run_uuid, t.key, t.value)
+                                .where(t.run_uuid.in_(chosen_runs))), columns=pairs)
+    points = pd.DataFrame(details(lambda chosen_runs: select(m.run_uuid, m.key, m.value, m.timestamp, m.step, m.is_nan)
+                                  .where(m.run_uuid.in_(chosen_runs))), columns=[*POINT_COLUMNS, "is_nan"])
     if len(points):
         points.loc[points["is_nan"].astype(bool), "value"] = float("nan")  # MLflow stores NaN as 0 + a flag
-    inputs = _database_inputs(rows, orm, in_runs)
+    inputs = pd.DataFrame(details(lambda chosen_runs: _database_inputs(orm, chosen_runs)), columns=INPUT_COLUMNS)
     store.engine.dispose()
-    return Source(uri, chosen, runs, params, tags, _points(points.drop(columns="is_nan")), inputs)
+    return Source(uri, chosen, kept.reset_index(drop=True), params, tags, _points(points.drop(columns="is_nan")),
+                  inputs, runs[runs["run_id"].isin(settled)])
 
 
-def _database_inputs(rows: Callable[[Any], list[Any]], orm: Any, in_runs: Any) -> pd.DataFrame:
+def _database_inputs(orm: Any, chosen_runs: Any) -> Any:
+    """The query of the dataset inputs of `chosen_runs` (a list of ids or a query of them)."""
     from sqlalchemy import and_, select
 
     i, d, t = orm.SqlInput, orm.SqlDataset, orm.SqlInputTag
-    query = (select(i.destination_id, d.name, d.digest, d.dataset_source_type, d.dataset_source, d.dataset_schema,
-                    d.dataset_profile, t.value)
-             .join(d, d.dataset_uuid == i.source_id)
-             .join(t, and_(t.input_uuid == i.input_uuid, t.name == "mlflow.data.context"), isouter=True)
-             .where(i.source_type == "DATASET", i.destination_type == "RUN", i.destination_id.in_(in_runs)))
-    return pd.DataFrame(rows(query), columns=INPUT_COLUMNS)
+    return (select(i.destination_id, d.name, d.digest, d.dataset_source_type, d.dataset_source, d.dataset_schema,
+                   d.dataset_profile, t.value)
+            .join(d, d.dataset_uuid == i.source_id)
+            .join(t, and_(t.input_uuid == i.input_uuid, t.name == "mlflow.data.context"), isouter=True)
+            .where(i.source_type == "DATASET", i.destination_type == "RUN", i.destination_id.in_(chosen_runs)))
 
 
 # -- file stores and servers: MlflowClient, run by run ---------------------------------------------
-def _read_client(client: Any, uri: str, chosen: pd.DataFrame, ids: list[str], progress: Progress | None) -> Source:
+def _read_client(client: Any, uri: str, chosen: pd.DataFrame, ids: list[str], settle: Settle,
+                 progress: Progress | None) -> Source:
     from mlflow.entities import ViewType
 
     found: list[Any] = []
@@ -218,6 +238,10 @@ def _read_client(client: Any, uri: str, chosen: pd.DataFrame, ids: list[str], pr
         token = page.token
         if not token:
             break
+    listed = pd.DataFrame([(r.info.run_id, str(r.info.experiment_id), r.info.run_name, r.info.status,
+                            r.info.start_time, r.info.end_time, r.info.user_id, r.info.artifact_uri) for r in found],
+                          columns=RUN_COLUMNS)
+    settled = settle(listed.assign(points=None))  # counting points would take a request per metric key
     runs: list[tuple[Any, ...]] = []
     params: list[tuple[Any, ...]] = []
     tags: list[tuple[Any, ...]] = []
@@ -225,6 +249,10 @@ def _read_client(client: Any, uri: str, chosen: pd.DataFrame, ids: list[str], pr
     inputs: list[tuple[Any, ...]] = []
     for r in found:
         info, rid = r.info, r.info.run_id
+        if rid in settled:
+            if progress:
+                progress(1)
+            continue
         runs.append((rid, str(info.experiment_id), info.run_name, info.status, info.start_time, info.end_time,
                      info.user_id, info.artifact_uri))
         params.extend((rid, k, v) for k, v in r.data.params.items())
@@ -240,7 +268,7 @@ def _read_client(client: Any, uri: str, chosen: pd.DataFrame, ids: list[str], pr
     pairs = ["run_id", "key", "value"]
     return Source(uri, chosen, pd.DataFrame(runs, columns=RUN_COLUMNS), pd.DataFrame(params, columns=pairs),
                   pd.DataFrame(tags, columns=pairs), _points(pd.DataFrame(points, columns=POINT_COLUMNS)),
-                  pd.DataFrame(inputs, columns=INPUT_COLUMNS))
+                  pd.DataFrame(inputs, columns=INPUT_COLUMNS), listed[listed["run_id"].isin(settled)])
 
 
 def _points(frame: pd.DataFrame) -> pd.DataFrame:

@@ -42,9 +42,8 @@ def run_id_for(mlflow_run_id: str) -> str:
 
 @dataclass(frozen=True)
 class Written:
-    """What the tables hold: experiments, runs and metric points."""
+    """What the tables hold: runs and metric points."""
 
-    experiments: int
     runs: int
     points: int
 
@@ -52,6 +51,9 @@ class Written:
 def write_run_tables(source: Source, artifacts: pd.DataFrame, folder: Path) -> Written:
     """Write runs, params, metrics, latest_metrics, tags, artifacts, run_datasets, experiments (those
     with runs: MLflow's empty `Default` stays behind) and datasets to `folder` as `<table>.parquet`."""
+    if source.runs.empty:  # every run is here as it is: the merge still weighs model versions
+        _write_empty(folder)
+        return Written(0, 0)
     runs = source.runs.copy()
     ids = dict(zip(runs["run_id"], runs["run_id"].map(run_id_for), strict=True))
     runs["ours"] = runs["run_id"].map(ids)
@@ -61,7 +63,8 @@ def write_run_tables(source: Source, artifacts: pd.DataFrame, folder: Path) -> W
     created = _times(experiments["created_at"]).fillna(pd.Timestamp(0))
     names = dict(zip(experiments["experiment_id"], experiments["name"], strict=True))
     firsts = runs.groupby("experiment_id")["start"].min()
-    created = created.where(experiments["created_at"].notna(), experiments["experiment_id"].map(firsts))
+    created = created.where(experiments["created_at"].notna(),
+                            pd.to_datetime(experiments["experiment_id"].map(dict(firsts))))
     write_table(folder, "experiments", pd.DataFrame({"name": experiments["name"], "created_at": created.fillna(
         pd.Timestamp(0))}))
     system = source.tags[source.tags["key"].isin(AS_COLUMNS)].pivot_table(
@@ -86,7 +89,21 @@ def write_run_tables(source: Source, artifacts: pd.DataFrame, folder: Path) -> W
     points = _write_metrics(source.metrics, ids, folder)
     write_table(folder, "artifacts", artifacts)
     _write_datasets(source.inputs, ids, start_of, folder)
-    return Written(len(experiments), len(runs), points)
+    return Written(len(runs), points)
+
+
+def _write_empty(folder: Path) -> None:
+    """The two tables the merge requires, with no rows (the others may be absent)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text, ts = pa.string(), pa.timestamp("us")
+    run_columns = [("run_id", text), ("experiment", text), ("name", text), ("status", text), ("start_time", ts),
+                   ("end_time", ts), ("user_name", text), ("host", text), ("parent_run_id", text), ("notebook", text),
+                   ("error", text), ("journal", text)]
+    point_columns = [("run_id", text), ("key", text), ("step", pa.int64()), ("timestamp", ts), ("value", pa.float64())]
+    for table, columns in (("runs", run_columns), ("metrics", point_columns)):
+        pq.write_table(pa.schema(columns).empty_table(), folder / f"{table}.parquet")
 
 
 def _params(params: pd.DataFrame, ids: dict[str, str]) -> pd.DataFrame:
