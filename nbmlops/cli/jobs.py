@@ -211,7 +211,7 @@ def _read_params_file(path: str) -> dict[str, object]:
 @click.option("--random", "samples", type=click.IntRange(min=1), metavar="N",
               help="Sample N points from the --dist distributions, each crossed with the grid.")
 @click.option("--dist", multiple=True, metavar="NAME=FORM",
-              help="Distribution of a parameter for --random: uniform(a,b), loguniform(a,b), "
+              help="Distribution of a parameter for --random or --trials: uniform(a,b), loguniform(a,b), "
                    "int(a,b) (inclusive) or choice(x,y,...) (repeatable).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random: same seed, same points.")
 @click.option("-j", "--workers", type=click.IntRange(min=1), default=2, show_default=True,
