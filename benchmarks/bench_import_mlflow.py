@@ -77,13 +77,15 @@ def main() -> None:
     args = parser.parse_args()
     log(f"source: {args.runs} runs x {args.points} points")
     db = make_source(args.runs, args.points)
+    load = os.getloadavg()[0]
     log(f"source ready: {db} ({db.stat().st_size / 1e6:.0f} MB)")
     with tempfile.TemporaryDirectory(prefix="bench-import-mlflow-") as tmp:
         store = Path(tmp) / ".nbmlops"
         first, line1 = import_once(db, store)
         second, line2 = import_once(db, store)
     total = args.runs * args.points
-    print(f"MLflow SQLite source: {args.runs} runs x {args.points} points = {total:,} metric points")
+    print(f"MLflow SQLite source: {args.runs} runs x {args.points} points = {total:,} metric points "
+          f"(load average at start {load:.1f} on {os.cpu_count()} cores)")
     print(f"first import (fresh store):  {fmt_time(first)}  ({total / first:,.0f} points/s; goal <= {GOAL_S:.0f} s "
           f"for 10,000 x 100: {first / GOAL_S * (10_000 * 100) / total:.2f} of the goal, scaled to that size)")
     print(f"  {line1}")
