@@ -24,15 +24,14 @@ from typing import Any
 
 import pandas as pd
 
-from nbmlops.errors import InvalidInputError, NbmlopsError
+from nbmlops.errors import InvalidInputError, NbmlopsError, StoreError
 from nbmlops.importers.mlflow import files as mlfiles
 from nbmlops.importers.mlflow import source as mlsource
 from nbmlops.importers.mlflow import tables as mltables
-from nbmlops.importers.mlflow.source import MlflowSourceError
 from nbmlops.store import bundles
 from nbmlops.store.folder import Store
 
-__all__ = ["MlflowImportReport", "MlflowSourceError", "import_mlflow"]
+__all__ = ["MlflowImportReport", "import_mlflow"]
 INSTALL = "pip install 'nbmlops[mlflow]'"
 
 
@@ -150,7 +149,8 @@ def _write_models(found: mlfiles.Files, folder: Path) -> None:
 
 @contextmanager
 def _mlflow_errors(label: str) -> Iterator[None]:
-    """MLflow's and the network's failures as one line naming the store."""
+    """MLflow's and the network's failures as one line naming the store (a StoreError: the source cannot
+    be used as it is)."""
     try:
         yield
     except NbmlopsError:
@@ -160,9 +160,9 @@ def _mlflow_errors(label: str) -> Iterator[None]:
         if kind in ("MlflowException", "RestException") or "Connection" in kind or isinstance(exc, OSError):
             detail = " ".join(str(getattr(exc, "message", exc)).split())[:240]
             if "Connection" in kind or "Max retries" in detail or "Connection refused" in detail:
-                raise MlflowSourceError(f"cannot reach the MLflow server at {label}: start it, or check the "
+                raise StoreError(f"cannot reach the MLflow server at {label}: start it, or check the "
                                         "address; nothing was imported") from None
-            raise MlflowSourceError(f"cannot read the MLflow store at {label}: {detail}; nothing was imported") \
+            raise StoreError(f"cannot read the MLflow store at {label}: {detail}; nothing was imported") \
                 from None
         raise
 

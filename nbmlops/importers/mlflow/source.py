@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
-from nbmlops.errors import InvalidInputError, NbmlopsError, NotFoundError
+from nbmlops.errors import InvalidInputError, NotFoundError
 
 DB_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 RUN_COLUMNS = ["run_id", "experiment_id", "name", "status", "start_time", "end_time", "user_id", "artifact_uri"]
@@ -30,10 +30,6 @@ POINT_COLUMNS = ["run_id", "key", "value", "timestamp", "step"]
 INPUT_COLUMNS = ["run_id", "name", "digest", "source_type", "source", "schema", "profile", "context"]
 _PAGE = 1000
 Progress = Callable[[int], None]
-
-
-class MlflowSourceError(NbmlopsError):
-    """The MLflow store cannot be read (unreachable, not a store, refused by MLflow)."""
 
 
 @dataclass
