@@ -351,3 +351,32 @@ def test_a_running_run_that_registered_a_model_keeps_its_model_files_when_update
     assert ours.status == "FINISHED" and {"models/tree/model.skops", "models/tree/meta.json"} <= {
         a.path for a in ours.artifacts}
     assert nbmlops.load_model("tree/1").predict(X).tolist() == tree.predict(X).tolist()  # the allowlist takes Tree
+
+
+class _Doubler(mlflow.pyfunc.PythonModel):  # a custom pyfunc: a flavor nbmlops keeps as files
+    def predict(self, context: Any, model_input: Any) -> Any:
+        return model_input * 2
+
+
+def test_a_pickled_model_is_converted_and_another_flavor_stays_as_files(tmp_path: Path, fresh_store: Store) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    uri = f"sqlite:///{tmp_path / 'flavors.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment("flavors")
+    X, y = np.arange(6.0).reshape(-1, 1), np.arange(6.0) * 3
+    with mlflow.start_run(run_name="models ✓") as run:
+        mlflow.sklearn.log_model(LinearRegression().fit(X, y), name="lr", registered_model_name="pickled",
+                                 serialization_format="cloudpickle")
+        mlflow.pyfunc.log_model(name="custom", python_model=_Doubler(), registered_model_name="custom")
+    report = import_mlflow(fresh_store, uri)
+    assert report.model_versions_added == 1
+    assert len(report.skipped) == 1 and "'custom' version 1 (flavors: python_function)" in report.skipped[0]
+    pickled = nbmlops.get_model_version("pickled/1")
+    assert pickled.flavor == "sklearn-skops"  # unpickled once here, stored with skops
+    assert nbmlops.load_model("pickled/1").predict([[10.0]]) == pytest.approx([30.0])
+    files = {a.path for a in nbmlops.get_run(run_id_for(run.info.run_id)).artifacts}
+    assert "mlflow-models/custom/1/MLmodel" in files and "mlflow-models/pickled/1/MLmodel" in files
+    with pytest.raises(nbmlops.NotFoundError):
+        nbmlops.get_model_version("custom/1")

@@ -103,11 +103,11 @@ def _settler(store: Store) -> mlsource.Settle:
     """The runs the merge would leave unchanged (ended here, and no more points in MLflow, where the
     source can count them cheaply): their params, tags, points and artifacts are not read again."""
     def settle(runs: pd.DataFrame) -> set[str]:
-        ours = {mltables.run_id_for(r): r for r in runs["run_id"]}
-        states = bundles.run_states(store, list(ours))
+        ours = {r: mltables.run_id_for(r) for r in runs["run_id"]}
+        states = bundles.run_states(store, list(ours.values()))
         settled = set()
         for rid, status, points in zip(runs["run_id"], runs["status"], runs["points"], strict=True):
-            here = states.get(mltables.run_id_for(rid))
+            here = states.get(ours[rid])
             if here is None:
                 continue
             mapped = mltables.STATUS.get(status, "FINISHED")

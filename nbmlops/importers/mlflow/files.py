@@ -194,6 +194,11 @@ def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files
             files.skipped.append(f"{label} is kept as artifacts under mlflow-models/{name}/{number}/ of its run, not "
                                  f"registered: {exc}")
             return False
+        except Exception as exc:  # unpickling another team's model fails in as many ways as pickles can
+            files.skipped.append(f"{label} could not be converted ({type(exc).__name__}: "
+                                 f"{' '.join(str(exc).split())[:160]}); it is kept as artifacts under "
+                                 f"mlflow-models/{name}/{number}/ of its run, not registered")
+            return False
         files.versions.append({**row, **converted})
     if ours is not None:
         files.tags.append((version.run_id, f"model.{name}.version", str(number)))
@@ -266,8 +271,7 @@ def _mlmodel(path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | No
         spec = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError):
         return {}, None
-    flavors = {str(f): (c if isinstance(c, dict) else {}) for f, c in (spec.get("flavors") or {}).items()
-               if f != "python_function"}
+    flavors = {str(f): (c if isinstance(c, dict) else {}) for f, c in (spec.get("flavors") or {}).items()}
     try:
         inputs = json.loads((spec.get("signature") or {}).get("inputs") or "null")
     except (ValueError, AttributeError):
