@@ -119,6 +119,8 @@ def test_sqlite_store_comes_over_with_metrics_tags_artifacts_and_datasets(
     files = {a.path: a for a in parent.artifacts}
     assert fresh_store.read_verified(files["notes.txt"].sha256, "notes").decode() == "hello ✓"
     assert fresh_store.read_verified(files["plots/sub/b.txt"].sha256, "b") == b"b"
+    logged = [p for p in files if p.startswith("mlflow-models/model/m-")]  # MLflow 3 keeps it beside the run
+    assert any(p.endswith("/MLmodel") for p in logged) and any(p.endswith("/model.skops") for p in logged)
     used = nbmlops.datasets("train-data")
     assert len(used) == 1 and used["fingerprint"][0].startswith("mlflow-")
     assert used["rows"][0] == 20 and used["columns"][0] == 2 and list(used["roles"][0]) == ["train"]

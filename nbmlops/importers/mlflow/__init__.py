@@ -81,6 +81,7 @@ def import_mlflow(store: Store, uri: str | os.PathLike[str], experiments: str | 
         found = mlfiles.Files()
         with _bar(progress, "artifacts", len(read.runs)) as tick:
             mlfiles.run_artifacts(store, checked, read.runs, found, checked.startswith("file:"), tick)
+        mlfiles.logged_models(store, client, checked, read.runs, found)
         every = set(read.runs["run_id"]) | set(read.settled["run_id"])
         mlfiles.model_versions(store, client, checked, every, names is None, found)
     if found.tags:

@@ -1,7 +1,8 @@
 """Run artifacts and registered model versions of an MLflow store, as content-addressed files here.
 
 A run's artifacts are read from its artifact folder when that is local (walked directly: no request
-per run), else downloaded through MLflow's artifact repositories. Each file is stored once by its
+per run), else downloaded through MLflow's artifact repositories; so are the models it logged, which
+MLflow 3 keeps beside the run (`mlflow-models/<name>/<model id>/` here). Each file is stored once by its
 sha256, as nbmlops stores every artifact; a file that cannot be read is skipped and named in the
 report, and so is a file-store run whose artifact folder is gone.
 
@@ -87,6 +88,36 @@ def run_artifacts(store: Store, uri: str, runs: pd.DataFrame, files: Files, file
         finally:
             if progress:
                 progress(1)
+
+
+def logged_models(store: Store, client: Any, uri: str, runs: pd.DataFrame, files: Files) -> None:
+    """The files of the models `runs` logged (MLflow 3 keeps them beside the run, not in its
+    artifacts), under `mlflow-models/<name>/<model id>/` in their run."""
+    search = getattr(client, "search_logged_models", None)  # MLflow 3 and later
+    experiments = sorted({str(e) for e in runs["experiment_id"]})
+    if search is None or not experiments:
+        return
+    wanted = set(runs["run_id"])
+    starts = dict(zip(runs["run_id"], runs["start_time"], strict=True))
+    try:
+        found = _pages(lambda **page: search(experiment_ids=experiments, **page))
+    except Exception:  # a store without logged models (older schema, file store): nothing to bring
+        return
+    for model in found:
+        if model.source_run_id not in wanted or not model.artifact_location:
+            continue
+        ours, at = run_id_for(model.source_run_id), _time(starts[model.source_run_id])
+        prefix = f"mlflow-models/{model.name}/{model.model_id}/"
+        folder = _local_folder(model.artifact_location)
+        if folder is not None:
+            if folder.is_dir():
+                _store_tree(store, folder, ours, prefix, at, files)
+            else:
+                files.skipped.append(f"model {model.name!r} ({model.model_id}) of run {model.source_run_id}: its "
+                                     f"folder {folder} is missing")
+        else:
+            _download_tree(store, uri, model.artifact_location, ours, prefix, at, files,
+                           f"model {model.name!r} ({model.model_id}) of run {model.source_run_id}")
 
 
 def _store_tree(store: Store, folder: Path, run_id: str | None, prefix: str, at: dt.datetime, files: Files) -> None:
