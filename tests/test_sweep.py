@@ -64,6 +64,15 @@ def test_grid_runs_every_combination_as_a_child_of_one_parent(store_env: Store, 
     assert [c.index for c in result.children] == [1, 2, 3, 4]
 
 
+def test_the_table_leaves_out_the_machines_load(store_env: Store, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBMLOPS_SYSTEM_METRICS", "1")  # the kernels sample the machine, as by default
+    notebook = make_notebook(tmp_path / "slow.ipynb", PARAMS, "import time\ntime.sleep(1.5)\n" + SCORE)
+    result = sweep(store_env, notebook, grid={"C": "0.1,1"}, workers=2, metric="score", progress=False)
+    assert all(any(k.startswith("system/") for k in c.metrics) for c in children_of(result.parent_run_id))
+    assert [c for c in result.table.columns if c.startswith("metrics.")] == ["metrics.score"]
+
+
 def test_a_failing_combination_fails_alone_and_resume_runs_only_the_rest(store_env: Store, tmp_path: Path) -> None:
     notebook = make_notebook(tmp_path / "fragile.ipynb", PARAMS,
                              SCORE + "\nif C > 5:\n    raise ValueError('C too big')")

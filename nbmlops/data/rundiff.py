@@ -24,10 +24,9 @@ from nbmlops.store import models as model_catalog
 from nbmlops.store.backend import Connection
 from nbmlops.store.folder import Store
 from nbmlops.store.runs import get_run, resolve_run_id
-from nbmlops.tracking import provenance
+from nbmlops.tracking import provenance, system
 
 SECTIONS = ("params", "metrics", "code", "data", "environment", "git", "models")
-SYSTEM_METRICS = "system/"  # machine load sampled during a run: not a result of it
 MAX_STATS = 50  # differing column statistics kept per dataset
 MAX_DIFF_LINES = 400  # lines kept of each run's uncommitted git diff
 
@@ -159,7 +158,7 @@ def metrics_diff(old: dict[str, float], new: dict[str, float]) -> list[dict[str,
     direction (`metric_direction`); system/... metrics are left out."""
     rows = []
     for key in sorted(set(old) | set(new)):
-        if key.startswith(SYSTEM_METRICS):
+        if key.startswith(system.PREFIX):  # machine load sampled during a run: not a result of it
             continue
         x, y = old.get(key), new.get(key)
         direction = metric_direction(key)

@@ -54,7 +54,7 @@ from nbmlops.jobs.runner import (
 from nbmlops.registry import models as registry
 from nbmlops.store import runs as search
 from nbmlops.store.folder import Store
-from nbmlops.tracking import validation
+from nbmlops.tracking import system, validation
 from nbmlops.tracking.tracker import Tracker
 
 SWEEP_RETRIES = 3
@@ -504,9 +504,11 @@ def _key(values: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def _table(store: Store, parent: str, children: list[ChildResult], metric: str | None,
            maximize: bool) -> pd.DataFrame:
-    """One row per combination: run, status, swept params, metrics, duration; ranked by `metric`."""
+    """One row per combination: run, status, swept params, metrics (not the machine's `system/...`
+    load), duration; ranked by `metric`."""
     runs = search.runs(store, where=f"parent_run_id = '{parent}'").set_index("run_id")
-    metric_columns = sorted(c for c in runs.columns if c.startswith("metrics."))
+    metric_columns = sorted(c for c in runs.columns
+                            if c.startswith("metrics.") and not c.startswith(f"metrics.{system.PREFIX}"))
     if metric is not None and f"metrics.{metric}" not in metric_columns:
         metric_columns.insert(0, f"metrics.{metric}")
     rows = []
