@@ -96,6 +96,13 @@ def test_resume_runs_only_the_missing_trials_of_the_same_study(store_env: Store,
     assert len(children_of(first.parent_run_id)) == 5
 
 
+def test_a_misspelled_metric_fails_the_trial_naming_the_close_one(store_env: Store, peak_notebook: Path) -> None:
+    result = sweep(store_env, peak_notebook, trials=1, dists=["x=uniform(-5,5)"], metric="scroe",
+                   experiment="typo", progress=False)
+    assert list(result.trials["state"]) == ["FAIL"] and result.status is nbmlops.RunStatus.FAILED
+    assert result.children[0].error == "metric 'scroe' was not logged; did you mean score?"
+
+
 def test_failing_trials_are_told_fail_and_the_study_goes_on(store_env: Store, tmp_path: Path) -> None:
     notebook = make_notebook(tmp_path / "fragile.ipynb", PARAMS,
                              "import nbmlops\nif x > 2:\n    raise ValueError('x too big')\n"
@@ -107,7 +114,7 @@ def test_failing_trials_are_told_fail_and_the_study_goes_on(store_env: Store, tm
     assert result.status is nbmlops.RunStatus.FINISHED and len(result.failed) == 2
     assert math.isnan(result.trials.set_index("params.x").at[0.5, "value"])
     errors = {c.params["x"]: c.error for c in result.children}
-    assert "ValueError: x too big" in errors[3.0] and "'score' was not logged, or not a finite number" in errors[0.5]
+    assert "ValueError: x too big" in errors[3.0] and "metric 'score' is not a finite number" in errors[0.5]
     parent = nbmlops.get_run(result.parent_run_id)
     assert parent.tags["sweep.failed"] == "2" and parent.metrics["best_score"] == 1.0
     assert IMPORTANCES_TABLE not in {a.path.split("/")[-1][:-8] for a in parent.artifacts}  # one COMPLETE trial

@@ -22,6 +22,7 @@ sweep's parent run (tagged `sweep.trial`), and tells the study the child's final
 from __future__ import annotations
 
 import contextlib
+import difflib
 import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +37,8 @@ from nbmlops.errors import InvalidInputError, NbmlopsError
 from nbmlops.jobs import sweeps
 from nbmlops.jobs.executors import ChildResult, ChildSpec, Combination, open_executor
 from nbmlops.jobs.runner import read_notebook
+from nbmlops.query.lexer import did_you_mean
+from nbmlops.store import runs as found_runs
 from nbmlops.store.folder import Store
 from nbmlops.tracking import media, validation
 from nbmlops.tracking.tracker import Tracker
@@ -237,7 +240,7 @@ def study_sweep(store: Store, path: Path, trials: Any, *, sampler: Any, prune: b
         parent_id = sweeps.start_parent(tracker, previous, sweep_name, exp, tags, path)
         spec = ChildSpec(store.location, str(path.resolve()), exp, parent_id, sweep_name, timeout, given,
                          allow_new_params, not register_all)
-        driver = _Driver(study, search, base, location, title, todo)
+        driver = _Driver(store, study, search, base, location, title, todo)
         try:
             ran, infra = sweeps.drive(pool, spec, store, driver.start(min(workers, todo)), search.metric, progress,
                                       on_child, total=todo, settle=driver.settle)
@@ -291,9 +294,9 @@ def _settled(study: Any) -> int:
 class _Driver:
     """Ask and tell: a trial per child, told how its child ended; the next asked while any are left."""
 
-    def __init__(self, study: Any, search: Search, base: dict[str, Any], location: str, title: str,
+    def __init__(self, store: Store, study: Any, search: Search, base: dict[str, Any], location: str, title: str,
                  todo: int) -> None:
-        self.study, self.search, self.base = study, search, base
+        self.store, self.study, self.search, self.base = store, study, search, base
         self.location, self.title = location, title
         self.left = todo
         self.open: dict[int, Any] = {}  # trial number -> optuna Trial
@@ -327,9 +330,20 @@ class _Driver:
             self.study.tell(trial, child.metric)
         else:
             if child.status is RunStatus.FINISHED:  # the notebook ran but gave the study nothing
-                child = replace(child, error=f"metric {self.search.metric!r} was not logged, or not a finite number")
+                child = replace(child, error=self.missing_metric(child.run_id))
             self.study.tell(trial, state=TrialState.FAIL)
         return child, self.ask() if self.left > 0 else None
+
+    def missing_metric(self, run_id: str | None) -> str:
+        """Why a finished run gave its trial no value: the metric's NaN/inf, or a likely misspelling."""
+        metric = self.search.metric
+        logged = sorted(found_runs.get_run(self.store, run_id).metrics) if run_id else []
+        if metric in logged:
+            return f"metric {metric!r} is not a finite number"
+        close = did_you_mean(difflib.get_close_matches(metric, logged, n=3))
+        others = f"; it logged {', '.join(logged[:5])}{', ...' if len(logged) > 5 else ''}" if logged else \
+            "; it logged no metric"
+        return f"metric {metric!r} was not logged{close or others}"
 
 
 # -- reading back ------------------------------------------------------------------------------
