@@ -1,4 +1,4 @@
-"""Units shown to people: byte sizes, written one way in the CLI, the notebook and error messages."""
+"""Units shown to people: byte sizes and counts, written one way in the CLI, the notebook and error messages."""
 
 from __future__ import annotations
 
@@ -20,3 +20,8 @@ def format_bytes(n: float) -> str:
             break
         value, unit = value / 1024, bigger
     return f"{value:.1f} {unit}"
+
+
+def counted(n: int, noun: str) -> str:
+    """`1 run`, `2 runs`, `0 runs`: a count with its noun (plural by an s)."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -215,7 +215,7 @@ def test_cli_prints_one_summary_line_and_skipped_lines(sqlite_source: dict[str, 
     result = _cli("import", "mlflow", sqlite_source["uri"], "-e", "churn é", store=fresh_store)
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
-    assert last.startswith("Imported 1 experiments, 3 runs (3 new, 0 updated, 0 unchanged), 8 metric points, ")
+    assert last.startswith("Imported 1 experiment, 3 runs (3 new, 0 updated, 0 unchanged), 8 metric points, ")
     assert "2 model versions from sqlite:///" in last and str(fresh_store.root) in last
 
 

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from nbmlops.render.html import FONT, LINE, MUTED, Markup, format_duration, format_value, status_badge, table_html
+from nbmlops.units import counted
 
 ANSI = {"title": "1", "added": "32", "removed": "31", "hunk": "36", "muted": "2", "better": "32", "worse": "31"}
 HTML_COLORS = {"added": "rgba(31,157,85,0.18)", "removed": "rgba(217,63,63,0.16)", "hunk": "rgba(43,123,217,0.12)"}
@@ -31,10 +32,6 @@ def _line_kind(line: str) -> str | None:
         "removed" if line.startswith("-") else None
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _run_line(label: str, run: dict[str, Any]) -> str:
     took = format_duration(run.get("duration")) or "running"
     return (f"Run {label}: {run['name']}  {run['run_id'][:12]}  {run['status']}  {took}  "
@@ -43,7 +40,7 @@ def _run_line(label: str, run: dict[str, Any]) -> str:
 
 def _code_heading(code: dict[str, Any]) -> str:
     if code["kind"] == "notebook":
-        return (f"Code: {_count(len(code['changes']), 'cell')} changed "
+        return (f"Code: {counted(len(code['changes']), 'cell')} changed "
                 f"(notebooks of {code['cells'][0]} and {code['cells'][1]} cells)")
     return "Code: the tracked cell" if code["kind"] == "cell" else "Code"
 

@@ -30,6 +30,7 @@ from nbmlops.importers.mlflow import source as mlsource
 from nbmlops.importers.mlflow import tables as mltables
 from nbmlops.store import bundles
 from nbmlops.store.folder import Store
+from nbmlops.units import counted
 
 __all__ = ["MlflowImportReport", "import_mlflow"]
 INSTALL = "pip install 'nbmlops[mlflow]'"
@@ -55,9 +56,10 @@ class MlflowImportReport:
 
     def summary(self) -> str:
         """The report in one line, as the CLI prints it."""
-        text = (f"imported {self.experiments} experiments, {self.runs} runs ({self.runs_added} new, "
-                f"{self.runs_updated} updated, {self.runs_unchanged} unchanged), {self.metric_points} metric "
-                f"points, {self.artifacts_added} artifacts, {self.model_versions_added} model versions from {self.uri}")
+        text = (f"imported {counted(self.experiments, 'experiment')}, {counted(self.runs, 'run')} "
+                f"({self.runs_added:,} new, {self.runs_updated:,} updated, {self.runs_unchanged:,} unchanged), "
+                f"{counted(self.metric_points, 'metric point')}, {counted(self.artifacts_added, 'artifact')}, "
+                f"{counted(self.model_versions_added, 'model version')} from {self.uri}")
         return text + (f"; skipped {len(self.skipped)} (see the lines above)" if self.skipped else "")
 
 
