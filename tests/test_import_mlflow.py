@@ -382,3 +382,32 @@ def test_a_pickled_model_is_converted_and_another_flavor_stays_as_files(tmp_path
     assert "mlflow-models/custom/1/MLmodel" in files and "mlflow-models/pickled/1/MLmodel" in files
     with pytest.raises(nbmlops.NotFoundError):
         nbmlops.get_model_version("custom/1")
+
+
+def test_a_hostile_store_cannot_make_the_import_read_this_machines_files(tmp_path: Path, fresh_store: Store) -> None:
+    import sqlite3
+
+    secrets = tmp_path / "home" / ".ssh"
+    secrets.mkdir(parents=True)
+    (secrets / "id_ed25519").write_text("PRIVATE KEY")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("hostile", artifact_location=str(tmp_path / "art"))
+    pointed, linked = (client.create_run(experiment, run_name=n).info for n in ("pointed", "linked"))
+    (tmp_path / "ok.txt").write_text("fine")
+    client.log_artifact(linked.run_id, str(tmp_path / "ok.txt"))
+    folder = Path(linked.artifact_uri)
+    (folder / "key").symlink_to(secrets / "id_ed25519")
+    (folder / "dir").symlink_to(secrets)
+    with sqlite3.connect(tmp_path / "mlflow.db") as con:  # a row naming a folder MLflow never wrote
+        con.execute("UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?", (str(secrets), pointed.run_id))
+    report = import_mlflow(fresh_store, uri)
+    assert report.runs_added == 2
+    assert [a.path for a in _run(fresh_store, linked.run_id).artifacts] == ["ok.txt"]
+    assert _run(fresh_store, pointed.run_id).artifacts == []
+    stored = [p for p in (fresh_store.root / "artifacts").rglob("*") if p.is_file()]
+    assert all(b"PRIVATE KEY" not in p.read_bytes() for p in stored)
+    skipped = "\n".join(report.skipped)
+    assert f"run {pointed.run_id}: its artifact location {secrets} is not an MLflow artifact folder" in skipped
+    assert "artifact key of run" in skipped and "artifact dir of run" in skipped
+    assert "is a link: not followed" in skipped

@@ -16,6 +16,10 @@ MLflow once, which UNPICKLES it, and written with skops. MLflow's own files are 
 registered. MLflow stages Staging and Production become the aliases `staging` and `production`;
 MLflow aliases stay aliases. A version already imported (same model, run
 and creation time) is reused, not converted again.
+
+The store being imported is not trusted with this machine's files: the folders it names are read only
+where MLflow keeps artifacts (a path with an `artifacts` folder in it, so a row pointing at `~/.ssh`
+or `/etc` reads nothing), and links inside them are not followed (named in the report instead).
 """
 
 from __future__ import annotations
@@ -80,7 +84,8 @@ def run_artifacts(store: Store, uri: str, runs: pd.DataFrame, files: Files, file
         try:
             if folder is not None:
                 if folder.is_dir():
-                    _store_tree(store, folder, ours, "", at, files)
+                    if _artifact_folder(folder, f"run {mlflow_id}", files):
+                        _store_tree(store, folder, ours, "", at, files)
                 elif file_store:  # a file store makes the folder with the run: it was removed since
                     files.skipped.append(f"run {mlflow_id}: its artifact folder {folder} is missing")
             elif artifact_uri:
@@ -110,6 +115,9 @@ def logged_models(store: Store, client: Any, uri: str, runs: pd.DataFrame, files
         prefix = f"mlflow-models/{model.name}/{model.model_id}/"
         folder = _local_folder(model.artifact_location)
         if folder is not None:
+            if not _artifact_folder(folder, f"model {model.name!r} ({model.model_id}) of run {model.source_run_id}",
+                                    files):
+                continue
             if folder.is_dir():
                 _store_tree(store, folder, ours, prefix, at, files)
             else:
@@ -121,10 +129,13 @@ def logged_models(store: Store, client: Any, uri: str, runs: pd.DataFrame, files
 
 
 def _store_tree(store: Store, folder: Path, run_id: str | None, prefix: str, at: dt.datetime, files: Files) -> None:
-    for root, _, names in os.walk(folder):
-        for name in sorted(names):
+    for root, dirs, names in os.walk(folder):  # links to folders are listed, not walked into
+        for name in sorted([*names, *(d for d in dirs if (Path(root) / d).is_symlink())]):
             path = Path(root) / name
             relative = prefix + path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                files.skipped.append(f"artifact {relative} of run {run_id} is a link: not followed")
+                continue
             try:
                 files.store_file(store, path, run_id, relative, at)
             except OSError as exc:
@@ -135,6 +146,8 @@ def _download_tree(store: Store, uri: str, artifact_uri: str, run_id: str | None
                    files: Files, label: str) -> bool:
     import mlflow.artifacts
 
+    if not _local_source(artifact_uri, label, files):
+        return False
     with tempfile.TemporaryDirectory(prefix="nbmlops-mlflow-") as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=tmp, tracking_uri=uri)
@@ -147,6 +160,31 @@ def _download_tree(store: Store, uri: str, artifact_uri: str, run_id: str | None
             files.store_file(store, path, run_id, prefix + path.name, at)
         else:
             _store_tree(store, path, run_id, prefix, at, files)
+    return True
+
+
+def _artifact_folder(folder: Path, label: str, files: Files) -> bool:
+    """Whether a local folder the MLflow store names may be read: one where MLflow keeps artifacts."""
+    if "artifacts" in folder.resolve().parts:
+        return True
+    files.skipped.append(f"{label}: its artifact location {folder} is not an MLflow artifact folder "
+                         "(no 'artifacts' folder in its path): not read")
+    return False
+
+
+def _local_source(location: str, label: str, files: Files) -> bool:
+    """Whether MLflow may copy from `location`: anything remote; a local folder only if it is an artifact
+    folder without links in it (MLflow's copy would follow them)."""
+    folder = _local_folder(location)
+    if folder is None or not folder.exists():
+        return True  # remote, or missing: MLflow says which
+    if not _artifact_folder(folder, label, files):
+        return False
+    inside = [folder, *folder.rglob("*")] if folder.is_dir() else [folder]
+    links = [p for p in inside if p.is_symlink()]
+    if links:
+        files.skipped.append(f"{label}: {links[0]} is a link, not followed: not imported")
+        return False
     return True
 
 
@@ -203,6 +241,12 @@ def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files
     with tempfile.TemporaryDirectory(prefix="nbmlops-mlflow-model-") as tmp:
         try:
             location = client.get_model_version_download_uri(name, str(number))
+        except Exception as exc:  # MLflow's errors for a missing location vary by repository
+            files.skipped.append(f"{label}: its files could not be read ({' '.join(str(exc).split())[:160]})")
+            return False
+        if not _local_source(location, label, files):
+            return False
+        try:
             import mlflow.artifacts
 
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=tmp, tracking_uri=uri))

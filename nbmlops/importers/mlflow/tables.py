@@ -71,8 +71,8 @@ def write_run_tables(source: Source, artifacts: pd.DataFrame, folder: Path) -> W
         index="run_id", columns="key", values="value", aggfunc="first")
     system = system.reindex(index=runs["run_id"], columns=list(AS_COLUMNS))
     source_name = system["mlflow.source.name"].to_numpy()
-    notebook = (system["mlflow.source.type"].to_numpy() == "NOTEBOOK") | pd.Series(source_name).fillna("") \
-        .str.endswith(".ipynb").to_numpy()
+    notebook = (system["mlflow.source.type"].to_numpy() == "NOTEBOOK") | pd.Series(source_name, dtype=object) \
+        .fillna("").astype(str).str.endswith(".ipynb").to_numpy()  # no tag at all: a float column of NaN
     write_table(folder, "runs", pd.DataFrame({
         "run_id": runs["ours"], "experiment": runs["experiment_id"].map(names),
         "name": runs["name"].fillna(pd.Series(system["mlflow.runName"].to_numpy(), index=runs.index))
