@@ -450,16 +450,18 @@ def experiments() -> pd.DataFrame:
     return _search.experiments(_tracker().flushed_store())
 
 
-def import_mlflow(uri: str | os.PathLike[str], experiments: str | list[str] | None = None) -> MlflowImportReport:
+def import_mlflow(uri: str | os.PathLike[str], experiments: str | list[str] | None = None, *,
+                  unpickle: bool = True) -> MlflowImportReport:
     """Bring an MLflow store's runs, metrics, artifacts, datasets and registered models into this store
     (all experiments, or those named); importing again adds nothing. Needs `pip install 'nbmlops[mlflow]'`;
-    pickled scikit-learn models are unpickled once, to be stored with skops.
+    pickled scikit-learn models are unpickled once, to be stored with skops (`unpickle=False` for a
+    store not trusted to run code here: they stay files, not registered).
 
     >>> nbmlops.import_mlflow("sqlite:///mlflow.db").summary()
     """
     from nbmlops.importers.mlflow import import_mlflow as _import
 
-    return _import(_tracker().flushed_store(), uri, experiments)
+    return _import(_tracker().flushed_store(), uri, experiments, unpickle=unpickle)
 
 
 

@@ -411,3 +411,38 @@ def test_a_hostile_store_cannot_make_the_import_read_this_machines_files(tmp_pat
     assert f"run {pointed.run_id}: its artifact location {secrets} is not an MLflow artifact folder" in skipped
     assert "artifact key of run" in skipped and "artifact dir of run" in skipped
     assert "is a link: not followed" in skipped
+
+
+class _Booby:
+    """A "model" whose unpickling touches a file: what a hostile pickle could do instead."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def test_no_unpickle_keeps_a_pickled_model_unopened(tmp_path: Path, fresh_store: Store) -> None:
+    marker = tmp_path / "ran-code"
+    uri = f"sqlite:///{tmp_path / 'pickles.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment("pickles")
+    with mlflow.start_run(run_name="booby") as run:
+        mlflow.sklearn.log_model(_Booby(marker), name="m", registered_model_name="booby",
+                                 serialization_format="cloudpickle")
+    marker.unlink(missing_ok=True)
+    result = _cli("import", "mlflow", uri, "--no-unpickle", store=fresh_store)
+    assert result.exit_code == 0, result.output
+    assert not marker.exists()  # nothing of the pickle ran
+    assert "'booby' version 1 is kept as artifacts under mlflow-models/booby/1/ of its run, not registered: it is " \
+        "pickled, and --no-unpickle keeps pickles unopened" in result.output
+    files = {a.path for a in nbmlops.get_run(run_id_for(run.info.run_id)).artifacts}
+    assert "mlflow-models/booby/1/MLmodel" in files
+    with pytest.raises(nbmlops.NotFoundError):
+        nbmlops.get_model_version("booby/1")
+    trusting = Store(tmp_path / "trusting")  # without the flag the pickle is opened (and so it ran)
+    assert _cli("import", "mlflow", uri, store=trusting).exit_code == 0 and marker.exists()
+    bundle = _cli("import", "some.tar.gz", "--no-unpickle", store=fresh_store)
+    assert bundle.exit_code != 0 and "for MLflow: nbmlops import mlflow URI" in bundle.output

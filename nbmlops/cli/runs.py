@@ -332,10 +332,13 @@ def _byte_count(ctx: click.Context, param: click.Parameter, value: str | None) -
                    "1024; 'none': only the free disk space limits it). Checked before anything is written.")
 @click.option("-e", "--experiment", "experiments", multiple=True, metavar="NAME",
               help="With `mlflow URI`: only this MLflow experiment (repeatable; default: every one).")
+@click.option("--no-unpickle", "no_unpickle", is_flag=True,
+              help="With `mlflow URI` from a source not trusted to run code here: pickled models are not opened "
+                   "(kept as files, not registered).")
 @click.pass_context
 @one_line_errors
 def import_command(ctx: click.Context, bundle_path: str, uri: str | None, max_size: int | None,
-                   experiments: tuple[str, ...]) -> None:
+                   experiments: tuple[str, ...], no_unpickle: bool) -> None:
     """Merge the runs, artifacts and model versions of BUNDLE (from `nbmlops export`) into this
     store without duplicates: importing it again changes nothing, and aliases here never move.
 
@@ -345,24 +348,24 @@ def import_command(ctx: click.Context, bundle_path: str, uri: str | None, max_si
     `nbmlops import mlflow URI [-e NAME]...` brings an MLflow store's history over instead (URI:
     sqlite:///PATH, a file store folder, http://HOST:PORT; needs `pip install 'nbmlops[mlflow]'`):
     runs, params, every metric point, tags, artifacts, datasets, and registered scikit-learn models
-    stored with skops (a pickled one is unpickled once to convert it). Importing again adds nothing
-    and updates the runs that went on in MLflow."""
+    stored with skops (a pickled one is unpickled once to convert it, unless --no-unpickle).
+    Importing again adds nothing and updates the runs that went on in MLflow."""
     store = context_store(ctx)
     if bundle_path == "mlflow" and (uri is not None or not Path(bundle_path).is_file()):
         if uri is None:
             raise click.UsageError("give the MLflow tracking URI: nbmlops import mlflow sqlite:///mlflow.db")
-        _import_mlflow(store, uri, list(experiments))
+        _import_mlflow(store, uri, list(experiments), not no_unpickle)
         return
-    if uri is not None or experiments:
+    if uri is not None or experiments or no_unpickle:
         raise click.UsageError("a bundle import takes one BUNDLE file; for MLflow: nbmlops import mlflow URI")
     report = bundle.import_bundle(store, bundle_path, max_size=max_size)
     click.echo(f"Imported {bundle_path} into {store.location}: {report.summary()}")
 
 
-def _import_mlflow(store: Store, uri: str, experiments: list[str]) -> None:
+def _import_mlflow(store: Store, uri: str, experiments: list[str], unpickle: bool) -> None:
     from nbmlops.importers.mlflow import import_mlflow
 
-    report = import_mlflow(store, uri, experiments or None, progress=True)
+    report = import_mlflow(store, uri, experiments or None, progress=True, unpickle=unpickle)
     for line in report.skipped:
         echo_warning(f"skipped {line}")
     click.echo(f"{report.summary()[0].upper()}{report.summary()[1:]} into {store.location}")

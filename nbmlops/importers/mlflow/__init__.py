@@ -64,8 +64,9 @@ class MlflowImportReport:
 
 
 def import_mlflow(store: Store, uri: str | os.PathLike[str], experiments: str | list[str] | None = None, *,
-                  progress: bool = False) -> MlflowImportReport:
+                  progress: bool = False, unpickle: bool = True) -> MlflowImportReport:
     """Bring the runs of an MLflow store (all experiments, or those named) into `store`; idempotent.
+    `unpickle=False`: a store not trusted to run code here; its pickled models stay files, unregistered.
 
     >>> import_mlflow(store, "sqlite:///mlflow.db", experiments=["churn"]).summary()
     """
@@ -85,7 +86,7 @@ def import_mlflow(store: Store, uri: str | os.PathLike[str], experiments: str | 
             mlfiles.run_artifacts(store, checked, read.runs, found, checked.startswith("file:"), tick)
         mlfiles.logged_models(store, client, checked, read.runs, found)
         every = set(read.runs["run_id"]) | set(read.settled["run_id"])
-        mlfiles.model_versions(store, client, checked, every, names is None, found)
+        mlfiles.model_versions(store, client, checked, every, names is None, found, unpickle)
     if found.tags:
         extra = pd.DataFrame(found.tags, columns=["run_id", "key", "value"])
         extra = extra[extra["run_id"].isin(set(read.runs["run_id"]))]  # settled runs keep their tags

@@ -203,7 +203,8 @@ def _time(ms: Any) -> dt.datetime:
 
 
 # -- the model registry --------------------------------------------------------------------------
-def model_versions(store: Store, client: Any, uri: str, runs: set[str], everything: bool, files: Files) -> None:
+def model_versions(store: Store, client: Any, uri: str, runs: set[str], everything: bool, files: Files,
+                   unpickle: bool = True) -> None:
     """Registered models and the versions of `runs` (or with no run, when importing `everything`)."""
     models = {m.name: m for m in _pages(client.search_registered_models)}
     versions = [v for v in _pages(client.search_model_versions)
@@ -215,7 +216,7 @@ def model_versions(store: Store, client: Any, uri: str, runs: set[str], everythi
         except InvalidInputError as exc:
             files.skipped.append(f"model {version.name!r} version {version.version}: {exc}")
             continue
-        if not _one_version(store, client, uri, version, files):
+        if not _one_version(store, client, uri, version, files, unpickle):
             continue
         if version.name not in seen_models:
             seen_models.add(version.name)
@@ -226,7 +227,7 @@ def model_versions(store: Store, client: Any, uri: str, runs: set[str], everythi
     _aliases(versions, models, files)
 
 
-def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files) -> bool:
+def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files, unpickle: bool) -> bool:
     name, number = version.name, int(version.version)
     ours = run_id_for(version.run_id) if version.run_id else None
     created = _time(version.creation_timestamp)
@@ -264,7 +265,7 @@ def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files
                                  f"{number}/ of its run, not registered: nbmlops converts only scikit-learn models")
             return False
         try:
-            converted = _converted(store, local, flavors["sklearn"], name, ours, created, signature, files)
+            converted = _converted(store, local, flavors["sklearn"], name, ours, created, signature, files, unpickle)
         except UntrustedModelError as exc:
             files.skipped.append(f"{label} is kept as artifacts under mlflow-models/{name}/{number}/ of its run, not "
                                  f"registered: {exc}")
@@ -281,7 +282,7 @@ def _one_version(store: Store, client: Any, uri: str, version: Any, files: Files
 
 
 def _converted(store: Store, local: Path, flavor: dict[str, Any], name: str, run_id: str | None,
-               created: dt.datetime, signature: dict[str, Any] | None, files: Files) -> dict[str, Any]:
+               created: dt.datetime, signature: dict[str, Any] | None, files: Files, unpickle: bool) -> dict[str, Any]:
     """The scikit-learn model stored as nbmlops stores models: MLflow's skops file as it is, once nbmlops's
     own allowlist loads it; a pickled one loaded with MLflow (this unpickles it) and written with skops."""
     saved = local / str(flavor.get("pickled_model") or "model.pkl")
@@ -289,6 +290,8 @@ def _converted(store: Store, local: Path, flavor: dict[str, Any], name: str, run
         data = saved.read_bytes()
         model = modelio.load(data, modelio.SKOPS, label=f"the skops file of model {name!r}")  # refuses untrusted
         kind = modelio.SKOPS
+    elif not unpickle:
+        raise UntrustedModelError("it is pickled, and --no-unpickle keeps pickles unopened")
     else:
         import mlflow.sklearn
 
