@@ -684,8 +684,8 @@ def test_an_mlflow_store_imports_into_the_team_store_once(team: Team) -> None:
     uri = f"sqlite:///{home / 'mlflow.db'}"
     team.run("alice", MLFLOW_SOURCE, uri)
     first = team.cli("alice", "import", "mlflow", uri)
-    assert "1 runs (1 new, 0 updated, 0 unchanged), 5 metric points" in first.stdout
-    assert "1 model versions" in first.stdout
+    assert "1 run (1 new, 0 updated, 0 unchanged), 5 metric points" in first.stdout
+    assert "1 model version from" in first.stdout
     again = team.cli("alice", "import", "mlflow", uri)
     assert "(0 new, 0 updated, 1 unchanged), 0 metric points, 0 artifacts, 0 model versions" in again.stdout
     seen = team.run("bob", """
