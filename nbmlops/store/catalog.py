@@ -95,6 +95,16 @@ def release(path: Path | None = None) -> None:
             _close(key)
 
 
+def shutdown() -> None:
+    """At exit: close every catalog connection and let the idle-closer thread end while the interpreter
+    still runs. A daemon thread that drops the last reference to a DuckDB connection while the
+    interpreter finalizes aborts the process ("FATAL: exception not rethrown")."""
+    release()
+    closer = _closer
+    if closer is not None and closer is not threading.current_thread():
+        closer.join(timeout=5)
+
+
 def _close(path: Path) -> None:
     lease = _leases.get(path)
     if lease is not None:
@@ -176,13 +186,12 @@ def _close_idle() -> None:
     while True:
         with _process_lock:
             now = time.monotonic()
-            for path, lease in list(_leases.items()):
-                if now - lease.used >= IDLE_SECONDS:
-                    _close(path)
+            for path in [p for p, lease in _leases.items() if now - lease.used >= IDLE_SECONDS]:
+                _close(path)
             if not _leases:
                 return
             wake = min(lease.used for lease in _leases.values()) + IDLE_SECONDS
-        time.sleep(max(0.01, wake - time.monotonic()))
+        time.sleep(max(0.01, min(wake - time.monotonic(), IDLE_SECONDS)))  # no lease held while asleep
 
 
 def _forget_after_fork() -> None:
@@ -195,7 +204,7 @@ def _forget_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
-atexit.register(release)
+atexit.register(shutdown)
 
 
 def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:

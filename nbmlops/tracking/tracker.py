@@ -31,6 +31,7 @@ import numpy as np
 
 from nbmlops.entities import RunStatus
 from nbmlops.errors import CorruptStoreError, InvalidInputError, NbmlopsError, ParamConflictError
+from nbmlops.store import catalog
 from nbmlops.store.folder import Store, find_store, open_store
 from nbmlops.store.journal import POINT_DTYPE, JournalWriter
 from nbmlops.store.salvage import utf8, writable_events
@@ -659,6 +660,7 @@ def _at_exit() -> None:
             print(f"nbmlops: {exc}", file=sys.stderr)
         except Exception as exc:
             print(f"nbmlops: could not close tracking cleanly: {exc}", file=sys.stderr)
+    catalog.shutdown()  # closing may have folded into the catalog after the catalog's own exit hook ran
 
 
 _default: Tracker | None = None
