@@ -417,6 +417,60 @@ print(len(store.read_verified(sha, "model")))
     assert text == "100000"
 
 
+COPIES = """
+import json, nbmlops
+folder = nbmlops.get_store().root / "lake"
+print(json.dumps(sorted({p.parent.name for p in folder.rglob("*.parquet")})))
+"""
+
+
+def test_a_machine_reads_the_tables_from_its_own_copies_of_their_files(team: Team) -> None:
+    """The catalog's table files are fetched from the bucket once per machine: a machine that read the
+    store reads it again while the bucket is unreachable, and fetches the files written since once it is
+    back; a machine without copies says in one line what it could not read."""
+    team.run("alice", WRITE, "a1", "1500")  # more points than DuckLake keeps in PostgreSQL: a file of metrics
+    assert _read(team, "bob") == {"names": ["a1"], "status": ["FINISHED"], "points": [1500]}
+    assert "metrics" in json.loads(team.run("bob", COPIES).stdout.strip().splitlines()[-1])
+    team.s3.pause()
+    try:
+        offline = _read(team, "bob")  # a new process on bob: every file it needs is on bob
+        lost = team.run("carol", READ, check=False, NBMLOPS_S3_TIMEOUT="2")
+    finally:
+        team.s3.resume()
+    assert offline == {"names": ["a1"], "status": ["FINISHED"], "points": [1500]}
+    assert lost.returncode == 1
+    last = lost.stderr.strip().splitlines()[-1]
+    assert last.startswith("nbmlops.errors.StoreError: cannot read the team store's table file main/"), last
+    assert "check the bucket and the AWS settings" in last
+    team.run("alice", WRITE, "a2", "1500")
+    assert _read(team, "bob") == {"names": ["a1", "a2"], "status": ["FINISHED"] * 2, "points": [1500, 1500]}
+    assert _read(team, "carol")["points"] == [1500, 1500]
+
+
+def test_table_files_are_written_through_to_the_data_location_and_never_outside_it(tmp_path: Path) -> None:
+    from nbmlops.store.lakefiles import LakeFiles
+
+    data = tmp_path / "data" / "lake"
+    files = LakeFiles(tmp_path / "copies")
+    files.serve(str(data))
+    with files.open("nblake://lake/main/runs/ducklake-1.parquet", "wb") as out:
+        out.write(b"PAR1 rows PAR1")
+    assert (data / "main" / "runs" / "ducklake-1.parquet").read_bytes() == b"PAR1 rows PAR1"
+    with files.open("nblake://lake/main/runs/ducklake-1.parquet", "rb") as back:
+        assert back.read() == b"PAR1 rows PAR1"
+    assert files.info("nblake://lake/main/runs/ducklake-1.parquet")["size"] == 14
+    assert not files.exists("nblake://lake/main/runs/ducklake-2.parquet")
+    for hostile in ("nblake://lake/../../etc/passwd", "nblake://lake/main/../../../x", "nblake://other/x",
+                    "/etc/passwd", "lake"):
+        with pytest.raises(PermissionError, match="is not a table file of the team store"):
+            files.open(hostile, "rb")
+    with pytest.raises(PermissionError, match="written once, never changed"):
+        files.open("nblake://lake/main/runs/ducklake-1.parquet", "ab")
+    files.rm("nblake://lake/main/runs/ducklake-1.parquet")
+    assert not (data / "main" / "runs" / "ducklake-1.parquet").exists()
+    assert not list((tmp_path / "data").rglob(".writing-*"))
+
+
 def test_push_and_pull_move_runs_models_and_files_idempotently(team: Team, tmp_path: Path) -> None:
     local = tmp_path / "laptop" / ".nbmlops"
     team.run("alice", REGISTER.replace("nbmlops.promote", "(lambda *a, **k: None)"), "offline", "1",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -121,7 +122,7 @@ class S3Blobs:
         self.prefix = parts.path.strip("/")
         self._store: Any = None
 
-    def _client(self) -> Any:
+    def client(self) -> Any:
         if self._store is None:
             try:
                 from obstore.store import S3Store
@@ -139,25 +140,22 @@ class S3Blobs:
         import obstore
 
         try:
-            obstore.head(self._client(), object_name(sha256))
+            obstore.head(self.client(), object_name(sha256))
         except FileNotFoundError:
             return False
         return True
 
     def upload(self, sha256: str, source: Path) -> None:
-        import obstore
-
         if self.exists(sha256):
             return
-        with open(source, "rb") as f:
-            obstore.put(self._client(), object_name(sha256), f, chunk_size=8 << 20, max_concurrency=8)
+        put_from(self.client(), object_name(sha256), source)
 
     def check(self) -> None:
         import obstore
 
         try:
-            obstore.put(self._client(), MARKER, MARKER_TEXT.encode())
-            obstore.head(self._client(), MARKER)
+            obstore.put(self.client(), MARKER, MARKER_TEXT.encode())
+            obstore.head(self.client(), MARKER)
         except Exception as exc:  # obstore's errors are its own classes: said in one line
             detail = " ".join(str(exc).split())
             reason = next((word for word in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId",
@@ -167,23 +165,74 @@ class S3Blobs:
                              "variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL)") from exc
 
     def download(self, sha256: str, target: Path) -> bool:
-        import obstore
-
         try:
-            result = obstore.get(self._client(), object_name(sha256))
+            get_into(self.client(), object_name(sha256), target, mode=0o444)
         except FileNotFoundError:
             return False
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in result.stream(min_chunk_size=8 << 20):
-                    out.write(chunk)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return True
+
+
+def put_from(client: Any, key: str, source: Path) -> None:
+    """Upload the file `source` as `key` of an obstore store, streamed (multipart when large)."""
+    import obstore
+
+    with open(source, "rb") as f:
+        obstore.put(client, key, f, chunk_size=8 << 20, max_concurrency=8)
+
+
+def get_into(client: Any, key: str, target: Path, *, mode: int | None = None) -> None:
+    """Download `key` of an obstore store into `target`, streamed into a temp file beside it and
+    renamed once complete (so `target` is whole or absent); FileNotFoundError when there is no such key."""
+    import obstore
+
+    result = obstore.get(client, key)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in result.stream(min_chunk_size=8 << 20):
+                out.write(chunk)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def trim_folder(folder: Path, limit: float, *, keep: Path, spare: set[str] | None = None) -> None:
+    """Remove the least recently used files under `folder` (up to three levels down) until they take at
+    most `limit` bytes; never `keep`, nor a file whose folder and name spell a digest in `spare`, nor a
+    file being written (a name starting with a dot)."""
+    files = []
+    for entry in _files_under(folder, 3):
+        if not entry.name.startswith("."):
+            with suppress(FileNotFoundError):
+                st = entry.stat()
+                files.append((st.st_atime, st.st_size, Path(entry.path)))
+    total = sum(size for _, size, _ in files)
+    for _, size, path in sorted(files):
+        if total <= limit:
+            return
+        if path == keep or (spare and path.parent.name + path.name in spare):
+            continue
+        with suppress(OSError):
+            path.unlink()
+            total -= size
+
+
+def _files_under(folder: Path, depth: int) -> list[os.DirEntry[str]]:
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found = []
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if depth > 1:
+                found += _files_under(Path(entry.path), depth - 1)
+        elif entry.is_file(follow_symlinks=False):
+            found.append(entry)
+    return found
 
 
 TIMEOUT_ENV = "NBMLOPS_S3_TIMEOUT"

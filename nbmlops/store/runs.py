@@ -27,6 +27,7 @@ from nbmlops.query.sql import (
     references,
 )
 from nbmlops.store import pivot
+from nbmlops.store.catalog import transaction
 from nbmlops.store.folder import Store
 
 T = TypeVar("T")
@@ -197,17 +198,14 @@ def _select(con: duckdb.DuckDBPyConnection, sql: str, args: list[Any], experimen
             lines)
 
 
-_SEEN_ROWS = 20_000  # up to this many rows, looking for the named keys in them costs less than a statement
-
-
 def _unseen(named: list[Ref], rows: dict[str, np.ndarray]) -> list[Ref]:
-    """The named params, metrics and tags that none of the selected runs has (all of them, for a large
-    answer): a key a selected run has exists, so only the others need a look at the whole catalog."""
-    if len(rows["key"]) > _SEEN_ROWS:
-        return named
-    seen = set(zip(rows["kind"].tolist(), rows["key"].tolist(), strict=True))
+    """The named params, metrics and tags that none of the selected runs has: a key a selected run has
+    exists, so only the others need a look at the whole catalog (a statement: milliseconds, and more
+    in a new process on a team store)."""
     number = {kind: n for n, kind in enumerate(_TABLES)}
-    return [ref for ref in named if (number.get(ref.kind), ref.key) not in seen]
+    kinds, keys = rows["kind"], rows["key"]
+    return [ref for ref in named
+            if ref.kind not in number or not np.any(keys[kinds == number[ref.kind]] == ref.key)]
 
 
 def _nulls_as_none(values: np.ndarray | pd.Categorical) -> np.ndarray:
@@ -357,20 +355,25 @@ def run_attributes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any
 def metric_history(store: Store, run_id: str, key: str) -> pd.DataFrame:
     """Every point of one metric of one run: `step`, `timestamp` (UTC), `value`, by step."""
     steps, stamps, values = metric_arrays(store, run_id, key)
-    return pd.DataFrame({
-        "step": steps,
-        "timestamp": pd.to_datetime(stamps, unit="us", utc=True),
-        "value": values,
-    })
+    # The arrays are this call's own: the frame takes them as they are (a million points: ~40 ms saved).
+    stamped = pd.DatetimeIndex(stamps.view("M8[us]"), copy=False).tz_localize("UTC")
+    return pd.DataFrame({"step": steps, "timestamp": stamped, "value": values}, copy=False)
+
+
+_POINTS = "SELECT step, epoch_us(timestamp) AS ts, value FROM metrics WHERE run_id = ? AND key = ?"
 
 
 def metric_arrays(store: Store, run_id: str, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A metric's history as arrays (step, timestamp in epoch microseconds, value), by step then time."""
-    with store.reading() as con:
-        rid = resolve_run_id(con, run_id)
-        # Sorting in DuckDB costs more than the read itself; points usually arrive in order.
-        result = con.execute("SELECT step, epoch_us(timestamp) AS ts, value FROM metrics "
-                             "WHERE run_id = ? AND key = ?", [rid, key]).fetchnumpy()
+    with store.reading() as con, transaction(con):  # one snapshot for the statements below
+        # Sorting in DuckDB costs more than the read itself; points usually arrive in order. A run's
+        # full id is asked first as it is (what resolve_run_id would try first): no look at `runs`.
+        result = con.execute(_POINTS, [run_id, key]).fetchnumpy() if isinstance(run_id, str) else {"step": ()}
+        rid = run_id
+        if not len(result["step"]):
+            rid = resolve_run_id(con, run_id)
+            if rid != run_id:
+                result = con.execute(_POINTS, [rid, key]).fetchnumpy()
         if not len(result["step"]):
             known = con.execute("SELECT count(*) FROM latest_metrics WHERE run_id = ? AND key = ?",
                                 [rid, key]).fetchone()

@@ -78,6 +78,8 @@ _SILENT_JOURNALS = """
     WHERE NOT closed AND last_event < now()::TIMESTAMP - to_seconds(?::DOUBLE)"""
 # DuckLake's own table of snapshots, in the metadata catalog it attaches beside ours.
 _LATEST_SNAPSHOT = f"SELECT max(snapshot_id) FROM __ducklake_metadata_{LAKE}.ducklake_snapshot"  # noqa: S608
+# Where the catalog keeps the table files (what NBMLOPS_DATA gave `nbmlops init`, plus `lake/`).
+_DATA_PATH = f"SELECT value FROM __ducklake_metadata_{LAKE}.ducklake_metadata WHERE key = 'data_path'"  # noqa: S608
 # Tidying: each ship commits a small Parquet file per table it touches, and an update (a run that
 # ends) a delete file beside an older one. A reader on a fresh machine fetches every one of them
 # from the bucket, so a table with TIDY_FILES of them is tidied: files with deletes rewritten, small
@@ -263,6 +265,9 @@ def _quoted(value: str) -> str:
 
 
 # -- the catalog -----------------------------------------------------------------------------------
+_TABLE_FILE_ERROR = re.compile(r"((?:cannot (?:read|write|remove) )?the team store's table file [^\n]*)")
+
+
 def _explain(location: TeamLocation, exc: BaseException) -> StoreError | None:
     """A one-line error for a failure to reach the team store (never naming the connection string)."""
     text = str(exc)
@@ -290,6 +295,9 @@ def _explain(location: TeamLocation, exc: BaseException) -> StoreError | None:
         found = re.search(r'existing data path in the catalog "([^"]*)"', text)
         return StoreError(f"the team store {location.url} keeps its data at {found.group(1) if found else '?'}, "
                           f"not where NBMLOPS_DATA points: unset NBMLOPS_DATA or point it there")
+    files = _TABLE_FILE_ERROR.search(text)  # store/lakefiles.py's one line, without DuckDB's Python stack
+    if files:
+        return StoreError(files.group(1).strip())
     if location.conninfo in text:  # whatever else DuckDB says, it never repeats the connection string
         return StoreError(" ".join(text.replace(location.conninfo, location.url).split())[:400])
     return None
@@ -355,12 +363,18 @@ class TeamCatalog:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         data = self.data
-        con = connect_with_extensions(s3=True if data is None else data.startswith("s3://"))
+        # Creating the lake names its real data path; every other connection reads and writes the
+        # table files through this machine's copies of them (store/lakefiles.py).
+        files = None if self.create else _lake_files(self.location.spool / "lake")
+        con = connect_with_extensions(s3=self.create and (data is None or data.startswith("s3://")))
         try:
-            if data is None or data.startswith("s3://"):
-                _s3_secret(con)
             options = [] if self.create else ["CREATE_IF_NOT_EXISTS false"]
-            if data is not None:
+            if files is not None:
+                con.register_filesystem(files)
+                options += [f"DATA_PATH '{files.url}'", "OVERRIDE_DATA_PATH true"]
+            elif data is not None:
+                if data.startswith("s3://"):
+                    _s3_secret(con)
                 options.append(f"DATA_PATH '{_quoted(_lake_path(data))}'")
             if self.create:
                 options.append(f"DATA_INLINING_ROW_LIMIT {INLINE_ROWS}")
@@ -371,6 +385,8 @@ class TeamCatalog:
             con.execute(f"USE {LAKE}")
             con.execute("SET TimeZone = 'UTC'")  # stored timestamps are naive UTC
             con.execute("SET enable_progress_bar = false")  # long maintenance calls drew one on the terminal
+            if files is not None:
+                files.serve(self._recorded_path(con))
             if not self.create:
                 self._check_version(con)
         except BaseException as exc:
@@ -383,6 +399,19 @@ class TeamCatalog:
                                     "(UTC): give a later time") from exc
             raise
         return con
+
+    def _recorded_path(self, con: duckdb.DuckDBPyConnection) -> str:
+        """Where the catalog says the table files are; NBMLOPS_DATA, when set, must say the same."""
+        row = con.execute(_DATA_PATH).fetchone()
+        if not row or not row[0]:
+            raise CorruptStoreError(f"the team store {self.location.url} records no data path: its DuckLake "
+                                    "metadata is damaged (restore the database from a backup)")
+        recorded = str(row[0])
+        if self.data is not None and recorded.rstrip("/") != _lake_path(self.data).rstrip("/"):
+            raise StoreError(f"the team store {self.location.url} keeps its data at "
+                             f"{recorded.removesuffix('/').removesuffix('/lake')}, not where NBMLOPS_DATA points: "
+                             "unset NBMLOPS_DATA or point it there")
+        return recorded
 
     def _check_version(self, con: duckdb.DuckDBPyConnection) -> None:
         try:
@@ -440,9 +469,10 @@ class TeamCatalog:
                 continue
             name = _quoted(str(table))
             with transaction(con):
-                if deletes:
-                    con.execute(f"CALL ducklake_rewrite_data_files(current_database(), '{name}', "
-                                "delete_threshold => 0.0)")
+                # Always: deletes of a few rows are kept in PostgreSQL (inlined), not as delete files,
+                # and a file with any deletes is never merged (the runs table: a run that ends is an update).
+                con.execute(f"CALL ducklake_rewrite_data_files(current_database(), '{name}', "
+                            "delete_threshold => 0.0)")
                 con.execute(f"CALL ducklake_merge_adjacent_files(current_database(), '{name}', "
                             f"max_file_size => {TIDY_FILE_BYTES})")
             tidied.append(str(table))
@@ -456,6 +486,24 @@ def dead_after() -> float:
         return max(2.0, float(os.environ.get(DEAD_ENV, "120")))
     except ValueError:
         raise StoreError(f"{DEAD_ENV} must be a number of seconds") from None
+
+
+def _lake_files(folder: Path) -> Any:
+    """This machine's copies of the table files (store/lakefiles.py), or a one-line error naming the extra."""
+    try:
+        from nbmlops.store.lakefiles import LakeFiles
+    except ImportError as exc:
+        raise StoreError("the team store needs fsspec: pip install 'nbmlops[team]'") from exc
+    return LakeFiles(folder, cache_bytes=cache_limit())
+
+
+def cache_limit() -> float:
+    """Bytes this machine keeps of the team's files (`NBMLOPS_CACHE_GB`, default 5): artifacts, and
+    again the table files (store/lakefiles.py)."""
+    try:
+        return float(os.environ.get(CACHE_ENV, "5")) * 1e9
+    except ValueError:
+        raise StoreError(f"{CACHE_ENV} must be a number of gigabytes") from None
 
 
 def _lake_path(data: str) -> str:
@@ -739,11 +787,18 @@ class TeamStore(Store):
 
     def cached(self, key: Hashable, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """As a store folder's, and first the check for writers gone silent (a change it makes
-        changes the catalog's state, so kept answers are not used)."""
+        changes the catalog's state, so kept answers are not used). The statements of one answer run
+        in one transaction: they all see the same snapshot, and DuckLake looks it up once (each
+        statement of its own is a round trip or more to PostgreSQL for that alone)."""
         if self.as_of is None:
             with self.catalog.connect() as con:
                 self._check_silent_writers(con)
-        return super().cached(key, read)
+
+        def in_one_snapshot(con: duckdb.DuckDBPyConnection) -> T:
+            with transaction(con):
+                return read(con)
+
+        return super().cached(key, in_one_snapshot)
 
     def write(self, change: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """`change(con)` in one transaction, run again while it loses to another host's commit."""
@@ -833,26 +888,7 @@ class TeamStore(Store):
     def _trim_cache(self, keep: Path) -> None:
         """Keep this machine's copies of the team's files under NBMLOPS_CACHE_GB (default 5): the
         least recently used go first (never one waiting for its upload, nor `keep`)."""
-        try:
-            limit = float(os.environ.get(CACHE_ENV, "5")) * 1e9
-        except ValueError:
-            raise StoreError(f"{CACHE_ENV} must be a number of gigabytes") from None
-        files = []
-        for folder in self.artifact_dir.glob("??"):
-            for entry in os.scandir(folder):
-                if entry.is_file() and not entry.name.startswith("."):
-                    st = entry.stat()
-                    files.append((st.st_atime, st.st_size, Path(entry.path), folder.name + entry.name))
-        total = sum(size for _, size, _, _ in files)
-        pending = set(self._uploads.pending())
-        for _, size, path, sha in sorted(files):
-            if total <= limit:
-                return
-            if path == keep or sha in pending:
-                continue
-            with suppress(OSError):
-                path.unlink()
-                total -= size
+        blobstore.trim_folder(self.artifact_dir, cache_limit(), keep=keep, spare=set(self._uploads.pending()))
 
     def has(self, sha: str) -> bool:
         """Whether the content is in the read cache here or in the team's data location."""
