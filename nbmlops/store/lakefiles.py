@@ -182,6 +182,8 @@ class LakeFiles(AbstractFileSystem):
         raise PermissionError(f"{path}: the team store's table files are written once, never changed")
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        if self.isdir(path):
+            return {"name": path, "size": 0, "type": "directory"}
         key = self.key(path)
         local = self.local(key)
         try:
@@ -190,6 +192,12 @@ class LakeFiles(AbstractFileSystem):
             raise FileNotFoundError(path) from None
         return {"name": path, "size": st.st_size, "type": "directory" if local.is_dir() else "file",
                 "mtime": st.st_mtime}
+
+    def isdir(self, path: str) -> bool:
+        """Folders (a schema's, a table's: no suffix) always exist, as on S3: DuckDB asks before it writes
+        a file into one, and a look for them in the bucket would be a request each time."""
+        name = str(path).rstrip("/").rsplit("/", 1)[-1]
+        return "." not in name
 
     def modified(self, path: str) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.info(path)["mtime"], tz=dt.timezone.utc)
