@@ -100,7 +100,6 @@ class LakeFiles(AbstractFileSystem):
         self.location: str | None = None
         self.cache_bytes = cache_bytes
         self._s3: Any = None
-        self._prefix = ""
         self._fetching: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -146,6 +145,8 @@ class LakeFiles(AbstractFileSystem):
         with lock:
             if not path.is_file():
                 self._fetch(key, path)
+        with self._lock:
+            self._fetching.pop(key, None)
         return path
 
     def _fetch(self, key: str, path: Path) -> None:
