@@ -64,6 +64,7 @@ STEP_TIMEOUT_S = 3600  # any one workload
 POLL_S = 0.05  # how often a reader looks for the points other hosts wrote
 FANIN_BOUND_S = 60.0  # how long after the last writer's exit the reader keeps looking
 WARM_REPEAT = 5
+LATER_PROCESSES = 5  # new processes on a host that read the store before: each times its first call
 MB = 1e6
 # Run i of the search workload has param p = i % 10 and metric m = spread(i), in [0, 1).
 SEARCH_WHERE = {"nbmlops": "metrics.m > 0.5 and params.p = 3", "mlflow": "metrics.m > 0.5 and params.p = '3'"}
@@ -693,11 +694,22 @@ def bench_search(side: Side) -> None:
     side.note("search_first_s", out["first_s"], f"filtered search over {n:,} runs ({out['rows']:,} found): "
               f"first call {fmt_time(out['first_s'])}, warm {fmt_time(out['warm_s'])}")
     side.figures["search_warm_s"] = out["warm_s"]
-    # A second new process on the same host: what every later notebook kernel there sees (the first
-    # process ever on a machine also checks the signatures of DuckDB's extension files, once).
-    again = side.hosts.spawn("search-reader", side.mode("search-reader")).finish()
-    side.note("search_again_s", again["first_s"], f"the same search, first call of a second new process on "
-              f"that host: {fmt_time(again['first_s'])}")
+    # Later new processes on the same host: what every later notebook kernel there sees (the first
+    # process ever on a machine also checks the signatures of DuckDB's extension files and, on a team
+    # store, fetches the table files it reads).
+    again = [side.hosts.spawn("search-reader", side.mode("search-reader")).finish()["first_s"]
+             for _ in range(later_processes(side))]
+    side.note("search_again_s", statistics.median(again), f"the same search, first call of {len(again)} later "
+              f"new processes on that host: median {fmt_time(statistics.median(again))}, {spread_of(again)}")
+
+
+def later_processes(side: Side) -> int:
+    """How many later new processes on a host time a first call (MLflow's history takes a minute each)."""
+    return LATER_PROCESSES if side.name == "nbmlops" else 1
+
+
+def spread_of(times: list[float]) -> str:
+    return f"min {fmt_time(min(times))}, max {fmt_time(max(times))}" if len(times) > 1 else "one process"
 
 
 def bench_history(side: Side) -> None:
@@ -716,9 +728,10 @@ def bench_history(side: Side) -> None:
     side.note("history_first_s", out["first_s"], f"metric history of {n:,} points: first call "
               f"{fmt_time(out['first_s'])}, warm {fmt_time(out['warm_s'])}")
     side.figures["history_warm_s"] = out["warm_s"]
-    again = side.hosts.spawn("history-reader", side.mode("history-reader"), run_id=run_id, repeat=1).finish()
-    side.note("history_again_s", again["first_s"], f"the same history, first call of a second new process on "
-              f"that host: {fmt_time(again['first_s'])}")
+    again = [side.hosts.spawn("history-reader", side.mode("history-reader"), run_id=run_id, repeat=1).finish()
+             ["first_s"] for _ in range(later_processes(side))]
+    side.note("history_again_s", statistics.median(again), f"the same history, first call of {len(again)} later "
+              f"new processes on that host: median {fmt_time(statistics.median(again))}, {spread_of(again)}")
 
 
 def bench_promote(side: Side) -> None:
@@ -905,11 +918,13 @@ def rows(sizes: Sizes, theirs: Sizes) -> list[Row]:
             mlflow_note=differs("search_runs", "{:,} runs by 4 processes")),
         Row(f"`runs(where=...)` over {sizes.search_runs:,} runs, first call of the first process on a new host",
             "search_first_s", mlflow_note=differs("search_runs", "`search_runs` over {:,} runs, every page")),
-        Row("the same search, first call of a second new process on that host", "search_again_s", GOAL_SEARCH),
+        Row("the same search, first call of a later new process on that host (median of 5)", "search_again_s",
+            GOAL_SEARCH, mlflow_note="one process"),
         Row("the same search, warm (median of 5)", "search_warm_s", GOAL_SEARCH),
         Row(f"`metric_history` of {sizes.metric_calls:,} points, first call of the first process on a new host",
             "history_first_s", mlflow_note=differs("history_points", "`get_metric_history` of {:,} points")),
-        Row("the same history, first call of a second new process on that host", "history_again_s", GOAL_HISTORY),
+        Row("the same history, first call of a later new process on that host (median of 5)", "history_again_s",
+            GOAL_HISTORY, mlflow_note="one process"),
         Row("the same history, warm (median of 5)", "history_warm_s", GOAL_HISTORY,
             mlflow_note="median of 2" if theirs.history_points > 100_000 else ""),
         Row(f"promote with {sizes.promoters} concurrent promoters, p50 of {sizes.promoters * sizes.promotions}",
