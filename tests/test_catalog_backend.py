@@ -355,3 +355,22 @@ def test_a_script_that_writes_then_reads_exits_cleanly_every_time(tmp_path: Path
                               text=True, timeout=120)
         assert done.returncode == 0, f"attempt {attempt}: exit {done.returncode}: {done.stderr[-300:]}"
         assert done.stdout.strip() == str(4 * (attempt + 1))
+
+
+def test_one_snapshot_reads_in_one_transaction_or_in_the_one_already_open(tmp_path: Path) -> None:
+    from nbmlops.store.catalog import one_snapshot, transaction
+
+    con = duckdb.connect(str(tmp_path / "c.duckdb"))
+    con.execute("CREATE TABLE t (x INTEGER)")
+    other = duckdb.connect(str(tmp_path / "c.duckdb"))  # another connection of the same process
+    with one_snapshot(con):
+        before = con.execute("SELECT count(*) FROM t").fetchone()
+        other.execute("INSERT INTO t VALUES (1)")  # committed meanwhile: not in this snapshot
+        assert con.execute("SELECT count(*) FROM t").fetchone() == before == (0,)
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    with transaction(con), one_snapshot(con):  # inside a write: the write's transaction is the snapshot
+        con.execute("INSERT INTO t VALUES (2)")
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (2,)
+    with pytest.raises(duckdb.CatalogException), one_snapshot(con):
+        con.execute("SELECT * FROM no_such_table")
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (2,)  # ended: the connection reads on

@@ -424,6 +424,13 @@ print(json.dumps(sorted({p.parent.name for p in folder.rglob("*.parquet")})))
 """
 
 
+SIZES = """
+import json, nbmlops
+folder = nbmlops.get_store().root / "lake"
+print(json.dumps(sorted(p.stat().st_size for p in folder.rglob("*.parquet"))))
+"""
+
+
 def test_a_machine_reads_the_tables_from_its_own_copies_of_their_files(team: Team) -> None:
     """The catalog's table files are fetched from the bucket once per machine: a machine that read the
     store reads it again while the bucket is unreachable, and fetches the files written since once it is
@@ -445,6 +452,12 @@ def test_a_machine_reads_the_tables_from_its_own_copies_of_their_files(team: Tea
     team.run("alice", WRITE, "a2", "1500")
     assert _read(team, "bob") == {"names": ["a1", "a2"], "status": ["FINISHED"] * 2, "points": [1500, 1500]}
     assert _read(team, "carol")["points"] == [1500, 1500]
+    # The copies are bounded like the read cache of files: the least recently used go, and come back.
+    tiny = {"NBMLOPS_CACHE_GB": "0.00001"}  # 10 kB
+    seen = json.loads(team.run("dave", READ, **tiny).stdout.strip().splitlines()[-1])
+    assert seen == {"names": ["a1", "a2"], "status": ["FINISHED"] * 2, "points": [1500, 1500]}
+    sizes = json.loads(team.run("dave", SIZES, **tiny).stdout.strip().splitlines()[-1])
+    assert sum(sizes) <= 10_000 or len(sizes) == 1, sizes
 
 
 def test_table_files_are_written_through_to_the_data_location_and_never_outside_it(tmp_path: Path) -> None:

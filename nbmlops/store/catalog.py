@@ -25,6 +25,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
@@ -317,10 +318,16 @@ def _masks(exc: BaseException) -> bool:
         "no transaction is active" in text or "Current transaction is aborted" in text)
 
 
+# Connections inside `transaction` or `one_snapshot` (DuckDB does not say, and a BEGIN inside one
+# would fail and abort the transaction it is in).
+_open_transactions: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN ... COMMIT, rolled back on any error; the error that caused it is the one raised."""
     con.execute("BEGIN TRANSACTION")
+    _open_transactions.add(con)
     try:
         yield con
         con.execute("COMMIT")
@@ -328,6 +335,29 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         with suppress(duckdb.Error):  # a failed COMMIT already ended the transaction: keep the first
             con.execute("ROLLBACK")
         raise
+    finally:
+        _open_transactions.discard(con)
+
+
+@contextmanager
+def one_snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The statements of the block in one read transaction (one snapshot of the catalog), or in the
+    transaction the connection is already in."""
+    if con in _open_transactions:
+        yield con
+        return
+    con.execute("BEGIN TRANSACTION")
+    _open_transactions.add(con)
+    try:
+        yield con
+    except BaseException:
+        with suppress(duckdb.Error):  # the block's own error is the one raised
+            con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")
+    finally:
+        _open_transactions.discard(con)
 
 
 _FILE_HEADERS = 3 * 4096  # DuckDB's main header and its two alternating database headers

@@ -23,6 +23,7 @@ import datetime as dt
 import os
 import tempfile
 import threading
+import time
 from contextlib import suppress
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -34,6 +35,7 @@ from nbmlops.store import blobs as blobstore
 
 PROTOCOL = "nblake"
 ROOT = f"{PROTOCOL}://lake/"  # the data path DuckLake is told in this process
+TRIM_SECONDS = 5.0
 
 
 class _Upload:
@@ -100,6 +102,7 @@ class LakeFiles(AbstractFileSystem):
         self.location: str | None = None
         self.cache_bytes = cache_bytes
         self._s3: Any = None
+        self._trimmed = -TRIM_SECONDS
         self._fetching: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -172,6 +175,11 @@ class LakeFiles(AbstractFileSystem):
                 raise OSError(f"cannot write the team store's table file {key} to {self._served()} "
                               f"({_one_line(exc)}): it is written again at the next ship") from exc
         os.replace(source, target)
+        now = time.monotonic()
+        if self._s3 is not None and self.cache_bytes is not None and now - self._trimmed >= TRIM_SECONDS:
+            # Writers keep what they write: looked at most every TRIM_SECONDS (a look lists every copy).
+            self._trimmed = now
+            blobstore.trim_folder(self.folder, self.cache_bytes, keep=target)
 
     # -- fsspec's interface, as DuckDB uses it -------------------------------------------------
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:

@@ -27,7 +27,7 @@ from nbmlops.query.sql import (
     references,
 )
 from nbmlops.store import pivot
-from nbmlops.store.catalog import transaction
+from nbmlops.store.catalog import one_snapshot
 from nbmlops.store.folder import Store
 
 T = TypeVar("T")
@@ -371,7 +371,7 @@ _POINTS = "SELECT step, epoch_us(timestamp) AS ts, value FROM metrics WHERE run_
 
 def metric_arrays(store: Store, run_id: str, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A metric's history as arrays (step, timestamp in epoch microseconds, value), by step then time."""
-    with store.reading() as con, transaction(con):  # one snapshot for the statements below
+    with store.reading() as con, one_snapshot(con):
         # Sorting in DuckDB costs more than the read itself; points usually arrive in order. A run's
         # full id is asked first as it is (what resolve_run_id would try first): no look at `runs`.
         result = con.execute(_POINTS, [run_id, key]).fetchnumpy() if isinstance(run_id, str) else {"step": ()}

@@ -39,7 +39,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import duckdb
@@ -47,13 +47,16 @@ import duckdb
 from nbmlops.errors import CorruptStoreError, NotFoundError, StoreError, StoreVersionError
 from nbmlops.store import blobs as blobstore
 from nbmlops.store import settings as team_settings
-from nbmlops.store.catalog import transaction
+from nbmlops.store.catalog import one_snapshot, transaction
 from nbmlops.store.dialect import DUCKLAKE, Dialect, bind
 from nbmlops.store.fold import IngestReport, ingest
 from nbmlops.store.folder import Store, file_sha256, tampered_error
 from nbmlops.store.journal import list_journals, writer_alive
 from nbmlops.store.migrations import MIGRATIONS, latest_version
 from nbmlops.store.shipping import Shipper
+
+if TYPE_CHECKING:
+    from nbmlops.store.lakefiles import LakeFiles  # imports fsspec: only where a team store is opened
 
 SCHEMES = ("postgresql", "postgres")
 DATA_ENV = "NBMLOPS_DATA"
@@ -488,7 +491,7 @@ def dead_after() -> float:
         raise StoreError(f"{DEAD_ENV} must be a number of seconds") from None
 
 
-def _lake_files(folder: Path) -> Any:
+def _lake_files(folder: Path) -> LakeFiles:
     """This machine's copies of the table files (store/lakefiles.py), or a one-line error naming the extra."""
     try:
         from nbmlops.store.lakefiles import LakeFiles
@@ -795,7 +798,7 @@ class TeamStore(Store):
                 self._check_silent_writers(con)
 
         def in_one_snapshot(con: duckdb.DuckDBPyConnection) -> T:
-            with transaction(con):
+            with one_snapshot(con):
                 return read(con)
 
         return super().cached(key, in_one_snapshot)
