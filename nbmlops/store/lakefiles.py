@@ -185,7 +185,10 @@ class LakeFiles(AbstractFileSystem):
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
         key = self.key(path)
         if "r" in mode and "+" not in mode:
-            return open(self.local(key), "rb")  # noqa: SIM115 - DuckDB closes it
+            try:
+                return open(self.local(key), "rb")  # noqa: SIM115 - DuckDB closes it
+            except FileNotFoundError:  # trimmed by another process between the look and the open
+                return open(self.local(key), "rb")  # noqa: SIM115
         if mode.startswith(("w", "x")):
             return _Upload(self, key)
         raise PermissionError(f"{path}: the team store's table files are written once, never changed")
