@@ -291,11 +291,11 @@ def test_cli_export_and_import(source: dict[str, Any], target: Store, tmp_path: 
     out = tmp_path / "churn.tar.gz"
     written = _nb(source["store"], "export", str(out), "-e", "churn", "--where", "metrics.loss < 0.1")
     assert written.returncode == 0, written.stderr
-    assert f"Wrote {out}: 1 runs, 204 metric points" in written.stdout and "model versions" in written.stdout
+    assert f"Wrote {out}: 1 run, 204 metric points" in written.stdout and "1 model version," in written.stdout
 
     first = _nb(target, "import", str(out))
     assert first.returncode == 0, first.stderr
-    assert "1 runs added, 0 updated, 0 unchanged; 204 metric points" in first.stdout
+    assert "1 run added, 0 updated, 0 unchanged; 204 metric points" in first.stdout
     second = _nb(target, "import", str(out))
     assert "0 runs added, 0 updated, 1 unchanged; 0 metric points" in second.stdout
 

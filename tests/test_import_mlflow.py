@@ -256,7 +256,7 @@ def test_import_mlflow_without_uri_and_bundles_still_import(tmp_path: Path, fres
     bundle = tmp_path / "mlflow"  # a bundle file that happens to be named mlflow is still a bundle
     assert _cli("export", str(bundle), store=fresh_store).exit_code == 0
     result = CliRunner().invoke(main, ["--store", str(target.root), "import", str(bundle)])
-    assert result.exit_code == 0 and "1 runs added" in result.output
+    assert result.exit_code == 0 and "1 run added" in result.output
     result = CliRunner().invoke(main, ["--store", str(target.root), "import", "mlflow"])
     assert result.exit_code == 0 and "0 runs added" in result.output
 

@@ -489,7 +489,7 @@ def test_push_and_pull_move_runs_models_and_files_idempotently(team: Team, tmp_p
     team.run("alice", REGISTER.replace("nbmlops.promote", "(lambda *a, **k: None)"), "offline", "1",
              NBMLOPS_STORE=str(local))
     first = team.cli("alice", "push", team.url, "--local", str(local))
-    assert "1 runs added" in first.stdout and "1 model versions added" in first.stdout
+    assert "1 run added" in first.stdout and "1 model version added" in first.stdout
     again = team.cli("alice", "push", team.url, "--local", str(local))
     assert "0 runs added, 0 updated, 1 unchanged" in again.stdout and "0 model versions added" in again.stdout
     seen = team.run("bob", """

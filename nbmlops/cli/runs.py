@@ -20,7 +20,7 @@ from nbmlops.store import runs as search
 from nbmlops.store.folder import Store, nearest_store_folder, open_store
 from nbmlops.store.journal import list_journals
 from nbmlops.store.team import TeamStore
-from nbmlops.units import format_bytes
+from nbmlops.units import counted, format_bytes
 
 
 @main.command()
@@ -279,7 +279,7 @@ def compact(ctx: click.Context) -> None:
     click.echo(f"Folded {report.events} events and {report.points} metric points from "
                f"{report.journals} journals; removed {removed} folded journals.")
     if report.killed_runs:
-        click.echo(f"Marked {len(report.killed_runs)} runs of killed processes as KILLED.")
+        click.echo(f"Marked {counted(len(report.killed_runs), 'run')} of killed processes as KILLED.")
 
 
 @main.command("export")
@@ -304,9 +304,9 @@ def export_command(ctx: click.Context, output: str, experiment: tuple[str, ...],
                                            include_models=not no_models))
     manifest = bundle.read_manifest(path)
     counts = manifest["counts"]
-    click.echo(f"Wrote {path}: {counts['runs']} runs, {counts['metrics']} metric points, "
-               f"{len(manifest['artifacts'])} artifact files, {counts.get('model_versions', 0)} model versions, "
-               f"{format_bytes(path.stat().st_size)}")
+    click.echo(f"Wrote {path}: {counted(counts['runs'], 'run')}, {counted(counts['metrics'], 'metric point')}, "
+               f"{counted(len(manifest['artifacts']), 'artifact file')}, "
+               f"{counted(counts.get('model_versions', 0), 'model version')}, {format_bytes(path.stat().st_size)}")
 
 
 def _byte_count(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:

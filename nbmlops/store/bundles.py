@@ -60,7 +60,7 @@ from nbmlops.store.folder import Store, file_sha256
 from nbmlops.store.models import ALIAS_COLUMNS, REGISTRY
 from nbmlops.store.runs import resolve_run_id
 from nbmlops.store.sqltext import quote_ident, quote_literal
-from nbmlops.units import format_bytes
+from nbmlops.units import counted, format_bytes
 
 FORMAT_VERSION = 1
 RUN_TABLES = ("runs", "params", "metrics", "latest_metrics", "tags", "artifacts", "run_datasets")
@@ -103,9 +103,10 @@ class ImportReport:
 
     def summary(self) -> str:
         """The report in one line, e.g. for the CLI or a log."""
-        text = (f"{self.runs_added} runs added, {self.runs_updated} updated, {self.runs_unchanged} unchanged; "
-                f"{self.metric_points} metric points, {self.artifacts_added} artifact files, "
-                f"{self.models_added} model versions added")
+        text = (f"{counted(self.runs_added, 'run')} added, {self.runs_updated:,} updated, "
+                f"{self.runs_unchanged:,} unchanged; {counted(self.metric_points, 'metric point')}, "
+                f"{counted(self.artifacts_added, 'artifact file')}, "
+                f"{counted(self.models_added, 'model version')} added")
         moved = "; ".join(f"{n} version {old} is version {new} here" for n, old, new in self.renumbered)
         return text + (f" ({moved}: the store already had a different model under that number)" if moved else "")
 
