@@ -235,6 +235,11 @@ def _files_under(folder: Path, depth: int) -> list[os.DirEntry[str]]:
     return found
 
 
+def one_line(exc: BaseException) -> str:
+    """An S3 client's error (obstore's span lines) as one line of at most 200 characters."""
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
 TIMEOUT_ENV = "NBMLOPS_S3_TIMEOUT"
 
 

@@ -160,7 +160,7 @@ class LakeFiles(AbstractFileSystem):
             raise FileNotFoundError(f"the team store's table file {key} is not in {self._served()}") from None
         except Exception as exc:  # obstore's errors are its own classes: said in one line
             raise OSError(f"cannot read the team store's table file {key} from {self._served()} "
-                          f"({_one_line(exc)}): check the bucket and the AWS settings") from exc
+                          f"({blobstore.one_line(exc)}): check the bucket and the AWS settings") from exc
         if self.cache_bytes is not None:
             blobstore.trim_folder(self.folder, self.cache_bytes, keep=path)
 
@@ -173,7 +173,7 @@ class LakeFiles(AbstractFileSystem):
                 blobstore.put_from(self._s3, key, source)
             except Exception as exc:  # obstore's errors are its own classes: said in one line
                 raise OSError(f"cannot write the team store's table file {key} to {self._served()} "
-                              f"({_one_line(exc)}): it is written again at the next ship") from exc
+                              f"({blobstore.one_line(exc)}): it is written again at the next ship") from exc
         os.replace(source, target)
         now = time.monotonic()
         if self._s3 is not None and self.cache_bytes is not None and now - self._trimmed >= TRIM_SECONDS:
@@ -202,8 +202,7 @@ class LakeFiles(AbstractFileSystem):
             st = local.stat()
         except FileNotFoundError:
             raise FileNotFoundError(path) from None
-        return {"name": path, "size": st.st_size, "type": "directory" if local.is_dir() else "file",
-                "mtime": st.st_mtime}
+        return {"name": path, "size": st.st_size, "type": "file", "mtime": st.st_mtime}
 
     def isdir(self, path: str) -> bool:
         """Folders (a schema's, a table's: no suffix) always exist, as on S3: DuckDB asks before it writes
@@ -221,11 +220,7 @@ class LakeFiles(AbstractFileSystem):
     def glob(self, path: str, maxdepth: int | None = None, **kwargs: Any) -> list[str]:
         if any(c in str(path) for c in "*?["):
             raise PermissionError(f"{path}: the team store's table files are named, never matched")
-        try:
-            self.info(path)
-        except FileNotFoundError:
-            return []
-        return [str(path)]
+        return [str(path)] if self.exists(path) else []
 
     def exists(self, path: str, **kwargs: Any) -> bool:
         try:
@@ -251,17 +246,11 @@ class LakeFiles(AbstractFileSystem):
                 pass
             except Exception as exc:  # obstore's errors are its own classes: said in one line
                 raise OSError(f"cannot remove the team store's table file {key} from {self._served()} "
-                              f"({_one_line(exc)})") from exc
+                              f"({blobstore.one_line(exc)})") from exc
         with suppress(FileNotFoundError):
             self.copy_path(key).unlink()
-
-    def _rm(self, path: str) -> None:
-        self.rm_file(path)
 
     def rm(self, path: str | list[str], recursive: bool = False, maxdepth: int | None = None) -> None:
         for one in [path] if isinstance(path, str) else path:
             self.rm_file(one)
 
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__

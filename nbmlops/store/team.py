@@ -862,8 +862,7 @@ class TeamStore(Store):
                 try:
                     blobs.upload(sha, local)
                 except Exception as exc:  # obstore's errors are its own classes: said in one line
-                    detail = " ".join(str(exc).split())[:200]
-                    raise StoreError(f"cannot upload to {blobs.location} ({detail})") from exc
+                    raise StoreError(f"cannot upload to {blobs.location} ({blobstore.one_line(exc)})") from exc
             self._uploads.done(sha)
 
     def artifact_path(self, sha256: str) -> Path:
